@@ -1,0 +1,181 @@
+"""The ``almost`` command line.
+
+    almost plugins                       installed plugins, their components, broken ones
+    almost components [KIND]             registered components by kind/name
+    almost stages --plugin P             the stages of a pipeline
+    almost config --plugin P [...]       the resolved config as TOML
+    almost run --plugin P [STAGE ...]    run a pipeline (skips finished stages)
+
+User mistakes print one sentence and exit with status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import UserError
+
+_PROFILE = click.option("--profile", default=None, help="Config profile: tiny (default, CPU) or full (GPU).")
+_CONFIG = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                       help="A TOML file of config values (applied after the profile).")
+_SET = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                    help="Override one config value, e.g. --set train.steps=100 (repeatable).")
+_PLUGIN = click.option("--plugin", "-p", required=True, help="The pipeline to use: gamengen, ddpo, irgen, ...")
+
+
+def _app():
+    from .plugins import get_app
+
+    return get_app()
+
+
+class AlmostGroup(click.Group):
+    """Adds plugin commands (the ``almost_commands`` hook) on first use."""
+
+    _loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        app = _app()
+        for name, plugin in app.pm.list_name_plugin():
+            hook = getattr(plugin, "almost_commands", None)
+            if hook is None:
+                continue
+            try:
+                hook(cli=self)
+            except Exception as e:  # a plugin's broken command must not break the CLI
+                app.plugins[name].error = f"almost_commands failed: {type(e).__name__}: {e}"
+
+    def list_commands(self, ctx):
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None:
+            self._load_plugin_commands()
+            cmd = super().get_command(ctx, name)
+        return cmd
+
+
+@click.group(cls=AlmostGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="almost")
+def cli() -> None:
+    """Almost: train generative models from interaction and feedback.
+
+    Pipelines come from plugins (gamengen, ddpo, irgen, and any you install).
+    Start with `almost plugins`, then `almost run --plugin NAME`.
+    """
+
+
+@cli.command()
+def plugins() -> None:
+    """List installed plugins, their versions and what they register."""
+    from rich.table import Table
+
+    from .console import console
+
+    app = _app()
+    table = Table(title="Almost plugins")
+    for col in ("plugin", "distribution", "version", "pipelines", "components", "status"):
+        table.add_column(col)
+    for name, info in sorted(app.plugins.items()):
+        status = (
+            f"[red]broken: {info.error}[/]" if info.broken
+            else f"[yellow]skipped: {info.skipped}[/]" if info.skipped else "[green]ok[/]"
+        )
+        table.add_row(name, info.distribution or "-", info.version or "-", ", ".join(info.pipelines) or "-",
+                      "\n".join(info.components) or "-", status)
+    console.print(table)
+
+
+@cli.command()
+@click.argument("kind", required=False)
+def components(kind: str | None) -> None:
+    """List registered components (optionally of one KIND: env, dataset, sampler, reward, trainer)."""
+    from rich.table import Table
+
+    from .console import console
+    from .errors import UnknownNameError, known_list
+    from .protocols import PROTOCOLS
+
+    if kind is not None and kind not in PROTOCOLS:
+        raise UnknownNameError(f"unknown component kind {kind!r}; kinds are {known_list(PROTOCOLS)}")
+    table = Table(title="Almost components")
+    for col in ("component", "plugin", "help"):
+        table.add_column(col)
+    for c in _app().registry:
+        if kind is None or c.kind == kind:
+            table.add_row(c.key, c.plugin or "-", c.help)
+    console.print(table)
+
+
+@cli.command()
+@_PLUGIN
+def stages(plugin: str) -> None:
+    """List the stages of a plugin's pipeline, in order."""
+    from .console import console
+
+    p = _app().pipeline(plugin)
+    for i, s in enumerate(p.stages, 1):
+        console.print(f"{i}. [bold]{s.name}[/]  {s.help}")
+
+
+@cli.command()
+@_PLUGIN
+@_PROFILE
+@_CONFIG
+@_SET
+def config(plugin: str, profile: str | None, config_file: str | None, sets: tuple[str, ...]) -> None:
+    """Print the resolved config of a pipeline as TOML (a starting point for --config)."""
+    from .config import to_toml
+
+    p = _app().pipeline(plugin)
+    cfg = p.resolve_config(profile, config_file, sets)
+    click.echo(to_toml(cfg), nl=False)
+
+
+@cli.command()
+@_PLUGIN
+@click.argument("stage_names", nargs=-1, metavar="[STAGE]...")
+@_PROFILE
+@_CONFIG
+@_SET
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default runs/PLUGIN/PROFILE).")
+@click.option("--force", is_flag=True, help="Redo the named stages even if they are finished.")
+def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
+    """Run a pipeline: all its stages, or the STAGEs named, skipping finished ones."""
+    from .pipeline import run_pipeline
+
+    app = _app()
+    run_pipeline(app.pipeline(plugin), app.registry, stages=stage_names, profile=profile,
+                 config_file=config_file, sets=sets, out=out, force=force)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``almost`` console script."""
+    try:
+        cli.main(args=argv, prog_name="almost", standalone_mode=False)
+    except UserError as e:
+        click.echo(f"error: {e}", err=True)
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: re-run the same command to resume from the last checkpoint", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Configuration as attrs classes, with profiles, TOML files and ``--set a.b=c`` overrides.
+
+A pipeline's config is an ``attrs`` class (fields may be nested attrs classes). Its
+profiles are callables returning an instance (``tiny`` is the default). On top of a profile
+come, in order: a TOML file (``--config``) and ``--set key=value`` strings. Every value is
+converted to the field's declared type and validated; a bad key or value raises a
+:class:`~almost.errors.ConfigError` naming the key and what is allowed.
+
+Use :func:`choice` for a field with a fixed set of values, so errors can list them::
+
+    @attrs.define
+    class TrainConfig:
+        steps: int = field(200, help="optimizer steps")
+        precision: str = choice("no", "no", "fp16", "bf16", help="mixed precision")
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError, UserError, known_list
+
+_HELP = "almost.help"
+_CHOICES = "almost.choices"
+
+
+def field(default: Any = attrs.NOTHING, *, help: str = "", factory=None, **kw) -> Any:
+    """An attrs field with help text (shown by ``almost config``'s comments)."""
+    md = dict(kw.pop("metadata", {}) or {})
+    md[_HELP] = help
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=md, **kw)
+    return attrs.field(default=default, metadata=md, **kw)
+
+
+def choice(default: Any, *allowed: Any, help: str = "") -> Any:
+    """A field whose value must be one of ``allowed``."""
+    allowed = tuple(allowed)
+    if default not in allowed:
+        raise ValueError(f"default {default!r} not in {allowed!r}")
+    return attrs.field(
+        default=default,
+        metadata={_HELP: help, _CHOICES: allowed},
+        validator=attrs.validators.in_(allowed),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# converting values
+# ---------------------------------------------------------------------------------------
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(args) != len(typing.get_args(tp))
+        if len(args) == 1:
+            return args[0], optional
+        return tp, optional
+    return tp, False
+
+
+def _describe(tp: Any) -> str:
+    tp, opt = _unwrap_optional(tp)
+    name = getattr(tp, "__name__", str(tp))
+    if typing.get_origin(tp) in (list, tuple):
+        inner = typing.get_args(tp)
+        name = f"list of {_describe(inner[0]) if inner else 'values'}"
+    return name + (" or none" if opt else "")
+
+
+def convert(value: Any, tp: Any, key: str) -> Any:
+    """Convert a TOML value or a ``--set`` string to the type ``tp``; errors name ``key``."""
+    inner, optional = _unwrap_optional(tp)
+    if optional and (value is None or (isinstance(value, str) and value.lower() in ("none", "null"))):
+        return None
+    tp = inner
+    bad = ConfigError(f"{key} must be a {_describe(tp)}, not {value!r}")
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise bad
+    if tp is int:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is float:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise bad
+    if tp is Path:
+        if isinstance(value, str | Path):
+            return Path(value)
+        raise bad
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ConfigError(
+                f"{key} must be one of {known_list(m.value for m in tp)}, not {value!r}"
+            ) from None
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        args = typing.get_args(tp)
+        item_tp = args[0] if args else Any
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = tomllib.loads(f"v = {text}")["v"]
+                except tomllib.TOMLDecodeError:
+                    raise ConfigError(f"{key} must be a list like [1, 2] or a,b; got {value!r}") from None
+            else:
+                value = [v.strip() for v in text.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            raise bad
+        items = [convert(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
+        raise bad
+    if attrs.has(tp):
+        raise ConfigError(
+            f"{key} is a section, not a value; set one of its keys: "
+            f"{known_list(f'{key}.{f.name}' for f in attrs.fields(tp))}"
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# applying overrides
+# ---------------------------------------------------------------------------------------
+def _fields(obj: Any) -> dict[str, attrs.Attribute]:
+    cls = type(obj)
+    attrs.resolve_types(cls)
+    return {f.name: f for f in attrs.fields(cls)}
+
+
+def _set_path(cfg: Any, parts: list[str], value: Any, key: str, from_string: bool) -> Any:
+    """Return a copy of ``cfg`` with ``parts`` set to ``value`` (converted and validated)."""
+    fields = _fields(cfg)
+    name = parts[0]
+    prefix = key[: len(key) - len(".".join(parts))].rstrip(".")
+    if name not in fields:
+        where = f" under {prefix!r}" if prefix else ""
+        raise ConfigError(
+            f"unknown config key {key!r}; known keys{where}: "
+            f"{known_list(((prefix + '.') if prefix else '') + n for n in fields)}"
+        )
+    f = fields[name]
+    current = getattr(cfg, name)
+    if len(parts) > 1:
+        if not attrs.has(type(current)):
+            raise ConfigError(f"config key {'.'.join([*prefix.split('.'), name]).strip('.')!r} is a value, not a section")
+        new = _set_path(current, parts[1:], value, key, from_string)
+    elif attrs.has(type(current)) and isinstance(value, Mapping):
+        new = apply_mapping(current, value, prefix=key)
+    else:
+        new = convert(value, f.type, key)
+    try:
+        return attrs.evolve(cfg, **{name: new})
+    except (ValueError, TypeError) as e:
+        allowed = f.metadata.get(_CHOICES)
+        if allowed is not None:
+            raise ConfigError(f"{key} must be one of {known_list(map(str, allowed))}, not {value!r}") from None
+        raise ConfigError(f"{key}: {e}") from None
+
+
+def apply_mapping(cfg: Any, data: Mapping[str, Any], prefix: str = "") -> Any:
+    """Apply a nested mapping (e.g. a parsed TOML file) onto ``cfg``."""
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else k
+        fields = _fields(cfg)
+        if k in fields and attrs.has(type(getattr(cfg, k))) and isinstance(v, Mapping):
+            cfg = attrs.evolve(cfg, **{k: apply_mapping(getattr(cfg, k), v, key)})
+        else:
+            cfg = _set_path(cfg, [k], v, key, from_string=False)
+    return cfg
+
+
+def parse_set(item: str) -> tuple[str, str]:
+    """Split ``"a.b=c"`` into ``("a.b", "c")``."""
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {item!r} must look like key=value, e.g. --set train.steps=100")
+    return key, value.strip()
+
+
+def apply_sets(cfg: Any, items: Iterable[str]) -> Any:
+    """Apply ``--set key=value`` strings onto ``cfg``."""
+    for item in items:
+        key, value = parse_set(item)
+        cfg = _set_path(cfg, key.split("."), value, key, from_string=True)
+    return cfg
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file; a missing or malformed file is a one-sentence UserError."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise UserError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"config file {path} is not valid TOML ({e})") from None
+
+
+def resolve(
+    profiles: Mapping[str, Any],
+    profile: str = "tiny",
+    config_file: str | Path | None = None,
+    sets: Iterable[str] = (),
+) -> Any:
+    """Build a config: the profile, then the TOML file, then ``--set`` items."""
+    if profile not in profiles:
+        raise ConfigError(f"unknown profile {profile!r}; profiles: {known_list(profiles)}")
+    cfg = profiles[profile]()
+    if config_file is not None:
+        data = load_toml(config_file)
+        data.pop("almost", None)  # run metadata written by `almost config`
+        cfg = apply_mapping(cfg, data)
+    return apply_sets(cfg, sets)
+
+
+# ---------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain, TOML-ready dict of ``cfg`` (paths as strings, ``None`` values left out)."""
+
+    def ser(inst, field, value):
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, tuple):
+            return list(value)
+        return value
+
+    def drop_none(d):
+        return {k: drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
+    return drop_none(attrs.asdict(cfg, value_serializer=ser))
+
+
+def to_toml(cfg: Any, header: Mapping[str, Any] | None = None) -> str:
+    """Serialise ``cfg`` as TOML (plain values first, then sections)."""
+    import tomli_w
+
+    data = to_dict(cfg)
+    if header:
+        data = {"almost": dict(header), **data}
+    return tomli_w.dumps(data)
+
+
+def flat_items(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, Mapping):
+            out.update(flat_items(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def help_of(cls: type) -> dict[str, str]:
+    """Dotted key → help text for every field of ``cls`` (nested too)."""
+    attrs.resolve_types(cls)
+    out: dict[str, str] = {}
+    for f in attrs.fields(cls):
+        out[f.name] = f.metadata.get(_HELP, "")
+        if attrs.has(f.type) if isinstance(f.type, type) else False:
+            for k, v in help_of(f.type).items():
+                out[f"{f.name}.{k}"] = v
+    return out

@@ -1,0 +1,80 @@
+"""The terminal: rich progress bars for long work and a summary table at the end.
+
+Everything a run prints goes through :data:`console`, so tests can capture it and a
+non-terminal (CI, a pipe) gets plain lines instead of animations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+console = Console(highlight=False, soft_wrap=False, width=None if os.isatty(1) else 120)
+err_console = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
+
+
+def progress(transient: bool = False) -> Progress:
+    """A rich ``Progress`` with description, bar, count, elapsed and remaining time, and a
+    free ``{task.fields[info]}`` column for things like the current loss."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        transient=transient,
+        disable=os.environ.get("ALMOST_NO_PROGRESS") == "1",
+    )
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a progress bar."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with progress() as p:
+        task = p.add_task(description, total=total, info="")
+        for item in items:
+            yield item
+            p.advance(task)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if abs(v) >= 1000 or (abs(v) < 0.001 and v != 0):
+            return f"{v:.3g}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def metrics_table(metrics: Mapping[str, Mapping[str, Any]], title: str = "Summary") -> Table:
+    """A table of ``{stage: {metric: value}}``."""
+    table = Table(title=title, show_lines=False)
+    table.add_column("stage", style="cyan")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for stage, values in metrics.items():
+        first = True
+        for k, v in values.items():
+            table.add_row(stage if first else "", k, _fmt(v))
+            first = False
+    return table

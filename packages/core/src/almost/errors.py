@@ -1,0 +1,35 @@
+"""Errors that mean "the user asked for something wrong", shown as one sentence.
+
+The CLI catches :class:`UserError` (and its subclasses) and prints the message alone, with
+no traceback, then exits with status 2. Anything else is a bug and keeps its traceback.
+Plugins raise ``UserError`` for bad input: a missing file, a malformed JSON document, shapes
+that disagree, an unknown name. The message should name the thing and say how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed as one plain sentence, exit status 2."""
+
+    exit_code = 2
+
+
+class UnknownNameError(UserError, KeyError):
+    """A plugin, component or stage name that is not known; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration key or value that is not valid; the message names the key."""
+
+
+def known_list(names, limit: int = 30) -> str:
+    """Format known names for an error message: ``a, b, c`` or ``(none)``."""
+    names = sorted(names)
+    if not names:
+        return "(none)"
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")

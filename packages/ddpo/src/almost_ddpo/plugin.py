@@ -1,0 +1,1 @@
+"""Plugin hooks (the pipeline arrives with its own issue)."""

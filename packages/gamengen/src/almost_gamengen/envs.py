@@ -1,0 +1,5 @@
+"""Game environments (filled in by the data stages)."""
+
+
+def register_envs(registry) -> None:
+    pass
