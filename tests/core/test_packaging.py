@@ -33,18 +33,13 @@ def test_wheels_build_and_install_in_a_fresh_venv(tmp_path: Path):
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "--python", sys.executable, str(venv)], check=True, capture_output=True, timeout=120)
     py = venv / "bin" / "python"
-    # The two wheels themselves, plus only the light libraries `almost plugins` needs: this proves the
-    # wheels carry their code and entry points, and that plugin import does not pull heavy libraries.
-    subprocess.run(
-        [uv, "pip", "install", "--python", str(py), "--no-deps", str(wheels["almost_core"]),
-         str(wheels["almost_gamengen"])],
-        check=True, capture_output=True, timeout=300,
+    # pip-style install of the two wheels with their dependencies (uv reuses its cache, so
+    # torch is linked rather than downloaded when the workspace was synced on this machine).
+    r = subprocess.run(
+        [uv, "pip", "install", "--python", str(py), str(wheels["almost_core"]), str(wheels["almost_gamengen"])],
+        capture_output=True, text=True, timeout=900,
     )
-    light = ["pluggy", "attrs", "rich", "click", "tomli-w", "markdown-it-py", "mdurl", "pygments"]
-    r = subprocess.run([uv, "pip", "install", "--python", str(py), *light], capture_output=True, text=True,
-                       timeout=300)
-    if r.returncode != 0:
-        pytest.skip(f"could not install light dependencies from the package index: {r.stderr[-300:]}")
+    assert r.returncode == 0, r.stderr[-2000:]
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     out = subprocess.run([str(venv / "bin" / "almost"), "stages", "--plugin", "gamengen"], capture_output=True,
                          text=True, env=env, timeout=120)

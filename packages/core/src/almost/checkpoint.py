@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -150,8 +149,3 @@ class Checkpoints:
         with open(state_file, encoding="utf-8") as f:
             return json.load(f)
 
-
-@contextlib.contextmanager
-def unwrap(accelerator, model):
-    """Yield the bare model behind ``accelerator.prepare`` (DDP, compiled...)."""
-    yield accelerator.unwrap_model(model)

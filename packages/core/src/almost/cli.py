@@ -158,6 +158,15 @@ def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
                  config_file=config_file, sets=sets, out=out, force=force)
 
 
+_BASE_COMMANDS = dict(cli.commands)
+
+
+def reset_plugin_commands() -> None:
+    """Forget plugin-added commands so the next use loads them again (for tests)."""
+    cli.commands = dict(_BASE_COMMANDS)
+    cli._loaded = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``almost`` console script."""
     try:

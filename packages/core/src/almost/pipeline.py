@@ -127,6 +127,8 @@ class RunContext:
     # -- records ------------------------------------------------------------------------
     def log_metrics(self, stage: str | None = None, /, **values: float) -> None:
         """Merge ``values`` into ``metrics.json`` under ``stage`` (default: the running one)."""
+        if not is_main_process():
+            return
         path = self.run_dir / "metrics.json"
         data = read_json(path, "metrics file") if path.exists() else {}
         data.setdefault(stage or self.stage_name, {}).update(
@@ -136,6 +138,8 @@ class RunContext:
 
     def add_artifact(self, path: str | Path, label: str | None = None) -> None:
         """Record a file this stage produced (listed in the manifest and the summary)."""
+        if not is_main_process():
+            return
         manifest = _read_manifest(self.run_dir)
         rec = manifest.setdefault("stages", {}).setdefault(self.stage_name, {})
         arts = rec.setdefault("artifacts", {})
@@ -178,6 +182,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def is_main_process() -> bool:
+    """True unless this is a non-zero rank under ``accelerate launch`` / ``torchrun``."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _barrier() -> None:
+    """Wait for every process of an ``accelerate launch`` job (no-op when alone)."""
+    if _world_size() > 1:
+        from accelerate import PartialState
+
+        PartialState().wait_for_everyone()
+
+
 def default_run_dir(pipeline: str, profile: str) -> Path:
     return Path(os.environ.get("ALMOST_RUNS", "runs")) / pipeline / profile
 
@@ -192,7 +213,13 @@ def run_pipeline(
     out: str | Path | None = None,
     force: bool = False,
 ) -> dict:
-    """Run ``stages`` (default: all) of ``pipeline``; returns the run's metrics."""
+    """Run ``stages`` (default: all) of ``pipeline``; returns the run's metrics.
+
+    Under ``accelerate launch`` every process runs this function and every stage (stages
+    split their own work with their Accelerator); only the main process writes the run's
+    records (config, manifest, metrics).
+    """
+    main = is_main_process()
     profile = profile or pipeline.default_profile
     for s in stages:
         pipeline.stage(s)  # unknown stage names fail before anything runs
@@ -218,7 +245,9 @@ def run_pipeline(
                 f"{run_dir} was run with a different config ({known_list(changed, 6)} changed); "
                 "pass --force to redo the stages you name with the new config, or --out for a new run"
             )
-    atomic_write(cfg_path, cfgmod.to_toml(cfg, {"pipeline": pipeline.name, "profile": profile}))
+    _barrier()  # every process has read the same manifest before the main one changes it
+    if main:
+        atomic_write(cfg_path, cfgmod.to_toml(cfg, {"pipeline": pipeline.name, "profile": profile}))
     manifest.update({"pipeline": pipeline.name, "profile": profile, "versions": _versions()})
     manifest.setdefault("round", 1)
     manifest.setdefault("stages", {})
@@ -233,18 +262,18 @@ def run_pipeline(
         manifest["stages"] = {}
         done = set()
         console.print(f"[bold]Starting round {manifest['round']}[/] of {pipeline.name} in {run_dir}")
-    atomic_write_json(run_dir / "manifest.json", manifest)
+    if main:
+        atomic_write_json(run_dir / "manifest.json", manifest)
 
     ctx = RunContext(pipeline=pipeline, config=cfg, run_dir=run_dir, profile=profile,
                      registry=registry, round=manifest["round"], force=force)
-    ran: list[str] = []
     for name in selected:
         stage = pipeline.stage(name)
         if name in done and not force:
             console.print(f"[dim]stage {name}: already done, skipped (use --force to redo)[/]")
             continue
         sdir = ctx.round_dir() / name
-        if force and sdir.exists() and name in done:
+        if main and force and sdir.exists() and name in done:
             aside = sdir.with_name(f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
             os.replace(sdir, aside)
             console.print(f"[yellow]stage {name}: --force, previous output kept in {aside}[/]")
@@ -262,10 +291,12 @@ def run_pipeline(
             _mark(run_dir, name, status="failed", seconds=round(time.time() - t0, 2), error=str(e)[:500])
             raise
         _mark(run_dir, name, status="done", seconds=round(time.time() - t0, 2), finished=time.time())
-        ran.append(name)
+        _barrier()
 
     metrics_path = run_dir / "metrics.json"
     metrics = read_json(metrics_path, "metrics file") if metrics_path.exists() else {}
+    if not main:
+        return metrics
     if metrics:
         console.print(metrics_table(metrics, title=f"{pipeline.name} · {run_dir}"))
     arts = {n: r.get("artifacts", {}) for n, r in _read_manifest(run_dir).get("stages", {}).items() if r.get("artifacts")}
@@ -277,6 +308,8 @@ def run_pipeline(
 
 
 def _mark(run_dir: Path, stage: str, **fields: Any) -> None:
+    if not is_main_process():
+        return
     manifest = _read_manifest(run_dir)
     rec = manifest.setdefault("stages", {}).setdefault(stage, {})
     rec.update(fields)

@@ -16,7 +16,7 @@ Conventions shared by all of them:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -113,7 +113,3 @@ PROTOCOLS: dict[str, type] = {
 }
 """Component kind → the protocol its factories must produce."""
 
-
-def iter_protocols() -> Iterator[tuple[str, type]]:
-    """Yield ``(kind, protocol)`` pairs."""
-    yield from PROTOCOLS.items()

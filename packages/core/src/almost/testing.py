@@ -132,11 +132,15 @@ def check_component(registry: Any, key: str, **kwargs: Any) -> Any:
 def run_cli(args: Sequence[str]) -> tuple[int, str, str]:
     """Run ``almost ARGS`` in-process; returns ``(exit_code, stdout, stderr)``."""
     from . import plugins
-    from .cli import main
+    from .cli import main, reset_plugin_commands
 
     out, err = io.StringIO(), io.StringIO()
     plugins.get_app.cache_clear()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    plugins.get_app.cache_clear()
+    reset_plugin_commands()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        plugins.get_app.cache_clear()
+        reset_plugin_commands()
     return code, out.getvalue(), err.getvalue()
