@@ -194,9 +194,11 @@ def _world_size() -> int:
 def _barrier() -> None:
     """Wait for every process of an ``accelerate launch`` job (no-op when alone)."""
     if _world_size() > 1:
+        import torch
         from accelerate import PartialState
 
-        PartialState().wait_for_everyone()
+        # cpu= must match what make_accelerator will ask for: the state is a singleton
+        PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
 
 
 def default_run_dir(pipeline: str, profile: str) -> Path:
