@@ -37,6 +37,14 @@ def test_atomic_write_interrupted_by_keyboard_keeps_old(tmp_path: Path):
     assert aio.read_json(path) == {"a": 1}
 
 
+def test_atomic_files_get_the_usual_permissions(tmp_path: Path):
+    import stat
+
+    aio.atomic_write(tmp_path / "a.txt", "x")
+    # mkstemp creates 0600 files; the result must have the mode a plain open() gives
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o666 & ~aio._UMASK
+
+
 def test_corrupt_files_are_user_errors(tmp_path: Path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a safetensors file")
