@@ -8,3 +8,15 @@ def register(registry) -> None:
     from .envs import register_envs
 
     register_envs(registry)
+    registry.add(
+        "dataset",
+        "gamengen-episodes",
+        _episode_store,
+        help="recorded episodes (parquet shards + manifest.json); root=FOLDER",
+    )
+
+
+def _episode_store(root):
+    from .episodes import EpisodeStore
+
+    return EpisodeStore(root)

@@ -1,15 +1,55 @@
-"""Config sections of the data half (filled in by the data stages)."""
+"""Config sections of the data half: the game, the PPO agent, episode collection.
+
+Owned by the data stages (``agent``, ``collect``). Each section has ``tiny()`` and ``full()``.
+``tiny`` plays ViZDoom's ``basic`` room at 48×64 so that the whole data half runs on a
+2-core CPU in about a minute; ``full`` plays Freedoom's E1M1 at 320×240 (GameNGen's
+setting), stored unpadded, with ``pad_height`` telling the model to pad to 256 rows.
+"""
 
 from __future__ import annotations
 
 import attrs
 
-from almost.config import field
+from almost.config import choice, field
+
+FULL_COMBOS = [
+    "MOVE_FORWARD+ATTACK",
+    "MOVE_FORWARD+TURN_LEFT",
+    "MOVE_FORWARD+TURN_RIGHT",
+    "MOVE_LEFT+ATTACK",
+    "MOVE_RIGHT+ATTACK",
+]
 
 
 @attrs.define
 class EnvConfig:
-    name: str = field("vizdoom-basic", help="registered env component (env/NAME)")
+    name: str = field(
+        "vizdoom-basic",
+        help="registered env component (env/NAME); any game works, "
+        "e.g. gridchase from the example plugin",
+    )
+    height: int = field(48, help="frame height in pixels (frames are resized to this)")
+    width: int = field(64, help="frame width in pixels")
+    resolution: str = field("RES_160X120", help="ViZDoom render resolution before resizing")
+    frame_skip: int = field(4, help="game tics per agent step (ViZDoom runs at 35 tics/s)")
+    max_steps: int = field(
+        100, help="steps before an episode is cut (truncated); 0: the game's own limit"
+    )
+    combos: list[str] = field(
+        factory=list, help="extra actions that press several buttons, e.g. MOVE_FORWARD+ATTACK"
+    )
+    doom_skill: int = field(0, help="ViZDoom difficulty 1-5; 0 keeps the scenario's")
+    render_hud: bool = field(
+        False, help="draw the status bar (GameNGen keeps it; small frames drop it)"
+    )
+    pad_height: int = field(
+        0,
+        help="the model pads frames at the bottom to this height (0: no padding); "
+        "episodes are stored unpadded",
+    )
+    pad_width: int = field(
+        0, help="the model pads frames on the right to this width (0: no padding)"
+    )
 
     @classmethod
     def tiny(cls) -> EnvConfig:
@@ -17,26 +57,96 @@ class EnvConfig:
 
     @classmethod
     def full(cls) -> EnvConfig:
-        return cls()
+        return cls(
+            name="vizdoom-freedoom1",
+            height=240,
+            width=320,
+            resolution="RES_320X240",
+            frame_skip=4,
+            max_steps=2000,
+            combos=list(FULL_COMBOS),
+            render_hud=True,
+            pad_height=256,
+            pad_width=320,
+        )
 
 
 @attrs.define
 class AgentConfig:
+    num_envs: int = field(2, help="games played in parallel (SubprocVecEnv processes)")
+    total_steps: int = field(1024, help="PPO environment steps in all (summed over the games)")
+    n_steps: int = field(128, help="steps per game between PPO updates")
+    batch_size: int = field(64, help="PPO minibatch size")
+    n_epochs: int = field(2, help="PPO passes over each rollout")
+    learning_rate: float = field(2.5e-4, help="Adam learning rate")
+    gamma: float = field(0.99, help="discount factor")
+    ent_coef: float = field(0.01, help="entropy bonus (higher: more varied play)")
+    shaping: bool = field(
+        True,
+        help="GameNGen reward shaping from game variables (hits, kills, "
+        "pick-ups, new areas, deltas, penalties)",
+    )
+    shaping_scale: float = field(0.01, help="multiplier of the shaping points")
+    record: bool = field(True, help="record every episode played while training")
+    checkpoint_every: int = field(512, help="save the policy every this many steps (resume point)")
+    start_method: str = choice(
+        "forkserver",
+        "forkserver",
+        "spawn",
+        "fork",
+        help="how game processes start (fork can hang with torch threads)",
+    )
+    device: str = field("cpu", help="torch device for the policy (cpu, cuda, auto)")
+
     @classmethod
     def tiny(cls) -> AgentConfig:
         return cls()
 
     @classmethod
     def full(cls) -> AgentConfig:
-        return cls()
+        return cls(
+            num_envs=8,
+            total_steps=10_000_000,
+            n_steps=512,
+            batch_size=256,
+            n_epochs=4,
+            learning_rate=1e-4,
+            ent_coef=0.05,
+            checkpoint_every=100_000,
+            device="auto",
+        )
 
 
 @attrs.define
 class CollectConfig:
+    episodes: int = field(6, help="episodes to record in all (a re-run adds the missing ones)")
+    workers: int = field(2, help="processes that play and record in parallel")
+    policy: str = choice(
+        "agent",
+        "agent",
+        "random",
+        "scripted",
+        help="who plays: the agent stage's PPO policy, uniform random, or scripted",
+    )
+    policy_path: str = field("", help="a PPO zip to use instead of <run>/agent/policy.zip")
+    deterministic: bool = field(
+        False, help="take the policy's most likely action instead of sampling"
+    )
+    shard_frames: int = field(
+        256,
+        help="gather short episodes into shards of about this many frames "
+        "(fewer files and fsyncs); 0: one shard per episode",
+    )
+    gif_frames: int = field(120, help="frames in the preview GIF (0: none)")
+    gif_scale: int = field(3, help="preview GIF upscale factor (nearest)")
+    start_method: str = choice(
+        "forkserver", "forkserver", "spawn", "fork", help="how worker processes start"
+    )
+
     @classmethod
     def tiny(cls) -> CollectConfig:
         return cls()
 
     @classmethod
     def full(cls) -> CollectConfig:
-        return cls()
+        return cls(episodes=2000, workers=8, shard_frames=0, gif_frames=300, gif_scale=1)

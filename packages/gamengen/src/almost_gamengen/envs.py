@@ -1,5 +1,256 @@
-"""Game environments (filled in by the data stages)."""
+"""ViZDoom as an Almost Environment: named discrete actions, RGB frames, headless.
+
+One component per scenario that the ``vizdoom`` wheel ships (``env/vizdoom-basic``,
+``env/vizdoom-health_gathering``, ``env/vizdoom-freedoom1`` (E1M1), ...). Every scenario
+gets the same action set, as in GameNGen: an explicit ``NOOP``, ``MOVE_LEFT``,
+``MOVE_RIGHT`` (independent actions), ``MOVE_FORWARD``, ``MOVE_BACKWARD``, ``TURN_LEFT``,
+``TURN_RIGHT``, ``ATTACK``, plus any combinations asked for (``"MOVE_FORWARD+ATTACK"``).
+
+The game is driven through ViZDoom's own API (``vizdoom.DoomGame``) rather than its
+gymnasium wrapper, because the wrapper's action set follows each scenario's config and we
+want one action set everywhere. Frames are rendered at ``resolution`` and resized (PIL,
+box filter) to ``height`` × ``width`` when those differ. ``info["game_variables"]`` carries
+the counters that :mod:`almost_gamengen.shaping` turns into a reward.
+
+Example::
+
+    env = registry.create("env/vizdoom-basic", height=48, width=64, frame_skip=4)
+    frame, info = env.reset(seed=0)      # (48, 64, 3) uint8
+    frame, r, terminated, truncated, info = env.step(env.action_names.index("ATTACK"))
+    env.close()
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from almost.errors import UserError, known_list
+
+BASE_ACTIONS = (
+    "NOOP",
+    "MOVE_LEFT",
+    "MOVE_RIGHT",
+    "MOVE_FORWARD",
+    "MOVE_BACKWARD",
+    "TURN_LEFT",
+    "TURN_RIGHT",
+    "ATTACK",
+)
+BUTTONS = BASE_ACTIONS[1:]
+
+# counters exposed to reward shaping (available in every scenario through the game API)
+GAME_VARIABLES = (
+    "KILLCOUNT",
+    "ITEMCOUNT",
+    "SECRETCOUNT",
+    "HITCOUNT",
+    "HITS_TAKEN",
+    "DAMAGECOUNT",
+    "HEALTH",
+    "ARMOR",
+    "SELECTED_WEAPON_AMMO",
+    "DEAD",
+    "POSITION_X",
+    "POSITION_Y",
+)
+
+# scenarios whose config needs more than the wheel's single-player defaults
+_SKIP = {
+    "basic_audio",
+    "basic_notifications",
+    "cig",
+    "multi_duel",
+    "deathmatch",
+    "learning",
+    "oblige",
+    "doom",
+    "doom2",
+    "freedoom2",
+    "multi",
+}
+_MAPS = {"freedoom1": "E1M1"}
+
+
+def scenarios_dir() -> Path | None:
+    spec = importlib.util.find_spec("vizdoom")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "scenarios"
+
+
+def scenario_names() -> list[str]:
+    """The single-player scenarios the installed wheel ships (without importing vizdoom)."""
+    d = scenarios_dir()
+    if d is None or not d.is_dir():
+        return []
+    return sorted(p.stem for p in d.glob("*.cfg") if p.stem not in _SKIP)
+
+
+def action_table(combos: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:
+    """Action names and their button vectors: the base set, then ``combos`` like ``A+B``."""
+    names = list(BASE_ACTIONS)
+    for c in combos:
+        parts = [p.strip().upper() for p in c.split("+")]
+        bad = [p for p in parts if p not in BUTTONS]
+        if bad or len(parts) < 2:
+            raise UserError(
+                f"action combination {c!r} must join two or more of {', '.join(BUTTONS)} with '+'"
+            )
+        name = "+".join(parts)
+        if name not in names:
+            names.append(name)
+    table = np.zeros((len(names), len(BUTTONS)), np.float64)
+    for i, name in enumerate(names[1:], start=1):
+        for p in name.split("+"):
+            table[i, BUTTONS.index(p)] = 1.0
+    return names, table
+
+
+class VizdoomEnv(gym.Env):
+    """One ViZDoom game, headless, with named discrete actions and (H, W, 3) uint8 frames."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(
+        self,
+        scenario: str = "basic",
+        height: int = 48,
+        width: int = 64,
+        resolution: str = "RES_160X120",
+        frame_skip: int = 4,
+        max_steps: int = 0,
+        combos: Sequence[str] = (),
+        doom_skill: int = 0,
+        render_hud: bool = False,
+    ):
+        d = scenarios_dir()
+        cfg = d / f"{scenario}.cfg" if d else None
+        if cfg is None or not cfg.is_file():
+            raise UserError(
+                f"ViZDoom scenario {scenario!r} is not in the installed wheel; "
+                f"choose one of {known_list(scenario_names())}"
+            )
+        if frame_skip < 1:
+            raise UserError(f"env frame_skip must be at least 1, not {frame_skip}")
+        self.scenario, self.cfg_path = scenario, cfg
+        self.height, self.width = int(height), int(width)
+        self.resolution, self.frame_skip, self.max_steps = (
+            resolution,
+            int(frame_skip),
+            int(max_steps),
+        )
+        self.doom_skill, self.render_hud = int(doom_skill), bool(render_hud)
+        self.action_names, self._buttons = action_table(combos)
+        self.noop_action = 0
+        self.action_space = gym.spaces.Discrete(len(self.action_names))
+        self.observation_space = gym.spaces.Box(0, 255, (self.height, self.width, 3), np.uint8)
+        self.game = None
+        self._frame = np.zeros((self.height, self.width, 3), np.uint8)
+        self._t = 0
+
+    # -- the game -----------------------------------------------------------------------
+    def _make_game(self):
+        import vizdoom as vzd
+
+        res = getattr(vzd.ScreenResolution, self.resolution, None)
+        if res is None:
+            raise UserError(
+                f"env resolution {self.resolution!r} is not a ViZDoom resolution "
+                "(e.g. RES_160X120, RES_320X240, RES_640X480)"
+            )
+        game = vzd.DoomGame()
+        game.load_config(str(self.cfg_path))
+        if self.scenario in _MAPS:
+            game.set_doom_map(_MAPS[self.scenario])
+        game.set_window_visible(False)
+        game.set_mode(vzd.Mode.PLAYER)
+        game.set_screen_format(vzd.ScreenFormat.RGB24)
+        game.set_screen_resolution(res)
+        game.set_render_hud(self.render_hud)
+        game.set_audio_buffer_enabled(False)
+        game.set_automap_buffer_enabled(False)
+        game.set_depth_buffer_enabled(False)
+        game.set_labels_buffer_enabled(False)
+        game.set_sound_enabled(False)
+        if self.doom_skill:
+            game.set_doom_skill(self.doom_skill)
+        game.set_available_buttons([getattr(vzd.Button, b) for b in BUTTONS])
+        game.set_available_game_variables([getattr(vzd.GameVariable, v) for v in GAME_VARIABLES])
+        return game
+
+    def _observe(self) -> tuple[np.ndarray, dict]:
+        state = self.game.get_state()
+        if state is None:  # finished: keep showing the last frame
+            self._vars["DEAD"] = float(self.game.is_player_dead())
+            return self._frame.copy(), {"game_variables": self._vars}
+        frame = state.screen_buffer
+        if frame.shape[:2] != (self.height, self.width):
+            from PIL import Image
+
+            frame = np.asarray(Image.fromarray(frame).resize((self.width, self.height), Image.BOX))
+        self._frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        if state.game_variables is not None:
+            self._vars = dict(
+                zip(GAME_VARIABLES, (float(v) for v in state.game_variables), strict=False)
+            )
+        return self._frame.copy(), {"game_variables": dict(self._vars)}
+
+    # -- gymnasium ----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if self.game is None:
+            self.game = self._make_game()
+            if seed is not None:
+                self.game.set_seed(int(seed) % (2**31))
+            self.game.init()
+        elif seed is not None:
+            self.game.set_seed(int(seed) % (2**31))
+        self.game.new_episode()
+        self._t = 0
+        self._vars = {}
+        return self._observe()
+
+    def step(self, action):
+        a = int(action)
+        if not 0 <= a < len(self.action_names):
+            raise ValueError(f"action {action!r} is not one of 0..{len(self.action_names) - 1}")
+        if self.game is None:
+            raise RuntimeError("call reset() before step()")
+        reward = float(self.game.make_action(self._buttons[a].tolist(), self.frame_skip))
+        self._t += 1
+        finished = self.game.is_episode_finished()
+        frame, info = self._observe()
+        timeout = self.game.get_episode_timeout()
+        timed_out = finished and timeout > 0 and self.game.get_episode_time() >= timeout
+        truncated = timed_out or (self.max_steps > 0 and self._t >= self.max_steps and not finished)
+        terminated = finished and not timed_out
+        return frame, reward, terminated, truncated, info
+
+    def render(self):
+        return self._frame.copy()
+
+    def close(self):
+        if self.game is not None:
+            self.game.close()
+            self.game = None
+
+
+def make_vizdoom(scenario: str, **kwargs) -> VizdoomEnv:
+    return VizdoomEnv(scenario=scenario, **kwargs)
 
 
 def register_envs(registry) -> None:
-    pass
+    """Add ``env/vizdoom-<scenario>`` for every single-player scenario of the wheel."""
+    for name in scenario_names():
+        registry.add(
+            "env",
+            f"vizdoom-{name}",
+            functools.partial(make_vizdoom, name),
+            help=f"ViZDoom '{name}' scenario, headless, GameNGen action set",
+        )

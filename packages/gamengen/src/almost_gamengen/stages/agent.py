@@ -1,0 +1,217 @@
+"""Stage ``agent``: train a PPO agent on parallel games while recording every episode.
+
+As in GameNGen, the data for the world model is the agent's own play during training:
+``agent.num_envs`` games run in a stable-baselines3 ``SubprocVecEnv``; each game process
+is wrapped (innermost first) by
+
+1. :class:`~almost_gamengen.recorder.EpisodeRecorder` — writes each finished episode as a
+   shard of ``<run>/agent/episodes/`` (episode ids ``start + i, start + i + n, ...`` for game
+   ``i`` of ``n``, so processes never clash);
+2. :class:`~almost_gamengen.shaping.ShapedReward` — GameNGen's reward shaping where the game
+   reports game variables, the game's own reward elsewhere (``agent.shaping``);
+3. :class:`~almost_gamengen.policies.PolicyFrames` — upscales frames below the CNN's
+   36-pixel minimum (policy input only);
+4. SB3's ``Monitor`` — episode returns for the logs.
+
+The policy is ``CnnPolicy`` (NatureCNN). It is checkpointed every ``agent.checkpoint_every``
+steps to ``<run>/agent/checkpoints/ppo-<steps>.zip`` (atomic, never deleted); an
+interrupted run resumes from the latest checkpoint and keeps the episodes already written.
+The final policy is ``<run>/agent/policy.zip``, which ``collect`` plays by default.
+
+Run: ``uv run almost run --plugin gamengen agent``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback  # stage modules load only when run
+
+from almost.console import console, progress
+from almost.errors import UserError
+from almost.io import atomic_path
+
+from ..episodes import rebuild_manifest
+from ..make_env import EnvSpec, describe, env_spec
+
+
+def run(ctx) -> None:
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    cfg, acfg = ctx.config, ctx.config.agent
+    if acfg.num_envs < 1 or acfg.total_steps < 1 or acfg.n_steps < 2:
+        raise UserError(
+            "agent.num_envs and agent.total_steps must be at least 1, agent.n_steps at least 2"
+        )
+    if acfg.n_steps * acfg.num_envs < acfg.batch_size:
+        raise UserError(
+            f"agent.batch_size {acfg.batch_size} is larger than a rollout "
+            f"(n_steps × num_envs = {acfg.n_steps * acfg.num_envs}); lower it"
+        )
+    spec = env_spec(ctx.registry, cfg.env)
+    out = ctx.stage_dir()
+    root, ckpt_dir = out / "episodes", out / "checkpoints"
+    ckpt_dir.mkdir(exist_ok=True)
+
+    # game facts, from one local copy (also fails early with a clear message)
+    probe = spec.make()
+    try:
+        facts = describe(probe)
+    finally:
+        probe.close()
+
+    # episode ids continue after those already recorded (a resumed run)
+    start = 0
+    if acfg.record:
+        manifest = rebuild_manifest(root) if root.exists() else {"shards": []}
+        start = 1 + max((int(e) for s in manifest["shards"] for e in s["episodes"]), default=-1)
+    fns = [
+        functools.partial(
+            make_agent_env,
+            spec,
+            i,
+            acfg.num_envs,
+            start,
+            str(root) if acfg.record else None,
+            acfg.shaping,
+            acfg.shaping_scale,
+        )
+        for i in range(acfg.num_envs)
+    ]
+    vec = (
+        SubprocVecEnv(fns, start_method=acfg.start_method)
+        if acfg.num_envs > 1
+        else DummyVecEnv(fns)
+    )
+    t0 = time.perf_counter()
+    try:
+        latest = latest_checkpoint(ckpt_dir)
+        if latest is not None:
+            model = PPO.load(latest, env=vec, device=acfg.device)
+            console.print(f"agent: resuming from {latest.name} ({model.num_timesteps} steps done)")
+        else:
+            torch.manual_seed(cfg.seed)
+            model = PPO(
+                "CnnPolicy",
+                vec,
+                n_steps=acfg.n_steps,
+                batch_size=acfg.batch_size,
+                n_epochs=acfg.n_epochs,
+                learning_rate=acfg.learning_rate,
+                gamma=acfg.gamma,
+                ent_coef=acfg.ent_coef,
+                seed=cfg.seed,
+                device=acfg.device,
+                verbose=0,
+            )
+        done_before = model.num_timesteps
+        remaining = acfg.total_steps - done_before
+        if remaining > 0:
+            with progress() as bar:
+                task = bar.add_task(
+                    "PPO steps", total=acfg.total_steps, completed=done_before, info=""
+                )
+                callback = _Progress(bar, task, ckpt_dir, acfg.checkpoint_every)
+                model.learn(remaining, callback=callback, reset_num_timesteps=False)
+        save_policy(model, ckpt_dir / f"ppo-{model.num_timesteps:09d}.zip")
+        save_policy(model, out / "policy.zip")
+        shaped = [ep["r"] for ep in model.ep_info_buffer or []]
+    finally:
+        vec.close()
+    seconds = time.perf_counter() - t0
+
+    metrics = {
+        "steps": model.num_timesteps,
+        "steps_per_s": (model.num_timesteps - done_before) / seconds if seconds else 0.0,
+        "mean_shaped_return": float(np.mean(shaped)) if shaped else 0.0,
+    }
+    if acfg.record:
+        extra = {
+            "env": spec.key,
+            "env_options": spec.kwargs,
+            "policy": "ppo-training",
+            "pad_to": [cfg.env.pad_height, cfg.env.pad_width],
+            "seed": cfg.seed,
+        }
+        manifest = rebuild_manifest(root, extra=extra)
+        returns = [r for s in manifest["shards"] for r in s["returns"]]
+        metrics.update(
+            episodes=manifest["episodes"],
+            frames=manifest["frames"],
+            mean_game_return=float(np.mean(returns)) if returns else 0.0,
+        )
+        ctx.add_artifact(root, "episodes")
+    ctx.add_artifact(out / "policy.zip", "policy")
+    console.print(f"agent: {facts['frame_shape']} frames, {len(facts['action_names'])} actions")
+    ctx.log_metrics(**metrics)
+
+
+def make_agent_env(
+    spec: EnvSpec,
+    index: int,
+    n: int,
+    start: int,
+    root: str | None,
+    shaping: bool,
+    shaping_scale: float,
+):
+    """One game for the vector env (runs in its own process): record → shape → policy frames."""
+    from stable_baselines3.common.monitor import Monitor
+
+    from ..policies import PolicyFrames, upscale_factor
+    from ..recorder import EpisodeRecorder
+    from ..shaping import ShapedReward
+
+    env = spec.make()
+    if root is not None:
+        env = EpisodeRecorder(
+            env, root, prefix=f"agent-e{index:02d}", ids=itertools.count(start + index, n)
+        )
+    if shaping:
+        env = ShapedReward(env, scale=shaping_scale)
+    if upscale_factor(env.observation_space.shape) > 1:
+        env = PolicyFrames(env)
+    return Monitor(env)
+
+
+def latest_checkpoint(ckpt_dir: Path) -> Path | None:
+    found = [
+        (int(m.group(1)), p)
+        for p in ckpt_dir.glob("ppo-*.zip")
+        if (m := re.fullmatch(r"ppo-(\d+)\.zip", p.name))
+    ]
+    return max(found)[1] if found else None
+
+
+def save_policy(model, path: Path) -> None:
+    """``model.save`` through a temp file and a rename (a crash leaves no half zip)."""
+    with atomic_path(path, suffix=".zip") as tmp:
+        model.save(tmp)
+
+
+class _Progress(BaseCallback):
+    """Rich progress plus a checkpoint every ``every`` steps."""
+
+    def __init__(self, bar, task, ckpt_dir: Path, every: int):
+        super().__init__()
+        self.bar, self.task, self.ckpt_dir, self.every = bar, task, ckpt_dir, max(1, every)
+        self._next = None
+
+    def _on_step(self) -> bool:
+        n = self.num_timesteps
+        if self._next is None:
+            self._next = (n // self.every + 1) * self.every
+        if n >= self._next:
+            save_policy(self.model, self.ckpt_dir / f"ppo-{n:09d}.zip")
+            self._next = (n // self.every + 1) * self.every
+        buf = self.model.ep_info_buffer
+        info = f"return {np.mean([e['r'] for e in buf]):.2f}" if buf else ""
+        self.bar.update(self.task, completed=n, info=info)
+        return True
