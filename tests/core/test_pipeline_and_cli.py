@@ -62,6 +62,8 @@ def test_rounds_pipeline_starts_next_round_when_done(toy_app, tmp_path: Path):
     assert _run(toy_app, tmp_path, name="loop")["gen"]["n"] == 2
     assert (tmp_path / "round-001" / "gen" / "n.txt").read_text() == "1"
     assert (tmp_path / "round-002" / "gen" / "n.txt").read_text() == "2"
+    assert json.loads((tmp_path / "round-001" / "metrics.json").read_text()) == {"gen": {"n": 1.0}}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"gen": {"n": 2.0}}
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["round"] == 2 and manifest["history"][0]["round"] == 1
 

@@ -129,12 +129,15 @@ class RunContext:
         """Merge ``values`` into ``metrics.json`` under ``stage`` (default: the running one)."""
         if not is_main_process():
             return
-        path = self.run_dir / "metrics.json"
-        data = read_json(path, "metrics file") if path.exists() else {}
-        data.setdefault(stage or self.stage_name, {}).update(
-            {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v) for k, v in values.items()}
-        )
-        atomic_write_json(path, data)
+        clean = {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
+                 for k, v in values.items()}
+        paths = [self.run_dir / "metrics.json"]
+        if self.pipeline.rounds:  # the run's file shows the latest round; each round keeps its own
+            paths.append(self.round_dir() / "metrics.json")
+        for path in paths:
+            data = read_json(path, "metrics file") if path.exists() else {}
+            data.setdefault(stage or self.stage_name, {}).update(clean)
+            atomic_write_json(path, data)
 
     def add_artifact(self, path: str | Path, label: str | None = None) -> None:
         """Record a file this stage produced (listed in the manifest and the summary)."""

@@ -1,0 +1,159 @@
+"""Loading and building Stable-Diffusion-layout model folders.
+
+One loading path for the tiny model and a user's SD 1.x folder: :func:`load_pipeline` reads a
+local diffusers ``StableDiffusionPipeline`` folder (``model_index.json``, ``unet/``, ``vae/``,
+``text_encoder/``, ``tokenizer/``, ``scheduler/``) without touching the hub.
+:func:`build_tiny` makes the tiny parts from configs: a small ``UNet2DConditionModel``, an
+``AutoencoderKL`` with 4× downsampling, a 2-layer ``CLIPTextModel`` and a word-level tokenizer
+built offline with ``tokenizers`` over the procedural vocabulary.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from almost.errors import UserError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _quiet() -> None:
+    """Our own rich bars report progress; hide the libraries' tqdm bars."""
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+
+
+def build_tokenizer(words: list[str], max_length: int = 8):
+    """A word-level fast tokenizer over ``words`` (with pad/bos/eos/unk), built offline."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    special = ["<|pad|>", "<|startoftext|>", "<|endoftext|>", "<|unk|>"]
+    vocab = {w: i for i, w in enumerate(special + sorted(set(words)))}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<|unk|>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<|startoftext|> $A <|endoftext|>",
+        special_tokens=[("<|startoftext|>", vocab["<|startoftext|>"]), ("<|endoftext|>", vocab["<|endoftext|>"])],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<|pad|>", bos_token="<|startoftext|>", eos_token="<|endoftext|>",
+        unk_token="<|unk|>", model_max_length=max_length,
+    )
+
+
+def build_tiny(words: list[str], image_size: int = 32, seed: int = 0):
+    """The tiny model's parts, freshly initialised: ``(unet, vae, text_encoder, tokenizer, scheduler)``."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer(words)
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, max_position_embeddings=tokenizer.model_max_length,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, projection_dim=32,
+    ))
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, sample_size=image_size,
+        down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
+        block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8, mid_block_add_attention=False,
+    )
+    unet = UNet2DConditionModel(
+        sample_size=image_size // 4, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=(32, 64), norm_num_groups=16, cross_attention_dim=32, attention_head_dim=8,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    )
+    scheduler = DDIMScheduler(
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", clip_sample=False,
+        set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
+    )
+    return unet, vae, text_encoder, tokenizer, scheduler
+
+
+def save_pipeline(path: str | Path, unet, vae, text_encoder, tokenizer, scheduler) -> Path:
+    """Save the parts as a ``StableDiffusionPipeline`` folder (written aside, then renamed)."""
+    import shutil
+
+    from diffusers import StableDiffusionPipeline
+
+    _quiet()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    pipe = StableDiffusionPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+    pipe.save_pretrained(tmp, safe_serialization=True)
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path
+
+
+def load_pipeline(path: str | Path, dtype: str = "float32", device: str = "cpu"):
+    """Load a local SD 1.x diffusers folder (no hub access); a bad folder is a UserError."""
+    import torch
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+
+    _quiet()
+    path = Path(path)
+    if not (path / "model_index.json").is_file():
+        raise UserError(
+            f"{path} is not a diffusers Stable Diffusion folder (no model_index.json); "
+            "set model.path to a local SD 1.x folder saved with save_pretrained"
+        )
+    try:
+        pipe = StableDiffusionPipeline.from_pretrained(
+            path, dtype=getattr(torch, dtype), safety_checker=None, feature_extractor=None,
+            requires_safety_checker=False, local_files_only=True,
+        )
+    except (OSError, ValueError) as e:
+        raise UserError(f"could not load the diffusion model in {path} ({e}); check the folder is complete") from None
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def encode_prompts(pipe, prompts: list[str]):
+    """Text embeddings ``(B, L, D)`` of ``prompts`` with the pipeline's tokenizer and encoder."""
+    import torch
+
+    tok = pipe.tokenizer
+    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
+              return_tensors="pt").input_ids.to(pipe.text_encoder.device)
+    with torch.no_grad():
+        return pipe.text_encoder(ids)[0]
+
+
+def decode_latents(pipe, latents):
+    """Latents → float images ``(B, 3, H, W)`` in [0, 1]."""
+    vae = pipe.vae
+    x = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample
+    return (x.float() / 2 + 0.5).clamp(0, 1)
+
+
+def encode_images(pipe, images):
+    """Float images ``(B, 3, H, W)`` in [0, 1] → scaled latents (the distribution's mean)."""
+    vae = pipe.vae
+    dist = vae.encode((images * 2 - 1).to(vae.device, vae.dtype)).latent_dist
+    return dist.mean * vae.config.scaling_factor
+
+
+def latent_size(pipe, height: int = 0, width: int = 0) -> tuple[int, int]:
+    """Latent ``(h, w)`` for an image size (0: the model's default)."""
+    factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
+    default = pipe.unet.config.sample_size * factor
+    h, w = height or default, width or default
+    mult = factor * 2 ** (len(pipe.unet.config.block_out_channels) - 1)
+    if h % mult or w % mult:
+        raise UserError(f"image size {h}×{w} must be a multiple of {mult} for this model; change generate.height/width")
+    return h // factor, w // factor

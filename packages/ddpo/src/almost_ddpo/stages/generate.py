@@ -1,0 +1,88 @@
+"""Stage ``generate``: sample images for feedback, each with a sidecar record.
+
+Loads the model folder (``model.path`` or the tiny model), plus the LoRA exported by the
+previous round if there is one, and draws ``images_per_prompt`` images for every prompt.
+Each image ``images/NNNNN.png`` gets ``images/NNNNN.json``: prompt, negative prompt, seed,
+sampler settings, model and LoRA identity. Existing files are never deleted or overwritten:
+an interrupted run continues with the missing images, and a new round writes a new folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from almost.console import progress
+from almost.errors import UserError
+from almost.io import atomic_write_json
+
+from .pretrain import model_dir
+
+
+def previous_lora(ctx) -> Path | None:
+    """``generate.lora`` if set, else the LoRA the previous round exported (``None`` in round 1)."""
+    if ctx.config.generate.lora:
+        path = Path(ctx.config.generate.lora)
+        if not (path / "adapter_config.json").is_file():
+            raise UserError(f"generate.lora={path} is not a LoRA folder (no adapter_config.json); "
+                            "point it at an export/lora folder")
+        return path
+    d = ctx.previous_stage_dir("export")
+    return d / "lora" if d is not None and (d / "lora" / "adapter_config.json").is_file() else None
+
+
+def run(ctx) -> None:
+    import torch
+
+    from ..lora import load_lora_into
+    from ..model import load_pipeline
+    from ..pictures import save_grid, save_png
+    from ..sampling import sample_images
+
+    cfg = ctx.config.generate
+    out = ctx.stage_dir() / "images"
+    out.mkdir(exist_ok=True)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    mpath = model_dir(ctx)
+    pipe = load_pipeline(mpath, ctx.config.model.dtype if device == "cuda" else "float32", device)
+    lora = previous_lora(ctx)
+    lora_hash = None
+    if lora is not None:
+        load_lora_into(pipe.unet, lora)
+        lora_hash = hashlib.sha256((lora / "adapter_model.safetensors").read_bytes()).hexdigest()
+
+    base = cfg.seed + 10000 * (ctx.round - 1)
+    jobs = [(f"{i * cfg.images_per_prompt + j:05d}", p, base + j)
+            for i, p in enumerate(cfg.prompts) for j in range(cfg.images_per_prompt)]
+    todo = [job for job in jobs if not (out / f"{job[0]}.png").is_file()]
+    with progress() as bar:
+        task = bar.add_task("generate", total=len(jobs), completed=len(jobs) - len(todo), info="")
+        for k in range(0, len(todo), cfg.batch_size):
+            batch = todo[k:k + cfg.batch_size]
+            images, _ = sample_images(
+                pipe, [b[1] for b in batch], [b[2] for b in batch], steps=cfg.steps, guidance=cfg.guidance,
+                eta=cfg.eta, negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
+                batch_size=cfg.batch_size,
+            )
+            for (name, prompt, seed), im in zip(batch, images):
+                atomic_write_json(out / f"{name}.json", {
+                    "image": f"{name}.png", "prompt": prompt, "negative_prompt": cfg.negative_prompt,
+                    "seed": seed, "steps": cfg.steps, "guidance": cfg.guidance, "eta": cfg.eta,
+                    "height": im.shape[1], "width": im.shape[2], "sampler": "DDIM",
+                    "model": str(Path(mpath).resolve()), "lora": str(lora.resolve()) if lora else None,
+                    "lora_sha256": lora_hash,
+                    "round": ctx.round,
+                })
+                save_png(im, out / f"{name}.png")  # the PNG last: its presence means "done"
+            bar.advance(task, len(batch))
+    # a contact sheet of the first image of each prompt
+    import numpy as np
+    from PIL import Image
+
+    firsts = [out / f"{i * cfg.images_per_prompt:05d}.png" for i in range(min(len(cfg.prompts), 24))]
+    tiles = [torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1) / 255
+             for f in firsts]
+    if tiles and tiles[0].shape[-1] <= 128:
+        save_grid(tiles, ctx.stage_dir() / "grid.png", ncol=min(6, len(tiles)), labels=cfg.prompts[:len(tiles)])
+        ctx.add_artifact(ctx.stage_dir() / "grid.png", "samples")
+    ctx.log_metrics(images=len(jobs), with_lora=float(lora is not None))

@@ -1,0 +1,86 @@
+"""The whole loop through the real `almost` entry point, on a tiny untrained model with every
+count reduced by --set; the third-party reward/brightness drives the policy; a second run
+starts round 2 from the exported LoRA."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from almost.testing import check_component, load_app, run_cli
+
+
+def test_plugin_registers_rewards_and_pipeline():
+    app = load_app()
+    for name in ("compressibility", "incompressibility", "shape-area"):
+        out = check_component(app.registry, f"reward/{name}")
+        assert out.name == name
+    assert "reward/brightness" in app.registry  # from the third-party example plugin
+    assert [s.name for s in app.pipelines["ddpo"].stages] == ["pretrain", "generate", "score", "reward",
+                                                              "policy", "export"]
+
+
+def test_compressibility_prefers_flat_images():
+    import torch
+
+    from almost_ddpo.rewards import Compressibility, Incompressibility
+
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    noisy = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    images = torch.cat([flat, noisy])
+    c, i = Compressibility()(images, ["", ""]), Incompressibility()(images, ["", ""])
+    assert c[0] > c[1] and i[1] > i[0] and torch.allclose(c, -i)
+
+
+def test_unknown_reward_is_a_clear_error(tmp_path, tiny_model_dir):
+    code, out, err = run_cli(["run", "--plugin", "ddpo", "pretrain", "policy", "--out", str(tmp_path),
+                              "--set", f"model.path={tiny_model_dir}", "--set", "reward=nosuch"])
+    assert code == 2
+    assert "unknown reward component 'nosuch'" in out + err and "Traceback" not in out + err
+
+
+SETS = [
+    "generate.prompts=a red circle,a blue square", "generate.images_per_prompt=3", "generate.steps=3",
+    "reward_model.epochs=3", "policy.epochs=2", "policy.samples_per_epoch=4", "policy.sample_batch_size=4",
+    "policy.train_batch_size=4", "policy.steps=3", "policy.eval_images_per_prompt=1",
+    "policy.checkpoint_every=1", "reward=brightness",
+]
+
+
+@pytest.mark.slow
+def test_two_rounds_through_the_cli_with_a_third_party_reward(tmp_path, tiny_model_dir):
+    from safetensors.torch import load_file
+
+    args = ["run", "--plugin", "ddpo", "--out", str(tmp_path), "--set", f"model.path={tiny_model_dir}"]
+    for s in SETS:
+        args += ["--set", s]
+    code, out, err = run_cli(args)
+    assert code == 0, out + err
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"reward_before", "reward_after"} <= set(metrics["policy"])
+    r1 = tmp_path / "round-001"
+    assert len(list((r1 / "generate" / "images").glob("*.png"))) == 6
+    side = json.loads((r1 / "generate" / "images" / "00000.json").read_text())
+    assert side["prompt"] == "a red circle" and side["lora"] is None and side["steps"] == 3
+    assert len(json.loads((r1 / "score" / "scores.json").read_text())) == 6
+    assert (r1 / "reward" / "reward_cnn.safetensors").is_file()
+    kohya = load_file(str(r1 / "export" / "kohya_lora.safetensors"))
+    assert any(k.endswith(".alpha") for k in kohya)
+
+    code, out, err = run_cli(args)  # everything done: round 2 starts from the exported LoRA
+    assert code == 0, out + err
+    r2 = tmp_path / "round-002"
+    side = json.loads((r2 / "generate" / "images" / "00000.json").read_text())
+    assert side["lora"] and side["lora"].endswith("round-001/export/lora")
+    assert side["seed"] != json.loads((r1 / "generate" / "images" / "00000.json").read_text())["seed"]
+    assert len(list((r1 / "generate" / "images").glob("*.png"))) == 6  # round 1 untouched
+    assert (r2 / "export" / "kohya_lora.safetensors").is_file()
+
+    # importing a seed scores.json with a name this round never made: one sentence, exit 2
+    bad = tmp_path / "bad_scores.json"
+    bad.write_text(json.dumps({"00000.png": 3, "someone_elses.png": 2}))
+    code, out, err = run_cli([*args, "score", "--force", "--set", "score.mode=import",
+                              "--set", f"score.import_file={bad}"])
+    assert code == 2, out + err
+    assert "someone_elses.png" in out + err and "Traceback" not in out + err
