@@ -14,6 +14,18 @@ def register(registry) -> None:
         _episode_store,
         help="recorded episodes (parquet shards + manifest.json); root=FOLDER",
     )
+    registry.add(
+        "env",
+        "worldmodel",
+        _worldmodel,
+        help="a trained world model as a game; run_dir=RUN (see almost gamengen play)",
+    )
+
+
+def _worldmodel(run_dir, **kwargs):
+    from .worldmodel_env import WorldModelEnv
+
+    return WorldModelEnv(run_dir, **kwargs)
 
 
 def _episode_store(root):

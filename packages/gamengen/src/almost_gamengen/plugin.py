@@ -31,3 +31,59 @@ def almost_pipelines(register):
             ],
         )
     )
+
+
+@hookimpl
+def almost_commands(cli):
+    import click
+
+    @cli.group()
+    def gamengen():
+        """GameNGen tools: play a trained world model."""
+
+    @gamengen.command()
+    @click.argument("run_dir", type=click.Path(file_okay=False))
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 "
+                  "unless you mean to share the page on your network).")
+    @click.option("--port", default=8765, show_default=True, help="Port of the page.")
+    @click.option("--steps", default=4, show_default=True, help="DDIM steps per generated frame.")
+    @click.option("--noise-level", default=0.0, show_default=True, help="Context noise level (0..0.7).")
+    @click.option("--max-fps", default=20.0, show_default=True, help="Cap on frames per second.")
+    @click.option("--no-game", is_flag=True, help="Offer only the world model, not the real game.")
+    def play(run_dir, host, port, steps, noise_level, max_fps, no_game):
+        """Play the world model of RUN_DIR in your browser (keyboard: WASD/arrows, space)."""
+        from .play.server import serve
+
+        sessions = play_sessions(run_dir, steps=steps, noise_level=noise_level, game=not no_game)
+        serve(sessions, run_dir_path(run_dir) / "play", host=host, port=port, max_fps=max_fps)
+
+
+def run_dir_path(run_dir):
+    from pathlib import Path
+
+    from almost.errors import UserError
+
+    p = Path(run_dir)
+    if not (p / "config.toml").is_file():
+        raise UserError(f"{p} is not a gamengen run directory (no config.toml); give the folder "
+                        "that `almost run --plugin gamengen` wrote, e.g. runs/gamengen/tiny")
+    return p
+
+
+def play_sessions(run_dir, steps: int = 4, noise_level: float = 0.0, game: bool = True) -> dict:
+    """Sessions for the play page: the world model of ``run_dir`` and, if asked, its real game."""
+    from almost.config import load_toml
+    from almost.plugins import get_app
+
+    from .make_env import env_spec
+    from .play.session import EnvSession
+    from .worldmodel_env import WorldModelEnv
+
+    run = run_dir_path(run_dir)
+    sessions = {"model": EnvSession("model", WorldModelEnv(run, steps=steps, noise_level=noise_level))}
+    if game:
+        app = get_app()
+        profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")
+        cfg = app.pipeline("gamengen").resolve_config(profile, run / "config.toml")
+        sessions["game"] = EnvSession("game", env_spec(app.registry, cfg.env).make())
+    return sessions

@@ -1,3 +1,5 @@
-"""An Almost plugin (its stages arrive with its own issue)."""
+"""almost-irgen: Unity IR behaviour specs → C# MonoBehaviours with a LoRA-tuned local LLM.
 
-__version__ = "0.1.0"
+Import ``almost_irgen.ir`` (schema, validator), ``almost_irgen.rules`` (reference
+generator), ``almost_irgen.csharp`` (compile checks); the stages live in ``stages/``.
+"""

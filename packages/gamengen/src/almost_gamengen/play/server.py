@@ -46,12 +46,13 @@ KEYS = {
 
 
 def key_bindings(action_names) -> dict[str, str]:
-    """The keys that mean something in a game with these actions."""
+    """The keys that mean something in a game with these actions (names match in any case)."""
+    by_upper = {str(n).upper(): n for n in action_names}
     out = {}
     for key, wanted in KEYS.items():
         for name in wanted:
-            if name in action_names:
-                out[key] = name
+            if name in by_upper:
+                out[key] = by_upper[name]
                 break
     return out
 

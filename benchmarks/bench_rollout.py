@@ -1,0 +1,76 @@
+"""Rollout overhead: frames/s of gamengen's autoregressive ``rollout`` side by side with the
+bare cost of the calls it cannot avoid (``ddim_steps`` UNet forwards + one VAE decode per
+frame, timed on the same tensors). Target: under 10% overhead.
+
+Run: ``uv run python benchmarks/bench_rollout.py [--frames 32 --steps 4]`` (tiny profile's
+model and VAE sizes at 48×64 frames; weights are random, the cost is the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from almost_gamengen.config import tiny
+from almost_gamengen.model import build_world_model, noise_scheduler_config
+from almost_gamengen.sampling import make_scheduler, rollout
+from almost_gamengen.vae import build_tiny_vae
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    cfg = tiny()
+    hw = (48, 64)
+    vae = build_tiny_vae(cfg.encode.vae_block_out_channels, hw).eval()
+    f = 2 ** (len(cfg.encode.vae_block_out_channels) - 1)
+    lat_hw = (hw[0] // f, hw[1] // f)
+    model = build_world_model(cfg.model, 3, lat_hw, seed=0).eval()
+    sched = make_scheduler(noise_scheduler_config(cfg.model.train_timesteps))
+    c = cfg.model.context
+    context = torch.randn(c, 4, *lat_hw)
+    mask = torch.ones(c)
+    actions = torch.randint(0, 3, (c + args.frames - 1,))
+
+    def run_rollout():
+        rollout(model, sched, vae, context, mask, actions, args.steps, 0.0, 1.0,
+                torch.Generator().manual_seed(0))
+
+    x = torch.randn(1, 4, *lat_hw)
+    ctx1, a1, m1, b1 = context[None], actions[None, :c], mask[None], torch.zeros(1, dtype=torch.long)
+
+    sched.set_timesteps(args.steps)
+    timesteps = [int(t) for t in sched.timesteps]
+
+    @torch.no_grad()
+    def bare():
+        for _ in range(args.frames):
+            for t in timesteps:
+                model(x, torch.tensor([t]), ctx1, a1, m1, b1)
+            _ = vae.decode(x).sample
+
+    run_rollout()
+    bare()  # warm-up
+    t_roll, t_bare = [], []
+    for _ in range(args.repeats):  # interleaved, so machine load hits both alike
+        t0 = time.perf_counter()
+        run_rollout()
+        t_roll.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        bare()
+        t_bare.append(time.perf_counter() - t0)
+    r, b = min(t_roll), min(t_bare)
+    print(f"rollout: {args.frames} frames, {args.steps} DDIM steps, latents 4×{lat_hw[0]}×{lat_hw[1]}, "
+          f"context {c}, torch threads {torch.get_num_threads()}")
+    print(f"  rollout()                    {args.frames / r:8.2f} frames/s")
+    print(f"  bare UNet + decode calls     {args.frames / b:8.2f} frames/s")
+    print(f"ratio rollout time / bare time = {r / b:.3f} (overhead {100 * (r / b - 1):+.1f}%)")
+
+
+if __name__ == "__main__":
+    main()

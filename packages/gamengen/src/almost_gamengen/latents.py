@@ -1,0 +1,235 @@
+"""The latent store (safetensors shards + an index) and the training-window dataset.
+
+Layout of a store folder (written by the ``encode`` stage)::
+
+    index.json                 shapes, dtype, VAE scaling factor, action names, no-op action,
+                               shards [{file, frames}], episodes [{id, shard, start, length}]
+    shard-00000.safetensors    "latents" (N, 4, h, w) already × scaling factor, "actions" (N,)
+
+Latents of one episode are consecutive rows of one shard. :class:`LatentStore` memory-maps
+each shard's tensors straight from the safetensors file (an 8-byte header length, a JSON
+header, then raw little-endian data), so reading one window touches only its bytes.
+
+:class:`WindowDataset` yields ``context`` past latents + their actions + the target latent.
+Targets are all frames t ≥ 1 of the chosen episodes (frame 0 has no action leading to it),
+each equally likely. A window never crosses an episode boundary: for t < context the oldest
+positions hold the **pad latent (all zeros)** and the **no-op action**, with ``mask`` 0 there
+and 1 on real frames.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from almost.errors import UserError
+from almost.io import atomic_write_json, read_json
+
+INDEX = "index.json"
+_DTYPES = {"F16": np.float16, "F32": np.float32, "BF16": None, "I64": np.int64, "I32": np.int32}
+
+
+def shard_name(i: int) -> str:
+    return f"shard-{i:05d}.safetensors"
+
+
+def plan_shards(lengths: Sequence[int], shard_frames: int) -> list[list[int]]:
+    """Group episode positions into shards of about ``shard_frames`` frames (whole episodes)."""
+    shards: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for i, n in enumerate(lengths):
+        if current and size + n > shard_frames:
+            shards.append(current)
+            current, size = [], 0
+        current.append(i)
+        size += n
+    if current:
+        shards.append(current)
+    return shards
+
+
+def write_shard(path: Path, latents, actions) -> None:
+    """One shard: ``latents`` (N, 4, h, w) and ``actions`` (N,) int64, written atomically."""
+    import torch
+
+    from almost.checkpoint import save_safetensors
+
+    save_safetensors({"latents": latents, "actions": torch.as_tensor(actions, dtype=torch.int64)}, path)
+
+
+def write_index(root: Path, *, latent_shape: Sequence[int], dtype: str, scaling_factor: float,
+                action_names: Sequence[str], noop_action: int, frame_shape: Sequence[int],
+                shards: list[dict], episodes: list[dict], **extra: Any) -> Path:
+    return atomic_write_json(Path(root) / INDEX, {
+        "format_version": 1, "latent_shape": list(latent_shape), "dtype": dtype,
+        "scaling_factor": float(scaling_factor), "action_names": list(action_names),
+        "noop_action": int(noop_action), "frame_shape": list(frame_shape),
+        "pad_latent": "zeros", "shards": shards, "episodes": episodes, **extra,
+    })
+
+
+def _memmap_tensors(path: Path) -> dict[str, np.memmap]:
+    """Memory-map every tensor of a safetensors file without reading its data."""
+    try:
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+    except (OSError, struct.error, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"latent shard {path} is missing or unreadable ({e}); re-run the encode stage") from None
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dt = _DTYPES.get(info["dtype"])
+        if dt is None:
+            raise UserError(f"latent shard {path} stores {name} as {info['dtype']}, which is not supported")
+        begin, end = info["data_offsets"]
+        shape = tuple(info["shape"])
+        if end == begin:
+            out[name] = np.zeros(shape, dtype=dt)
+            continue
+        out[name] = np.memmap(path, dtype=dt, mode="r", offset=8 + n + begin, shape=shape)
+    return out
+
+
+class LatentStore:
+    """Read-only, memory-mapped view of an encoded store folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.index = read_json(self.root / INDEX, "latent store index")
+        self.latent_shape = tuple(self.index["latent_shape"])
+        self.scaling_factor = float(self.index["scaling_factor"])
+        self.action_names = list(self.index["action_names"])
+        self.noop_action = int(self.index["noop_action"])
+        self.frame_shape = tuple(self.index["frame_shape"])
+        self._shards = []
+        for s in self.index["shards"]:
+            path = self.root / s["file"]
+            t = _memmap_tensors(path)
+            if "latents" not in t or "actions" not in t:
+                raise UserError(f"latent shard {path} lacks latents/actions; re-run the encode stage")
+            lat, act = t["latents"], t["actions"]
+            if tuple(lat.shape[1:]) != self.latent_shape:
+                raise UserError(
+                    f"latent shard {path} holds latents of shape {tuple(lat.shape[1:])} but the "
+                    f"index says {self.latent_shape}; the shards disagree, re-run encode with --force"
+                )
+            if lat.shape[0] != s["frames"] or act.shape[0] != s["frames"]:
+                raise UserError(
+                    f"latent shard {path} holds {lat.shape[0]} latents and {act.shape[0]} actions, "
+                    f"not the {s['frames']} its index lists; re-run encode with --force"
+                )
+            self._shards.append((lat, act))
+        self.episodes = list(self.index["episodes"])
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    def episode_ids(self) -> list:
+        return [e["id"] for e in self.episodes]
+
+    def lengths(self) -> list[int]:
+        return [int(e["length"]) for e in self.episodes]
+
+    def latents(self, pos: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Latents [start:stop) of the episode at position ``pos`` (a memory-map view)."""
+        e = self.episodes[pos]
+        stop = e["length"] if stop is None else stop
+        lat, _ = self._shards[e["shard"]]
+        return lat[e["start"] + start: e["start"] + stop]
+
+    def actions(self, pos: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        e = self.episodes[pos]
+        stop = e["length"] if stop is None else stop
+        _, act = self._shards[e["shard"]]
+        return act[e["start"] + start: e["start"] + stop]
+
+
+class WindowDataset:
+    """(context latents, actions, mask, target) windows over chosen episodes of a store."""
+
+    def __init__(self, store: LatentStore, context: int, episodes: Sequence[int] | None = None) -> None:
+        self.store = store
+        self.context = int(context)
+        self.episodes = list(range(len(store))) if episodes is None else list(episodes)
+        lengths = [store.episodes[p]["length"] for p in self.episodes]
+        if not lengths:
+            raise UserError("no episodes to make training windows from; record more episodes")
+        if self.context < 1:
+            raise UserError(f"model.context is {self.context}; it must be at least 1")
+        longest = max(lengths)
+        if self.context >= longest:
+            raise UserError(
+                f"model.context {self.context} is longer than the data allows (the longest "
+                f"episode has {longest} frames); lower model.context or record longer episodes"
+            )
+        counts = np.array([max(n - 1, 0) for n in lengths], dtype=np.int64)
+        self._ends = np.cumsum(counts)
+        self._starts = self._ends - counts
+
+    def __len__(self) -> int:
+        return int(self._ends[-1])
+
+    def locate(self, i: int) -> tuple[int, int]:
+        """Window ``i`` → (store episode position, target frame t ≥ 1)."""
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = int(np.searchsorted(self._ends, i, side="right"))
+        return self.episodes[k], int(i - self._starts[k]) + 1
+
+    def window(self, pos: int, t: int) -> dict[str, np.ndarray]:
+        c = self.context
+        lo = max(0, t - c)
+        real = t - lo
+        shape = self.store.latent_shape
+        context = np.zeros((c, *shape), dtype=np.float32)
+        actions = np.full((c,), self.store.noop_action, dtype=np.int64)
+        mask = np.zeros((c,), dtype=np.float32)
+        context[c - real:] = self.store.latents(pos, lo, t)
+        actions[c - real:] = self.store.actions(pos, lo, t)
+        mask[c - real:] = 1.0
+        target = np.array(self.store.latents(pos, t, t + 1)[0], dtype=np.float32)
+        return {"context": context, "actions": actions, "mask": mask, "target": target,
+                "episode": np.int64(pos), "t": np.int64(t)}
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        import torch
+
+        w = self.window(*self.locate(int(i)))
+        return {k: torch.from_numpy(np.asarray(v)) for k, v in w.items()}
+
+
+class StepBatches:
+    """Batch sampler whose batch for step s depends only on (seed, rank, s): uniform over all
+    windows, and a resumed run draws exactly the batches an uninterrupted one would."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, start_step: int, steps: int, rank: int = 0) -> None:
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.start_step, self.steps, self.rank = start_step, steps, rank
+
+    def __len__(self) -> int:
+        return max(self.steps - self.start_step, 0)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for step in range(self.start_step, self.steps):
+            rng = np.random.default_rng([self.seed, self.rank, step])
+            yield rng.integers(0, self.n, size=self.batch_size).tolist()
+
+
+def split_episodes(ids: Sequence[Any], heldout_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Positions of training and held-out episodes (at least one of each when possible)."""
+    n = len(ids)
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    k = int(round(n * heldout_fraction))
+    if heldout_fraction > 0 and n >= 2:
+        k = min(max(k, 1), n - 1)
+    held = sorted(order[:k])
+    train = sorted(order[k:])
+    return train, held

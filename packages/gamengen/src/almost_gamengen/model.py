@@ -1,0 +1,301 @@
+"""The world model: an action-conditioned diffusers ``UNet2DConditionModel`` (GameNGen).
+
+Inputs of one denoising call (shapes for batch B, context C, latent 4×h×w):
+
+* ``noisy``   (B, 4, h, w)    the noisy target latent x_t;
+* ``context`` (B, C, 4, h, w) the C past latents, oldest first, concatenated with x_t in
+  channels, so ``conv_in`` takes 4 × (C + 1) channels;
+* ``actions`` (B, C) int       the action taken after each context frame (the last one leads
+  to the target); embedded as C tokens **plus a learned temporal position embedding** and
+  fed through cross-attention in place of text;
+* ``mask``    (B, C)           1 for real context frames, 0 for start-of-episode padding
+  (pad latent = zeros, pad action = the no-op); used as the cross-attention mask;
+* ``bucket``  (B,) int         the context-noise level, σ = noise_max · bucket / (buckets-1),
+  embedded through the UNet's class embedding, i.e. added to the timestep embedding.
+
+The UNet predicts v (v-prediction). Classifier-free guidance drops the *whole* context
+(every context latent replaced by the pad latent) with :meth:`WorldModel.drop_context`, the
+one function used in training and at inference. UNet and embeddings are one ``nn.Module``,
+so DDP syncs all of it. :meth:`WorldModel.save` writes diffusers layout (``unet/``,
+``scheduler/``) plus ``world_model.json`` and ``world_model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from almost.errors import UserError
+from almost.io import atomic_write_json
+
+LATENT_CHANNELS = 4
+FORMAT_VERSION = 1
+
+
+def offline() -> None:
+    """Loading code never reaches for the hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+# ---------------------------------------------------------------------------------------
+# Stable Diffusion 1.x folders
+# ---------------------------------------------------------------------------------------
+def check_sd_layout(path: str | Path) -> Path:
+    """``path`` must be a local diffusers SD 1.x folder (unet/, vae/ with configs)."""
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise UserError(
+            f"model.pretrained {p} is not a folder; give a local Stable Diffusion 1.x diffusers "
+            "folder (with unet/ and vae/) or leave it empty to build a small model from scratch"
+        )
+    missing = [s for s in ("unet/config.json", "vae/config.json") if not (p / s).is_file()]
+    if missing:
+        raise UserError(
+            f"model.pretrained {p} is not a diffusers Stable Diffusion layout (missing "
+            f"{', '.join(missing)}); point it at a folder saved with save_pretrained, e.g. SD 1.5"
+        )
+    cfg = json.loads((p / "unet/config.json").read_text())
+    if cfg.get("in_channels") != LATENT_CHANNELS or cfg.get("_class_name") != "UNet2DConditionModel":
+        raise UserError(
+            f"model.pretrained {p}/unet is not an SD 1.x UNet2DConditionModel with 4 input "
+            "channels; use a Stable Diffusion 1.x diffusers folder"
+        )
+    return p
+
+
+def adapt_pretrained_unet(unet, context: int, buckets: int):
+    """Widen an SD UNet's ``conv_in`` to 4·(context+1) channels and add the noise-bucket
+    embedding. New input channels and the bucket embedding start at zero, so at step 0 the
+    model is the pretrained denoiser of the target latent alone."""
+    old = unet.conv_in
+    new = nn.Conv2d(LATENT_CHANNELS * (context + 1), old.out_channels, old.kernel_size,
+                    old.stride, old.padding, device=old.weight.device, dtype=old.weight.dtype)
+    if old.weight.device.type != "meta":
+        with torch.no_grad():
+            new.weight.zero_()
+            new.weight[:, :LATENT_CHANNELS] = old.weight
+            new.bias.copy_(old.bias)
+    unet.conv_in = new
+    time_dim = unet.time_embedding.linear_2.out_features
+    emb = nn.Embedding(buckets, time_dim, device=old.weight.device, dtype=old.weight.dtype)
+    if old.weight.device.type != "meta":
+        nn.init.zeros_(emb.weight)
+    unet.class_embedding = emb
+    unet.register_to_config(in_channels=new.in_channels, num_class_embeds=buckets)
+    return unet
+
+
+def tiny_unet_config(mcfg, latent_hw: tuple[int, int]) -> dict[str, Any]:
+    """A small UNet2DConditionModel config built from ``model.*`` (no weights needed)."""
+    levels = len(mcfg.block_out_channels)
+    cross = list(mcfg.cross_attention_levels)
+    if len(cross) != levels:
+        raise UserError(
+            f"model.cross_attention_levels has {len(cross)} entries but model.block_out_channels "
+            f"has {levels}; give one true/false per level"
+        )
+    if min(latent_hw) % (2 ** (levels - 1)):
+        raise UserError(
+            f"latents of {latent_hw[0]}×{latent_hw[1]} cannot be halved {levels - 1} times; "
+            "use fewer model.block_out_channels levels or another frame size"
+        )
+    down = ["CrossAttnDownBlock2D" if c else "DownBlock2D" for c in cross]
+    up = ["CrossAttnUpBlock2D" if c else "UpBlock2D" for c in reversed(cross)]
+    return {
+        "sample_size": list(latent_hw),
+        "in_channels": LATENT_CHANNELS * (mcfg.context + 1),
+        "out_channels": LATENT_CHANNELS,
+        "down_block_types": down,
+        "up_block_types": up,
+        "block_out_channels": list(mcfg.block_out_channels),
+        "layers_per_block": mcfg.layers_per_block,
+        "cross_attention_dim": mcfg.action_dim,
+        "attention_head_dim": mcfg.attention_head_dim,
+        "norm_num_groups": min(8, mcfg.block_out_channels[0]),
+        "num_class_embeds": mcfg.context_noise_buckets,
+    }
+
+
+def noise_scheduler_config(train_timesteps: int) -> dict[str, Any]:
+    """v-prediction with zero terminal SNR and trailing spacing: right for few DDIM steps."""
+    return {
+        "num_train_timesteps": train_timesteps,
+        "beta_schedule": "scaled_linear",
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "prediction_type": "v_prediction",
+        "rescale_betas_zero_snr": True,
+        "timestep_spacing": "trailing",
+        "clip_sample": False,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------
+class WorldModel(nn.Module):
+    """UNet + action tokens + temporal positions: one module (DDP syncs all of it)."""
+
+    def __init__(self, unet, num_actions: int, context: int, noise_max: float = 0.7,
+                 buckets: int = 10, cfg_drop_prob: float = 0.1, meta: dict | None = None) -> None:
+        super().__init__()
+        if unet.config.in_channels != LATENT_CHANNELS * (context + 1):
+            raise UserError(
+                f"the UNet takes {unet.config.in_channels} input channels but context {context} "
+                f"needs {LATENT_CHANNELS * (context + 1)}; rebuild the model for this context"
+            )
+        dim = unet.config.cross_attention_dim
+        device = unet.conv_in.weight.device
+        self.unet = unet
+        self.action_embedding = nn.Embedding(num_actions, dim, device=device)
+        self.action_position = nn.Embedding(context, dim, device=device)  # temporal positions
+        self.num_actions = num_actions
+        self.context = context
+        self.noise_max = float(noise_max)
+        self.buckets = int(buckets)
+        self.cfg_drop_prob = float(cfg_drop_prob)
+        self.meta = dict(meta or {})
+
+    # -- conditioning ---------------------------------------------------------------------
+    def action_tokens(self, actions: torch.Tensor) -> torch.Tensor:
+        """(B, C) action ids → (B, C, D) tokens: action embedding + temporal position."""
+        pos = torch.arange(actions.shape[1], device=actions.device)
+        return self.action_embedding(actions) + self.action_position(pos)[None]
+
+    def bucket_sigma(self, bucket: torch.Tensor) -> torch.Tensor:
+        """σ of each noise bucket: 0 … noise_max in ``buckets`` equal steps."""
+        if self.buckets <= 1:
+            return torch.zeros_like(bucket, dtype=torch.float32)
+        return bucket.float() * (self.noise_max / (self.buckets - 1))
+
+    def bucket_of(self, sigma: float) -> int:
+        """The trained bucket nearest to an inference-time noise level ``sigma``."""
+        if self.buckets <= 1 or self.noise_max <= 0:
+            return 0
+        b = round(float(sigma) / self.noise_max * (self.buckets - 1))
+        return int(min(max(b, 0), self.buckets - 1))
+
+    def noise_context(self, context: torch.Tensor, bucket: torch.Tensor,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """Add Gaussian noise of each sample's bucket σ to its context latents."""
+        sigma = self.bucket_sigma(bucket).to(context.dtype).view(-1, 1, 1, 1, 1)
+        dev = generator.device if generator is not None else context.device
+        eps = torch.randn(context.shape, generator=generator, device=dev).to(context)
+        return context + sigma * eps
+
+    @staticmethod
+    def drop_context(context: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+        """Classifier-free guidance: where ``drop`` (B,) is true, *every* context latent becomes
+        the pad latent (zeros). The same function serves training and inference."""
+        return torch.where(drop.view(-1, 1, 1, 1, 1), torch.zeros_like(context), context)
+
+    # -- denoiser -------------------------------------------------------------------------
+    def forward(self, noisy: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor,
+                actions: torch.Tensor, mask: torch.Tensor | None = None,
+                bucket: torch.Tensor | None = None) -> torch.Tensor:
+        """v-prediction for ``noisy`` (B, 4, h, w) given the (already noised) context."""
+        b = noisy.shape[0]
+        x = torch.cat([noisy, context.flatten(1, 2).to(noisy.dtype)], dim=1)
+        if bucket is None:
+            bucket = torch.zeros(b, dtype=torch.long, device=noisy.device)
+        tokens = self.action_tokens(actions).to(noisy.dtype)
+        attn_mask = None if mask is None else mask.to(noisy.dtype)
+        return self.unet(x, timesteps, encoder_hidden_states=tokens, class_labels=bucket,
+                         encoder_attention_mask=attn_mask).sample
+
+    # -- persistence ----------------------------------------------------------------------
+    def config_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "num_actions": self.num_actions,
+            "context": self.context,
+            "context_noise_max": self.noise_max,
+            "context_noise_buckets": self.buckets,
+            "cfg_drop_prob": self.cfg_drop_prob,
+            **self.meta,
+        }
+
+    def save(self, directory: str | Path, scheduler_config: dict | None = None) -> Path:
+        """Write diffusers layout + own config into ``directory`` (built aside, then renamed)."""
+        from almost.checkpoint import save_safetensors
+
+        directory = Path(directory)
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.unet.save_pretrained(tmp / "unet", safe_serialization=True)
+        if scheduler_config is not None:
+            from diffusers import DDIMScheduler
+
+            DDIMScheduler.from_config(scheduler_config).save_pretrained(tmp / "scheduler")
+        save_safetensors({"action_embedding.weight": self.action_embedding.weight,
+                          "action_position.weight": self.action_position.weight},
+                         tmp / "world_model.safetensors")
+        atomic_write_json(tmp / "world_model.json", self.config_dict())
+        if directory.exists():
+            old = directory.with_name(directory.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> WorldModel:
+        """Load what :meth:`save` wrote; a folder that is not one is a one-sentence error."""
+        from diffusers import UNet2DConditionModel
+
+        from almost.checkpoint import load_safetensors
+        from almost.io import read_json
+
+        offline()
+        d = Path(directory)
+        if not (d / "world_model.json").is_file() or not (d / "unet/config.json").is_file():
+            raise UserError(
+                f"{d} is not a saved world model (needs world_model.json and unet/); "
+                "run the train stage first"
+            )
+        cfg = read_json(d / "world_model.json", "world model config")
+        unet = UNet2DConditionModel.from_pretrained(d / "unet")
+        meta = {k: v for k, v in cfg.items() if k not in (
+            "format_version", "num_actions", "context", "context_noise_max",
+            "context_noise_buckets", "cfg_drop_prob")}
+        model = cls(unet, cfg["num_actions"], cfg["context"], cfg["context_noise_max"],
+                    cfg["context_noise_buckets"], cfg["cfg_drop_prob"], meta)
+        state = load_safetensors(d / "world_model.safetensors")
+        model.action_embedding.weight.data.copy_(state["action_embedding.weight"])
+        model.action_position.weight.data.copy_(state["action_position.weight"])
+        return model
+
+
+def build_world_model(mcfg, num_actions: int, latent_hw: tuple[int, int], seed: int,
+                      meta: dict | None = None) -> WorldModel:
+    """The world model for ``model.*``: from SD 1.x weights (``model.pretrained``) or a small
+    from-scratch UNet. The same ``seed`` gives the same initial weights (the untrained
+    baseline of the rollout stage)."""
+    from diffusers import UNet2DConditionModel
+
+    offline()
+    torch.manual_seed(seed)
+    if mcfg.pretrained:
+        path = check_sd_layout(mcfg.pretrained)
+        unet = UNet2DConditionModel.from_pretrained(path, subfolder="unet")
+        if unet.config.cross_attention_dim != mcfg.action_dim:
+            raise UserError(
+                f"model.action_dim is {mcfg.action_dim} but {path}/unet cross-attends to "
+                f"{unet.config.cross_attention_dim}-wide tokens; set model.action_dim="
+                f"{unet.config.cross_attention_dim}"
+            )
+        unet = adapt_pretrained_unet(unet, mcfg.context, mcfg.context_noise_buckets)
+    else:
+        unet = UNet2DConditionModel(**tiny_unet_config(mcfg, latent_hw))
+    return WorldModel(unet, num_actions, mcfg.context, mcfg.context_noise_max,
+                      mcfg.context_noise_buckets, mcfg.cfg_drop_prob, meta)

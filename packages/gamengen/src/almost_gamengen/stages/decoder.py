@@ -1,0 +1,116 @@
+"""Stage ``decoder``: fine-tune only the VAE decoder on the game's frames.
+
+The inputs are the very latents the world model learns from (``encode/latents``), the targets
+the recorded pixels of the training episodes (``train/split.json``); the encoder stays
+frozen. If the fine-tuned decoder scores lower on held-out frames than the original, the
+original is kept (``kept_finetuned`` = 0). Loss: MSE, plus ``decoder.perceptual_weight`` × LPIPS when that is > 0 (needs the
+``lpips`` package and its backbone weights on disk; otherwise a clear error). The whole VAE
+is saved in diffusers layout as ``decoder/vae/``; the rollout stage prefers it over the
+encode stage's VAE. Reports reconstruction PSNR on held-out frames before and after.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from functools import lru_cache
+
+import numpy as np
+
+from almost.errors import UserError
+
+
+def run(ctx) -> None:
+    import torch
+
+    from almost.console import console, progress
+    from almost.io import read_json
+
+    from ..episodes import EpisodeStore
+    from ..latents import LatentStore
+    from ..metrics import lpips_model, lpips_score, psnr, to_unit
+    from ..vae import decode_latents, load_vae, output_to_unit, pad_frames
+
+    cfg, dcfg = ctx.config, ctx.config.decoder
+    out = ctx.stage_dir()
+    vae_out = out / "vae"
+    if (vae_out / "config.json").is_file():
+        console.print(f"decoder: {vae_out} already holds the fine-tuned VAE")
+        return
+    latent_dir = ctx.find_stage_dir("encode") / "latents"
+    store = LatentStore(latent_dir)
+    split = read_json(ctx.find_stage_dir("train") / "split.json", "episode split")
+    vae = load_vae(latent_dir / store.index["vae"])
+    pos_of = {e["id"]: i for i, e in enumerate(store.episodes)}
+    train_pos = [pos_of[i] for i in split["train"] if i in pos_of]
+    held_pos = [pos_of[i] for i in split["heldout"] if i in pos_of] or train_pos
+    stores: dict[str, EpisodeStore] = {}
+    size = tuple(store.index.get("padded_size", store.frame_shape[:2]))
+
+    @lru_cache(maxsize=8)
+    def pixels(pos: int) -> np.ndarray:
+        e = store.episodes[pos]
+        if e["source"] not in stores:
+            stores[e["source"]] = EpisodeStore(ctx.run_dir / e["source"] / "episodes")
+        return stores[e["source"]].load(e["episode_id"]).frames
+
+    def sample(rng, positions, n):
+        eps = rng.choice(positions, size=min(4, len(positions)), replace=False)
+        picks = [(int(p), int(rng.integers(0, store.episodes[p]["length"]))) for p in rng.choice(eps, n)]
+        lat = torch.from_numpy(np.stack([np.asarray(store.latents(p, t, t + 1)[0], np.float32) for p, t in picks]))
+        frames = pad_frames(np.stack([pixels(p)[t] for p, t in picks]), size)
+        return lat, frames
+
+    perceptual = None
+    if dcfg.perceptual_weight > 0:
+        perceptual = lpips_model()
+        if perceptual is None:
+            raise UserError("decoder.perceptual_weight > 0 needs the lpips package and its AlexNet "
+                            "weights on disk (torch hub cache); install them or set it to 0")
+
+    acc = ctx.accelerator(mixed_precision=dcfg.mixed_precision)
+    vae = vae.to(acc.device)
+    eval_rng = np.random.default_rng(cfg.seed + 7)
+    eval_lat, eval_frames = sample(eval_rng, held_pos, 64)
+    target = to_unit(eval_frames)
+    before = float(psnr(decode_latents(vae.eval(), eval_lat), target).mean())
+
+    original = copy.deepcopy(vae.state_dict())
+    vae.requires_grad_(False)
+    vae.decoder.requires_grad_(True)
+    if vae.post_quant_conv is not None:
+        vae.post_quant_conv.requires_grad_(True)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=dcfg.lr)
+    rng = np.random.default_rng(cfg.seed + 3)
+    t0 = time.time()
+    vae.train()
+    with progress() as bar:
+        task = bar.add_task("fine-tune decoder", total=dcfg.steps, info="")
+        for _ in range(dcfg.steps):
+            lat, frames = sample(rng, train_pos, dcfg.batch_size)
+            x = to_unit(frames).to(acc.device) * 2 - 1
+            with acc.autocast():
+                rec = vae.decode(lat.to(acc.device) / vae.config.scaling_factor).sample
+                loss = torch.nn.functional.mse_loss(rec.float(), x)
+                if perceptual is not None:
+                    loss = loss + dcfg.perceptual_weight * lpips_score(perceptual, output_to_unit(rec), (x + 1) / 2).mean()
+            opt.zero_grad(set_to_none=True)
+            acc.backward(loss)
+            opt.step()
+            bar.update(task, advance=1, info=f"loss {loss.item():.4f}")
+    vae.eval()
+    after = float(psnr(decode_latents(vae, eval_lat), target).mean())
+    kept = after >= before
+    if not kept:  # too few steps can make it worse: never hand rollout a worse decoder
+        vae.load_state_dict(original)
+        console.print(f"[yellow]decoder: fine-tuning lowered held-out PSNR ({before:.2f} → "
+                      f"{after:.2f} dB); keeping the original decoder[/]")
+    tmp = out / "vae.tmp"
+    vae.save_pretrained(tmp, safe_serialization=True)
+    tmp.replace(vae_out)
+    ctx.add_artifact(vae_out, "fine-tuned VAE")
+    ctx.log_metrics(psnr_db_before=before, psnr_db_after=after, kept_finetuned=float(kept), steps=dcfg.steps,
+                    seconds=round(time.time() - t0, 2))
+    console.print(f"decoder: held-out reconstruction PSNR {before:.2f} → {after:.2f} dB "
+                  f"({'fine-tuned decoder kept' if kept else 'original decoder kept'})")

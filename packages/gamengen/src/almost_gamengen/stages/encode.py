@@ -1,0 +1,179 @@
+"""Stage ``encode``: recorded frames → VAE latents, written once as safetensors shards.
+
+Reads every episode folder of the run (``agent/episodes``, ``collect/episodes``) and writes
+``encode/latents/`` (see :mod:`almost_gamengen.latents` for the layout), so training never
+touches pixels. The VAE is SD 1.x's (``model.pretrained``) or, when that is empty, a small
+``AutoencoderKL`` built from ``encode.vae_*`` and fitted here on the frames first (saved in
+diffusers layout as ``encode/vae/``). Shards are split across processes (``accelerate
+launch``: process i encodes shards i, i+n, …); a shard already on disk is skipped, so an
+interrupted run resumes, and the index is written last.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from almost.errors import UserError
+
+from ..latents import INDEX, plan_shards, shard_name, write_index, write_shard
+
+
+def run(ctx) -> None:
+    import torch
+
+    from almost.console import console
+
+    from ..episodes import EpisodeStore, find_episode_dirs
+    from ..vae import build_tiny_vae, encode_frames, load_sd_vae, load_vae, pad_frames, padded_size
+
+    cfg, ecfg = ctx.config, ctx.config.encode
+    out = ctx.stage_dir()
+    latent_dir = out / "latents"
+    dirs = find_episode_dirs(ctx.run_dir)
+    if not dirs:
+        raise UserError(f"no recorded episodes in {ctx.run_dir}; run the agent or collect stage first")
+    stores = [EpisodeStore(d) for d in dirs]
+    first = stores[0]
+    for s in stores[1:]:
+        if s.action_names != first.action_names or s.frame_shape != first.frame_shape:
+            raise UserError(f"episodes in {s.root} and {first.root} come from different games "
+                            "(actions or frame shape differ); keep one game per run")
+    episodes = [(si, eid, n) for si, s in enumerate(stores) for eid, n in _episode_lengths(s)]
+    acc = ctx.accelerator()
+    t0 = time.time()
+    size = padded_size(first.frame_shape, cfg.env)
+
+    # -- the VAE ----------------------------------------------------------------------------
+    vae_dir = out / "vae"
+    fit_metrics: dict[str, float] = {}
+    if cfg.model.pretrained:
+        vae = load_sd_vae(cfg.model.pretrained)
+    elif (vae_dir / "config.json").is_file():
+        vae = load_vae(vae_dir)
+        console.print(f"encode: reusing the fitted VAE in {vae_dir}")
+    else:
+        if acc.is_main_process:
+            torch.manual_seed(cfg.seed)
+            vae = build_tiny_vae(ecfg.vae_block_out_channels, size)
+            fit_metrics = _fit_vae(vae, stores, episodes, ecfg, acc.device, cfg.seed, size)
+            vae.save_pretrained(str(vae_dir) + ".tmp", safe_serialization=True)
+            Path(str(vae_dir) + ".tmp").replace(vae_dir)
+        acc.wait_for_everyone()
+        vae = load_vae(vae_dir)
+    vae = vae.to(acc.device).eval().requires_grad_(False)
+
+    # -- shards: process i encodes shards i, i+n, ... ---------------------------------------
+    plan = plan_shards([n for _, _, n in episodes], ecfg.shard_frames)
+    dtype = getattr(torch, ecfg.dtype)
+    mine = list(range(acc.process_index, len(plan), acc.num_processes))
+    from almost.console import progress
+
+    with progress() as bar:
+        task = bar.add_task("encode frames", total=sum(episodes[i][2] for k in mine for i in plan[k]), info="")
+        for k in mine:
+            path = latent_dir / shard_name(k)
+            n_frames = sum(episodes[i][2] for i in plan[k])
+            if path.is_file():
+                bar.advance(task, n_frames)
+                continue
+            lats, acts = [], []
+            for i in plan[k]:
+                si, eid, _ = episodes[i]
+                ep = stores[si].load(eid)
+                for a in range(0, len(ep), ecfg.batch_size):
+                    lats.append(encode_frames(vae, pad_frames(ep.frames[a:a + ecfg.batch_size], size), acc.device))
+                    bar.advance(task, min(ecfg.batch_size, len(ep) - a))
+                acts.append(ep.actions)
+            write_shard(path, torch.cat(lats).to(dtype), np.concatenate(acts))
+    acc.wait_for_everyone()
+
+    # -- the index (main process, once every shard is there) --------------------------------
+    if acc.is_main_process:
+        shards, index_eps = [], []
+        for k, members in enumerate(plan):
+            start = 0
+            for i in members:
+                si, eid, n = episodes[i]
+                source = stores[si].root.parent.name
+                index_eps.append({"id": f"{source}:{eid}", "source": source, "episode_id": int(eid),
+                                  "shard": k, "start": start, "length": int(n)})
+                start += n
+            shards.append({"file": shard_name(k), "frames": start})
+        h, w = size
+        f = 2 ** (len(vae.config.block_out_channels) - 1)
+        if h % f or w % f:
+            raise UserError(f"frames of {h}×{w} pixels do not divide into the VAE's {f}×{f} latent "
+                            "cells; set env.pad_height/env.pad_width to multiples of it")
+        write_index(latent_dir, latent_shape=(vae.config.latent_channels, h // f, w // f),
+                    dtype=ecfg.dtype, scaling_factor=vae.config.scaling_factor,
+                    action_names=first.action_names, noop_action=first.noop_action,
+                    frame_shape=first.frame_shape, padded_size=list(size), shards=shards, episodes=index_eps,
+                    vae="../vae" if not cfg.model.pretrained else str(Path(cfg.model.pretrained).resolve() / "vae"))
+        total = sum(n for _, _, n in episodes)
+        secs = time.time() - t0
+        ctx.log_metrics(frames=total, episodes=len(episodes), shards=len(plan),
+                        latent_h=h // f, latent_w=w // f, seconds=round(secs, 2),
+                        frames_per_s=total / max(secs, 1e-9), **fit_metrics)
+        ctx.add_artifact(latent_dir / INDEX, "latent index")
+        console.print(f"encode: {total} frames of {len(episodes)} episodes → {len(plan)} shards in {latent_dir}")
+
+
+def _episode_lengths(store) -> list[tuple[int, int]]:
+    """(episode id, frames) for every episode, from the shards' id column only."""
+    import pyarrow.parquet as pq
+
+    counts: dict[int, int] = {}
+    for s in store.manifest["shards"]:
+        ids = pq.read_table(store.root / s["file"], columns=["episode_id"]).column("episode_id").to_numpy()
+        u, c = np.unique(ids, return_counts=True)
+        counts.update({int(a): int(b) for a, b in zip(u, c)})
+    return [(eid, counts[eid]) for eid in store.episode_ids()]
+
+
+def _fit_vae(vae, stores, episodes, ecfg, device, seed: int, size) -> dict[str, float]:
+    """Fit the from-scratch VAE (MSE of the decoded posterior mean + a small KL) on up to 20k
+    frames; then set its scaling_factor to 1 / std of the latents."""
+    import torch
+
+    from almost.console import progress
+
+    from ..metrics import psnr
+    from ..vae import frames_to_input, output_to_unit, pad_frames
+
+    frames, budget = [], 20_000
+    for si, eid, n in episodes:
+        if budget <= 0:
+            break
+        frames.append(stores[si].load(eid).frames[:budget])
+        budget -= n
+    frames = pad_frames(np.concatenate(frames), size)
+    vae.to(device).train()
+    opt = torch.optim.AdamW(vae.parameters(), lr=ecfg.vae_fit_lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, ecfg.vae_fit_lr, total_steps=max(ecfg.vae_fit_steps, 1),
+                                                pct_start=0.1)
+    rng = np.random.default_rng(seed)
+    with progress() as bar:
+        task = bar.add_task("fit VAE", total=ecfg.vae_fit_steps, info="")
+        for _ in range(ecfg.vae_fit_steps):
+            x = frames_to_input(frames[rng.integers(0, len(frames), ecfg.vae_fit_batch_size)]).to(device)
+            post = vae.encode(x).latent_dist
+            rec = vae.decode(post.mean).sample  # the mean is what gets encoded; sampling slows the fit
+            loss = torch.nn.functional.mse_loss(rec, x) + ecfg.vae_kl_weight * post.kl().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(task, advance=1, info=f"loss {loss.item():.4f}")
+    vae.eval()
+    with torch.no_grad():
+        sample = frames[rng.integers(0, len(frames), min(256, len(frames)))]
+        x = frames_to_input(sample).to(device)
+        mean = vae.encode(x).latent_dist.mean
+        rec = output_to_unit(vae.decode(mean).sample).cpu()
+        std = float(mean.float().std())
+    vae.register_to_config(scaling_factor=1.0 / max(std, 1e-6))
+    target = output_to_unit(frames_to_input(sample))
+    return {"vae_psnr_db": float(psnr(rec, target).mean()), "vae_latent_std": std}

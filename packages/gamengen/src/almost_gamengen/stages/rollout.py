@@ -1,0 +1,190 @@
+"""Stage ``rollout``: score the world model on held-out episodes and write GIFs.
+
+Teacher-forced next frame: for ``rollout.eval_frames`` windows drawn uniformly from the
+held-out episodes (``train/split.json``), each model generates frame t from the real context
+(DDIM, ``rollout.ddim_steps`` steps, ``rollout.context_noise``, ``rollout.guidance_scale``);
+the decoded frame is scored against the recorded pixels with PSNR and SSIM (LPIPS where its
+weights are on disk, else reported as skipped). Models: the trained one, the *untrained* one
+(the same architecture at its initialisation, same seed) and the trivial baseline "repeat
+the last frame". The VAE ceiling (decoding the true latent) is reported too.
+
+Autoregressive: for ``rollout.episodes`` held-out episodes, seed the context with real
+frames (stored latents or freshly encoded pixels), then generate ``rollout.horizon`` frames
+driven by the recorded (or random) actions; PSNR per step against the recording, vs the
+repeat-last baseline. Each episode becomes a GIF: recorded | generated, side by side.
+Uses the decoder stage's fine-tuned VAE when present.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+
+
+def run(ctx) -> None:
+    import torch
+
+    from almost.console import console, progress
+    from almost.io import read_json
+
+    from ..episodes import EpisodeStore
+    from ..latents import LatentStore, WindowDataset
+    from ..metrics import lpips_model, lpips_score, psnr, ssim, to_unit
+    from ..model import WorldModel, build_world_model
+    from ..sampling import make_scheduler, next_latent, rollout
+    from ..vae import decode_latents, encode_frames, load_vae, pad_frames
+
+    cfg, rcfg = ctx.config, ctx.config.rollout
+    out = ctx.stage_dir()
+    latent_dir = ctx.find_stage_dir("encode") / "latents"
+    store = LatentStore(latent_dir)
+    train_dir = ctx.find_stage_dir("train")
+    split = read_json(train_dir / "split.json", "episode split")
+    trained = WorldModel.load(train_dir / "model").eval()
+    meta = {k: trained.meta[k] for k in ("action_names", "noop_action", "latent_shape",
+                                         "scaling_factor", "seed") if k in trained.meta}
+    untrained = build_world_model(cfg.model, trained.num_actions, store.latent_shape[1:],
+                                  int(trained.meta.get("seed", cfg.seed)), meta).eval()
+    scheduler = make_scheduler(read_json(train_dir / "model/scheduler/scheduler_config.json",
+                                         "scheduler config"))
+    dec_dir = ctx.run_dir / "decoder" / "vae"
+    vae_path = dec_dir if (dec_dir / "config.json").is_file() else latent_dir / store.index["vae"]
+    vae = load_vae(vae_path).eval()
+    pos_of = {e["id"]: i for i, e in enumerate(store.episodes)}
+    held = [pos_of[i] for i in split["heldout"] if i in pos_of]
+    if not held:
+        console.print("[yellow]rollout: no held-out episodes (train.heldout_fraction is 0); "
+                      "scoring training episodes instead[/]")
+        held = [pos_of[i] for i in split["train"]]
+    stores: dict[str, EpisodeStore] = {}
+    crop = tuple(store.frame_shape[:2])
+    size = tuple(store.index.get("padded_size", crop))
+
+    @lru_cache(maxsize=8)
+    def pixels(pos: int) -> np.ndarray:
+        e = store.episodes[pos]
+        if e["source"] not in stores:
+            stores[e["source"]] = EpisodeStore(ctx.run_dir / e["source"] / "episodes")
+        return stores[e["source"]].load(e["episode_id"]).frames
+
+    # -- teacher-forced next frame --------------------------------------------------------
+    data = WindowDataset(store, trained.context, held)
+    rng = np.random.default_rng(cfg.seed + 11)
+    picks = np.sort(rng.choice(len(data), size=min(rcfg.eval_frames, len(data)), replace=False))
+    windows = [data[int(i)] for i in picks]
+    real = to_unit(np.stack([pixels(int(w["episode"]))[int(w["t"])] for w in windows]))
+    prev = to_unit(np.stack([pixels(int(w["episode"]))[int(w["t"]) - 1] for w in windows]))
+    lp = lpips_model()
+    scores: dict[str, float] = {}
+
+    def score(name: str, pred: torch.Tensor) -> None:
+        scores[f"psnr_db_{name}"] = float(psnr(pred, real).mean())
+        scores[f"ssim_{name}"] = float(ssim(pred, real).mean())
+        if lp is not None:
+            scores[f"lpips_{name}"] = float(lpips_score(lp, pred, real).mean())
+
+    t0 = time.time()
+    with progress() as bar:
+        task = bar.add_task("teacher-forced frames", total=2 * len(windows), info="")
+        for name, model in (("trained", trained), ("untrained", untrained)):
+            g = torch.Generator().manual_seed(cfg.seed + 5)
+            preds, sq = [], []
+            for a in range(0, len(windows), 16):
+                batch = torch.utils.data.default_collate(windows[a:a + 16])
+                z = next_latent(model, scheduler, batch["context"], batch["actions"], batch["mask"],
+                                rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g)
+                preds.append(decode_latents(vae, z, crop))
+                sq.append((z - batch["target"]).pow(2).mean(dim=(1, 2, 3)))
+                bar.update(task, advance=len(batch["t"]), info=name)
+            score(name, torch.cat(preds))
+            scores[f"latent_mse_{name}"] = float(torch.cat(sq).mean())
+    tf_secs = time.time() - t0
+    score("repeat_last", prev)
+    score("vae_ceiling", decode_latents(vae, torch.stack([w["target"] for w in windows]), crop))
+
+    # -- autoregressive rollouts + GIFs ---------------------------------------------------
+    c = trained.context
+    ar_psnr, ar_repeat, gifs, n_frames, ar_secs = [], [], [], 0, 0.0
+    for k, pos in enumerate(held[: rcfg.episodes]):
+        length = store.episodes[pos]["length"]
+        t_start = min(c, length - 1)
+        horizon = min(rcfg.horizon, length - t_start)
+        lo = max(0, t_start - c)
+        context = torch.zeros(c, *store.latent_shape)
+        mask = torch.zeros(c)
+        acts = torch.full((c + horizon - 1,), store.noop_action, dtype=torch.long)
+        real_frames = pixels(pos)
+        if rcfg.seed_from == "pixels":
+            seed = encode_frames(vae, pad_frames(real_frames[lo:t_start], size))
+        else:
+            seed = torch.from_numpy(np.array(store.latents(pos, lo, t_start), np.float32))
+        context[c - (t_start - lo):] = seed
+        mask[c - (t_start - lo):] = 1
+        recorded = torch.from_numpy(np.array(store.actions(pos, lo, t_start + horizon - 1)))
+        if rcfg.actions == "random":
+            recorded[t_start - lo:] = torch.from_numpy(rng.integers(0, trained.num_actions, horizon - 1))
+        acts[c - (t_start - lo):] = recorded
+        g = torch.Generator().manual_seed(cfg.seed + 100 + k)
+        t1 = time.time()
+        _, gen = rollout(trained, scheduler, vae, context, mask, acts, rcfg.ddim_steps,
+                         rcfg.context_noise, rcfg.guidance_scale, g, crop)
+        ar_secs += time.time() - t1
+        n_frames += horizon
+        truth = to_unit(real_frames[t_start:t_start + horizon])
+        if rcfg.actions == "recorded":
+            ar_psnr.append(psnr(gen, truth).numpy())
+            ar_repeat.append(psnr(to_unit(real_frames[t_start - 1:t_start]).expand_as(truth), truth).numpy())
+        gif = out / f"rollout-{k:02d}-{store.episodes[pos]['id'].replace(':', '-')}.gif"
+        _write_gif(gif, truth, gen, rcfg.gif_scale, rcfg.fps)
+        ctx.add_artifact(gif, f"GIF {k} (recorded | generated)")
+        gifs.append(gif)
+
+    metrics = dict(scores)
+    if ar_psnr:
+        metrics["psnr_db_autoregressive"] = float(np.mean(np.concatenate(ar_psnr)))
+        metrics["psnr_db_autoregressive_last"] = float(np.mean([a[-1] for a in ar_psnr]))
+        metrics["psnr_db_autoregressive_repeat_last"] = float(np.mean(np.concatenate(ar_repeat)))
+        _write_curve(out / "psnr_over_horizon.json", ar_psnr, ar_repeat)
+    metrics["lpips_skipped"] = 0.0 if lp is not None else 1.0
+    metrics["eval_frames"] = len(windows)
+    metrics["teacher_forced_frames_per_s"] = 2 * len(windows) / max(tf_secs, 1e-9)
+    metrics["rollout_frames_per_s"] = n_frames / max(ar_secs, 1e-9)
+    ctx.log_metrics(**metrics)
+    if lp is None:
+        console.print("rollout: LPIPS skipped (the lpips package or its AlexNet weights are not on disk)")
+    console.print(
+        f"rollout: next-frame PSNR trained {scores['psnr_db_trained']:.2f} dB, untrained "
+        f"{scores['psnr_db_untrained']:.2f} dB, repeat-last {scores['psnr_db_repeat_last']:.2f} dB; "
+        f"GIF: {gifs[0] if gifs else '(none)'}")
+
+
+def _write_gif(path, truth, gen, scale: int, fps: int) -> None:
+    """recorded | generated, side by side, upscaled by ``scale`` (nearest)."""
+    import torch
+    from PIL import Image
+
+    from almost.io import atomic_path
+
+    from ..vae import to_uint8_hwc
+
+    gap = torch.ones(truth.shape[0], 3, truth.shape[2], 2)
+    both = torch.cat([truth, gap, gen], dim=3)
+    frames = to_uint8_hwc(both)
+    images = [Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST)
+              for f in frames]
+    with atomic_path(path, suffix=".gif.tmp") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=int(1000 / max(fps, 1)), loop=0)
+
+
+def _write_curve(path, ar_psnr, ar_repeat) -> None:
+    from almost.io import atomic_write_json
+
+    n = min(len(a) for a in ar_psnr)
+    atomic_write_json(path, {
+        "step": list(range(1, n + 1)),
+        "psnr_db_generated": [float(np.mean([a[i] for a in ar_psnr])) for i in range(n)],
+        "psnr_db_repeat_last": [float(np.mean([a[i] for a in ar_repeat])) for i in range(n)],
+    })

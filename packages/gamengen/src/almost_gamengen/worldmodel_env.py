@@ -1,0 +1,148 @@
+"""``env/worldmodel``: a trained world model as a gymnasium game.
+
+``reset()`` seeds the context with real recorded latents (a random window of a held-out
+episode, or of any episode), ``step(action)`` generates the next frame with DDIM and shifts
+it into the context. The action space is the one the model learned (the game's), so a person
+(``almost gamengen play``) or an SB3 agent can play it like the real game::
+
+    env = registry.create("env/worldmodel", run_dir="runs/gamengen/tiny")
+    frame, _ = env.reset(seed=0)
+    frame, reward, terminated, truncated, info = env.step(env.action_names.index("TURN_LEFT"))
+
+The model has no reward head: ``reward`` is 0 and ``terminated`` is False; an episode is
+truncated after ``max_steps``. ``set_options(steps=, noise_level=)`` changes the number of
+DDIM steps and the context-noise level between frames (the play page's sliders).
+It reads ``<run>/train/model``, ``<run>/encode/latents`` and, when present, the fine-tuned
+decoder ``<run>/decoder/vae``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from almost.errors import UserError
+
+
+class WorldModelEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, run_dir: str | Path, steps: int = 4, noise_level: float = 0.0,
+                 guidance_scale: float = 1.0, max_steps: int = 1000, episodes: str = "heldout",
+                 device: str = "cpu") -> None:
+        import torch
+
+        from almost.io import read_json
+
+        from .latents import LatentStore
+        from .model import WorldModel
+        from .sampling import make_scheduler
+        from .vae import load_vae
+
+        run = Path(run_dir)
+        model_dir = run / "train" / "model"
+        if not (model_dir / "world_model.json").is_file():
+            raise UserError(f"{run} has no trained world model (train/model); run "
+                            f"`almost run --plugin gamengen --out {run}` first")
+        self.device = torch.device(device)
+        self.model = WorldModel.load(model_dir).to(self.device).eval()
+        self.scheduler = make_scheduler(read_json(model_dir / "scheduler" / "scheduler_config.json",
+                                                  "scheduler config"))
+        self.store = LatentStore(run / "encode" / "latents")
+        dec = run / "decoder" / "vae"
+        vae_dir = dec if (dec / "config.json").is_file() else self.store.root / self.store.index["vae"]
+        self.vae = load_vae(vae_dir).to(self.device).eval()
+        self.crop = tuple(self.store.frame_shape[:2])
+        self.action_names = list(self.store.action_names)
+        self.noop_action = int(self.store.noop_action)
+        self.action_space = gym.spaces.Discrete(len(self.action_names))
+        self.observation_space = gym.spaces.Box(0, 255, (*self.crop, 3), np.uint8)
+        self.context = self.model.context
+        self.max_steps = int(max_steps)
+        self._opts = {"steps": 4, "noise_level": 0.0}
+        self.set_options(steps=steps, noise_level=noise_level)
+        self.guidance_scale = float(guidance_scale)
+        split_file = run / "train" / "split.json"
+        pos_of = {e["id"]: i for i, e in enumerate(self.store.episodes)}
+        pool = list(range(len(self.store)))
+        if episodes == "heldout" and split_file.is_file():
+            held = [pos_of[i] for i in read_json(split_file, "episode split").get("heldout", []) if i in pos_of]
+            pool = held or pool
+        self._pool = [p for p in pool if self.store.episodes[p]["length"] >= 2]
+        if not self._pool:
+            raise UserError(f"{run}/encode/latents has no episode of 2 frames or more to seed the world model")
+        self._rng = np.random.default_rng(0)
+        self._gen = torch.Generator().manual_seed(0)
+        self._t = 0
+
+    # -- options ------------------------------------------------------------------------
+    def get_options(self) -> dict[str, Any]:
+        return dict(self._opts)
+
+    def set_options(self, steps: int | None = None, noise_level: float | None = None) -> None:
+        if steps is not None:
+            steps = int(steps)
+            if not 1 <= steps <= 1000:
+                raise ValueError("steps must be between 1 and 1000")
+            self._opts["steps"] = steps
+        if noise_level is not None:
+            noise_level = float(noise_level)
+            if not 0.0 <= noise_level <= float(self.model.noise_max):
+                raise ValueError(f"noise_level must be between 0 and {self.model.noise_max}")
+            self._opts["noise_level"] = noise_level
+
+    # -- gymnasium ----------------------------------------------------------------------
+    def _frame(self, z) -> np.ndarray:
+        from .vae import decode_latents, to_uint8_hwc
+
+        return to_uint8_hwc(decode_latents(self.vae, z[None], self.crop))[0]
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        import torch
+
+        super().reset(seed=seed)
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+            self._gen = torch.Generator().manual_seed(seed)
+        pos = int(self._pool[self._rng.integers(len(self._pool))])
+        length = int(self.store.episodes[pos]["length"])
+        c = self.context
+        t0 = int(self._rng.integers(1, length)) if length > 1 else 1  # seed frames [lo, t0)
+        lo = max(0, t0 - c)
+        n = t0 - lo
+        self.ctx = torch.zeros(c, *self.store.latent_shape)
+        self.mask = torch.zeros(c)
+        self.acts = torch.full((c,), self.noop_action, dtype=torch.long)
+        self.ctx[c - n:] = torch.from_numpy(np.array(self.store.latents(pos, lo, t0), np.float32))
+        self.mask[c - n:] = 1
+        # acts[i] is the action after context frame i; the last one is the player's next action
+        self.acts[c - n:] = torch.from_numpy(np.array(self.store.actions(pos, lo, t0), np.int64))
+        self._t = 0
+        return self._frame(self.ctx[-1]), {"episode": self.store.episodes[pos]["id"], "start": t0}
+
+    def step(self, action):
+        import torch
+
+        from .sampling import next_latent
+
+        if not self.action_space.contains(int(action)):
+            raise ValueError(f"action {action!r} is not one of 0..{self.action_space.n - 1}")
+        self.acts[-1] = int(action)
+        dev = self.device
+        z = next_latent(self.model, self.scheduler, self.ctx[None].to(dev), self.acts[None].to(dev),
+                        self.mask[None].to(dev), self._opts["steps"], self._opts["noise_level"],
+                        self.guidance_scale, self._gen)[0].float().cpu()
+        self.ctx = torch.cat([self.ctx[1:], z[None]])
+        self.mask = torch.cat([self.mask[1:], torch.ones(1)])
+        self.acts = torch.cat([self.acts[1:], torch.tensor([self.noop_action])])
+        self._t += 1
+        return self._frame(z), 0.0, False, self._t >= self.max_steps, {}
+
+    def render(self):
+        return self._frame(self.ctx[-1])
+
+    def close(self) -> None:
+        pass

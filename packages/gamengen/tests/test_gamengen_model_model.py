@@ -1,0 +1,166 @@
+"""The world model: context CFG, action positions, save/load, SD 1.x layouts, full shapes."""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+import pytest
+import torch
+
+from almost.errors import UserError
+from almost_gamengen.config_model import ModelConfig
+from almost_gamengen.model import (
+    WorldModel,
+    adapt_pretrained_unet,
+    build_world_model,
+    check_sd_layout,
+    noise_scheduler_config,
+)
+from almost_gamengen.sampling import make_scheduler, next_latent
+
+HW = (4, 4)
+
+
+def tiny_cfg(**kw):
+    base = dict(context=3, block_out_channels=[16, 16], cross_attention_levels=[False, True],
+                attention_head_dim=8, action_dim=16)
+    base.update(kw)
+    return attrs.evolve(ModelConfig.tiny(), **base)
+
+
+def inputs(b=2, c=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(b, 4, *HW, generator=g), torch.full((b,), 500),
+            torch.randn(b, c, 4, *HW, generator=g), torch.tensor([[0, 1, 2], [2, 1, 0]][:b]),
+            torch.ones(b, c), torch.zeros(b, dtype=torch.long))
+
+
+def test_cfg_drops_the_whole_context_identically_in_training_and_inference():
+    model = build_world_model(tiny_cfg(), 3, HW, seed=0).eval()
+    _, _, ctx, acts, mask, _ = inputs()
+    dropped = WorldModel.drop_context(ctx, torch.tensor([True, False]))
+    assert (dropped[0] == 0).all()  # every context frame of the dropped sample
+    assert torch.equal(dropped[1], ctx[1])  # the other sample untouched
+    sched = make_scheduler(noise_scheduler_config(1000))
+    # guidance 0 keeps only the unconditional branch: it must equal an all-pad context
+    unc = next_latent(model, sched, ctx, acts, mask, 2, guidance_scale=0.0,
+                      generator=torch.Generator().manual_seed(1))
+    pad = next_latent(model, sched, torch.zeros_like(ctx), acts, mask, 2, guidance_scale=1.0,
+                      generator=torch.Generator().manual_seed(1))
+    cond = next_latent(model, sched, ctx, acts, mask, 2, guidance_scale=1.0,
+                       generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(unc, pad)
+    assert not torch.allclose(unc, cond)
+
+
+def test_action_position_embeddings_make_order_matter():
+    model = build_world_model(tiny_cfg(), 3, HW, seed=0).eval()
+    x, t, ctx, acts, mask, bucket = inputs(b=1)
+    permuted = acts[:, [2, 0, 1]]
+    with torch.no_grad():
+        a = model(x, t, ctx, acts, mask, bucket)
+        b = model(x, t, ctx, permuted, mask, bucket)
+        assert (a - b).abs().max() > 1e-4
+        # control: without the temporal positions, cross-attention cannot see the order
+        model.action_position.weight.zero_()
+        a0 = model(x, t, ctx, acts, mask, bucket)
+        b0 = model(x, t, ctx, permuted, mask, bucket)
+    torch.testing.assert_close(a0, b0, atol=1e-5, rtol=1e-5)
+
+
+def test_context_noise_buckets():
+    model = build_world_model(tiny_cfg(), 3, HW, seed=0)
+    assert model.bucket_of(0.0) == 0 and model.bucket_of(0.7) == 9 and model.bucket_of(5) == 9
+    sig = model.bucket_sigma(torch.tensor([0, 9]))
+    assert sig.tolist() == pytest.approx([0.0, 0.7])
+    ctx = torch.ones(2, 3, 4, *HW)
+    noisy = model.noise_context(ctx, torch.tensor([0, 9]), torch.Generator().manual_seed(0))
+    assert torch.equal(noisy[0], ctx[0]) and not torch.equal(noisy[1], ctx[1])
+
+
+def test_save_load_round_trip(tmp_path):
+    model = build_world_model(tiny_cfg(), 3, HW, seed=0, meta={"action_names": ["n", "l", "r"]}).eval()
+    with torch.no_grad():
+        model.action_position.weight.add_(1.0)  # not the init: the file must carry it
+    model.save(tmp_path / "m", noise_scheduler_config(1000))
+    assert (tmp_path / "m/unet/diffusion_pytorch_model.safetensors").is_file()
+    assert (tmp_path / "m/scheduler/scheduler_config.json").is_file()
+    loaded = WorldModel.load(tmp_path / "m").eval()
+    assert loaded.meta["action_names"] == ["n", "l", "r"] and loaded.context == 3
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*inputs()), model(*inputs()))
+    with pytest.raises(UserError, match="not a saved world model"):
+        WorldModel.load(tmp_path)
+
+
+def test_sd_layout_errors(tmp_path):
+    with pytest.raises(UserError, match="is not a folder"):
+        check_sd_layout(tmp_path / "nope")
+    with pytest.raises(UserError, match="not a diffusers Stable Diffusion layout"):
+        check_sd_layout(tmp_path)
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "vae").mkdir()
+    (tmp_path / "unet/config.json").write_text(json.dumps({"_class_name": "UNet2DModel", "in_channels": 3}))
+    (tmp_path / "vae/config.json").write_text("{}")
+    with pytest.raises(UserError, match="not an SD 1.x"):
+        check_sd_layout(tmp_path)
+
+
+def test_loads_a_local_sd_folder_and_keeps_its_denoiser_at_step_zero(tmp_path):
+    """A tiny SD-shaped folder saved here stands in for SD 1.5 (no downloads)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(sample_size=4, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(16, 16), norm_num_groups=8, cross_attention_dim=16,
+                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=8)
+    unet.save_pretrained(tmp_path / "sd/unet")
+    AutoencoderKL(block_out_channels=(8,), norm_num_groups=8, latent_channels=4).save_pretrained(tmp_path / "sd/vae")
+    cfg = tiny_cfg(pretrained=str(tmp_path / "sd"))
+    model = build_world_model(cfg, 3, HW, seed=0).eval()
+    assert model.unet.conv_in.in_channels == 4 * (cfg.context + 1)
+    assert model.unet.config.num_class_embeds == cfg.context_noise_buckets
+    x, t, ctx, acts, mask, bucket = inputs()
+    tokens = model.action_tokens(acts)
+    with torch.no_grad():
+        ours = model(x, t, ctx, acts, mask, bucket + 5)
+        base = unet.eval()(x, t, encoder_hidden_states=tokens, encoder_attention_mask=mask).sample
+    torch.testing.assert_close(ours, base, atol=1e-5, rtol=1e-4)  # new channels start at zero
+    with pytest.raises(UserError, match="model.action_dim"):
+        build_world_model(tiny_cfg(pretrained=str(tmp_path / "sd"), action_dim=32), 3, HW, seed=0)
+
+
+SD15_UNET = {
+    "act_fn": "silu", "attention_head_dim": 8, "block_out_channels": [320, 640, 1280, 1280],
+    "center_input_sample": False, "cross_attention_dim": 768,
+    "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    "downsample_padding": 1, "flip_sin_to_cos": True, "freq_shift": 0, "in_channels": 4,
+    "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32,
+    "out_channels": 4, "sample_size": 64,
+    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+}
+
+
+def test_full_profile_builds_the_real_sd_shapes_without_weights():
+    """SD 1.5's UNet config on the meta device: real shapes, no memory, no weights."""
+    from accelerate import init_empty_weights
+    from diffusers import UNet2DConditionModel
+
+    from almost_gamengen.config import full
+
+    cfg = full()
+    mcfg = cfg.model
+    assert mcfg.context == 64 and mcfg.action_dim == 768
+    with init_empty_weights(include_buffers=True):
+        unet = UNet2DConditionModel(**SD15_UNET)
+        unet = adapt_pretrained_unet(unet, mcfg.context, mcfg.context_noise_buckets)
+        model = WorldModel(unet, 3, mcfg.context, mcfg.context_noise_max, mcfg.context_noise_buckets)
+    assert model.unet.conv_in.in_channels == 4 * (64 + 1) == 260
+    assert model.unet.class_embedding.weight.shape == (10, 1280)
+    h, w = 256 // 8, 320 // 8
+    with torch.device("meta"):
+        out = model(torch.empty(1, 4, h, w), torch.tensor([10]), torch.empty(1, 64, 4, h, w),
+                    torch.zeros(1, 64, dtype=torch.long), torch.ones(1, 64), torch.tensor([3]))
+    assert tuple(out.shape) == (1, 4, h, w)

@@ -1,0 +1,110 @@
+"""env/worldmodel: a trained world model plays like a game — for people (the page) and agents (SB3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pytest
+
+from almost import Pipeline
+from almost.pipeline import RunContext
+
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """A run directory with synthetic episodes, latents and a (briefly) trained world model."""
+    from almost import config as cfgmod
+    from almost.io import atomic_write
+    from almost_gamengen.config import tiny
+    from almost_gamengen.stages import encode, train
+    from almost_gamengen.synthetic import write_synthetic
+
+    run = tmp_path_factory.mktemp("wm-run")
+    write_synthetic(run / "collect" / "episodes", episodes=4, length=12, height=40, width=40)
+    cfg = tiny()
+    cfg = attrs.evolve(
+        cfg,
+        env=attrs.evolve(cfg.env, height=40, width=40),
+        encode=attrs.evolve(cfg.encode, vae_fit_steps=2, vae_fit_batch_size=4),
+        model=attrs.evolve(cfg.model, context=2, block_out_channels=[16, 16], action_dim=16),
+        train=attrs.evolve(cfg.train, steps=2, batch_size=2, checkpoint_every=2, warmup_steps=1),
+    )
+    atomic_write(run / "config.toml", cfgmod.to_toml(cfg, {"pipeline": "gamengen", "profile": "tiny"}))
+    pipe = Pipeline(name="gamengen", stages=[], profiles={})
+    for stage in (encode, train):
+        name = stage.__name__.rsplit(".", 1)[-1]
+        stage.run(RunContext(pipeline=pipe, config=cfg, run_dir=run, profile="tiny", registry=None,
+                             stage_name=name))
+    return run
+
+
+def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_run: Path):
+    from almost.testing import check_environment, load_app
+
+    env = load_app().registry.create("env/worldmodel", run_dir=tiny_run, max_steps=5)
+    try:
+        check_environment(env, steps=6)
+        assert env.action_names == ["noop", "left", "right"] and env.noop_action == 0
+        frame, info = env.reset(seed=3)
+        assert frame.shape == (40, 40, 3) and info["episode"].startswith("collect:")
+        a, *_ = env.step(1)
+        env.reset(seed=3)
+        b, *_ = env.step(1)
+        assert np.array_equal(a, b)  # same seed, same frames
+        env.set_options(steps=2, noise_level=0.3)
+        assert env.get_options() == {"steps": 2, "noise_level": 0.3}
+        with pytest.raises(ValueError, match="noise_level must be between"):
+            env.set_options(noise_level=5)
+        with pytest.raises(ValueError, match="not one of"):
+            env.step(7)
+    finally:
+        env.close()
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path):
+    from almost.errors import UserError
+    from almost_gamengen.worldmodel_env import WorldModelEnv
+
+    with pytest.raises(UserError, match="has no trained world model"):
+        WorldModelEnv(tmp_path)
+
+
+@pytest.mark.slow
+def test_sb3_ppo_trains_inside_the_world_model(tiny_run: Path):
+    import torch
+    from stable_baselines3 import PPO
+
+    from almost_gamengen.worldmodel_env import WorldModelEnv
+
+    env = WorldModelEnv(tiny_run, steps=1, max_steps=64)
+    try:
+        model = PPO("CnnPolicy", env, n_steps=100, batch_size=50, n_epochs=1, seed=0, device="cpu",
+                    policy_kwargs={"normalize_images": True}, verbose=0)
+        before = [p.detach().clone() for p in model.policy.parameters()]
+        model.learn(total_timesteps=200)
+        assert model.num_timesteps >= 200
+        moved = [not torch.equal(a, b) for a, b in zip(before, model.policy.parameters())]
+        assert any(moved), "PPO did not update its policy inside the world model"
+    finally:
+        env.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def test_page_plays_the_world_model(tiny_run: Path, tmp_path: Path):
+    from almost_gamengen.play.server import ServerThread, make_app
+    from almost_gamengen.plugin import play_sessions
+
+    from .test_gamengen_play import play_in_browser
+
+    sessions = play_sessions(tiny_run, steps=2, game=False)
+    with ServerThread(make_app(sessions, tmp_path, max_fps=30)) as url:
+        seen = play_in_browser(url, tmp_path, keys=("a", "d", "a", "d"))
+    assert seen["distinct_frames"] >= 3, "generated frames did not change"
+    assert seen["fps"] > 0
+    assert seen["screenshot_std"] > 5
+    assert "left" in seen["keys_help"] and "right" in seen["keys_help"]  # the model's own actions

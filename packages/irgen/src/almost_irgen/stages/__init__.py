@@ -1,0 +1,1 @@
+"""The irgen stages, one file each: synth → prepare → train → evaluate → export."""

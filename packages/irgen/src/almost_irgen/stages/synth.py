@@ -1,0 +1,94 @@
+"""Stage ``synth``: (prompt, IR, code) triplets into ``synth/triplets.jsonl``.
+
+``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator.
+``synth.source = "teacher"``: a model behind any OpenAI-compatible endpoint writes IR and
+code for each procedural prompt; every answer is validated (IR against the schema, code
+compiled or syntax-checked) before it is kept, and the file is appended line by line, so an
+interrupted run resumes where it stopped. ``synth.calibration_file`` adds the items of a
+seed-style ``calibration_data.json`` (see :mod:`almost_irgen.calibration`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+from almost import RunContext
+from almost.console import console, progress
+from almost.io import atomic_write
+
+from ..calibration import read_calibration
+from ..csharp import find_compiler
+from ..rules import generate
+from ..synthgen import Size, describe, random_ir
+
+
+def _existing(path) -> list[dict]:
+    """Complete lines of a partly written JSONL file (a torn last line is dropped)."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return out
+
+
+def run(ctx: RunContext) -> None:
+    cfg = ctx.config.synth
+    out = ctx.stage_dir() / "triplets.jsonl"
+    rng = random.Random(cfg.seed)
+    size = Size(cfg.max_fields, cfg.max_behaviours, cfg.max_actions)
+    specs = [random_ir(rng, size) for _ in range(cfg.count)]
+    rows = []
+    if cfg.source == "rules":
+        rows = [{"prompt": describe(ir), "ir": ir, "code": generate(ir), "source": "rules"} for ir in specs]
+        atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        from ..teacher import TeacherClient, TeacherError
+
+        teacher = TeacherClient(cfg.teacher_url, cfg.teacher_model, api_key=os.environ.get(cfg.teacher_key_env),
+                                timeout_s=cfg.teacher_timeout_s, retries=cfg.teacher_retries,
+                                requests_per_min=cfg.teacher_requests_per_min)
+        checker = find_compiler(ctx.config.evaluate.compiler)
+        rows = _existing(out)
+        rows = [r for r in rows if "i" in r]  # calibration items are appended again below
+        done = {r["i"] for r in rows}
+        if done:
+            console.print(f"resuming: {len(done)} of {cfg.count} prompts already answered")
+        if out.exists():
+            atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))  # drop a torn last line
+        rejected = 0
+        with open(out, "a", encoding="utf-8") as f, progress() as bar:
+            task = bar.add_task("teacher", total=cfg.count, completed=len(done), info="")
+            for i, ir in enumerate(specs):
+                if i in done:
+                    continue
+                row = {"i": i, "prompt": describe(ir), "source": "teacher"}
+                try:
+                    got_ir, code = teacher.triplet(row["prompt"])
+                    ok = checker.check([code])[0]
+                    if not ok.ok:
+                        raise TeacherError(f"code does not compile ({'; '.join(ok.errors[:2])})")
+                    row.update(ir=got_ir, code=code)
+                except TeacherError as e:
+                    row.update(rejected=str(e)[:300])
+                    rejected += 1
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+                rows.append(row)
+                bar.update(task, advance=1, info=f"{rejected} rejected")
+        rows = [r for r in rows if "code" in r]
+    if cfg.calibration_file:
+        extra = read_calibration(cfg.calibration_file)
+        rows += extra
+        with open(out, "a", encoding="utf-8") as f:
+            for r in extra:
+                f.write(json.dumps(r) + "\n")
+    kept = len(rows)
+    ctx.add_artifact(out, "triplets")
+    ctx.log_metrics(triplets=kept, ops_per_spec=sum(len(b["actions"]) for r in rows for b in r["ir"]["behaviours"]) / max(kept, 1))

@@ -1,0 +1,222 @@
+"""Stage ``train``: LoRA fine-tuning of the base model on the prepared ShareGPT data.
+
+Reads ``prepare/train.jsonl`` and ``prepare/eval.jsonl``; the loss is on the answer only
+(labels -100 on the system and user turns); examples are packed into rows without
+cross-example attention (``train.pack``); eval loss every ``train.eval_every`` steps with
+early stopping (``train.patience``); the best adapter is kept. Checkpoints (adapter weights,
+optimizer, step) go to ``train/checkpoints/step-N`` and an interrupted run resumes from the
+latest. Runs through accelerate (``accelerate launch`` for several GPUs); 4-bit QLoRA and
+gradient checkpointing are options for big models. Writes ``train/adapter/`` (peft format).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+from almost import RunContext
+from almost.console import console, progress
+from almost.errors import UserError
+from almost.io import atomic_write_json
+
+from ..model import base_folder, encode, load_model, load_tokenizer
+from ..packing import collate_packed, collate_padded, pack
+from ..sharegpt import read_jsonl
+
+
+def tokenize_all(tok, records: list[dict], max_length: int) -> list[tuple[list[int], list[int]]]:
+    out = [encode(tok, r["conversations"]) for r in records]
+    return [ex for ex in out if len(ex[0]) <= max_length]
+
+
+def make_batches(examples, cfg, pad_id: int, rng: random.Random) -> list[dict]:
+    examples = list(examples)
+    rng.shuffle(examples)
+    if cfg.pack:
+        rows = pack(examples, max(cfg.batch_tokens, cfg.max_length))
+        return [collate_packed(rows[i:i + cfg.batch_size], pad_id) for i in range(0, len(rows), cfg.batch_size)]
+    return [collate_padded(examples[i:i + cfg.batch_size], pad_id) for i in range(0, len(examples), cfg.batch_size)]
+
+
+def lora_model(model, cfg):
+    from peft import LoraConfig, get_peft_model
+
+    if cfg.gradient_checkpointing:
+        (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
+        model.enable_input_require_grads()
+    if cfg.load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    missing = [t for t in cfg.target_modules if t not in names]
+    if missing:
+        raise UserError(f"train.target_modules {missing} are not modules of this model; pick from "
+                        f"{sorted(n for n in names if 'proj' in n or 'attn' in n or 'fc' in n)[:12]}")
+    n_layers = model.config.num_hidden_layers
+    top = range(n_layers - cfg.lora_layers, n_layers) if 0 < cfg.lora_layers < n_layers else None
+    # adapters on the top layers only: backpropagation then stops at the lowest adapted layer
+    lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=list(cfg.target_modules), task_type="CAUSAL_LM",
+                      layers_to_transform=list(top) if top else None)
+    return get_peft_model(model, lcfg)
+
+
+def eval_loss(model, batches) -> float:
+    import torch
+
+    model.eval()
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for b in batches:
+            out = model(**{k: v.to(model.device) for k, v in b.items()}, use_cache=False)
+            k = int((b["labels"][:, 1:] != -100).sum())
+            total += float(out.loss) * k
+            n += k
+    model.train()
+    return total / max(n, 1)
+
+
+def trainable_state(model) -> dict:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> None:
+    import torch
+
+    from almost.checkpoint import save_safetensors
+
+    final, tmp = ckdir / f"step-{step:08d}", ckdir / f".step-{step:08d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    atomic_write_json(tmp / "state.json", {"step": step, **state})
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
+    import torch
+
+    from almost.checkpoint import load_safetensors
+
+    done = sorted(p for p in ckdir.glob("step-*") if (p / "state.json").is_file())
+    if not done:
+        return None
+    last = done[-1]
+    weights = load_safetensors(last / "adapter.safetensors")
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for n, t in weights.items():
+            params[n].copy_(t)
+    optimizer.load_state_dict(torch.load(last / "optimizer.pt", weights_only=True))
+    return json.loads((last / "state.json").read_text())
+
+
+def run(ctx: RunContext) -> None:
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    cfg, mcfg = ctx.config.train, ctx.config.model
+    if cfg.backend == "unsloth" and not torch.cuda.is_available():
+        raise UserError("train.backend=unsloth needs a CUDA GPU; use train.backend=transformers on this machine")
+    prep = ctx.find_stage_dir("prepare")
+    out = ctx.stage_dir()
+    torch.manual_seed(cfg.seed)
+    acc = ctx.accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum)
+
+    folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
+    tok = load_tokenizer(folder)
+    train_ex = tokenize_all(tok, read_jsonl(prep / "train.jsonl", "training set"), cfg.max_length)
+    eval_ex = tokenize_all(tok, read_jsonl(prep / "eval.jsonl", "eval set"), cfg.max_length)[: cfg.eval_examples]
+    if not train_ex:
+        raise UserError(f"no training example fits train.max_length={cfg.max_length}; raise it")
+    model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit), cfg)
+    model.train()
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    rng = random.Random(cfg.seed)
+    eval_batches = make_batches(eval_ex, cfg, tok.pad_token_id, random.Random(0)) if eval_ex else []
+    steps_per_epoch = math.ceil(len(make_batches(train_ex, cfg, tok.pad_token_id, random.Random(0))) / cfg.grad_accum)
+    total = math.ceil(steps_per_epoch * cfg.epochs)
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
+    sched = get_cosine_schedule_with_warmup(optimizer, max(1, total // 10), total)
+    model, optimizer = acc.prepare(model, optimizer)
+
+    ckdir = out / "checkpoints"
+    state = load_checkpoint(ckdir, acc.unwrap_model(model), optimizer) or {"step": 0}
+    step = state["step"]
+    best, bad = state.get("best_eval_loss", float("inf")), state.get("bad_evals", 0)
+    with warnings.catch_warnings():  # fast-forwarding the schedule on resume, before any optimizer step
+        warnings.simplefilter("ignore")
+        for _ in range(step):
+            sched.step()
+    if step:
+        console.print(f"resuming from step {step} (best eval loss {best:.4f})")
+    best_dir = out / "best-adapter"
+
+    def micro_batches():
+        epoch = 0
+        while True:
+            yield from make_batches(train_ex, cfg, tok.pad_token_id, random.Random(cfg.seed + epoch))
+            epoch += 1
+
+    stream = micro_batches()
+    for _ in range(step * cfg.grad_accum):  # skip what the checkpoint already saw
+        next(stream)
+    del rng
+    tokens, t0, loss_ema, stopped = 0, time.time(), None, False
+    first_loss = state.get("first_loss")
+    with progress() as bar:
+        task = bar.add_task("train (LoRA)", total=total, completed=step, info="")
+        while step < total and not stopped:
+            for _ in range(cfg.grad_accum):
+                b = {k: v.to(acc.device) for k, v in next(stream).items()}
+                with acc.accumulate(model):
+                    loss = model(**b, use_cache=False).loss  # no cache: packed rows get a block mask
+                    acc.backward(loss)
+                    optimizer.step()
+                    optimizer.zero_grad()
+                tokens += int(b["input_ids"].numel())
+                loss = float(loss.detach())
+                loss_ema = loss if loss_ema is None else 0.9 * loss_ema + 0.1 * loss
+            sched.step()
+            step += 1
+            first_loss = first_loss if first_loss is not None else loss
+            bar.update(task, completed=step, info=f"loss {loss_ema:.3f}")
+            if step % cfg.eval_every == 0 or step == total:
+                ev = eval_loss(model, eval_batches) if eval_batches else loss_ema
+                if ev < best - 1e-4:
+                    best, bad = ev, 0
+                    acc.unwrap_model(model).save_pretrained(best_dir)
+                else:
+                    bad += 1
+                    stopped = bool(cfg.patience) and bad >= cfg.patience
+                bar.update(task, info=f"loss {loss_ema:.3f} eval {ev:.3f}")
+                save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
+                                {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss})
+    seconds = time.time() - t0
+    if stopped:
+        console.print(f"early stop at step {step}: eval loss did not improve for {cfg.patience} evals")
+    adapter = out / "adapter"
+    if best_dir.is_dir():
+        shutil.rmtree(adapter, ignore_errors=True)
+        shutil.copytree(best_dir, adapter)
+    else:
+        acc.unwrap_model(model).save_pretrained(adapter)
+    tok.save_pretrained(adapter)
+    ctx.add_artifact(adapter, "LoRA adapter")
+    ctx.log_metrics(steps=step, train_examples=len(train_ex), trainable_params=n_params,
+                    first_loss=first_loss or 0.0, final_train_loss=loss_ema or 0.0, best_eval_loss=best,
+                    tokens_per_s=tokens / max(seconds, 1e-9), train_s=seconds)

