@@ -117,3 +117,26 @@ def test_cli_stages_and_plugins():
     assert code == 0 and out.index("agent") < out.index("collect") < out.index("rollout")
     code, out, _ = run_cli(["components", "env"])
     assert code == 0 and "env/gridchase" in out and "reward/brightness" not in out
+
+
+def test_each_stage_gets_an_accelerator_with_its_own_settings(tmp_path: Path):
+    import almost
+    from almost.plugins import load
+
+    seen = {}
+
+    def stage(ctx):
+        n = 1 if ctx.stage_name == "one" else 3
+        acc = ctx.accelerator(gradient_accumulation_steps=n, cpu=True)
+        assert ctx.accelerator(gradient_accumulation_steps=n, cpu=True) is acc  # shared in a stage
+        seen[ctx.stage_name] = acc.gradient_accumulation_steps
+
+    class P:
+        @almost.hookimpl
+        def almost_pipelines(self, register):
+            register(almost.Pipeline(name="acc", stages=[almost.Stage("one", stage), almost.Stage("two", stage)],
+                                     profiles={"tiny": conftest.ToyConfig}))
+
+    app = load(extra={"acc": P()}, env={"ALMOST_PLUGINS": "acc"})
+    run_pipeline(app.pipeline("acc"), app.registry, out=tmp_path)
+    assert seen == {"one": 1, "two": 3}

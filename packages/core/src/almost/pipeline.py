@@ -91,6 +91,7 @@ class RunContext:
     force: bool = False
     stage_name: str = ""
     _accelerator: Any = None
+    _accelerator_key: Any = None
 
     # -- folders ------------------------------------------------------------------------
     def round_dir(self, round: int | None = None) -> Path:
@@ -155,11 +156,20 @@ class RunContext:
         atomic_write_json(self.run_dir / "manifest.json", manifest)
 
     def accelerator(self, **kwargs):
-        """One shared ``accelerate.Accelerator`` (see :func:`almost.checkpoint.make_accelerator`)."""
-        if self._accelerator is None:
+        """The stage's ``accelerate.Accelerator`` (see :func:`almost.checkpoint.make_accelerator`).
+
+        Within a stage, calls with the same arguments share one; a new stage (or new
+        arguments) gets a fresh one with its own mixed precision and gradient accumulation
+        (accelerate's state is a singleton, so it is reset; the process group is kept)."""
+        key = (self.stage_name, tuple(sorted(kwargs.items())))
+        if self._accelerator is None or self._accelerator_key != key:
+            from accelerate.state import AcceleratorState
+
             from .checkpoint import make_accelerator
 
+            AcceleratorState._reset_state(reset_partial_state=False)
             self._accelerator = make_accelerator(**kwargs)
+            self._accelerator_key = key
         return self._accelerator
 
     def component(self, key: str, kind: str | None = None, **kwargs) -> Any:

@@ -48,15 +48,6 @@ def run(ctx) -> None:
     ids = store.episode_ids()
     acc = ctx.accelerator(mixed_precision=tcfg.mixed_precision,
                           gradient_accumulation_steps=tcfg.gradient_accumulation_steps)
-    # The run shares one Accelerator across stages (see almost.pipeline.RunContext.accelerator),
-    # so settings asked for here are ignored when an earlier stage of this run created it.
-    if acc.gradient_accumulation_steps != tcfg.gradient_accumulation_steps:
-        acc.gradient_accumulation_steps = tcfg.gradient_accumulation_steps
-    wanted = tcfg.mixed_precision if torch.cuda.is_available() or tcfg.mixed_precision != "fp16" else "no"
-    if acc.mixed_precision != wanted:
-        console.print(f"[yellow]train: this run's accelerator uses mixed precision "
-                      f"{acc.mixed_precision!r}, not train.mixed_precision={wanted!r}; run the "
-                      "train stage on its own (`almost run ... train`) to use it[/]")
     if acc.is_main_process:
         atomic_write_json(out / SPLIT, {"train": [ids[p] for p in train_pos],
                                         "heldout": [ids[p] for p in held_pos]})
