@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -164,6 +165,9 @@ class VizdoomEnv(gym.Env):
                 f"env resolution {self.resolution!r} is not a ViZDoom resolution "
                 "(e.g. RES_160X120, RES_320X240, RES_640X480)"
             )
+        # ViZDoom creates ./_vizdoom/ on start, racily: two games starting at once in a fresh
+        # folder can make one of them exit. Creating it first (exist_ok) removes the race.
+        os.makedirs("_vizdoom", exist_ok=True)
         game = vzd.DoomGame()
         game.load_config(str(self.cfg_path))
         if self.scenario in _MAPS:
