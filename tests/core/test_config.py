@@ -27,7 +27,7 @@ def test_set_converts_to_the_declared_types():
 @pytest.mark.parametrize(
     "item, message",
     [
-        ("seed=seven", r"seed must be a int, not 'seven'"),
+        ("seed=seven", r"seed must be an int, not 'seven'"),
         ("train.precision=fp8", r"train.precision must be one of bf16, fp16, no, not 'fp8'"),
         ("train.stepz=3", r"unknown config key 'train.stepz'; known keys under 'train': train.lr, train.precision, train.steps"),
         ("nope=1", r"unknown config key 'nope'; known keys: name, out, seed, tags, train, verbose"),

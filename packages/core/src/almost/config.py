@@ -86,7 +86,9 @@ def convert(value: Any, tp: Any, key: str) -> Any:
     if optional and (value is None or (isinstance(value, str) and value.lower() in ("none", "null"))):
         return None
     tp = inner
-    bad = ConfigError(f"{key} must be a {_describe(tp)}, not {value!r}")
+    desc = _describe(tp)
+    article = "an" if desc[:1] in "aeiou" else "a"
+    bad = ConfigError(f"{key} must be {article} {desc}, not {value!r}")
     if tp is Any:
         return value
     if tp is bool:
