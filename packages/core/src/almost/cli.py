@@ -135,8 +135,9 @@ def config(plugin: str, profile: str | None, config_file: str | None, sets: tupl
     """Print the resolved config of a pipeline as TOML (a starting point for --config)."""
     from .config import to_toml
 
-    p = _app().pipeline(plugin)
-    cfg = p.resolve_config(profile, config_file, sets)
+    app = _app()
+    p = app.pipeline(plugin)
+    cfg = p.resolve_config(profile, config_file, sets, registry=app.registry)
     click.echo(to_toml(cfg), nl=False)
 
 

@@ -17,6 +17,8 @@ Use :func:`choice` for a field with a fixed set of values, so errors can list th
 from __future__ import annotations
 
 import enum
+import math
+import re
 import tomllib
 import types
 import typing
@@ -32,10 +34,79 @@ _HELP = "almost.help"
 _CHOICES = "almost.choices"
 
 
-def field(default: Any = attrs.NOTHING, *, help: str = "", factory=None, **kw) -> Any:
-    """An attrs field with help text (shown by ``almost config``'s comments)."""
+_RANGE = "almost.range"
+_COMPONENT = "almost.component"
+_FINITE = "almost.finite"
+
+
+@attrs.frozen
+class _Bound:
+    """A validator ``value OP bound`` whose failure reads "KEY must be >= 1, not -5"."""
+
+    op: str
+    bound: Any
+
+    def __call__(self, inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        ok = {">=": value >= self.bound, ">": value > self.bound,
+              "<=": value <= self.bound, "<": value < self.bound}[self.op]
+        if not ok:  # NaN fails every comparison
+            raise ValueError(f"'{attribute.name}' must be {self.op} {self.bound}: {value!r}")
+
+
+def _finite(inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"'{attribute.name}' must be a finite number: {value!r}")
+
+
+def field(
+    default: Any = attrs.NOTHING,
+    *,
+    help: str = "",
+    factory=None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    finite: bool | None = None,
+    component: str | None = None,
+    **kw,
+) -> Any:
+    """An attrs field with help text (shown by ``almost config``'s comments).
+
+    Shorthands: ``ge=1`` / ``gt=0`` / ``le=1`` / ``lt=1`` bound a number (``None`` passes);
+    ``finite=False`` lets a float be NaN or infinite (by default any float value given in a
+    TOML file or ``--set`` must be finite); ``component="reward"`` says the value names a
+    registered component of that kind (``reward/NAME`` or ``NAME``; empty means none), which
+    :func:`resolve` checks against the registry before anything runs. Any other attrs
+    ``validator=`` works too: a failure becomes "KEY must be >= 1, not -5".
+    """
     md = dict(kw.pop("metadata", {}) or {})
     md[_HELP] = help
+    validators = []
+    given = kw.pop("validator", None)
+    if given is not None:
+        validators.extend(given if isinstance(given, list | tuple) else [given])
+    ranges = []
+    for op, bound in ((">=", ge), (">", gt), ("<=", le), ("<", lt)):
+        if bound is not None:
+            validators.append(_Bound(op, bound))
+            ranges.append(f"{op} {bound}")
+    if ranges:
+        md[_RANGE] = " and ".join(ranges)
+    if finite is not None:
+        md[_FINITE] = finite
+        if finite:
+            validators.append(_finite)
+    if component is not None:
+        from .protocols import PROTOCOLS
+
+        if component not in PROTOCOLS:
+            raise ValueError(f"component={component!r} is not a component kind; kinds are {known_list(PROTOCOLS)}")
+        md[_COMPONENT] = component
+    if validators:
+        kw["validator"] = validators
     if factory is not None:
         return attrs.field(factory=factory, metadata=md, **kw)
     return attrs.field(default=default, metadata=md, **kw)
@@ -195,13 +266,34 @@ def _set_path(cfg: Any, parts: list[str], value: Any, key: str, from_string: boo
         new = apply_mapping(current, value, prefix=key)
     else:
         new = convert(value, f.type, key)
+        if isinstance(new, float) and not math.isfinite(new) and f.metadata.get(_FINITE) is not False:
+            raise ConfigError(f"{key} must be a finite number, not {value!r}")
     try:
         return attrs.evolve(cfg, **{name: new})
     except (ValueError, TypeError) as e:
-        allowed = f.metadata.get(_CHOICES)
-        if allowed is not None:
-            raise ConfigError(f"{key} must be one of {known_list(map(str, allowed))}, not {value!r}") from None
-        raise ConfigError(f"{key}: {e}") from None
+        raise _validation_error(key, f, value, new, e) from None
+
+
+_ATTRS_MSG = re.compile(r"^'[^']*' must be (.+?)(?::| \(got) .*$", re.S)
+
+
+def _validation_error(key: str, f: attrs.Attribute, value: Any, new: Any, e: Exception) -> ConfigError:
+    """One sentence "KEY must be RANGE, not VALUE" from an attrs validator failure."""
+    allowed = f.metadata.get(_CHOICES)
+    if allowed is not None:
+        return ConfigError(f"{key} must be one of {known_list(map(str, allowed))}, not {value!r}")
+    shown = new if isinstance(new, int | float) and not isinstance(new, bool) else value
+    msg = str(e.args[0]) if e.args else str(e)
+    m = _ATTRS_MSG.match(msg)
+    rng = f.metadata.get(_RANGE)
+    if m:
+        said = m.group(1)
+        if rng and said in rng.split(" and "):  # one of this field's bounds: name them all
+            said = rng
+        return ConfigError(f"{key} must be {said}, not {shown!r}")
+    if rng:
+        return ConfigError(f"{key} must be {rng}, not {shown!r}")
+    return ConfigError(f"{key} is not allowed to be {shown!r} ({msg})")
 
 
 def apply_mapping(cfg: Any, data: Mapping[str, Any], prefix: str = "") -> Any:
@@ -242,7 +334,13 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
-        raise UserError(f"config file {path} is not valid TOML ({e})") from None
+        raise UserError(f"config file {path} is not valid TOML ({e}); fix it or remove it") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config file {path} is not UTF-8 text (a binary or damaged file); fix it or remove it") from None
+    except IsADirectoryError:
+        raise UserError(f"config file {path} is a folder, not a TOML file") from None
+    except OSError as e:
+        raise UserError(f"config file {path} cannot be read ({e.strerror or e})") from None
 
 
 def resolve(
@@ -250,8 +348,11 @@ def resolve(
     profile: str = "tiny",
     config_file: str | Path | None = None,
     sets: Iterable[str] = (),
+    registry: Any = None,
 ) -> Any:
-    """Build a config: the profile, then the TOML file, then ``--set`` items."""
+    """Build a config: the profile, then the TOML file, then ``--set`` items.
+
+    With ``registry``, every ``component=`` field must name a registered component."""
     if profile not in profiles:
         raise ConfigError(f"unknown profile {profile!r}; profiles: {known_list(profiles)}")
     cfg = profiles[profile]()
@@ -259,7 +360,43 @@ def resolve(
         data = load_toml(config_file)
         data.pop("almost", None)  # run metadata written by `almost config`
         cfg = apply_mapping(cfg, data)
-    return apply_sets(cfg, sets)
+    cfg = apply_sets(cfg, sets)
+    if registry is not None:
+        check_components(cfg, registry)
+    return cfg
+
+
+def component_fields(cfg: Any, prefix: str = "") -> dict[str, tuple[str, Any]]:
+    """Dotted key → (kind, value) for every ``component=`` field of ``cfg`` (nested too)."""
+    out: dict[str, tuple[str, Any]] = {}
+    for name, f in _fields(cfg).items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = getattr(cfg, name)
+        if attrs.has(type(value)):
+            out.update(component_fields(value, key))
+        elif f.metadata.get(_COMPONENT):
+            out[key] = (f.metadata[_COMPONENT], value)
+    return out
+
+
+def check_components(cfg: Any, registry: Any) -> None:
+    """Every ``component=`` field names a registered component (empty: none chosen)."""
+    from .errors import UnknownNameError
+
+    for key, (kind, value) in component_fields(cfg).items():
+        if value in (None, ""):
+            continue
+        text = str(value)
+        k, _, n = text.rpartition("/")
+        if k and k != kind:
+            raise ConfigError(f"{key} must name a {kind} component, not {text!r} (a {k!r} one)")
+        try:
+            registry.get(n, kind)
+        except UnknownNameError:
+            raise ConfigError(
+                f"{key} names no known {kind} component ({n!r}); known {kind} components: "
+                f"{known_list(registry.names(kind))}"
+            ) from None
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,6 +26,26 @@ class ConfigError(UserError, ValueError):
     """A configuration key or value that is not valid; the message names the key."""
 
 
+class NonFiniteError(UserError):
+    """Training produced a NaN or infinite value; the message names the stage and the step."""
+
+    def __init__(self, message: str, stage: str = "", step: int | None = None, value: float | None = None):
+        super().__init__(message)
+        self.stage, self.step, self.value = stage, step, value
+
+
+class InterruptedRun(UserError):
+    """The run got SIGINT or SIGTERM; the message says where it stopped and how to resume."""
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class RunLocked(UserError):
+    """Another ``almost run`` holds this run directory."""
+
+
 def known_list(names, limit: int = 30) -> str:
     """Format known names for an error message: ``a, b, c`` or ``(none)``."""
     names = sorted(names)

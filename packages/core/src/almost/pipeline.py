@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import math
 import os
 import platform
 import time
@@ -35,7 +36,7 @@ import attrs
 
 from . import config as cfgmod
 from .console import console, metrics_table
-from .errors import ConfigError, UnknownNameError, UserError, known_list
+from .errors import ConfigError, NonFiniteError, UnknownNameError, UserError, known_list
 from .io import atomic_write, atomic_write_json, read_json
 
 
@@ -74,8 +75,11 @@ class Pipeline:
             f"pipeline {self.name!r} has no stage {name!r}; stages: {', '.join(s.name for s in self.stages)}"
         )
 
-    def resolve_config(self, profile: str | None = None, config_file=None, sets: Sequence[str] = ()) -> Any:
-        return cfgmod.resolve(self.profiles, profile or self.default_profile, config_file, sets)
+    def resolve_config(self, profile: str | None = None, config_file=None, sets: Sequence[str] = (),
+                       registry: Any = None) -> Any:
+        """The config of ``profile`` + file + ``--set``; with ``registry``, component names are
+        checked too (so a bad ``--set reward=...`` fails before anything runs)."""
+        return cfgmod.resolve(self.profiles, profile or self.default_profile, config_file, sets, registry)
 
 
 @attrs.define
@@ -124,6 +128,32 @@ class RunContext:
                 f"{self.pipeline.name} {name}` first"
             )
         return d
+
+    # -- health -------------------------------------------------------------------------
+    def check_finite(self, value: Any, step: int | None = None, what: str = "loss") -> float:
+        """Stop the stage with one sentence if ``value`` (a number or tensor) is NaN or infinite.
+
+        Call it where you log (every N steps), not every step: on a GPU it waits for the
+        device. The last good checkpoint is left as it is. Returns ``value`` as a float (for a
+        tensor of several values: their mean)."""
+        if hasattr(value, "detach"):
+            t = value.detach()
+            bad = not bool(t.isfinite().all())
+            v = float(t.float().mean()) if t.numel() else 0.0
+            if bad and math.isfinite(v):
+                v = float("nan")
+        else:
+            v = float(value)
+            bad = not math.isfinite(v)
+        if bad:
+            where = f" at step {step}" if step is not None else ""
+            stage = self.stage_name or "training"
+            raise NonFiniteError(
+                f"{stage}: {what} became {v}{where}; the last good checkpoint is kept; lower the "
+                "learning rate or check the data, then re-run with --force " + stage,
+                stage=stage, step=step, value=v,
+            )
+        return v
 
     # -- records ------------------------------------------------------------------------
     def log_metrics(self, stage: str | None = None, /, **values: float) -> None:
@@ -238,7 +268,7 @@ def run_pipeline(
     profile = profile or pipeline.default_profile
     for s in stages:
         pipeline.stage(s)  # unknown stage names fail before anything runs
-    cfg = pipeline.resolve_config(profile, config_file, sets)
+    cfg = pipeline.resolve_config(profile, config_file, sets, registry=registry)
     run_dir = Path(out) if out else default_run_dir(pipeline.name, profile)
     run_dir.mkdir(parents=True, exist_ok=True)
 

@@ -51,7 +51,7 @@ class GenerateConfig:
 @attrs.define
 class ScoreConfig:
     mode: str = choice("auto", "auto", "web", "import", help="auto: scripted rater; web: local page; import: scores.json")
-    rater: str = field("shape-area", help="reward component the scripted rater follows (mode=auto)")
+    rater: str = field("shape-area", help="reward component the scripted rater follows (mode=auto)", component="reward")
     import_file: str = field("", help="a seed-format scores.json to import (mode=import, or extra in web)")
     host: str = field("127.0.0.1", help="address the scoring page binds")
     port: int = field(8765, help="port of the scoring page (0: any free port)")
@@ -108,7 +108,7 @@ class ExportConfig:
 
 @attrs.define
 class DdpoConfig:
-    reward: str = field("human", help="reward/NAME the policy maximises: human (the trained CNN), compressibility, ... or any plugin's")
+    reward: str = field("human", help="reward/NAME the policy maximises: human (the trained CNN), compressibility, ... or any plugin's", component="reward")
     model: ModelConfig = field(factory=ModelConfig, help="the diffusion model")
     pretrain: PretrainConfig = field(factory=PretrainConfig, help="tiny model training")
     generate: GenerateConfig = field(factory=GenerateConfig, help="sampling for feedback")

@@ -27,6 +27,7 @@ class EnvConfig:
         "vizdoom-basic",
         help="registered env component (env/NAME); any game works, "
         "e.g. gridchase from the example plugin",
+        component="env",
     )
     height: int = field(48, help="frame height in pixels (frames are resized to this)")
     width: int = field(64, help="frame width in pixels")
