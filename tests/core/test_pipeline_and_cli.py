@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from almost.errors import ConfigError, UnknownNameError
+from almost.errors import ConfigError, InterruptedRun, UnknownNameError
 from almost.pipeline import run_pipeline
 from almost.testing import run_cli
 
@@ -46,7 +46,7 @@ def test_changed_config_is_refused_without_force(toy_app, tmp_path: Path):
 
 
 def test_interrupted_stage_resumes_from_its_checkpoint(toy_app, tmp_path: Path):
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(InterruptedRun, match="interrupted during b; re-run the same command to resume"):
         _run(toy_app, tmp_path, sets=["name=interrupt", "train.steps=5"])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["stages"]["a"]["status"] == "done"

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
-from .io import atomic_path, atomic_write_json, fsync_dir
+from .errors import NonFiniteError, UserError
+from .io import atomic_path, atomic_write_json, disk_full_error, fsync_dir, fsync_tree, is_disk_full
 
 
 def save_safetensors(tensors: Mapping[str, Any], path: str | Path, metadata: Mapping[str, str] | None = None) -> Path:
@@ -83,14 +83,20 @@ class Checkpoints:
 
     ``save(step, extra)`` writes ``directory/step-{step:08d}/`` through
     ``accelerator.save_state`` plus ``almost_state.json`` holding ``extra`` (your counters,
-    epoch, best loss...). ``load()`` restores the latest complete one (or a chosen one) into
-    the objects ``accelerator.prepare`` returned and gives back ``extra``.
+    epoch, best loss...) and the size of every file; all files and folders are fsynced before
+    the rename, and weights that are no longer finite are never saved. ``load()`` restores the
+    newest intact checkpoint into the objects ``accelerator.prepare`` returned and gives back
+    ``extra``; a damaged newer one (a torn file, a size that disagrees) is skipped with a
+    message saying which and why.
     """
 
     def __init__(self, directory: str | Path, accelerator, keep: int | None = None) -> None:
+        if keep is not None and (isinstance(keep, bool) or int(keep) < 1):
+            raise UserError(f"keep_checkpoints must be >= 1 (or unset to keep all), not {keep!r}")
         self.directory = Path(directory)
         self.accelerator = accelerator
         self.keep = keep
+        self.skipped: list[tuple[Path, str]] = []
 
     def all(self) -> list[Path]:
         """Complete checkpoints, oldest first."""
@@ -107,45 +113,138 @@ class Checkpoints:
         found = self.all()
         return found[-1] if found else None
 
+    def _check_finite(self, step: int) -> None:
+        """Refuse to save a model whose parameters are NaN or infinite (the last good one stays)."""
+        import torch
+
+        params = [(n, p) for m in getattr(self.accelerator, "_models", []) for n, p in m.named_parameters()
+                  if p.is_floating_point()]
+        if not params:
+            return
+        with torch.no_grad():
+            ok = torch.stack([p.detach().isfinite().all().to(params[0][1].device) for _, p in params])
+        if bool(ok.all()):  # one device sync per checkpoint
+            return
+        name = params[int((~ok).nonzero()[0])][0]
+        stage = self.directory.parent.name
+        last = self.latest()
+        kept = f"the last good checkpoint {last.name} is kept" if last else "no checkpoint was saved"
+        raise NonFiniteError(
+            f"{stage}: weight {name} became NaN or infinite by step {step}; {kept}; lower the "
+            "learning rate or check the data", stage=stage, step=step)
+
     def save(self, step: int, extra: Mapping[str, Any] | None = None) -> Path:
         acc = self.accelerator
         final = self.directory / f"step-{step:08d}"
         tmp = self.directory / f".step-{step:08d}.tmp"
-        if acc.is_main_process:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            if tmp.exists():
-                shutil.rmtree(tmp)
-        acc.wait_for_everyone()
-        acc.save_state(str(tmp), safe_serialization=True)
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {})})
-            if final.exists():  # re-saving the same step: keep the old one aside until done
-                old = self.directory / f".step-{step:08d}.old"
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(final, old)
-                os.replace(tmp, final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, final)
-            fsync_dir(self.directory)
-            if self.keep:
-                for old in self.all()[: -self.keep]:
+        self._check_finite(step)
+        try:
+            if acc.is_main_process:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                if tmp.exists():
+                    shutil.rmtree(tmp)
+            acc.wait_for_everyone()
+            acc.save_state(str(tmp), safe_serialization=True)
+            acc.wait_for_everyone()
+            if acc.is_main_process:
+                files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
+                atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), "almost_files": files})
+                fsync_tree(tmp)  # every file and folder on disk before the rename makes it visible
+                if final.exists():  # re-saving the same step: keep the old one aside until done
+                    old = self.directory / f".step-{step:08d}.old"
                     shutil.rmtree(old, ignore_errors=True)
+                    os.replace(final, old)
+                    os.replace(tmp, final)
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    os.replace(tmp, final)
+                fsync_dir(self.directory)
+                if self.keep:
+                    for old in self.all()[: -self.keep]:
+                        shutil.rmtree(old, ignore_errors=True)
+        except OSError as e:
+            if is_disk_full(e):
+                if acc.is_main_process:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                raise disk_full_error(e.filename or tmp) from None
+            raise
         acc.wait_for_everyone()
+        _saved.update(step=step, path=str(final))
         return final
 
-    def load(self, path: str | Path | None = None) -> dict[str, Any] | None:
-        """Restore ``path`` (default: the latest); ``None`` if there is nothing to resume."""
-        if path is None:
-            path = self.latest()
-            if path is None:
-                return None
-        path = Path(path)
+    @staticmethod
+    def verify(path: Path) -> str | None:
+        """Why checkpoint ``path`` cannot be used (``None``: every recorded file is whole)."""
         state_file = path / "almost_state.json"
-        if not state_file.is_file():
-            raise UserError(f"checkpoint {path} is incomplete or not a checkpoint (no almost_state.json)")
-        self.accelerator.load_state(str(path))
-        with open(state_file, encoding="utf-8") as f:
-            return json.load(f)
+        try:
+            with open(state_file, encoding="utf-8") as f:
+                state = json.load(f)
+        except (OSError, ValueError) as e:
+            return f"almost_state.json is unreadable ({e})"
+        if not isinstance(state, dict):
+            return "almost_state.json is not a JSON object"
+        for rel, size in (state.get("almost_files") or {}).items():
+            p = path / rel
+            if not p.is_file():
+                return f"{rel} is missing"
+            if p.stat().st_size != size:
+                return f"{rel} has {p.stat().st_size} bytes, not the {size} written"
+        return None
 
+    def load(self, path: str | Path | None = None) -> dict[str, Any] | None:
+        """Restore ``path`` (default: the newest intact one); ``None`` if there is nothing to resume.
+
+        Without ``path``, a checkpoint that fails to load is skipped for the next older one
+        (the console says which and why); if none loads, a one-sentence UserError."""
+        from .console import console
+
+        if path is not None:
+            path = Path(path)
+            if not (path / "almost_state.json").is_file():
+                raise UserError(f"checkpoint {path} is incomplete or not a checkpoint (no almost_state.json)")
+            why = self.verify(path)
+            if why:
+                raise UserError(f"checkpoint {path} is damaged: {why}")
+            return self._load(path)
+        candidates = self.all()
+        if not candidates:
+            return None
+        self.skipped = []
+        for cand in reversed(candidates):
+            why = self.verify(cand)
+            if why is None:
+                try:
+                    state = self._load(cand)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as e:  # a torn tensor file, a truncated pickle, ...
+                    why = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+                else:
+                    if self.skipped:
+                        names = ", ".join(f"{p.name} ({w})" for p, w in self.skipped)
+                        console.print(f"[yellow]resuming from {cand.name}: skipped the damaged {names}[/]")
+                    return state
+            self.skipped.append((cand, why))
+            console.print(f"[yellow]checkpoint {cand} is damaged ({why}); trying an older one[/]")
+        names = "; ".join(f"{p.name}: {w}" for p, w in self.skipped)
+        raise UserError(f"no intact checkpoint in {self.directory} ({names}); remove the folder or re-run "
+                        f"with --force {self.directory.parent.name} to start that stage over")
+
+    def _load(self, path: Path) -> dict[str, Any]:
+        self.accelerator.load_state(str(path))
+        with open(path / "almost_state.json", encoding="utf-8") as f:
+            state = json.load(f)
+        state.pop("almost_files", None)
+        return state
+
+
+# the newest checkpoint saved in this process (the interruption message names it)
+_saved: dict[str, Any] = {}
+
+
+def last_saved_step() -> int | None:
+    return _saved.get("step")
+
+
+def reset_last_saved() -> None:
+    _saved.clear()

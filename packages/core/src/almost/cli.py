@@ -149,14 +149,21 @@ def config(plugin: str, profile: str | None, config_file: str | None, sets: tupl
 @_SET
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory (default runs/PLUGIN/PROFILE).")
-@click.option("--force", is_flag=True, help="Redo the named stages even if they are finished.")
+@click.option("--force", is_flag=True, help="Redo the named stages (all, if none is named) from scratch, even if "
+              "finished or interrupted; their old folders are kept aside and every later stage becomes "
+              "stale and runs again.")
 def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
     """Run a pipeline: all its stages, or the STAGEs named, skipping finished ones."""
     from .pipeline import run_pipeline
 
+    from .errors import InterruptedRun
+
     app = _app()
-    run_pipeline(app.pipeline(plugin), app.registry, stages=stage_names, profile=profile,
-                 config_file=config_file, sets=sets, out=out, force=force)
+    try:
+        run_pipeline(app.pipeline(plugin), app.registry, stages=stage_names, profile=profile,
+                     config_file=config_file, sets=sets, out=out, force=force)
+    except KeyboardInterrupt:  # before or after the stages (click would turn it into "Aborted!")
+        raise InterruptedRun("interrupted; re-run the same command to resume") from None
 
 
 _BASE_COMMANDS = dict(cli.commands)
@@ -173,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="almost", standalone_mode=False)
     except UserError as e:
-        click.echo(f"error: {e}", err=True)
+        from .errors import InterruptedRun
+
+        click.echo(str(e) if isinstance(e, InterruptedRun) else f"error: {e}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -27,11 +27,47 @@ err_console = Console(stderr=True, highlight=False)
 
 T = TypeVar("T")
 
+# the newest count a progress bar showed: ``interrupted at step N of STAGE`` reads it
+_last_step: dict[str, Any] = {}
+
+
+def last_step() -> int | None:
+    """The count the most recently updated progress bar showed (``None``: no bar yet)."""
+    return _last_step.get("completed")
+
+
+def reset_last_step() -> None:
+    _last_step.clear()
+
+
+class _Progress(Progress):
+    """A ``Progress`` that remembers the newest count (for the interruption message)."""
+
+    def _remember(self, task_id) -> None:
+        try:
+            task = self._tasks[task_id]
+        except (KeyError, AttributeError):
+            return
+        _last_step.update(completed=int(task.completed), total=task.total, description=task.description)
+
+    def update(self, task_id, *args, **kwargs) -> None:
+        super().update(task_id, *args, **kwargs)
+        self._remember(task_id)
+
+    def advance(self, task_id, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._remember(task_id)
+
+    def add_task(self, *args, **kwargs):
+        task_id = super().add_task(*args, **kwargs)
+        self._remember(task_id)
+        return task_id
+
 
 def progress(transient: bool = False) -> Progress:
     """A rich ``Progress`` with description, bar, count, elapsed and remaining time, and a
     free ``{task.fields[info]}`` column for things like the current loss."""
-    return Progress(
+    return _Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -57,6 +93,8 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
 
 
 def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
     if isinstance(v, float):
         if v != v:
             return "nan"

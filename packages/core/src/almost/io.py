@@ -7,6 +7,7 @@ so readers see either the old file or the new one, never a mix.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -57,10 +58,44 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp_path, path)
         fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if is_disk_full(e):
+            raise disk_full_error(path) from None
         raise
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """True for "no space left on device" (and "disk quota exceeded")."""
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def disk_full_error(path: str | os.PathLike | None):
+    """The one-sentence error for a full disk while writing ``path``."""
+    from .errors import UserError
+
+    where = f"while writing {path}" if path else "while writing"
+    return UserError(f"no space left on the device {where}; free some space and re-run the same command "
+                     "(the last complete file or checkpoint is kept)")
+
+
+def fsync_tree(root: str | os.PathLike) -> None:
+    """fsync every file under ``root`` and every folder (itself included), so a crash after a
+    rename cannot leave a folder whose files are empty or torn."""
+    root = Path(root)
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            try:
+                fd = os.open(p, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:

@@ -11,6 +11,21 @@ profiles. ``almost run --plugin P`` resolves the config, opens the run directory
 * ``metrics.json`` — ``{stage: {metric: number}}``; the end-of-run table is printed from it;
 * one folder per stage (``<run>/<stage>/``) for its data, checkpoints and pictures.
 
+Rules that keep a run trustworthy (see the README, "Runs"):
+
+* everything is checked before anything moves: stage names, every config value (types and
+  ranges) and every component name against the registry, the run's own files;
+* one ``almost run`` per run directory: an exclusive lock (``.almost.lock``, held by the main
+  process for the whole run); a second run exits at once naming the holder, and a lock left by
+  a dead process is taken over with a note;
+* ``--force STAGE`` sets the stage's whole folder aside (partial checkpoints too) and marks
+  every later stage of the pipeline *stale*: their folders and metrics move aside as well and
+  they run again; the summary shows only stages that are done;
+* a stage's metrics are kept in its folder too (``.almost-metrics.json``): a stage that starts
+  fresh starts with none, one that resumes gets back what it logged before the interruption;
+* a stage marked done whose folder was deleted runs again;
+* SIGINT / SIGTERM stop the stage as "interrupted" with the step reached (exit 130 / 143).
+
 A stage is a function ``run(ctx: RunContext) -> None``; it may be given as
 ``"package.module:function"`` so heavy imports happen only when the stage runs. A stage that
 was interrupted is simply called again: it resumes from the checkpoints in its folder.
@@ -22,11 +37,17 @@ stage can find the previous round's output with :meth:`RunContext.previous_stage
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
+import json
 import math
 import os
 import platform
+import signal
+import socket
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -36,8 +57,16 @@ import attrs
 
 from . import config as cfgmod
 from .console import console, metrics_table
-from .errors import ConfigError, NonFiniteError, UnknownNameError, UserError, known_list
-from .io import atomic_write, atomic_write_json, read_json
+from .errors import (
+    ConfigError,
+    InterruptedRun,
+    NonFiniteError,
+    RunLocked,
+    UnknownNameError,
+    UserError,
+    known_list,
+)
+from .io import atomic_write, atomic_write_json, disk_full_error, is_disk_full, read_json
 
 
 @attrs.define
@@ -94,6 +123,7 @@ class RunContext:
     round: int = 1
     force: bool = False
     stage_name: str = ""
+    out: str | None = None  # the user's --out, kept in the hints this run prints
     _accelerator: Any = None
     _accelerator_key: Any = None
 
@@ -123,11 +153,20 @@ class RunContext:
         """Folder of an earlier stage's output; a clear error if that stage has not run."""
         d = self.round_dir() / name
         if not d.is_dir():
-            raise UserError(
-                f"stage {name!r} has not run in {self.run_dir}; run `almost run --plugin "
-                f"{self.pipeline.name} {name}` first"
-            )
+            raise UserError(f"stage {name!r} has not run in {self.run_dir}; run `{self.command(name)}` first")
         return d
+
+    def command(self, *stages: str, force: bool = False) -> str:
+        """The ``almost run`` command for ``stages`` of this run, keeping the user's --out and
+        --profile: use it in hints (``f"run `{ctx.command('encode')}` first"``)."""
+        parts = ["almost run --plugin", self.pipeline.name, *stages]
+        if self.profile != self.pipeline.default_profile:
+            parts.append(f"--profile {self.profile}")
+        if self.out is not None:
+            parts.append(f"--out {_quote(str(self.out))}")
+        if force:
+            parts.append("--force")
+        return " ".join(parts)
 
     # -- health -------------------------------------------------------------------------
     def check_finite(self, value: Any, step: int | None = None, what: str = "loss") -> float:
@@ -157,33 +196,53 @@ class RunContext:
 
     # -- records ------------------------------------------------------------------------
     def log_metrics(self, stage: str | None = None, /, **values: float) -> None:
-        """Merge ``values`` into ``metrics.json`` under ``stage`` (default: the running one)."""
+        """Merge ``values`` into ``metrics.json`` under ``stage`` (default: the running one).
+
+        Numbers are stored as floats; NaN or infinity as ``null`` (the file stays strict JSON).
+        The stage's folder keeps a copy, so a resumed stage gets its earlier metrics back."""
         if not is_main_process():
             return
-        clean = {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
-                 for k, v in values.items()}
-        paths = [self.run_dir / "metrics.json"]
-        if self.pipeline.rounds:  # the run's file shows the latest round; each round keeps its own
-            paths.append(self.round_dir() / "metrics.json")
-        for path in paths:
-            data = read_json(path, "metrics file") if path.exists() else {}
-            data.setdefault(stage or self.stage_name, {}).update(clean)
-            atomic_write_json(path, data)
+        name = stage or self.stage_name
+        clean: dict[str, Any] = {}
+        for k, v in values.items():
+            if hasattr(v, "item") and getattr(v, "ndim", 0) == 0:
+                v = v.item()  # a 0-d tensor or numpy scalar
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                v = float(v)
+                if not math.isfinite(v):
+                    console.print(f"[yellow]{name}: metric {k} is {v}; recorded as null[/]")
+                    v = None
+            clean[k] = v
+        with records_lock(self.run_dir):
+            paths = [self.run_dir / "metrics.json"]
+            if self.pipeline.rounds:  # the run's file shows the latest round; each round keeps its own
+                paths.append(self.round_dir() / "metrics.json")
+            for path in paths:
+                data = _read_metrics(path)
+                data.setdefault(name, {}).update(clean)
+                atomic_write_json(path, data)
+            sdir = self.round_dir() / name
+            if sdir.is_dir() or name == self.stage_name:
+                own = sdir / STAGE_METRICS
+                data = _read_metrics(own, nested=False)
+                data.update(clean)
+                atomic_write_json(own, data)
 
     def add_artifact(self, path: str | Path, label: str | None = None) -> None:
         """Record a file this stage produced (listed in the manifest and the summary)."""
         if not is_main_process():
             return
-        manifest = _read_manifest(self.run_dir)
-        rec = manifest.setdefault("stages", {}).setdefault(self.stage_name, {})
-        arts = rec.setdefault("artifacts", {})
-        p = Path(path)
-        try:
-            rel = str(p.relative_to(self.run_dir))
-        except ValueError:
-            rel = str(p)
-        arts[label or p.name] = rel
-        atomic_write_json(self.run_dir / "manifest.json", manifest)
+        with records_lock(self.run_dir):
+            manifest = _read_manifest(self.run_dir)
+            rec = manifest.setdefault("stages", {}).setdefault(self.stage_name, {})
+            arts = rec.setdefault("artifacts", {})
+            p = Path(path)
+            try:
+                rel = str(p.relative_to(self.run_dir))
+            except ValueError:
+                rel = str(p)
+            arts[label or p.name] = rel
+            atomic_write_json(self.run_dir / "manifest.json", manifest)
 
     def accelerator(self, **kwargs):
         """The stage's ``accelerate.Accelerator`` (see :func:`almost.checkpoint.make_accelerator`).
@@ -207,11 +266,72 @@ class RunContext:
         return self.registry.create(key, kind, **kwargs)
 
 
+STAGE_METRICS = ".almost-metrics.json"  # a stage's own metrics, in its folder
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+_record_locks: dict[str, Any] = {}
+_record_locks_guard = threading.Lock()
+
+
+def records_lock(run_dir: Path):
+    """The lock every read-modify-write of ``manifest.json`` / ``metrics.json`` holds.
+
+    A file lock (``.records.lock``), so writers in other threads and processes wait their
+    turn; re-entrant within a thread."""
+    from filelock import FileLock
+
+    key = str(Path(run_dir).resolve())
+    with _record_locks_guard:
+        lock = _record_locks.get(key)
+        if lock is None:
+            Path(run_dir).mkdir(parents=True, exist_ok=True)
+            lock = _record_locks[key] = FileLock(os.path.join(key, ".records.lock"), timeout=120)
+    return lock
+
+
 def _read_manifest(run_dir: Path) -> dict:
     path = run_dir / "manifest.json"
     if not path.exists():
         return {}
-    return read_json(path, "run manifest")
+    data = read_json(path, "run manifest")
+    stages = data.get("stages", {}) if isinstance(data, dict) else None
+    if (not isinstance(data, dict) or not isinstance(stages, dict)
+            or not all(isinstance(r, dict) for r in stages.values())
+            or not isinstance(data.get("round", 1), int) or not isinstance(data.get("history", []), list)):
+        raise UserError(
+            f"run manifest {path} is valid JSON but not an Almost manifest (stages are not a mapping of "
+            "records); fix it, or remove it and the stages run again"
+        )
+    return data
+
+
+def _read_metrics(path: Path, nested: bool = True) -> dict:
+    """``{stage: {metric: value}}`` (``nested=False``: ``{metric: value}``); a wrong shape is
+    one sentence naming the file."""
+    if not path.exists():
+        return {}
+    data = read_json(path, "metrics file")
+    ok = isinstance(data, dict) and (not nested or all(isinstance(v, dict) for v in data.values()))
+    if not ok:
+        shape = "{stage: {metric: number}}" if nested else "{metric: number}"
+        raise UserError(f"metrics file {path} is valid JSON but not {shape}; fix it or remove it")
+    return data
+
+
+def _read_config_toml(path: Path) -> dict:
+    """The run's ``config.toml``; damage is one sentence naming the file."""
+    try:
+        data = cfgmod.load_toml(path)
+    except UserError as e:
+        raise UserError(f"{e} (the run directory's record of its config; restore it, or choose another --out)") from None
+    data.pop("almost", None)
+    return data
 
 
 def _versions() -> dict[str, str]:
@@ -248,6 +368,110 @@ def default_run_dir(pipeline: str, profile: str) -> Path:
     return Path(os.environ.get("ALMOST_RUNS", "runs")) / pipeline / profile
 
 
+class _Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler (like KeyboardInterrupt for SIGINT)."""
+
+
+@contextlib.contextmanager
+def _signal_handlers():
+    """SIGINT raises KeyboardInterrupt, SIGTERM raises _Terminated; once: later signals are
+    ignored while the run writes its records (kill -9 still works)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def handler(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
+        if signum == signal.SIGTERM:
+            raise _Terminated()
+        raise KeyboardInterrupt()
+
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in old:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h if h is not None else signal.SIG_DFL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class RunDirLock:
+    """An exclusive lock on a run directory, held by one ``almost run`` at a time.
+
+    ``filelock`` holds an OS lock on ``.almost.lock`` (released by the kernel when the process
+    dies); ``.almost.lock.json`` says who holds it, for the message another run prints."""
+
+    def __init__(self, run_dir: Path) -> None:
+        from filelock import FileLock
+
+        self.run_dir = run_dir
+        self.info_path = run_dir / ".almost.lock.json"
+        self.lock = FileLock(str(run_dir / ".almost.lock"), timeout=0, thread_local=False)
+
+    def _holder(self) -> dict:
+        try:
+            data = json.loads(self.info_path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> None:
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            h = self._holder()
+            who = (f"process {h.get('pid', '?')} on {h.get('host', '?')}, `{h.get('command', 'almost run')}`, "
+                   f"since {h.get('started_at', '?')}") if h else "another process"
+            raise RunLocked(
+                f"{self.run_dir} is in use by another run ({who}); wait for it to finish, stop it, "
+                "or choose another --out"
+            ) from None
+        old = self._holder()
+        if old:  # the lock was free yet a holder is recorded: that process died without releasing it
+            state = "no longer running" if not _pid_alive(int(old.get("pid", 0) or 0)) or old.get(
+                "host") != socket.gethostname() else "gone"
+            console.print(
+                f"[yellow]note: taking over the lock of {self.run_dir} from process {old.get('pid', '?')} "
+                f"(started {old.get('started_at', '?')}, {state}); its unfinished stage resumes[/]"
+            )
+        atomic_write_json(self.info_path, {
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "command": " ".join(["almost", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("almost")
+            else " ".join(sys.argv) or "almost run",
+            "started_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        })
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self.info_path.unlink()
+        self.lock.release()
+
+    def __enter__(self) -> RunDirLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def run_pipeline(
     pipeline: Pipeline,
     registry: Any,
@@ -260,105 +484,226 @@ def run_pipeline(
 ) -> dict:
     """Run ``stages`` (default: all) of ``pipeline``; returns the run's metrics.
 
-    Under ``accelerate launch`` every process runs this function and every stage (stages
-    split their own work with their Accelerator); only the main process writes the run's
-    records (config, manifest, metrics).
+    Everything is validated before anything in the run directory moves. Under ``accelerate
+    launch`` every process runs this function and every stage (stages split their own work
+    with their Accelerator); only the main process takes the run-directory lock and writes
+    the run's records (config, manifest, metrics).
     """
-    main = is_main_process()
     profile = profile or pipeline.default_profile
     for s in stages:
         pipeline.stage(s)  # unknown stage names fail before anything runs
     cfg = pipeline.resolve_config(profile, config_file, sets, registry=registry)
     run_dir = Path(out) if out else default_run_dir(pipeline.name, profile)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"run directory {run_dir} is a file; choose another --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the run directory {run_dir} ({e.strerror or e}); choose another --out") from None
+    lock = RunDirLock(run_dir) if is_main_process() else contextlib.nullcontext()
+    with lock, _signal_handlers():
+        return _run_locked(pipeline, registry, cfg, run_dir, list(stages), profile, force,
+                           None if out is None else str(out))
 
-    # -- config: the same as before, or --force -----------------------------------------
+
+def _aside_path(sdir: Path, tag: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = sdir.with_name(f"{sdir.name}.{tag}-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = sdir.with_name(f"{sdir.name}.{tag}-{stamp}-{n}")
+    return aside
+
+
+def _set_aside(run_dir: Path, round_dir: Path, name: str, manifest: dict, tag: str, reason: str) -> Path | None:
+    """Move stage ``name``'s folder aside (with its old record and metrics inside) and forget
+    its record and metrics. Returns the new folder (``None``: there was no folder)."""
+    sdir = round_dir / name
+    rec = manifest["stages"].pop(name, None)
+    old_metrics = {}
+    for path in {run_dir / "metrics.json", round_dir / "metrics.json"}:
+        data = _read_metrics(path)
+        if name in data:
+            old_metrics = data.pop(name)
+            atomic_write_json(path, data)
+    aside = None
+    if sdir.exists():
+        aside = _aside_path(sdir, tag)
+        os.replace(sdir, aside)
+        atomic_write_json(aside / "almost-set-aside.json", {"reason": reason, "record": rec, "metrics": old_metrics})
+    return aside
+
+
+def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stages: list[str], profile: str,
+                force: bool, out: str | None) -> dict:
+    main = is_main_process()
+
+    # -- read and check the run's records: nothing has moved yet -------------------------
     new_cfg = cfgmod.to_dict(cfg)
     cfg_path = run_dir / "config.toml"
     manifest = _read_manifest(run_dir)
+    _read_metrics(run_dir / "metrics.json")
     if manifest.get("pipeline") not in (None, pipeline.name):
         raise UserError(
             f"{run_dir} holds a run of pipeline {manifest['pipeline']!r}, not {pipeline.name!r}; choose another --out"
         )
     if cfg_path.exists() and manifest.get("stages"):
-        old_cfg = cfgmod.load_toml(cfg_path)
-        old_cfg.pop("almost", None)
+        old_cfg = _read_config_toml(cfg_path)
         a, b = cfgmod.flat_items(old_cfg), cfgmod.flat_items(new_cfg)
         changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
         if changed and not force:
             raise ConfigError(
                 f"{run_dir} was run with a different config ({known_list(changed, 6)} changed); "
-                "pass --force to redo the stages you name with the new config, or --out for a new run"
+                "pass --force with the stages to redo (later stages then re-run too), or --out for a new run"
             )
+    names = [s.name for s in pipeline.stages]
+    selected = stages or names
     _barrier()  # every process has read the same manifest before the main one changes it
-    if main:
-        atomic_write(cfg_path, cfgmod.to_toml(cfg, {"pipeline": pipeline.name, "profile": profile}))
+
     manifest.update({"pipeline": pipeline.name, "profile": profile, "versions": _versions()})
     manifest.setdefault("round", 1)
     manifest.setdefault("stages", {})
-
-    names = [s.name for s in pipeline.stages]
-    selected = list(stages) or names
     done = {n for n, r in manifest["stages"].items() if r.get("status") == "done"}
     if pipeline.rounds and not stages and set(names) <= done and not force:
         # every stage of this round is done: start the next round
         manifest.setdefault("history", []).append({"round": manifest["round"], "stages": manifest["stages"]})
         manifest["round"] += 1
         manifest["stages"] = {}
-        done = set()
         console.print(f"[bold]Starting round {manifest['round']}[/] of {pipeline.name} in {run_dir}")
-    if main:
-        atomic_write_json(run_dir / "manifest.json", manifest)
+        if main:
+            atomic_write_json(run_dir / "metrics.json", {})  # the run's file shows the latest round
 
     ctx = RunContext(pipeline=pipeline, config=cfg, run_dir=run_dir, profile=profile,
-                     registry=registry, round=manifest["round"], force=force)
+                     registry=registry, round=manifest["round"], force=force, out=out)
+    rdir = ctx.round_dir()
+    recs = manifest["stages"]
+
+    # -- what starts fresh: --force, or done with its folder gone -------------------------
+    fresh: list[str] = []
+    for name in selected:
+        rec = recs.get(name, {})
+        if force:
+            fresh.append(name)
+        elif rec.get("status") == "done" and rec.get("dir", False) and not (rdir / name).is_dir():
+            console.print(f"[yellow]stage {name}: marked done but its folder {rdir / name} is gone; running it again[/]")
+            fresh.append(name)
+    if main:
+        with records_lock(run_dir):
+            if fresh:
+                first = min(names.index(n) for n in fresh)
+                for name in names[first:]:
+                    if name in fresh:
+                        aside = _set_aside(run_dir, rdir, name, manifest, "replaced", "--force" if force else "folder gone")
+                        if aside is not None:
+                            console.print(f"[yellow]stage {name}: --force, previous output (checkpoints too) kept in {aside}[/]")
+                    elif name in recs or (rdir / name).exists():
+                        aside = _set_aside(run_dir, rdir, name, manifest, "stale",
+                                           f"an earlier stage ({names[first]}) was redone")
+                        recs[name] = {"status": "stale", "stale_because": f"{names[first]} was redone"}
+                        where = f"; its old output is kept in {aside}" if aside else ""
+                        runs_now = " (it runs again now)" if name in selected else \
+                            f"; it runs again with `{ctx.command(name)}` or a full run"
+                        console.print(f"[yellow]stage {name}: stale, it used {names[first]}'s old output{where}{runs_now}[/]")
+            atomic_write(cfg_path, cfgmod.to_toml(cfg, {"pipeline": pipeline.name, "profile": profile}))
+            atomic_write_json(run_dir / "manifest.json", manifest)
+    _barrier()
+
     for name in selected:
         stage = pipeline.stage(name)
-        if name in done and not force:
-            console.print(f"[dim]stage {name}: already done, skipped (use --force to redo)[/]")
+        rec = _read_manifest(run_dir).get("stages", {}).get(name, {})
+        if rec.get("status") == "done":
+            console.print(f"[dim]stage {name}: already done, skipped (use --force {name} to redo it)[/]")
             continue
-        sdir = ctx.round_dir() / name
-        if main and force and sdir.exists() and name in done:
-            aside = sdir.with_name(f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
-            os.replace(sdir, aside)
-            console.print(f"[yellow]stage {name}: --force, previous output kept in {aside}[/]")
         fn = stage.resolve()
         ctx.stage_name = name
-        _mark(run_dir, name, status="running", started=time.time())
+        sdir = rdir / name
+        resuming = rec.get("status") in ("running", "interrupted", "failed") and sdir.is_dir()
+        before = float(rec.get("seconds", 0) or 0) if resuming else 0.0
+        if main:
+            with records_lock(run_dir):
+                # this stage's metrics: what it logged before the interruption, never another run's
+                own = _read_metrics(sdir / STAGE_METRICS, nested=False) if resuming else {}
+                for path in {run_dir / "metrics.json", rdir / "metrics.json"}:
+                    data = _read_metrics(path)
+                    if own:
+                        data[name] = own
+                    else:
+                        data.pop(name, None)
+                    if path.exists() or own:
+                        atomic_write_json(path, data)
+                if not resuming:
+                    with contextlib.suppress(FileNotFoundError):
+                        (sdir / STAGE_METRICS).unlink()
+                _mark(run_dir, name, status="running", started=time.time(), replace=not resuming,
+                      attempts=int(rec.get("attempts", 0) or 0) + 1 if resuming else 1)
+        if resuming:
+            console.print(f"stage {name}: resuming ({rec.get('status')} before)")
         console.rule(f"[bold]{pipeline.name} · {name}")
+        from .checkpoint import reset_last_saved
+        from .console import reset_last_step
+
+        reset_last_step()
+        reset_last_saved()
         t0 = time.time()
         try:
             fn(ctx)
-        except KeyboardInterrupt:
-            _mark(run_dir, name, status="interrupted", seconds=round(time.time() - t0, 2))
-            raise
+        except (KeyboardInterrupt, _Terminated) as e:
+            code = 143 if isinstance(e, _Terminated) else 130
+            step = _interrupted_step()
+            _mark(run_dir, name, status="interrupted", seconds=round(before + time.time() - t0, 2),
+                  interrupted_at_step=step, signal="SIGTERM" if code == 143 else "SIGINT")
+            at = f"at step {step} of {name}" if step is not None else f"during {name}"
+            raise InterruptedRun(f"interrupted {at}; re-run the same command to resume", exit_code=code) from None
         except BaseException as e:
-            _mark(run_dir, name, status="failed", seconds=round(time.time() - t0, 2), error=str(e)[:500])
+            _mark(run_dir, name, status="failed", seconds=round(before + time.time() - t0, 2), error=str(e)[:500])
+            if is_disk_full(e):
+                raise disk_full_error(getattr(e, "filename", None) or sdir) from None
             raise
-        _mark(run_dir, name, status="done", seconds=round(time.time() - t0, 2), finished=time.time())
+        used = getattr(registry, "distributions_used", None)  # every plugin distribution that took part
+        _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2), finished=time.time(),
+              dir=sdir.is_dir(), **({"plugins": used([pipeline.plugin])} if used else {}))
         _barrier()
 
-    metrics_path = run_dir / "metrics.json"
-    metrics = read_json(metrics_path, "metrics file") if metrics_path.exists() else {}
+    metrics = _read_metrics(run_dir / "metrics.json")
+    final = _read_manifest(run_dir).get("stages", {})
+    shown = {n: metrics[n] for n in names if n in metrics and final.get(n, {}).get("status") == "done"}
     if not main:
-        return metrics
-    if metrics:
-        console.print(metrics_table(metrics, title=f"{pipeline.name} · {run_dir}"))
-    arts = {n: r.get("artifacts", {}) for n, r in _read_manifest(run_dir).get("stages", {}).items() if r.get("artifacts")}
+        return shown
+    if shown:
+        console.print(metrics_table(shown, title=f"{pipeline.name} · {run_dir}"))
+    stale = [n for n in names if final.get(n, {}).get("status") == "stale"]
+    if stale:
+        console.print(f"[yellow]stale (re-run them): {', '.join(stale)}: `{ctx.command(*stale)}`[/]")
+    arts = {n: r.get("artifacts", {}) for n, r in final.items() if r.get("artifacts")}
     for stage_name, items in arts.items():
         for label, rel in items.items():
             console.print(f"  [cyan]{stage_name}[/] {label}: {run_dir / rel}")
     console.print(f"run directory: {run_dir}")
-    return metrics
+    return shown
 
 
-def _mark(run_dir: Path, stage: str, **fields: Any) -> None:
+def _interrupted_step() -> int | None:
+    from .checkpoint import last_saved_step
+    from .console import last_step
+
+    step = last_step()
+    return step if step is not None else last_saved_step()
+
+
+def _mark(run_dir: Path, stage: str, replace: bool = False, **fields: Any) -> None:
+    """Update (``replace``: start afresh) the manifest record of ``stage``, under the records lock."""
     if not is_main_process():
         return
-    manifest = _read_manifest(run_dir)
-    rec = manifest.setdefault("stages", {}).setdefault(stage, {})
-    rec.update(fields)
-    if fields.get("status") != "failed":
-        rec.pop("error", None)
-    atomic_write_json(run_dir / "manifest.json", manifest)
-
+    with records_lock(run_dir):
+        manifest = _read_manifest(run_dir)
+        stages = manifest.setdefault("stages", {})
+        rec = {} if replace else stages.setdefault(stage, {})
+        stages[stage] = rec
+        rec.update(fields)
+        if fields.get("status") != "failed":
+            rec.pop("error", None)
+        if fields.get("status") == "done":
+            for k in ("interrupted_at_step", "signal", "stale_because"):
+                rec.pop(k, None)
+        atomic_write_json(run_dir / "manifest.json", manifest)
