@@ -1,4 +1,7 @@
-"""The scoring page: a small Starlette app served by uvicorn on 127.0.0.1.
+"""The scoring page: a small Starlette app served by uvicorn on 127.0.0.1, for its user only.
+
+Every request needs the launch's token (``?token=`` or the ``X-Almost-Token`` header), the
+right Host and, where it names one, the page's own Origin: see :mod:`almost.localserver`.
 
 Routes: ``/`` (the page), ``/api/images`` (names, prompts, current scores, counts),
 ``/img/NAME`` (an image), ``POST /api/score|skip|pair`` (one rating, appended to the log at
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from almost.errors import UserError
 from almost.io import read_json
+from almost.localserver import BadRequest, LocalServer, json_object
 
 from .scores import RatingLog, import_scores, validate_score
 
@@ -30,6 +34,7 @@ def load_items(images_dir: Path) -> list[dict]:
 
 
 def make_app(images_dir: str | Path, log: RatingLog, annotator: str = "me", done: threading.Event | None = None):
+    """The page's routes (unguarded: serve it through :class:`Server`, which adds the guard)."""
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse
     from starlette.routing import Route
@@ -43,6 +48,30 @@ def make_app(images_dir: str | Path, log: RatingLog, annotator: str = "me", done
     def bad(msg: str, code: int = 400):
         return JSONResponse({"error": msg}, status_code=code)
 
+    def known(value, what: str = "image") -> str:
+        """A file name of this round, or BadRequest (wrong types and unknown names alike)."""
+        if not isinstance(value, str):
+            raise BadRequest(f"{what} must be an image file name (a string), not {type(value).__name__}")
+        if value not in names:
+            raise BadRequest(f"no image {value[:100]!r} in this round")
+        return value
+
+    def only(body: dict, *fields: str) -> dict:
+        """The body, if it has exactly these fields (a stray one is a client bug: say so)."""
+        extra = sorted(k for k in body if k not in fields)
+        if extra:
+            raise BadRequest(f"unknown field {extra[0][:40]!r}; this request takes {', '.join(fields)}")
+        return body
+
+    def checked(handler):
+        """Malformed input becomes a 400 with one sentence, never a 500."""
+        async def endpoint(request):
+            try:
+                return await handler(request)
+            except (BadRequest, UserError) as e:
+                return bad(str(e))
+        return endpoint
+
     async def page(request):
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
@@ -55,38 +84,19 @@ def make_app(images_dir: str | Path, log: RatingLog, annotator: str = "me", done
     async def image(request):
         name = request.path_params["name"]
         if name not in names:
-            return bad(f"no image {name!r}", 404)
+            return bad(f"no image {name[:100]!r}", 404)
         return FileResponse(images_dir / name, media_type="image/png")
 
-    async def _body(request):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise UserError("request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise UserError("request body must be a JSON object")
-        return body
-
     async def score(request):
-        try:
-            body = await _body(request)
-            name = body.get("image")
-            if name not in names:
-                raise UserError(f"no image {name!r} in this round")
-            value = validate_score(name, body.get("score"))
-        except UserError as e:
-            return bad(str(e))
-        rec = log.append({"kind": "score", "image": name, "score": value, "annotator": annotator})
-        return JSONResponse(rec)
+        body = only(await json_object(request), "image", "score")
+        name = known(body.get("image"))
+        value = validate_score(name, body.get("score"))
+        return JSONResponse(log.append({"kind": "score", "image": name, "score": value, "annotator": annotator}))
 
     async def skip(request):
-        try:
-            body = await _body(request)
-        except UserError as e:
-            return bad(str(e))
-        if body.get("image") not in names:
-            return bad(f"no image {body.get('image')!r} in this round")
-        return JSONResponse(log.append({"kind": "skip", "image": body["image"], "annotator": annotator}))
+        body = only(await json_object(request), "image")
+        name = known(body.get("image"))
+        return JSONResponse(log.append({"kind": "skip", "image": name, "annotator": annotator}))
 
     async def next_pair(request):
         if len(items) < 2:
@@ -99,13 +109,10 @@ def make_app(images_dir: str | Path, log: RatingLog, annotator: str = "me", done
         return JSONResponse({"left": a, "right": b})
 
     async def pair(request):
-        try:
-            body = await _body(request)
-        except UserError as e:
-            return bad(str(e))
-        left, right, winner = body.get("left"), body.get("right"), body.get("winner")
-        if left not in names or right not in names or winner not in ("left", "right", "tie"):
-            return bad("pair needs known left/right images and winner left, right or tie")
+        body = only(await json_object(request), "left", "right", "winner")
+        left, right, winner = known(body.get("left"), "left"), known(body.get("right"), "right"), body.get("winner")
+        if not isinstance(winner, str) or winner not in ("left", "right", "tie"):
+            raise BadRequest("winner must be left, right or tie")
         return JSONResponse(log.append({"kind": "pair", "left": left, "right": right, "winner": winner,
                                         "annotator": annotator}))
 
@@ -113,15 +120,13 @@ def make_app(images_dir: str | Path, log: RatingLog, annotator: str = "me", done
         return JSONResponse({k: v for k, v in sorted(log.scores().items())})
 
     async def do_import(request):
-        try:
-            body = await _body(request)
-            checked = {k: validate_score(k, v) for k, v in body.items()}
-            unknown = sorted(set(checked) - names)
-            if unknown:
-                raise UserError(f"{len(unknown)} image(s) are not in this round: {', '.join(unknown[:5])}")
-        except UserError as e:
-            return bad(str(e))
-        return JSONResponse({"imported": import_scores(log, checked, annotator)})
+        body = await json_object(request)
+        values = {k: validate_score(k, v) for k, v in body.items()}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            shown = ", ".join(n[:100] for n in unknown[:5])
+            raise BadRequest(f"{len(unknown)} image(s) are not in this round: {shown}")
+        return JSONResponse({"imported": import_scores(log, values, annotator)})
 
     async def finish(request):
         done.set()
@@ -129,39 +134,21 @@ def make_app(images_dir: str | Path, log: RatingLog, annotator: str = "me", done
 
     app = Starlette(routes=[
         Route("/", page), Route("/api/images", list_images), Route("/img/{name}", image),
-        Route("/api/score", score, methods=["POST"]), Route("/api/skip", skip, methods=["POST"]),
-        Route("/api/pair", next_pair), Route("/api/pair", pair, methods=["POST"]),
-        Route("/scores.json", export), Route("/api/import", do_import, methods=["POST"]),
+        Route("/api/score", checked(score), methods=["POST"]), Route("/api/skip", checked(skip), methods=["POST"]),
+        Route("/api/pair", next_pair), Route("/api/pair", checked(pair), methods=["POST"]),
+        Route("/scores.json", export), Route("/api/import", checked(do_import), methods=["POST"]),
         Route("/api/done", finish, methods=["POST"]),
     ])
     app.state.done = done
     return app
 
 
-class Server:
-    """uvicorn in a background thread; ``url`` once started, ``stop()`` to end it."""
+class Server(LocalServer):
+    """The scoring page behind the local-page guard (Host, token, Origin, body size), in a thread.
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
-        import uvicorn
+    ``start()`` returns the page's URL with its token (``http://127.0.0.1:8765/?token=…``);
+    ``stop()`` ends it.
+    """
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.host = host
-
-    def start(self) -> str:
-        import time
-
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise UserError(f"the scoring page could not start on {self.host} (is the port in use?); "
-                                "set score.port to a free port")
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://{self.host}:{port}/"
-        return self.url
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> None:
+        super().__init__(app, host, port, token=token, what="the scoring page")
