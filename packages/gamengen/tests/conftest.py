@@ -79,3 +79,37 @@ def run_gamengen():
         return run_cli(args)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_world_model_run(tmp_path_factory):
+    """A finished-enough gamengen run: synthetic episodes, latents and a (2-step) world model.
+
+    Small on purpose (context 2, 16-channel UNet, 40×40 frames): seconds on a CPU."""
+    import attrs
+
+    from almost import Pipeline
+    from almost import config as cfgmod
+    from almost.io import atomic_write
+    from almost.pipeline import RunContext
+    from almost_gamengen.config import tiny
+    from almost_gamengen.stages import encode, train
+    from almost_gamengen.synthetic import write_synthetic
+
+    run = tmp_path_factory.mktemp("wm-run")
+    write_synthetic(run / "collect" / "episodes", episodes=4, length=12, height=40, width=40)
+    cfg = tiny()
+    cfg = attrs.evolve(
+        cfg,
+        env=attrs.evolve(cfg.env, height=40, width=40),
+        encode=attrs.evolve(cfg.encode, vae_fit_steps=2, vae_fit_batch_size=4),
+        model=attrs.evolve(cfg.model, context=2, block_out_channels=[16, 16], action_dim=16),
+        train=attrs.evolve(cfg.train, steps=2, batch_size=2, checkpoint_every=2, warmup_steps=1),
+    )
+    atomic_write(run / "config.toml", cfgmod.to_toml(cfg, {"pipeline": "gamengen", "profile": "tiny"}))
+    pipe = Pipeline(name="gamengen", stages=[], profiles={})
+    for stage in (encode, train):
+        name = stage.__name__.rsplit(".", 1)[-1]
+        stage.run(RunContext(pipeline=pipe, config=cfg, run_dir=run, profile="tiny", registry=None,
+                             stage_name=name))
+    return run

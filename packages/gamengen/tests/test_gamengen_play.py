@@ -1,21 +1,34 @@
-"""The play server: robust to bad clients, serves only its page, and plays in real Chromium."""
+"""The play server: only its user can drive it, bad input never closes the socket, options are
+per connection and bounded, held keys combine, and it plays in real Chromium."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import shutil
-import urllib.error
-import urllib.request
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
-from almost_gamengen.play.server import ServerThread, make_app
-from almost_gamengen.play.session import EnvSession
+from almost_gamengen.play.server import (
+    MAX_MESSAGE,
+    Player,
+    PlayServer,
+    ServerThread,
+    combine,
+    make_app,
+)
+from almost_gamengen.play.session import EnvSession, size_threads
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+TOKEN = "play-test-token-42"
 
 
 def _gridchase_sessions():
@@ -25,27 +38,86 @@ def _gridchase_sessions():
     return {"game": EnvSession("game", env)}
 
 
-def _get(url: str) -> tuple[int, str]:
+class OptionsEnv(gym.Env):
+    """A world-model-like game: options (steps, noise_level), combined actions, a log of steps.
+
+    Each frame's red channel is the step count, green the action index, blue the ``steps``
+    option it was made with, so a test can read back what produced it.
+    """
+
+    action_names = ["NOOP", "MOVE_FORWARD", "TURN_LEFT", "TURN_RIGHT", "ATTACK",
+                    "MOVE_FORWARD+ATTACK", "MOVE_FORWARD+TURN_LEFT", "TURN_LEFT+ATTACK"]
+    noop_action = 0
+
+    def __init__(self):
+        self.action_space = gym.spaces.Discrete(len(self.action_names))
+        self.observation_space = gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
+        self.model = SimpleNamespace(noise_max=0.7)
+        self._opts = {"steps": 4, "noise_level": 0.0}
+        self.log: list[tuple[int, int]] = []  # (action, steps) of every step
+        self.t = 0
+
+    def get_options(self):
+        return dict(self._opts)
+
+    def set_options(self, steps=None, noise_level=None):
+        if steps is not None:
+            self._opts["steps"] = int(steps)
+        if noise_level is not None:
+            self._opts["noise_level"] = float(noise_level)
+
+    def _frame(self, action=0):
+        f = np.zeros((8, 8, 3), np.uint8)
+        f[..., 0], f[..., 1], f[..., 2] = self.t % 256, 30 * action, self._opts["steps"]
+        return f
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._frame(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.log.append((int(action), self._opts["steps"]))
+        return self._frame(int(action)), 0.0, False, False, {}
+
+
+def _raw(base: str, method: str, path: str, headers=None, host: str | None = None) -> int:
+    port = int(base.rsplit(":", 1)[1].split("/")[0])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, ""
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host or f"127.0.0.1:{port}")
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+async def _until(ws, kind: str, n: int = 1, timeout: float = 10) -> list[dict]:
+    got = []
+    while len(got) < n:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if msg["type"] == kind:
+            got.append(msg)
+    return got
 
 
 def test_server_survives_bad_input_and_serves_only_its_page(tmp_path: Path):
     import websockets
 
-    app = make_app(_gridchase_sessions(), tmp_path, max_fps=50)
-    with ServerThread(app) as url:
-        status, body = _get(url + "/")
-        assert status == 200 and "Almost · play" in body
+    srv = PlayServer(make_app(_gridchase_sessions(), tmp_path / "play", max_fps=50), token=TOKEN)
+    with srv as url:
+        assert url == f"{srv.base_url}/?token={TOKEN}"
+        assert _raw(url, "GET", f"/?token={TOKEN}") == 200
+        assert _raw(url, "GET", "/") == 403
         for path in ("/../../etc/passwd", "/page.html", "/server.py", "/static/x"):
-            assert _get(url + path)[0] == 404
+            assert _raw(url, "GET", f"{path}?token={TOKEN}") == 404
 
         async def session():
-            ws_url = url.replace("http", "ws") + "/ws"
-            async with websockets.connect(ws_url) as ws:
+            async with websockets.connect(srv.ws_url()) as ws:
                 hello = json.loads(await ws.recv())
                 assert hello["type"] == "hello" and "NOOP" in hello["actions"]
                 for bad in ("garbage{", "[1, 2]", json.dumps({"type": "action", "name": "FLY"}),
@@ -58,41 +130,215 @@ def test_server_survives_bad_input_and_serves_only_its_page(tmp_path: Path):
                 assert any("unknown action 'FLY'" in e["message"] for e in errors)
                 assert any("not JSON" in e["message"] for e in errors)
                 await ws.send(json.dumps({"type": "record", "on": True}))
-                for _ in range(6):
-                    await ws.recv()
+                await _until(ws, "frame", 6)
                 await ws.send(json.dumps({"type": "record", "on": False}))
-                while True:
-                    msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                    if msg["type"] == "recorded":
-                        return msg
+                return (await _until(ws, "recorded"))[0]
 
         recorded = asyncio.run(session())
-        gif = Path(recorded["path"])
-        assert gif.parent == tmp_path and gif.stat().st_size > 0 and recorded["frames"] >= 3
+        assert recorded["path"].startswith("play/") and not Path(recorded["path"]).is_absolute()
+        gif = tmp_path / recorded["path"]
+        assert gif.stat().st_size > 0 and recorded["frames"] >= 3
         # the abrupt close above did not kill the server: a new client still gets frames
-        asyncio.run(_one_frame(url))
+        asyncio.run(_one_frame(srv.ws_url()))
 
 
-async def _one_frame(url: str) -> None:
+async def _one_frame(ws_url: str) -> None:
     import websockets
 
-    async with websockets.connect(url.replace("http", "ws") + "/ws") as ws:
-        for _ in range(5):
-            if json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "frame":
-                return
-    raise AssertionError("no frame after reconnect")
+    async with websockets.connect(ws_url) as ws:
+        await _until(ws, "frame")
 
 
-def play_in_browser(url: str, tmp_path: Path, keys=("d", "d", "s", "s")) -> dict:
-    """Open the page in headless Chromium, press keys, return what the page showed."""
+def test_foreign_host_origin_or_token_cannot_open_the_socket(tmp_path: Path):
+    import websockets
+
+    srv = PlayServer(make_app(_gridchase_sessions(), tmp_path, max_fps=50), token=TOKEN)
+    handshake = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                 "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    with srv as url:
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        ws_path = f"/ws?token={TOKEN}"
+        assert _raw(url, "GET", ws_path, handshake, host="attacker.example") == 400
+        assert _raw(url, "GET", ws_path, handshake, host=f"attacker.example:{port}") == 400
+        assert _raw(url, "GET", ws_path, {**handshake, "Origin": "http://evil.example"}) == 403
+        assert _raw(url, "GET", ws_path, {**handshake, "Origin": "http://127.0.0.2:9911"}) == 403
+        assert _raw(url, "GET", "/ws", handshake) == 403
+        assert _raw(url, "GET", "/ws?token=guess", handshake) == 403
+        assert _raw(url, "GET", f"/?token={TOKEN}", host="attacker.example") == 400
+
+        async def denied(**kw) -> int:
+            with pytest.raises(websockets.exceptions.InvalidStatus) as e:
+                async with websockets.connect(srv.ws_url(), **kw):
+                    pass
+            return e.value.response.status_code
+
+        assert asyncio.run(denied(origin="http://evil.example")) == 403
+        # its own origin works
+        asyncio.run(_one_frame_with_origin(srv.ws_url(), f"http://127.0.0.1:{port}"))
+
+
+async def _one_frame_with_origin(ws_url: str, origin: str) -> None:
+    import websockets
+
+    async with websockets.connect(ws_url, origin=origin) as ws:
+        await _until(ws, "frame")
+
+
+# every message type, malformed in every way we could think of
+FUZZ = [
+    "", "garbage{", "[]", "null", "3", '"text"', "{}", '{"type": null}', '{"type": []}', '{"type": {"a": 1}}',
+    '{"type": 5}', '{"type": "warp"}', '{"type": NaN}', '{"type": "action"}', '{"type": "action", "name": []}',
+    '{"type": "action", "name": {"a": 1}}', '{"type": "action", "name": 3}', '{"type": "action", "name": NaN}',
+    '{"type": "held"}', '{"type": "held", "actions": "MOVE_FORWARD"}', '{"type": "held", "actions": [[1]]}',
+    '{"type": "held", "actions": [{"a": 1}]}', '{"type": "held", "actions": [NaN]}',
+    '{"type": "held", "actions": ' + json.dumps(["ATTACK"] * 40) + "}",
+    '{"type": "mode"}', '{"type": "mode", "mode": []}', '{"type": "mode", "mode": {"x": 1}}',
+    '{"type": "mode", "mode": 1}', '{"type": "mode", "mode": "dream"}',
+    '{"type": "options", "steps": Infinity}', '{"type": "options", "steps": -Infinity}',
+    '{"type": "options", "steps": NaN}', '{"type": "options", "steps": 1e400}', '{"type": "options", "steps": 1000}',
+    '{"type": "options", "steps": 0}', '{"type": "options", "steps": 51}', '{"type": "options", "steps": 2.5}',
+    '{"type": "options", "steps": "4"}', '{"type": "options", "steps": [4]}', '{"type": "options", "steps": true}',
+    '{"type": "options", "noise_level": -0.1}', '{"type": "options", "noise_level": 0.71}',
+    '{"type": "options", "noise_level": {"a": 1}}', '{"type": "options", "warp": 9}',
+    '{"type": "options", "steps": 1' + "0" * 5000 + "}",
+    '{"type": "record"}', '{"type": "record", "on": "yes"}', '{"type": "record", "on": []}',
+    '{"type": "record", "on": false}', '{"type": "reset", "x": ' + "[" * 20_000 + "]" * 20_000 + "}",
+    '{"type": "action", "name": "' + "x" * (MAX_MESSAGE + 10) + '"}',
+]
+
+
+def test_every_message_type_fuzzed_gets_an_error_and_the_socket_lives(tmp_path: Path):
+    import websockets
+
+    env = OptionsEnv()
+    srv = PlayServer(make_app({"model": EnvSession("model", env)}, tmp_path, max_fps=100), token=TOKEN)
+    with srv:
+        async def session():
+            async with websockets.connect(srv.ws_url()) as ws:
+                await _until(ws, "hello")
+                for text in FUZZ:
+                    await ws.send(text)
+                    err = (await _until(ws, "error"))[0]["message"]
+                    assert err and "Traceback" not in err and str(tmp_path) not in err, (text[:60], err)
+                await ws.send(b"\x00\xff binary")
+                assert (await _until(ws, "error"))[0]["message"]
+                # still playing, and the options were never changed by the bad messages
+                await ws.send(json.dumps({"type": "options", "steps": 7}))
+                assert (await _until(ws, "options"))[0]["options"] == {"steps": 7, "noise_level": 0.0}
+                frames = await _until(ws, "frame", 3)
+                assert all(f["type"] == "frame" for f in frames)
+                # a message too big even to read closes the socket (1009), not the server
+                await ws.send("x" * (2 << 20))
+                with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                    for _ in range(200):
+                        await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+
+        asyncio.run(session())
+        asyncio.run(_one_frame(srv.ws_url()))
+    assert all(steps in (4, 7) for _, steps in env.log), "a malformed option reached the game"
+
+
+def test_options_are_per_connection_and_bounded(tmp_path: Path):
+    """One client's options do not touch another's, and nothing lingers after it leaves."""
+    import websockets
+
+    env = OptionsEnv()
+    srv = PlayServer(make_app({"model": EnvSession("model", env)}, tmp_path, max_fps=200), token=TOKEN)
+    with srv:
+        async def two_clients():
+            async with websockets.connect(srv.ws_url()) as a, websockets.connect(srv.ws_url()) as b:
+                hello_a, hello_b = (await _until(a, "hello"))[0], (await _until(b, "hello"))[0]
+                assert hello_a["bounds"] == {"steps": [1, 50], "noise_level": [0.0, 0.7]}
+                assert hello_b["options"] == {"steps": 4, "noise_level": 0.0}
+                await a.send(json.dumps({"type": "options", "steps": 50, "noise_level": 0.7}))
+                assert (await _until(a, "options"))[0]["options"] == {"steps": 50, "noise_level": 0.7}
+                return await _until(a, "frame", 6), await _until(b, "frame", 6)
+
+        fa, fb = asyncio.run(two_clients())
+
+        def steps_of(frame_msg) -> int:
+            import base64
+            import io
+
+            from PIL import Image
+
+            png = base64.b64decode(frame_msg["image"].split(",", 1)[1])
+            return int(np.asarray(Image.open(io.BytesIO(png)))[0, 0, 2])
+
+        assert steps_of(fa[-1]) == 50 and steps_of(fb[-1]) == 4  # each frame made with its own options
+        n = len(env.log)
+
+        async def later_client():
+            async with websockets.connect(srv.ws_url()) as c:
+                hello = (await _until(c, "hello"))[0]
+                await _until(c, "frame", 4)
+                return hello
+
+        assert asyncio.run(later_client())["options"] == {"steps": 4, "noise_level": 0.0}
+        assert {s for _, s in env.log[n + 1:]} == {4}, "the first client's options outlived it"
+
+
+def test_combine_picks_the_combined_action_of_held_keys():
+    names = OptionsEnv.action_names
+    assert combine([], names) is None
+    assert combine(["MOVE_FORWARD"], names) == "MOVE_FORWARD"
+    assert combine(["MOVE_FORWARD", "ATTACK"], names) == "MOVE_FORWARD+ATTACK"
+    assert combine(["ATTACK", "MOVE_FORWARD"], names) == "MOVE_FORWARD+ATTACK"  # order of parts is free
+    assert combine(["TURN_RIGHT", "ATTACK"], names) == "ATTACK"  # no such combination: the latest key
+    # three held, two combinations fit: the one with the most recently pressed keys
+    assert combine(["MOVE_FORWARD", "TURN_LEFT", "ATTACK"], names) == "TURN_LEFT+ATTACK"
+    assert combine(["move_forward", "attack"], names) == "MOVE_FORWARD+ATTACK"
+    assert combine(["UP", "FIRE"], ["NOOP", "UP", "FIRE"]) == "FIRE"
+
+
+def test_player_held_message_plays_the_combination_and_fps_below_one(tmp_path: Path):
+    player = Player({"model": EnvSession("model", OptionsEnv())}, tmp_path)
+    assert player.handle(json.dumps({"type": "held", "actions": ["MOVE_FORWARD", "ATTACK"]})) is None
+    player.next_frame()
+    player.next_frame()
+    assert player.frame_message(np.zeros((8, 8, 3), np.uint8))["action"] == "MOVE_FORWARD+ATTACK"
+    player.handle(json.dumps({"type": "held", "actions": []}))
+    assert player.action == 0
+    now = time.perf_counter()
+    player.times.clear()
+    player.times.extend([now - 6.0, now - 4.0, now - 2.0, now])  # a frame every 2 s
+    assert player.fps() == pytest.approx(0.5, rel=0.01)
+    assert player.frame_message(np.zeros((8, 8, 3), np.uint8))["fps"] == pytest.approx(0.5, rel=0.01)
+
+
+def test_play_threads_follow_omp_num_threads(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        assert size_threads("cpu") == 3 and torch.get_num_threads() == 3
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        monkeypatch.setattr("almost_gamengen.play.session.cpu_cores", lambda: 2)
+        assert size_threads("cpu") == 1  # one core left for the server on a 2-core machine
+        monkeypatch.setattr("almost_gamengen.play.session.cpu_cores", lambda: 64)
+        assert size_threads("cpu") == 8
+    finally:
+        torch.set_num_threads(before)
+
+
+# -- in Chromium -------------------------------------------------------------------------------
+def play_in_browser(url: str, tmp_path: Path, keys=("d", "d", "s", "s"), chords=()) -> dict:
+    """Open the page in headless Chromium, press keys, return what the page showed.
+
+    ``url`` is the page's address with its token; ``chords`` are key pairs held together,
+    and the action the page showed while each was held is returned.
+    """
     from playwright.sync_api import sync_playwright
 
+    page_url = url if "?" in url else url + "/"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 640})
-            page.goto(url + "/")
+            page.goto(page_url)
             page.wait_for_function("document.getElementById('screen').src.startsWith('data:image/png')")
             first = page.eval_on_selector("#screen", "e => e.src")
             page.click("#screen")
@@ -102,6 +348,18 @@ def play_in_browser(url: str, tmp_path: Path, keys=("d", "d", "s", "s")) -> dict
                 page.wait_for_timeout(250)
                 page.keyboard.up(k)
                 seen.add(page.eval_on_selector("#screen", "e => e.src"))
+            chord_actions = []
+            for a, b in chords:
+                page.keyboard.down(a)
+                page.keyboard.down(b)
+                want = "document.getElementById('action').textContent.includes('+')"
+                try:
+                    page.wait_for_function(want, timeout=5000)
+                except Exception:  # noqa: BLE001 - report what was shown instead
+                    pass
+                chord_actions.append(page.text_content("#action"))
+                page.keyboard.up(b)
+                page.keyboard.up(a)
             page.wait_for_function("Number(document.getElementById('fps').textContent) > 0")
             fps = float(page.text_content("#fps"))
             shot = tmp_path / "play.png"
@@ -113,16 +371,134 @@ def play_in_browser(url: str, tmp_path: Path, keys=("d", "d", "s", "s")) -> dict
 
     img = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float32)
     return {"distinct_frames": len(seen), "fps": fps, "screenshot_std": float(img.std()), "keys_help": keys_help,
-            "screenshot": shot}
+            "screenshot": shot, "chord_actions": chord_actions}
 
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
 def test_page_plays_the_game_with_the_keyboard(tmp_path: Path):
-    app = make_app(_gridchase_sessions(), tmp_path, max_fps=30)
-    with ServerThread(app) as url:
+    with ServerThread(make_app(_gridchase_sessions(), tmp_path, max_fps=30)) as url:
         seen = play_in_browser(url, tmp_path)
     assert seen["distinct_frames"] >= 3, "frames did not change while keys were pressed"
     assert seen["fps"] > 0
     assert seen["screenshot_std"] > 5, "screenshot is blank"
     assert "MOVE_FORWARD" not in seen["keys_help"]  # gridchase has no such action: not offered
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def test_held_keys_play_the_combined_action_in_the_page(tmp_path: Path):
+    sessions = {"model": EnvSession("model", OptionsEnv())}
+    with PlayServer(make_app(sessions, tmp_path, max_fps=30)) as url:
+        seen = play_in_browser(url, tmp_path, keys=("w",), chords=[("w", " "), ("a", " ")])
+    assert seen["chord_actions"] == ["MOVE_FORWARD+ATTACK", "TURN_LEFT+ATTACK"]
+    assert "MOVE_FORWARD+ATTACK" in seen["keys_help"]
+
+
+class _Attacker(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        body = b"<!doctype html><title>a page on another site</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+OPEN_SOCKET = """
+(url) => new Promise((done) => {
+  const ws = new WebSocket(url);
+  ws.onmessage = (e) => { ws.close(); done("message: " + JSON.parse(e.data).type); };
+  ws.onerror = () => done("refused");
+  setTimeout(() => done("timeout"), 8000);
+})
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def test_a_page_on_another_origin_cannot_open_the_play_socket(tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Attacker)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    srv = PlayServer(make_app(_gridchase_sessions(), tmp_path, max_fps=30), token=TOKEN)
+    try:
+        with srv as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            try:
+                foreign = browser.new_page()
+                foreign.goto(f"http://127.0.0.2:{httpd.server_address[1]}/")
+                bare = srv.ws_url().split("?")[0]
+                # without the token, and even with it (a leaked link): refused at the handshake
+                assert foreign.evaluate(OPEN_SOCKET, bare) == "refused"
+                assert foreign.evaluate(OPEN_SOCKET, srv.ws_url()) == "refused"
+                # the control: the page itself opens the same socket
+                own = browser.new_page()
+                own.goto(url)
+                assert own.evaluate(OPEN_SOCKET, srv.ws_url()) == "message: hello"
+            finally:
+                browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# -- the world model on an explicit device ------------------------------------------------------
+from .test_gamengen_worldmodel_env import tiny_run  # noqa: E402, F401  (a briefly trained run)
+
+
+def _off_device(obj, dev) -> list[str]:
+    """Names of the modules' parameters/buffers and the tensors of ``obj`` that are not on ``dev``."""
+    import torch
+
+    bad = []
+    for name, value in vars(obj).items():
+        if isinstance(value, torch.nn.Module):
+            for pname, t in [*value.named_parameters(), *value.named_buffers()]:
+                if t.device != dev:
+                    bad.append(f"{name}.{pname} on {t.device}")
+        elif isinstance(value, torch.Tensor) and value.device != dev:
+            bad.append(f"{name} on {value.device}")
+        elif isinstance(value, torch.Generator) and value.device != dev:
+            bad.append(f"{name} (generator) on {value.device}")
+    return bad
+
+
+@pytest.mark.slow
+def test_a_play_step_runs_on_an_explicit_device_object(tiny_run: Path, tmp_path: Path):  # noqa: F811
+    import torch
+
+    from almost_gamengen.play.session import play_device
+    from almost_gamengen.plugin import play_sessions
+
+    dev = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    assert play_device(str(dev)) == dev and play_device(None).type in ("cuda", "cpu")
+    sessions = play_sessions(tiny_run, steps=2, game=False, device=dev)
+    env = sessions["model"].env
+    player = Player(sessions, tmp_path)
+    first = player.next_frame()
+    player.handle(json.dumps({"type": "options", "steps": 3}))
+    frame = player.next_frame()
+    assert frame.shape == first.shape and frame.dtype == np.uint8 and player.step == 1
+    assert env.device == dev
+    assert _off_device(env, dev) == [], "play left work off its device"
+    assert _off_device(SimpleNamespace(t=torch.zeros(1)), torch.device("meta")) == ["t on cpu"]  # it can fail
+    assert env.scheduler.timesteps.device.type == dev.type and len(env.scheduler.timesteps) == 3
+
+
+def test_play_device_names_the_problem():
+    from almost.errors import UserError
+    from almost_gamengen.play.session import play_device
+
+    with pytest.raises(UserError, match="not a torch device"):
+        play_device("gpu0")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA"):
+            play_device("cuda")

@@ -3,21 +3,31 @@
 The core package: protocols (:mod:`almost.protocols`), plugin hooks
 (:mod:`almost.hookspecs`), the component registry (:mod:`almost.registry`), configs
 (:mod:`almost.config`), pipelines and run directories (:mod:`almost.pipeline`), checkpoints
-(:mod:`almost.checkpoint`), the console (:mod:`almost.console`) and the CLI.
+(:mod:`almost.checkpoint`), the console (:mod:`almost.console`), the thread policy
+(:mod:`almost.threads`) and the CLI.
 
 Heavy libraries (torch, accelerate) are imported only where they are used, so ``almost
---help`` stays fast.
+--help`` stays fast and ``import almost`` works without torch installed.
+
+Use from Python (see the README, "Use Almost in your own project")::
+
+    import almost
+
+    cfg = almost.config_for("gamengen", profile="tiny")
+    metrics = almost.run("gamengen", ["agent"], config=cfg, out="runs/mine", quiet=True)
 """
 
 from __future__ import annotations
 
+from .api import config_for, run
 from .errors import ConfigError, UnknownNameError, UserError
-from .hookspecs import hookimpl
+from .hookspecs import HOOK_API, hookimpl
 from .pipeline import Pipeline, RunContext, Stage
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HOOK_API",
     "ConfigError",
     "Pipeline",
     "RunContext",
@@ -25,5 +35,7 @@ __all__ = [
     "UnknownNameError",
     "UserError",
     "__version__",
+    "config_for",
     "hookimpl",
+    "run",
 ]

@@ -1,7 +1,8 @@
 """The ``almost`` command line.
 
-    almost plugins                       installed plugins, their components, broken ones
-    almost components [KIND]             registered components by kind/name
+    almost plugins [--json] [--verbose]  installed plugins, their components, broken ones
+    almost components [KIND] [-v]        registered components by kind/name (and their options)
+    almost new-plugin NAME               a new plugin package with passing tests
     almost stages --plugin P             the stages of a pipeline
     almost config --plugin P [...]       the resolved config as TOML
     almost run --plugin P [STAGE ...]    run a pipeline (skips finished stages)
@@ -48,8 +49,14 @@ class AlmostGroup(click.Group):
                 continue
             try:
                 hook(cli=self)
-            except Exception as e:  # a plugin's broken command must not break the CLI
-                app.plugins[name].error = f"almost_commands failed: {type(e).__name__}: {e}"
+            except Exception as e:  # a plugin's broken command must not break the CLI, nor hide
+                import traceback
+
+                info = app.plugins[name]
+                info.error = f"almost_commands failed: {type(e).__name__}: {e}"
+                info.traceback = "".join(traceback.format_exception(e))
+                click.echo(f"warning: plugin {name!r} could not add its commands ({info.error}); "
+                           "see 'almost plugins --verbose'", err=True)
 
     def list_commands(self, ctx):
         self._load_plugin_commands()
@@ -74,45 +81,92 @@ def cli() -> None:
 
 
 @cli.command()
-def plugins() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: distribution, version, hooks, components, "
+              "pipelines, status and the full error of each plugin.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the full traceback of each broken plugin.")
+def plugins(as_json: bool, verbose: bool) -> None:
     """List installed plugins, their versions and what they register."""
+    from .hookspecs import HOOK_API
+
+    app = _app()
+    if as_json:
+        import json
+
+        data = {"almost_core": __version__, "hook_api": HOOK_API,
+                "plugins": [info.as_dict() for _, info in sorted(app.plugins.items())]}
+        click.echo(json.dumps(data, indent=2))
+        return
     from rich.table import Table
 
     from .console import console
 
-    app = _app()
-    table = Table(title="Almost plugins")
+    table = Table(title=f"Almost plugins (almost-core {__version__}, hook API {HOOK_API})")
     for col in ("plugin", "distribution", "version", "pipelines", "components", "status"):
-        table.add_column(col)
-    for name, info in sorted(app.plugins.items()):
+        table.add_column(col, overflow="fold")
+    for pid, info in sorted(app.plugins.items()):
         status = (
             f"[red]broken: {info.error}[/]" if info.broken
             else f"[yellow]skipped: {info.skipped}[/]" if info.skipped else "[green]ok[/]"
         )
-        table.add_row(name, info.distribution or "-", info.version or "-", ", ".join(info.pipelines) or "-",
+        for w in info.warnings:
+            status += f"\n[yellow]warning: {w}[/]"
+        table.add_row(pid, info.distribution or "-", info.version or "-", ", ".join(info.pipelines) or "-",
                       "\n".join(info.components) or "-", status)
     console.print(table)
+    broken = [i for i in app.plugins.values() if i.broken]
+    if verbose:
+        for info in broken:
+            console.rule(f"[red]{info.id}[/] ({info.distribution or info.value})")
+            console.print(info.traceback or info.error, markup=False, highlight=False)
+    elif broken:
+        console.print("[dim]almost plugins --verbose shows the tracebacks; --json the full records[/]")
 
 
 @cli.command()
 @click.argument("kind", required=False)
-def components(kind: str | None) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Also show each component's options (imports its module).")
+def components(kind: str | None, verbose: bool) -> None:
     """List registered components (optionally of one KIND: env, dataset, sampler, reward, trainer)."""
+    import inspect
+
     from rich.table import Table
 
     from .console import console
-    from .errors import UnknownNameError, known_list
+    from .errors import UnknownNameError, UserError, known_list
     from .protocols import PROTOCOLS
 
     if kind is not None and kind not in PROTOCOLS:
         raise UnknownNameError(f"unknown component kind {kind!r}; kinds are {known_list(PROTOCOLS)}")
     table = Table(title="Almost components")
-    for col in ("component", "plugin", "help"):
-        table.add_column(col)
+    for col in ("component", "plugin", "help", *(("options",) if verbose else ())):
+        table.add_column(col, overflow="fold")
     for c in _app().registry:
         if kind is None or c.kind == kind:
-            table.add_row(c.key, c.plugin or "-", c.help)
+            row = [c.key, c.plugin or "-", c.help]
+            if verbose:
+                try:
+                    opts = c.options()
+                    row.append(", ".join(("**kwargs" if k == "**" else k if d is inspect.Parameter.empty
+                                          else f"{k}={d!r}") for k, d in opts.items()) or "-")
+                except UserError as e:
+                    row.append(f"[red]{e}[/]")
+            table.add_row(*row)
     console.print(table)
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--dir", "parent", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder in which to create almost-NAME/.")
+def new_plugin(name: str, parent: str) -> None:
+    """Create almost-NAME/: a plugin package with a reward, a game and tests that pass."""
+    from pathlib import Path
+
+    from .console import console
+    from .template import write_plugin
+
+    root = write_plugin(name, Path(parent))
+    console.print(f"created {root}: cd {root} && uv run pytest  (then edit src/ and the README)")
 
 
 @cli.command()

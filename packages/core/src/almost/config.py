@@ -245,6 +245,15 @@ def _fields(obj: Any) -> dict[str, attrs.Attribute]:
     return {f.name: f for f in attrs.fields(cls)}
 
 
+def _literal(text: str) -> Any:
+    """A ``--set`` value for a free-form options table: a TOML literal (``8``, ``0.5``, ``true``,
+    ``[1, 2]``, ``"x"``) when it parses as one, else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
 def _set_path(cfg: Any, parts: list[str], value: Any, key: str, from_string: bool) -> Any:
     """Return a copy of ``cfg`` with ``parts`` set to ``value`` (converted and validated)."""
     fields = _fields(cfg)
@@ -258,7 +267,9 @@ def _set_path(cfg: Any, parts: list[str], value: Any, key: str, from_string: boo
         )
     f = fields[name]
     current = getattr(cfg, name)
-    if len(parts) > 1:
+    if len(parts) == 2 and isinstance(current, dict):  # an options table: --set env.options.size=8
+        new = {**current, parts[1]: _literal(value) if from_string else value}
+    elif len(parts) > 1:
         if not attrs.has(type(current)):
             raise ConfigError(f"config key {'.'.join([*prefix.split('.'), name]).strip('.')!r} is a value, not a section")
         new = _set_path(current, parts[1:], value, key, from_string)

@@ -70,7 +70,9 @@ class Sampler(Protocol):
 
     ``sample(conditions, generator=g)`` returns one sample per condition, in order. What a
     condition and a sample are depends on the domain (a prompt and an image; an IR spec and
-    C# source); the sampler's docstring says.
+    C# source); the sampler's docstring says. The same generator seed gives the same samples.
+    An optional ``example_conditions()`` returns a few valid conditions, which
+    :func:`almost.testing.check_sampler` uses when the test gives none.
     """
 
     def sample(self, conditions: Sequence[Any], *, generator: Any = None) -> list[Any]: ...
@@ -80,8 +82,9 @@ class Sampler(Protocol):
 class RewardModel(Protocol):
     """Maps a batch of samples (and their conditions) to rewards.
 
-    ``__call__(images, prompts)`` takes float images ``(B, 3, H, W)`` in ``[0, 1]`` (or a
-    list of PIL images) and a list of ``B`` condition strings, and returns a float tensor of
+    ``__call__(images, prompts)`` takes float images ``(B, 3, H, W)`` in ``[0, 1]`` **or** a
+    list of ``B`` PIL images (both forms must work and agree: :func:`image_batch` turns either
+    into the tensor) and a list of ``B`` condition strings, and returns a float tensor of
     shape ``(B,)``; higher is better. ``name`` identifies the model in logs and metrics.
     """
 
@@ -94,14 +97,26 @@ class RewardModel(Protocol):
 class Trainer(Protocol):
     """Fits a model from a Dataset, or from a Sampler and a RewardModel.
 
-    ``fit()`` trains until its configured budget (steps or epochs) and returns a dict of
-    final metrics (flat names, units in the name). It checkpoints under ``output_dir`` as it
+    ``fit()`` trains until its configured budget (steps or epochs) and returns a mapping of
+    final metrics, ``str`` → ``float`` (flat names, units in the name). It checkpoints under ``output_dir`` as it
     goes, and a new ``fit()`` on the same ``output_dir`` resumes from the last checkpoint.
     """
 
     output_dir: Path
 
     def fit(self) -> Mapping[str, float]: ...
+
+
+def image_batch(images: Any) -> Any:
+    """Float ``(B, 3, H, W)`` in ``[0, 1]`` from what a RewardModel may receive: such a tensor
+    (returned as float), or a list of PIL images / ``(H, W, 3)`` uint8 arrays."""
+    import numpy as np
+    import torch
+
+    if isinstance(images, torch.Tensor):
+        return images.float()
+    arrays = [np.asarray(im.convert("RGB") if hasattr(im, "convert") else im) for im in images]
+    return torch.stack([torch.from_numpy(a.astype(np.float32) / 255.0).permute(2, 0, 1) for a in arrays])
 
 
 PROTOCOLS: dict[str, type] = {

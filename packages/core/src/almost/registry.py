@@ -1,34 +1,117 @@
 """Components by kind and name: ``reward/compressibility``, ``env/vizdoom-basic``, ...
 
 Plugins add factories in their ``almost_register(registry)`` hook; pipelines look them up by
-name from the run's config. An unknown name is a :class:`~almost.errors.UnknownNameError`
-whose message lists the names that are known.
+name from the run's config. A factory may be given lazily as a ``"package.module:attr"``
+string: the module is imported only when the component is first built, so listing plugins
+(``almost --help``, ``almost plugins``) never imports torch or a game engine::
+
+    registry.add("reward", "sharpness", "almost_mine.reward:Sharpness", help="prefers sharp images")
+
+Each component takes keyword options from its config section's ``options`` table
+(``[env.options]``, ``[reward.options]``, ...): :meth:`Registry.build` checks them against
+the factory's signature and says which ones exist. An unknown name is a
+:class:`~almost.errors.UnknownNameError` whose message lists the names that are known.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+import importlib
+import importlib.metadata
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
-from .errors import UnknownNameError, known_list
+from .errors import ConfigError, UnknownNameError, UserError, known_list
 from .protocols import PROTOCOLS
 
 
-@attrs.frozen
+class ComponentImportError(UserError):
+    """A lazily registered component whose module or attribute cannot be loaded."""
+
+
+def resolve_target(target: str) -> Any:
+    """Import ``"package.module:attr.sub"`` and return the attribute."""
+    module, sep, attr = target.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"{target!r} must look like 'package.module:attr'")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@attrs.define(eq=False)
 class Component:
-    """One registered factory. ``create(**kwargs)`` builds an instance."""
+    """One registered factory. ``create(**kwargs)`` builds an instance.
+
+    ``target`` is the factory itself or a ``"module:attr"`` string resolved on first use;
+    ``plugin`` and ``distribution`` say who registered it.
+    """
 
     kind: str
     name: str
-    factory: Callable[..., Any]
+    target: Callable[..., Any] | str
     help: str = ""
     plugin: str | None = None
+    distribution: str | None = None
+    bind: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    _factory: Callable[..., Any] | None = attrs.field(default=None, repr=False, alias="_factory")
+    used: bool = attrs.field(default=False, repr=False)
 
     @property
     def key(self) -> str:
         return f"{self.kind}/{self.name}"
+
+    @property
+    def lazy(self) -> bool:
+        return isinstance(self.target, str)
+
+    @property
+    def loaded(self) -> bool:
+        """False for a lazy component whose module has not been imported yet."""
+        return self._factory is not None or not self.lazy
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The factory (importing its module now if it was registered lazily)."""
+        self.used = True
+        if self._factory is None:
+            if not isinstance(self.target, str):
+                self._factory = self.target
+            else:
+                who = f" (plugin {self.plugin!r})" if self.plugin else ""
+                try:
+                    obj = resolve_target(self.target)
+                except Exception as e:
+                    raise ComponentImportError(
+                        f"{self.key}{who} cannot be loaded from {self.target!r}: {type(e).__name__}: {e}"
+                    ) from e
+                if not callable(obj):
+                    raise ComponentImportError(f"{self.key}{who}: {self.target!r} is not callable")
+                self._factory = obj
+            if self.bind:
+                self._factory = functools.partial(self._factory, **self.bind)
+        return self._factory
+
+    def options(self) -> dict[str, Any]:
+        """The factory's keyword options and their defaults (``inspect.Parameter.empty`` when
+        required); ``{"**": ...}`` marks a factory that takes any keyword."""
+        try:
+            params = inspect.signature(self.factory).parameters.values()
+        except (TypeError, ValueError):
+            return {"**": inspect.Parameter.empty}
+        out: dict[str, Any] = {}
+        for p in params:
+            if p.name in self.bind:
+                continue
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                out[p.name] = p.default
+            elif p.kind == p.VAR_KEYWORD:
+                out["**"] = inspect.Parameter.empty
+        return out
 
     def create(self, **kwargs: Any) -> Any:
         return self.factory(**kwargs)
@@ -44,28 +127,43 @@ class Registry:
     def __init__(self) -> None:
         self._items: dict[tuple[str, str], Component] = {}
         self._owner: str | None = None
+        self._owner_dist: str | None = None
+        self.plugin_distributions: dict[str, str] = {}  # plugin id -> distribution (set by load())
 
     # -- adding -------------------------------------------------------------------------
     def add(
         self,
         kind: str,
         name: str,
-        factory: Callable[..., Any],
+        factory: Callable[..., Any] | str,
         *,
         help: str = "",
+        bind: Mapping[str, Any] | None = None,
     ) -> Component:
-        """Register ``factory`` as ``kind/name``. Names are unique across all plugins."""
+        """Register ``factory`` as ``kind/name``. Names are unique across all plugins.
+
+        ``factory`` is a callable or, better, a ``"package.module:attr"`` string that is
+        imported only when the component is built. ``bind`` fixes keyword arguments (one
+        factory serving several components, e.g. ``bind={"scenario": "basic"}``); they are
+        not options a config can change."""
         if kind not in PROTOCOLS:
             raise ValueError(f"unknown component kind {kind!r}; kinds are {known_list(PROTOCOLS)}")
         if not name or "/" in name or name != name.strip():
             raise ValueError(f"component name {name!r} must be non-empty and contain no '/'")
-        if not callable(factory):
+        if isinstance(factory, str):
+            module, sep, attr = factory.partition(":")
+            if not sep or not module or not attr:
+                raise ValueError(f"factory for {kind}/{name} must be a callable or 'package.module:attr', "
+                                 f"not {factory!r}")
+        elif not callable(factory):
             raise TypeError(f"factory for {kind}/{name} is not callable")
         key = (kind, name)
         if key in self._items:
-            other = self._items[key].plugin
-            raise ValueError(f"{kind}/{name} is already registered by plugin {other!r}")
-        comp = Component(kind=kind, name=name, factory=factory, help=help, plugin=self._owner)
+            other = self._items[key]
+            by = f"plugin {other.plugin!r}" + (f" of {other.distribution}" if other.distribution else "")
+            raise ValueError(f"{kind}/{name} is already registered by {by}")
+        comp = Component(kind=kind, name=name, target=factory, help=help, plugin=self._owner,
+                         distribution=self._owner_dist, bind=dict(bind or {}))
         self._items[key] = comp
         return comp
 
@@ -103,6 +201,49 @@ class Registry:
     def create(self, key: str, kind: str | None = None, **kwargs: Any) -> Any:
         """Build the component ``key`` with ``kwargs``."""
         return self.get(key, kind).create(**kwargs)
+
+    def check_options(self, key: str, options: Mapping[str, Any], kind: str | None = None,
+                      where: str | None = None, provided: tuple[str, ...] = ()) -> Component:
+        """Check ``options`` against the factory's keywords: an unknown one, or a required one
+        missing (not in ``options`` nor ``provided``), is a ConfigError naming the config key
+        (``where``, e.g. ``env.options``) and the options that exist."""
+        comp = self.get(key, kind)
+        accepted = comp.options()
+        where = where or f"{comp.kind}.options"
+        if "**" not in accepted:
+            unknown = sorted(set(options) - set(accepted))
+            if unknown:
+                names = known_list(accepted) if accepted else "none"
+                raise ConfigError(f"{where}.{unknown[0]} is not an option of {comp.key}; its options: {names}")
+        missing = [n for n, d in accepted.items()
+                   if d is inspect.Parameter.empty and n != "**" and n not in options and n not in provided]
+        if missing:
+            raise ConfigError(
+                f"{comp.key} needs the option {missing[0]!r}: set it with --set {where}.{missing[0]}=VALUE "
+                f"or under [{where}] in a --config file"
+            )
+        return comp
+
+    def build(self, key: str, options: Mapping[str, Any] | None = None, kind: str | None = None,
+              where: str | None = None, **fixed: Any) -> Any:
+        """Build ``key`` from a config options table (checked) plus ``fixed`` keyword arguments
+        that the pipeline supplies itself; ``options`` win over nothing, ``fixed`` over options."""
+        options = dict(options or {})
+        comp = self.check_options(key, options, kind, where, provided=tuple(fixed))
+        return comp.create(**{**options, **fixed})
+
+    def distributions_used(self, plugins: Iterable[str | None] = ()) -> dict[str, str]:
+        """``{distribution: version}`` of the plugins named in ``plugins`` (e.g. the pipeline's)
+        and of every component built so far: what a run's manifest records."""
+        dists = {self.plugin_distributions.get(p) for p in plugins if p}
+        dists |= {c.distribution for c in self._items.values() if c.used}
+        out = {}
+        for d in sorted(x for x in dists if x):
+            try:
+                out[d] = importlib.metadata.version(d)
+            except importlib.metadata.PackageNotFoundError:
+                out[d] = "unknown"
+        return out
 
     def names(self, kind: str) -> list[str]:
         return sorted(n for (k, n) in self._items if k == kind)

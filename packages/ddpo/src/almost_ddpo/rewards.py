@@ -98,7 +98,9 @@ class HumanReward:
 
 
 def register(registry) -> None:
-    registry.add("reward", "compressibility", Compressibility, help="−JPEG size in kB (ddpo-pytorch)")
-    registry.add("reward", "incompressibility", Incompressibility, help="JPEG size in kB (ddpo-pytorch)")
-    registry.add("reward", "human", HumanReward, help="latent CNN trained on your scores (reward stage)")
-    registry.add("reward", "shape-area", ShapeArea, help="share of pixels in the prompt's colour (tiny rater)")
+    # lazy "module:attr" factories: nothing heavy is imported until a run builds one
+    m = "almost_ddpo.rewards"
+    registry.add("reward", "compressibility", f"{m}:Compressibility", help="−JPEG size in kB (ddpo-pytorch)")
+    registry.add("reward", "incompressibility", f"{m}:Incompressibility", help="JPEG size in kB (ddpo-pytorch)")
+    registry.add("reward", "human", f"{m}:HumanReward", help="latent CNN trained on your scores (reward stage)")
+    registry.add("reward", "shape-area", f"{m}:ShapeArea", help="share of pixels in the prompt's colour (tiny rater)")

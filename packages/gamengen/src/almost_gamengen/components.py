@@ -1,34 +1,25 @@
-"""Components that gamengen registers (envs, datasets, samplers)."""
+"""Components that gamengen registers (envs, datasets), as lazy ``"module:attr"`` factories:
+registering imports neither torch nor ViZDoom; each module loads when a run builds it."""
 
 from __future__ import annotations
 
 
 def register(registry) -> None:
     """Called from the plugin's ``almost_register`` hook."""
-    from .envs import register_envs
+    from .envs import scenario_names  # finds the wheel's scenario files without importing vizdoom
 
-    register_envs(registry)
+    for name in scenario_names():
+        registry.add("env", f"vizdoom-{name}", "almost_gamengen.envs:VizdoomEnv", bind={"scenario": name},
+                     help=f"ViZDoom '{name}' scenario, headless, GameNGen action set")
     registry.add(
         "dataset",
         "gamengen-episodes",
-        _episode_store,
+        "almost_gamengen.episodes:EpisodeStore",
         help="recorded episodes (parquet shards + manifest.json); root=FOLDER",
     )
     registry.add(
         "env",
         "worldmodel",
-        _worldmodel,
-        help="a trained world model as a game; run_dir=RUN (see almost gamengen play)",
+        "almost_gamengen.worldmodel_env:WorldModelEnv",
+        help="a trained world model as a game; [env.options] run_dir=RUN (a finished gamengen run)",
     )
-
-
-def _worldmodel(run_dir, **kwargs):
-    from .worldmodel_env import WorldModelEnv
-
-    return WorldModelEnv(run_dir, **kwargs)
-
-
-def _episode_store(root):
-    from .episodes import EpisodeStore
-
-    return EpisodeStore(root)

@@ -8,6 +8,8 @@ setting), stored unpadded, with ``pad_height`` telling the model to pad to 256 r
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from almost.config import choice, field
@@ -29,8 +31,13 @@ class EnvConfig:
         "e.g. gridchase from the example plugin",
         component="env",
     )
-    height: int = field(48, help="frame height in pixels (frames are resized to this)")
-    width: int = field(64, help="frame width in pixels")
+    options: dict[str, Any] = field(
+        factory=dict,
+        help="the game's own keyword options, passed to its factory ([env.options] in a --config "
+        "file, --set env.options.KEY=VALUE); e.g. run_dir for env/worldmodel, size for gridchase",
+    )
+    height: int = field(48, ge=8, help="frame height in pixels (frames are resized to this)")
+    width: int = field(64, ge=8, help="frame width in pixels")
     resolution: str = field("RES_160X120", help="ViZDoom render resolution before resizing")
     frame_skip: int = field(4, help="game tics per agent step (ViZDoom runs at 35 tics/s)")
     max_steps: int = field(

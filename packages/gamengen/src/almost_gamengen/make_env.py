@@ -1,10 +1,24 @@
 """Build any registered Environment from the ``env`` config section, in any process.
 
 Nothing in the data stages assumes ViZDoom: ``env.name`` names any ``env/...`` component
-(the example plugin's ``gridchase`` included). The options of the ``env`` section
-(``height``, ``width``, ``frame_skip``, ``max_steps``, ...) are passed to the component's
-factory when its signature accepts them and left out otherwise; a game that cannot limit
-its own episode length gets a ``gymnasium`` ``TimeLimit`` of ``env.max_steps``.
+(the example plugin's ``gridchase``, a trained ``worldmodel``, yours). Two kinds of options
+reach the component's factory:
+
+* the shared fields of the ``env`` section (``height``, ``width``, ``frame_skip``,
+  ``max_steps``, ...), when the factory's signature accepts them;
+* the game's own options table, ``env.options`` — any keyword its factory takes::
+
+      [env]
+      name = "worldmodel"
+      [env.options]
+      run_dir = "runs/gamengen/tiny"
+      steps = 2
+
+  or ``--set env.options.run_dir=runs/gamengen/tiny``. Unknown and missing options are
+  reported with the options the game has (``almost components env -v`` lists them).
+
+A game that cannot limit its own episode length gets a ``gymnasium`` ``TimeLimit`` of
+``env.max_steps``.
 
 :class:`EnvSpec` is a small picklable recipe, so worker processes (``SubprocVecEnv``,
 ``collect``'s workers) build their own copy of the game without needing the registry.
@@ -62,10 +76,11 @@ def _accepts(factory: Any) -> tuple[set[str], bool]:
 
 
 def env_spec(registry: Any, env_cfg: Any) -> EnvSpec:
-    """The recipe for ``env/<env_cfg.name>`` with the options its factory accepts."""
+    """The recipe for ``env/<env_cfg.name>``: the section's shared options that its factory
+    accepts, plus the game's own ``env.options`` table (checked against its signature: an
+    unknown or missing option is a ConfigError naming it and the options that exist)."""
     comp = registry.get(env_cfg.name, "env")
     names, var_kw = _accepts(comp.factory)
-    # a ViZDoom factory is a partial whose keywords travel on (**kwargs): pass everything
     kwargs = {}
     for k in OPTIONS:
         if k == "max_steps" and not env_cfg.max_steps:
@@ -73,6 +88,9 @@ def env_spec(registry: Any, env_cfg: Any) -> EnvSpec:
         if k in names or var_kw:
             v = getattr(env_cfg, k)
             kwargs[k] = list(v) if isinstance(v, list | tuple) else v
+    options = dict(getattr(env_cfg, "options", None) or {})
+    registry.check_options(comp.key, options, "env", where="env.options", provided=tuple(kwargs))
+    kwargs.update(options)
     limit = 0 if "max_steps" in kwargs or "max_steps" in names or var_kw else int(env_cfg.max_steps)
     return EnvSpec(key=comp.key, factory=comp.factory, kwargs=kwargs, time_limit=limit)
 

@@ -46,15 +46,29 @@ def almost_commands(cli):
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 "
                   "unless you mean to share the page on your network).")
     @click.option("--port", default=8765, show_default=True, help="Port of the page.")
-    @click.option("--steps", default=4, show_default=True, help="DDIM steps per generated frame.")
+    @click.option("--steps", default=4, show_default=True, type=click.IntRange(1, 50),
+                  help="DDIM steps per generated frame (1-50).")
     @click.option("--noise-level", default=0.0, show_default=True, help="Context noise level (0..0.7).")
     @click.option("--max-fps", default=20.0, show_default=True, help="Cap on frames per second.")
     @click.option("--no-game", is_flag=True, help="Offer only the world model, not the real game.")
-    def play(run_dir, host, port, steps, noise_level, max_fps, no_game):
-        """Play the world model of RUN_DIR in your browser (keyboard: WASD/arrows, space)."""
-        from .play.server import serve
+    @click.option("--device", default=None, help="Device of the world model (cpu, cuda, cuda:1, mps; "
+                  "default: cuda when there is one, else cpu).")
+    def play(run_dir, host, port, steps, noise_level, max_fps, no_game, device):
+        """Play the world model of RUN_DIR in your browser (keyboard: WASD/arrows, space).
 
-        sessions = play_sessions(run_dir, steps=steps, noise_level=noise_level, game=not no_game)
+        The address printed carries a fresh secret token; only a browser with that link can play.
+        """
+        from .play.server import serve
+        from .play.session import play_device, size_threads
+
+        device = play_device(device)
+        size_threads(device)
+        try:
+            sessions = play_sessions(run_dir, steps=steps, noise_level=noise_level, game=not no_game, device=device)
+        except ValueError as e:  # an option outside what the model was trained for
+            from almost.errors import UserError
+
+            raise UserError(f"--noise-level {noise_level}: {e}") from None
         serve(sessions, run_dir_path(run_dir) / "play", host=host, port=port, max_fps=max_fps)
 
 
@@ -70,8 +84,9 @@ def run_dir_path(run_dir):
     return p
 
 
-def play_sessions(run_dir, steps: int = 4, noise_level: float = 0.0, game: bool = True) -> dict:
-    """Sessions for the play page: the world model of ``run_dir`` and, if asked, its real game."""
+def play_sessions(run_dir, steps: int = 4, noise_level: float = 0.0, game: bool = True, device="cpu") -> dict:
+    """Sessions for the play page: the world model of ``run_dir`` (on ``device``) and, if asked,
+    its real game."""
     from almost.config import load_toml
     from almost.plugins import get_app
 
@@ -80,7 +95,8 @@ def play_sessions(run_dir, steps: int = 4, noise_level: float = 0.0, game: bool 
     from .worldmodel_env import WorldModelEnv
 
     run = run_dir_path(run_dir)
-    sessions = {"model": EnvSession("model", WorldModelEnv(run, steps=steps, noise_level=noise_level))}
+    sessions = {"model": EnvSession("model", WorldModelEnv(run, steps=steps, noise_level=noise_level,
+                                                           device=device))}
     if game:
         app = get_app()
         profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")

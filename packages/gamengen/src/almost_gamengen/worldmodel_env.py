@@ -75,7 +75,7 @@ class WorldModelEnv(gym.Env):
         if not self._pool:
             raise UserError(f"{run}/encode/latents has no episode of 2 frames or more to seed the world model")
         self._rng = np.random.default_rng(0)
-        self._gen = torch.Generator().manual_seed(0)
+        self._gen = torch.Generator(device=self.device).manual_seed(0)
         self._t = 0
 
     # -- options ------------------------------------------------------------------------
@@ -106,20 +106,21 @@ class WorldModelEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-            self._gen = torch.Generator().manual_seed(seed)
+            self._gen = torch.Generator(device=self.device).manual_seed(seed)
         pos = int(self._pool[self._rng.integers(len(self._pool))])
         length = int(self.store.episodes[pos]["length"])
         c = self.context
         t0 = int(self._rng.integers(1, length)) if length > 1 else 1  # seed frames [lo, t0)
         lo = max(0, t0 - c)
         n = t0 - lo
-        self.ctx = torch.zeros(c, *self.store.latent_shape)
-        self.mask = torch.zeros(c)
-        self.acts = torch.full((c,), self.noop_action, dtype=torch.long)
-        self.ctx[c - n:] = torch.from_numpy(np.array(self.store.latents(pos, lo, t0), np.float32))
+        dev = self.device  # the context lives where the model does: no copies per frame
+        self.ctx = torch.zeros(c, *self.store.latent_shape, device=dev)
+        self.mask = torch.zeros(c, device=dev)
+        self.acts = torch.full((c,), self.noop_action, dtype=torch.long, device=dev)
+        self.ctx[c - n:] = torch.from_numpy(np.array(self.store.latents(pos, lo, t0), np.float32)).to(dev)
         self.mask[c - n:] = 1
         # acts[i] is the action after context frame i; the last one is the player's next action
-        self.acts[c - n:] = torch.from_numpy(np.array(self.store.actions(pos, lo, t0), np.int64))
+        self.acts[c - n:] = torch.from_numpy(np.array(self.store.actions(pos, lo, t0), np.int64)).to(dev)
         self._t = 0
         return self._frame(self.ctx[-1]), {"episode": self.store.episodes[pos]["id"], "start": t0}
 
@@ -132,12 +133,12 @@ class WorldModelEnv(gym.Env):
             raise ValueError(f"action {action!r} is not one of 0..{self.action_space.n - 1}")
         self.acts[-1] = int(action)
         dev = self.device
-        z = next_latent(self.model, self.scheduler, self.ctx[None].to(dev), self.acts[None].to(dev),
-                        self.mask[None].to(dev), self._opts["steps"], self._opts["noise_level"],
-                        self.guidance_scale, self._gen)[0].float().cpu()
+        z = next_latent(self.model, self.scheduler, self.ctx[None], self.acts[None], self.mask[None],
+                        self._opts["steps"], self._opts["noise_level"], self.guidance_scale,
+                        self._gen)[0].to(self.ctx.dtype)
         self.ctx = torch.cat([self.ctx[1:], z[None]])
-        self.mask = torch.cat([self.mask[1:], torch.ones(1)])
-        self.acts = torch.cat([self.acts[1:], torch.tensor([self.noop_action])])
+        self.mask = torch.cat([self.mask[1:], torch.ones(1, device=dev)])
+        self.acts = torch.cat([self.acts[1:], torch.tensor([self.noop_action], device=dev)])
         self._t += 1
         return self._frame(z), 0.0, False, self._t >= self.max_steps, {}
 

@@ -71,13 +71,13 @@ def action_lines(act: dict, event: str) -> list[str]:
     op = act["op"]
     if op == "rotate":
         per = "Time.fixedDeltaTime" if event == "fixed_update" else "Time.deltaTime"
-        once = event not in ("update", "fixed_update", "key_down")
+        once = event not in ("update", "fixed_update")  # per-second amounts; one-shot events apply them once
         amount = _ref(act["degrees_per_second"])
         scale = "" if once else f" * {per}"
         return [f"transform.Rotate({AXES[act['axis']]} * {amount}{scale});"]
     if op == "translate":
         per = "Time.fixedDeltaTime" if event == "fixed_update" else "Time.deltaTime"
-        once = event not in ("update", "fixed_update", "key_down")
+        once = event not in ("update", "fixed_update")  # per-second amounts; one-shot events apply them once
         scale = "" if once else f" * {per}"
         return [f"transform.Translate({_vec(act['direction'])} * {_ref(act['speed'])}{scale});"]
     if op == "apply_force":
@@ -165,6 +165,14 @@ class RulesSampler:
     """``sampler/rules``: IR dicts in, C# source out, by rules (deterministic)."""
 
     name = "rules"
+
+    def example_conditions(self) -> list[dict]:
+        """A few valid IR specs (used by ``almost.testing.check_sampler``)."""
+        import random
+
+        from .synthgen import random_ir
+
+        return [random_ir(random.Random(i)) for i in range(3)]
 
     def sample(self, conditions: Sequence[Any], *, generator: Any = None) -> list[str]:
         from .ir import loads, validate

@@ -1,24 +1,35 @@
 """The play server: one page, one WebSocket, frames streamed as the person plays.
 
 Routes: ``GET /`` (the page, from this package) and ``/ws`` (the WebSocket). Nothing else is
-served. Binds 127.0.0.1 by default.
+served. It binds 127.0.0.1 by default and sits behind :class:`almost.localserver.Guard`: the
+page and the socket handshake need the launch's token (``/?token=…``, printed by
+``almost gamengen play``), a loopback Host, and the page's own Origin, so another web page
+the user visits cannot open the socket.
 
-Protocol (JSON text messages):
+Protocol (JSON text messages, parsed strictly: NaN and Infinity are refused):
 
 client → server
-    ``{"type": "action", "name": "MOVE_FORWARD"}``   the action to repeat from now on
+    ``{"type": "held", "actions": ["MOVE_FORWARD", "ATTACK"]}``  the actions whose keys are
+                                                     held, oldest first; the server plays the
+                                                     combined action (``MOVE_FORWARD+ATTACK``)
+                                                     where the game has it (see :func:`combine`)
+    ``{"type": "action", "name": "MOVE_FORWARD"}``   one action to repeat from now on
     ``{"type": "reset"}``                            restart from real frames
     ``{"type": "mode", "mode": "model" | "game"}``   switch world model / real game
-    ``{"type": "options", "steps": 4, "noise_level": 0.1}``
+    ``{"type": "options", "steps": 4, "noise_level": 0.1}``   this connection's options, within
+                                                     the bounds the hello message lists
     ``{"type": "record", "on": true | false}``       start / stop recording a GIF
 server → client
-    ``{"type": "hello", "actions", "modes", "mode", "options", "keys"}``
+    ``{"type": "hello", "actions", "modes", "mode", "options", "bounds", "keys"}``
     ``{"type": "frame", "image": "data:image/png;base64,…", "step", "fps", "action", "mode"}``
+    ``{"type": "options", "options"}``
     ``{"type": "error", "message"}``     (bad input never closes the connection)
-    ``{"type": "recorded", "path", "frames"}``
+    ``{"type": "recorded", "path", "frames"}``   (``path`` relative to the run directory)
 
-A frame is generated, sent, and the next one started as soon as the client has it, capped at
-``max_fps``; the reported ``fps`` is frames generated per second over the last second.
+Each connection has its own held action, mode and options; the games themselves (one world
+model, one real game) are shared, one frame generated at a time. A frame is generated, sent,
+and the next one started as soon as the client has it, capped at ``max_fps``; ``fps`` is
+frames per second over the last few seconds (values below 1 are shown as they are).
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import json
+import math
 import time
 from collections import deque
 from pathlib import Path
@@ -44,6 +55,13 @@ KEYS = {
 }
 """Key → the actions it means, first match wins (ViZDoom names, then generic ones)."""
 
+PAGE = Path(__file__).with_name("page.html")
+MAX_RECORD_FRAMES = 3000
+MAX_MESSAGE = 16 * 1024
+"""Longest client message handled (characters); longer ones get an error reply."""
+FPS_WINDOW_S = 10.0
+TYPES = ("held", "action", "reset", "mode", "options", "record")
+
 
 def key_bindings(action_names) -> dict[str, str]:
     """The keys that mean something in a game with these actions (names match in any case)."""
@@ -57,8 +75,24 @@ def key_bindings(action_names) -> dict[str, str]:
     return out
 
 
-PAGE = Path(__file__).with_name("page.html")
-MAX_RECORD_FRAMES = 3000
+def combine(held: list[str], action_names: list[str]) -> str | None:
+    """The action that the held keys mean: the one made of the most held actions.
+
+    ``held`` lists the actions whose keys are down, oldest first. An action name made of
+    ``+``-joined parts (``MOVE_FORWARD+ATTACK``) matches when all its parts are held; among
+    the largest matches the one with the most recently pressed keys wins. None when nothing
+    known is held.
+    """
+    rank = {str(h).upper(): i for i, h in enumerate(held)}
+    best, best_key = None, None
+    for name in action_names:
+        parts = [p.strip().upper() for p in str(name).split("+")]
+        if not all(p in rank for p in parts):
+            continue
+        key = (len(parts), sorted((rank[p] for p in parts), reverse=True))
+        if best_key is None or key > best_key:
+            best, best_key = name, key
+    return best
 
 
 def png_data_url(frame: np.ndarray) -> str:
@@ -81,15 +115,45 @@ def save_gif(frames: list[np.ndarray], path: Path, fps: float) -> Path:
     return path
 
 
-class Player:
-    """The state of one connection: mode, held action, recording."""
+class BadMessage(ValueError):
+    """A client message that cannot be applied; its text goes back as an error message."""
 
-    def __init__(self, sessions: dict[str, Any], record_dir: Path) -> None:
+
+def check_options(msg: dict, bounds: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """The options of an ``options`` message, checked against ``bounds`` (BadMessage if not)."""
+    given = {k: v for k, v in msg.items() if k != "type"}
+    if not bounds:
+        raise BadMessage("this source has no options")
+    unknown = sorted(str(k) for k in given if k not in bounds)
+    if unknown:
+        raise BadMessage(f"unknown option {unknown[0][:40]!r}; options: {', '.join(bounds)}")
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        lo, hi = bounds[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise BadMessage(f"{name} must be a number from {lo} to {hi}")
+        if name == "steps":
+            if value != int(value):
+                raise BadMessage(f"steps must be a whole number from {lo} to {hi}, not {value}")
+            value = int(value)
+        if not lo <= value <= hi:
+            raise BadMessage(f"{name} must be from {lo} to {hi}, not {value}")
+        out[name] = value
+    return out
+
+
+class Player:
+    """The state of one connection: mode, held action, options, recording."""
+
+    def __init__(self, sessions: dict[str, Any], record_dir: Path,
+                 defaults: dict[str, dict] | None = None) -> None:
         self.sessions = sessions
         self.mode = next(iter(sessions))
+        defaults = defaults or {m: s.options() for m, s in sessions.items()}
+        self.options = {m: dict(defaults.get(m, {})) for m in sessions}  # this connection's own
         self.action = self.session.noop_action
         self.recording: list[np.ndarray] | None = None
-        self.record_dir = record_dir
+        self.record_dir = Path(record_dir)
         self.step = 0
         self.times: deque[float] = deque(maxlen=64)
         self.need_reset = True
@@ -99,31 +163,52 @@ class Player:
         return self.sessions[self.mode]
 
     def fps(self) -> float:
+        """Frames per second over the last few seconds (real values below 1 too)."""
         now = time.perf_counter()
-        recent = [t for t in self.times if now - t <= 1.0]
+        recent = [t for t in self.times if now - t <= FPS_WINDOW_S]
         if len(recent) < 2:
             return 0.0
         return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
 
     def hello(self) -> dict:
         return {"type": "hello", "actions": self.session.action_names, "modes": list(self.sessions),
-                "mode": self.mode, "options": self.session.options(),
+                "mode": self.mode, "options": self.options[self.mode], "bounds": self.session.option_bounds(),
                 "keys": key_bindings(self.session.action_names)}
 
-    def handle(self, text: str) -> dict | None:
+    def handle(self, text: Any) -> dict | None:
         """Apply one client message; returns a reply (or None). Never raises on bad input."""
+        from almost.localserver import BadRequest, loads_strict
+
+        if isinstance(text, str | bytes) and len(text) > MAX_MESSAGE:
+            return {"type": "error", "message": f"message longer than {MAX_MESSAGE} characters"}
         try:
-            msg = json.loads(text)
-        except (json.JSONDecodeError, TypeError):
-            return {"type": "error", "message": "message is not JSON"}
+            msg = loads_strict(text)
+        except BadRequest as e:
+            return {"type": "error", "message": str(e).replace("the body", "message")}
         if not isinstance(msg, dict):
             return {"type": "error", "message": "message must be a JSON object"}
+        try:
+            return self._apply(msg)
+        except BadMessage as e:
+            return {"type": "error", "message": str(e)}
+
+    def _apply(self, msg: dict) -> dict | None:
         kind = msg.get("type")
+        if not isinstance(kind, str) or kind not in TYPES:
+            shown = repr(kind)[:40] if kind is not None else "none"
+            raise BadMessage(f"unknown message type {shown}; types: {', '.join(TYPES)}")
+        names = self.session.action_names
+        if kind == "held":
+            held = msg.get("actions")
+            if not isinstance(held, list) or len(held) > 32 or not all(isinstance(h, str) for h in held):
+                raise BadMessage("held needs actions: a list of action names (at most 32)")
+            chosen = combine(held, names)
+            self.action = names.index(chosen) if chosen is not None else self.session.noop_action
+            return None
         if kind == "action":
             name = msg.get("name")
-            names = self.session.action_names
-            if name not in names:
-                return {"type": "error", "message": f"unknown action {name!r}; actions: {', '.join(names)}"}
+            if not isinstance(name, str) or name not in names:
+                raise BadMessage(f"unknown action {repr(name)[:60]}; actions: {', '.join(names)}")
             self.action = names.index(name)
             return None
         if kind == "reset":
@@ -131,47 +216,58 @@ class Player:
             return None
         if kind == "mode":
             mode = msg.get("mode")
-            if mode not in self.sessions:
-                return {"type": "error", "message": f"unknown mode {mode!r}; modes: {', '.join(self.sessions)}"}
+            if not isinstance(mode, str) or mode not in self.sessions:
+                raise BadMessage(f"unknown mode {repr(mode)[:60]}; modes: {', '.join(self.sessions)}")
             self.mode = mode
             self.action = self.session.noop_action
             self.need_reset = True
             return self.hello()
         if kind == "options":
-            opts = {k: msg[k] for k in ("steps", "noise_level") if k in msg}
-            try:
-                opts = self.session.set_options(**opts)
-            except (TypeError, ValueError) as e:
-                return {"type": "error", "message": f"bad options: {e}"}
-            return {"type": "options", "options": opts}
-        if kind == "record":
-            if msg.get("on"):
-                self.recording = []
-                return {"type": "recording", "on": True}
-            frames, self.recording = self.recording, None
-            if not frames:
-                return {"type": "error", "message": "nothing recorded"}
-            path = self.record_dir / f"play-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10000}.gif"
-            save_gif(frames, path, fps=max(self.fps(), 5.0))
-            return {"type": "recorded", "path": str(path), "frames": len(frames)}
-        return {"type": "error", "message": f"unknown message type {kind!r}"}
+            self.options[self.mode] = {**self.options[self.mode],
+                                       **check_options(msg, self.session.option_bounds())}
+            return {"type": "options", "options": self.options[self.mode]}
+        # record
+        on = msg.get("on")
+        if not isinstance(on, bool):
+            raise BadMessage("record needs on: true or false")
+        if on:
+            self.recording = []
+            return {"type": "recording", "on": True}
+        frames, self.recording = self.recording, None
+        if not frames:
+            raise BadMessage("nothing recorded")
+        name = f"play-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10000}.gif"
+        save_gif(frames, self.record_dir / name, fps=max(self.fps(), 5.0))
+        return {"type": "recorded", "path": f"{self.record_dir.name}/{name}", "frames": len(frames)}
 
     def next_frame(self) -> np.ndarray:
+        """Generate this connection's next frame (call with the sessions' lock held)."""
+        session = self.session
+        if self.options[self.mode] and self.options[self.mode] != session.options():
+            session.set_options(**self.options[self.mode])
         if self.need_reset:
             self.need_reset = False
             self.step = 0
-            frame = self.session.reset()
+            frame = session.reset()
         else:
-            frame = self.session.step(self.action)
+            frame = session.step(self.action)
             self.step += 1
         self.times.append(time.perf_counter())
         if self.recording is not None and len(self.recording) < MAX_RECORD_FRAMES:
             self.recording.append(np.asarray(frame))
         return frame
 
+    def frame_message(self, frame: np.ndarray) -> dict:
+        return {"type": "frame", "image": png_data_url(frame), "step": self.step,
+                "fps": float(f"{self.fps():.3g}"), "mode": self.mode,
+                "action": self.session.action_names[self.action]}
+
 
 def make_app(sessions: dict[str, Any], record_dir: str | Path, max_fps: float = 20.0):
-    """The Starlette app. ``sessions`` maps a mode name to a session (see session.py)."""
+    """The Starlette app (unguarded: serve it with :class:`PlayServer`, which adds the guard).
+
+    ``sessions`` maps a mode name to a session (see session.py).
+    """
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import HTMLResponse
@@ -180,13 +276,14 @@ def make_app(sessions: dict[str, Any], record_dir: str | Path, max_fps: float = 
 
     record_dir = Path(record_dir)
     lock = asyncio.Lock()  # sessions are shared: one frame is generated at a time
+    defaults = {m: s.options() for m, s in sessions.items()}  # each connection starts from these
 
     async def index(request):
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
     async def ws_endpoint(ws: WebSocket):
         await ws.accept()
-        player = Player(sessions, record_dir)
+        player = Player(sessions, record_dir, defaults)
         await ws.send_json(player.hello())
         inbox: asyncio.Queue[str | None] = asyncio.Queue()
 
@@ -196,10 +293,15 @@ def make_app(sessions: dict[str, Any], record_dir: str | Path, max_fps: float = 
                     msg = await ws.receive()
                     if msg["type"] == "websocket.disconnect":
                         break
-                    await inbox.put(msg.get("text") or "")
+                    await inbox.put(msg["text"] if msg.get("text") is not None else msg.get("bytes") or b"")
             except (WebSocketDisconnect, RuntimeError):
                 pass
             await inbox.put(None)
+
+        async def reply_to(text) -> None:
+            reply = await run_in_threadpool(player.handle, text)
+            if reply is not None:
+                await ws.send_json(reply)
 
         receiver = asyncio.create_task(receive())
         try:
@@ -209,14 +311,10 @@ def make_app(sessions: dict[str, Any], record_dir: str | Path, max_fps: float = 
                     text = inbox.get_nowait()
                     if text is None:
                         return
-                    reply = await run_in_threadpool(player.handle, text)
-                    if reply is not None:
-                        await ws.send_json(reply)
+                    await reply_to(text)
                 async with lock:
                     frame = await run_in_threadpool(player.next_frame)
-                await ws.send_json({"type": "frame", "image": png_data_url(frame), "step": player.step,
-                                    "fps": round(player.fps(), 2), "mode": player.mode,
-                                    "action": player.session.action_names[player.action]})
+                await ws.send_json(await run_in_threadpool(player.frame_message, frame))
                 wait = 1.0 / max_fps - (time.perf_counter() - t0)
                 try:
                     text = await asyncio.wait_for(inbox.get(), timeout=max(wait, 0.001))
@@ -224,9 +322,7 @@ def make_app(sessions: dict[str, Any], record_dir: str | Path, max_fps: float = 
                     continue
                 if text is None:
                     return
-                reply = await run_in_threadpool(player.handle, text)
-                if reply is not None:
-                    await ws.send_json(reply)
+                await reply_to(text)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             return  # the client went away: nothing to clean but our task
         finally:
@@ -235,50 +331,51 @@ def make_app(sessions: dict[str, Any], record_dir: str | Path, max_fps: float = 
     return Starlette(routes=[Route("/", index), WebSocketRoute("/ws", ws_endpoint)])
 
 
+class PlayServer:
+    """The play page behind the local-page guard, in a background thread (tests, notebooks).
+
+    ``with PlayServer(app) as url: ...`` binds 127.0.0.1 on a free port; ``url`` is the page's
+    address with its token (``http://127.0.0.1:PORT/?token=…``); ``.server`` has ``token``,
+    ``base_url`` and ``page_url(path)``.
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> None:
+        from almost.localserver import LocalServer
+
+        self.server = LocalServer(app, host, port, token=token, what="the play page")
+
+    @property
+    def token(self) -> str:
+        return self.server.token
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def ws_url(self) -> str:
+        return self.server.page_url("/ws").replace("http://", "ws://", 1)
+
+    def __enter__(self) -> str:
+        return self.server.start()
+
+    def __exit__(self, *exc) -> None:
+        self.server.stop()
+
+
+ServerThread = PlayServer
+"""The former name of :class:`PlayServer`."""
+
+
 def serve(sessions: dict[str, Any], record_dir: str | Path, host: str = "127.0.0.1", port: int = 8765,
           max_fps: float = 20.0) -> None:
-    """Serve until Ctrl-C."""
-    import uvicorn
-
+    """Serve until Ctrl-C, printing the page's address with its token."""
     from almost.console import console
+    from almost.localserver import LocalServer
 
-    app = make_app(sessions, record_dir, max_fps=max_fps)
-    console.print(f"[bold]Play at http://{host}:{port}/[/]  (Ctrl-C to stop; GIFs go to {record_dir})")
+    server = LocalServer(make_app(sessions, record_dir, max_fps=max_fps), host, port, what="the play page")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        server.serve(on_start=lambda url: console.print(
+            f"[bold]Play at {url}[/]  (Ctrl-C to stop; GIFs go to {record_dir})"))
     finally:
         for s in sessions.values():
             s.close()
-
-
-class ServerThread:
-    """Run the app with uvicorn in a background thread (tests, notebooks).
-
-    ``with ServerThread(app) as url: ...`` binds 127.0.0.1 on a free port.
-    """
-
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0) -> None:
-        import uvicorn
-
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        self.thread = None
-        self.url = ""
-
-    def __enter__(self) -> str:
-        import threading
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("play server did not start")
-            time.sleep(0.02)
-        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        self.url = f"http://{host}:{port}"
-        return self.url
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout=10)

@@ -5,7 +5,10 @@ Two kinds share one small interface, so the page can switch between them:
 * :class:`EnvSession` wraps any registered Environment (the real game, or the world-model
   environment :class:`almost_gamengen.worldmodel_env.WorldModelEnv`);
 * options (``steps``, ``noise_level``) are forwarded to environments that accept them via
-  ``set_options`` — the world model does, a real game has none.
+  ``set_options`` — the world model does, a real game has none; :meth:`EnvSession.option_bounds`
+  gives their ranges (steps 1..50, noise from 0 to the highest level the model was trained on).
+
+:func:`size_threads` sizes torch's CPU threads to the cores the process really gets.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+MAX_STEPS = 50
+"""Most denoising steps a play connection may ask for (more makes the page unplayable)."""
 
 
 class EnvSession:
@@ -29,6 +35,17 @@ class EnvSession:
     def options(self) -> dict[str, Any]:
         get = getattr(self.env, "get_options", None)
         return dict(get()) if get else {}
+
+    def option_bounds(self) -> dict[str, tuple[float, float]]:
+        """The range of each option a connection may set: steps 1..50, noise within training's."""
+        opts = self.options()
+        bounds: dict[str, tuple[float, float]] = {}
+        if "steps" in opts:
+            bounds["steps"] = (1, MAX_STEPS)
+        if "noise_level" in opts:
+            top = getattr(getattr(self.env, "model", None), "noise_max", None)
+            bounds["noise_level"] = (0.0, float(top) if top is not None else 0.0)
+        return bounds
 
     def set_options(self, **options: Any) -> dict[str, Any]:
         setter = getattr(self.env, "set_options", None)
@@ -53,3 +70,56 @@ class EnvSession:
 
     def close(self) -> None:
         self.env.close()
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def size_threads(device: Any = "cpu") -> int:
+    """Set torch's intra-op threads for play on ``device``; returns the number chosen.
+
+    ``OMP_NUM_THREADS`` wins when set. Otherwise play keeps one core for the server (PNG
+    encoding, the socket) and gives torch the rest, at most 8: on a busy 2-core machine
+    torch's default threads fight and the page drops below 1 FPS, one thread plays at 7-8.
+    """
+    import os
+
+    import torch
+
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        n = int(env)
+    else:
+        n = max(1, min(8, cpu_cores() - 1))
+    if torch.device(device).type != "cpu":
+        n = min(n, 2)  # the accelerator does the work; the CPU only feeds it
+    torch.set_num_threads(n)
+    return n
+
+
+def play_device(name: str | None = None):
+    """The torch device to play on: ``name`` (checked), or cuda when there is one, else cpu."""
+    import torch
+
+    from almost.errors import UserError
+
+    if name is None or name == "":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise UserError(f"--device {name!r} is not a torch device; use cpu, cuda, cuda:1 or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name} asks for CUDA, but torch sees no CUDA GPU here; use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: there are only {torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {name} asks for Apple's MPS, which torch cannot use here; use --device cpu")
+    return dev

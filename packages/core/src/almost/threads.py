@@ -1,0 +1,126 @@
+"""How many CPU threads torch may use: the cores this process really gets, not the machine's.
+
+torch sizes its intra-op thread pool from the machine. On a shared or busy machine (a
+container limited to 2 cores of 64, a laptop already running a game) that oversubscribes
+the cores and a small model trains ten times slower: gamengen ``train`` went from 2.4 to
+0.17 steps/s on a loaded 2-core machine. The policy:
+
+* the main process of a stage (and ``play``) uses :func:`cpu_budget` threads: the cores in
+  its affinity mask (``os.sched_getaffinity``), capped by a cgroup CPU quota, less the
+  cores other programs keep busy (the 1-minute load average beyond our own process) — or
+  exactly ``OMP_NUM_THREADS`` when the user set it. Too few threads costs at most the
+  parallel speed-up; too many costs 10× (threads wait on each other's descheduled peers);
+* a process that runs beside others (a worker of ``collect``, one game of a vector env)
+  uses **one** thread: call :func:`worker_init` first thing in the worker;
+* ``ALMOST_THREADS=N`` overrides both for the main process.
+
+:func:`for_stage` applies it around one stage (the pipeline does this for every stage) and
+sets ``OMP_NUM_THREADS`` for child processes, so libraries that read it get the same answer.
+torch is configured only if it is already imported or becomes imported later in the stage
+(the environment variable covers the latter); importing this module never imports torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from collections.abc import Iterator, Mapping
+
+
+def _int_env(name: str, env: Mapping[str, str]) -> int | None:
+    try:
+        n = int(env.get(name, "").strip())
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
+def _cgroup_cpus(path: str = "/sys/fs/cgroup/cpu.max") -> float | None:
+    """CPUs allowed by a cgroup v2 quota (``"200000 100000"`` → 2.0), None when unlimited."""
+    try:
+        with open(path) as f:
+            quota, period = f.read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    try:
+        return max(float(quota) / float(period), 1.0)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def available_cores() -> int:
+    """Cores this process may run on: its affinity mask, capped by a cgroup CPU quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows
+        n = os.cpu_count() or 1
+    quota = _cgroup_cpus()
+    if quota is not None:
+        n = min(n, math.ceil(quota))
+    return max(n, 1)
+
+
+def cpu_budget(workers: int = 1, env: Mapping[str, str] | None = None) -> int:
+    """Intra-op threads for one of ``workers`` processes sharing this process's cores.
+
+    ``ALMOST_THREADS`` wins, then ``OMP_NUM_THREADS`` (the user's explicit choice), then the
+    idle cores divided among the workers (at least one each). The local processes of an
+    ``accelerate launch`` (``LOCAL_WORLD_SIZE``) count as workers too."""
+    env = os.environ if env is None else env
+    # processes of one `accelerate launch` on this machine share its cores
+    workers = max(1, workers) * (_int_env("LOCAL_WORLD_SIZE", env) or 1)
+    for name in ("ALMOST_THREADS", "OMP_NUM_THREADS"):
+        n = _int_env(name, env)
+        if n is not None:
+            return n if workers <= 1 else max(1, n // workers)
+    return max(1, idle_cores() // max(1, workers))
+
+
+def idle_cores() -> int:
+    """:func:`available_cores` less those other programs keep busy (1-minute load average,
+    counting one runnable task as our own); at least one."""
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores
+    busy = max(0.0, load - 1.0)
+    return max(1, min(cores, math.floor(cores - busy + 0.5)))
+
+
+def set_threads(n: int) -> int:
+    """Use ``n`` intra-op threads in torch (if it is imported) and in children (``OMP_NUM_THREADS``)."""
+    n = max(1, int(n))
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(n)
+    return n
+
+
+def worker_init() -> None:
+    """Call first thing in a worker process that runs beside others: one thread each."""
+    set_threads(1)
+
+
+@contextlib.contextmanager
+def for_stage(workers: int = 1) -> Iterator[int]:
+    """Size torch's threads for a stage (see the module docstring), restoring them after."""
+    saved_env = os.environ.get("OMP_NUM_THREADS")
+    torch = sys.modules.get("torch")
+    saved = torch.get_num_threads() if torch is not None and hasattr(torch, "get_num_threads") else None
+    n = set_threads(cpu_budget(workers))
+    try:
+        yield n
+    finally:
+        if saved_env is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved_env
+        torch = sys.modules.get("torch")
+        if torch is not None and hasattr(torch, "set_num_threads"):
+            torch.set_num_threads(saved if saved is not None else n)
