@@ -646,8 +646,11 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         reset_last_step()
         reset_last_saved()
         t0 = time.time()
+        from .threads import for_stage
+
         try:
-            fn(ctx)
+            with for_stage():  # torch threads = the cores this process really gets (almost.threads)
+                fn(ctx)
         except (KeyboardInterrupt, _Terminated) as e:
             code = 143 if isinstance(e, _Terminated) else 130
             step = _interrupted_step()
