@@ -330,3 +330,24 @@ def test_thread_policy(monkeypatch):
     threads.worker_init()
     assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"
     torch.set_num_threads(before)
+
+
+def test_reward_options_reach_a_reward_factory():
+    """ddpo's `reward_options` table goes to the reward's factory, checked against its signature."""
+    from almost.errors import ConfigError
+    from almost_ddpo.stages.policy import make_reward
+
+    app = load_app()
+    pipe = app.pipeline("ddpo")
+
+    class Ctx:
+        registry = app.registry
+
+        def __init__(self, *sets):
+            self.config = pipe.resolve_config("tiny", None, list(sets))
+
+    r = make_reward(Ctx("reward=compressibility", "reward_options.quality=40"), pipe=None)
+    assert r.quality == 40
+    with pytest.raises(ConfigError, match=r"reward_options.qualty is not an option of reward/compressibility; "
+                                          r"its options: quality"):
+        make_reward(Ctx("reward=compressibility", "reward_options.qualty=40"), pipe=None)

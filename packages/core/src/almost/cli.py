@@ -121,6 +121,19 @@ def plugins(as_json: bool, verbose: bool) -> None:
     elif broken:
         console.print("[dim]almost plugins --verbose shows the tracebacks; --json the full records[/]")
 
+    _warn_import_name_clash(console)
+
+
+def _warn_import_name_clash(console) -> None:
+    """The unrelated PyPI distribution `almost` installs a module of our import name."""
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("almost")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    console.print("[yellow]warning: the unrelated distribution 'almost' is installed and shares the import "
+                  "name 'almost' with almost-core; uninstall it (pip uninstall almost)[/]")
 
 @cli.command()
 @click.argument("kind", required=False)

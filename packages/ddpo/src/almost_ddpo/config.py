@@ -7,6 +7,8 @@ on a 16 GB GPU (``--set model.path=/path/to/sd15``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from almost.config import choice, field
@@ -132,6 +134,7 @@ def full() -> DdpoConfig:
         ),
         score=ScoreConfig(mode="web"),
         reward_model=RewardModelConfig(epochs=200, patience=20, lr=1e-3, batch_size=16),
+    reward_options: dict[str, Any] = field(factory=dict, help="the reward's own keyword options, passed to its factory ([reward_options] in a --config file, --set reward_options.KEY=VALUE), e.g. quality for compressibility")
         policy=PolicyConfig(
             epochs=100, samples_per_epoch=64, sample_batch_size=8, train_batch_size=2, steps=50,
             guidance=5.0, eta=1.0, timestep_fraction=1.0, inner_epochs=1, clip_range=1e-4, adv_clip_max=5.0,
