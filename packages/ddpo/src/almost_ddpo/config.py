@@ -111,6 +111,7 @@ class ExportConfig:
 @attrs.define
 class DdpoConfig:
     reward: str = field("human", help="reward/NAME the policy maximises: human (the trained CNN), compressibility, ... or any plugin's", component="reward")
+    reward_options: dict[str, Any] = field(factory=dict, help="the reward's own keyword options, passed to its factory ([reward_options] in a --config file, --set reward_options.KEY=VALUE), e.g. quality for compressibility")
     model: ModelConfig = field(factory=ModelConfig, help="the diffusion model")
     pretrain: PretrainConfig = field(factory=PretrainConfig, help="tiny model training")
     generate: GenerateConfig = field(factory=GenerateConfig, help="sampling for feedback")
@@ -134,7 +135,6 @@ def full() -> DdpoConfig:
         ),
         score=ScoreConfig(mode="web"),
         reward_model=RewardModelConfig(epochs=200, patience=20, lr=1e-3, batch_size=16),
-    reward_options: dict[str, Any] = field(factory=dict, help="the reward's own keyword options, passed to its factory ([reward_options] in a --config file, --set reward_options.KEY=VALUE), e.g. quality for compressibility")
         policy=PolicyConfig(
             epochs=100, samples_per_epoch=64, sample_batch_size=8, train_batch_size=2, steps=50,
             guidance=5.0, eta=1.0, timestep_fraction=1.0, inner_epochs=1, clip_range=1e-4, adv_clip_max=5.0,

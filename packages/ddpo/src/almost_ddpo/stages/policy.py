@@ -40,6 +40,7 @@ from .pretrain import model_dir
 def make_reward(ctx, pipe):
     name = ctx.config.reward
     key = name if "/" in name else f"reward/{name}"
+    options = ctx.config.reward_options  # checked against the factory: unknown/missing ones are named
     if key == "reward/human":
         return ctx.registry.build(key, options, "reward", where="reward_options",
                                   model_dir=ctx.find_stage_dir("reward"), pipe=pipe, device=str(pipe.device))
@@ -49,7 +50,6 @@ def make_reward(ctx, pipe):
 def rewards_of(reward_fn, images, prompts) -> torch.Tensor:
     return torch.as_tensor(reward_fn(images.float().cpu(), list(prompts)), dtype=torch.float32).reshape(-1)
 
-    options = ctx.config.reward_options  # checked against the factory: unknown/missing ones are named
 
 def lora_params(unet):
     return [p for n, p in unet.named_parameters() if "lora_" in n]
