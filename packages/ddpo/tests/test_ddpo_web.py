@@ -346,3 +346,13 @@ def test_a_page_on_another_origin_cannot_rate_import_or_finish(server, attacker_
         finally:
             browser.close()
     assert log.scores() == {f"{i:05d}.png": 5 for i in range(4)} and done.is_set()
+
+
+def test_done_and_reads_refuse_huge_bodies_and_keep_serving(server, done):
+    url, log = server
+    tok = {"X-Almost-Token": TOKEN, "Content-Type": "application/json"}
+    huge = b"[" + b"0," * (2 << 20) + b"0]"
+    for method, path in [("POST", "/api/done"), ("GET", "/api/images"), ("GET", "/scores.json")]:
+        assert _raw(url, method, path, huge, tok)[0] == 413, path
+    assert not done.is_set()
+    assert _raw(url, "GET", "/api/images", headers=tok)[0] == 200

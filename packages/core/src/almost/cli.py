@@ -6,6 +6,7 @@
     almost stages --plugin P             the stages of a pipeline
     almost config --plugin P [...]       the resolved config as TOML
     almost run --plugin P [STAGE ...]    run a pipeline (skips finished stages)
+    almost report RUN [RUN_B] [--open]   one self-contained report.html (curves, metrics, GIFs)
 
 User mistakes print one sentence and exit with status 2 (no traceback).
 """
@@ -205,7 +206,9 @@ def config(plugin: str, profile: str | None, config_file: str | None, sets: tupl
     app = _app()
     p = app.pipeline(plugin)
     cfg = p.resolve_config(profile, config_file, sets, registry=app.registry)
-    click.echo(to_toml(cfg), nl=False)
+    from .tracking import resolve_track, track_toml
+
+    click.echo(to_toml(cfg) + track_toml(resolve_track(config_file, sets)), nl=False)
 
 
 @cli.command()
@@ -231,6 +234,27 @@ def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
                      config_file=config_file, sets=sets, out=out, force=force)
     except KeyboardInterrupt:  # before or after the stages (click would turn it into "Aborted!")
         raise InterruptedRun("interrupted; re-run the same command to resume") from None
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("other", required=False, type=click.Path(file_okay=False), metavar="[RUN_B]")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the page (default RUN_DIR/report.html, or RUN_DIR/report-vs-B.html).")
+@click.option("--open", "open_", is_flag=True, help="Open the page in a web browser.")
+def report(run_dir, other, out, open_) -> None:
+    """Write one self-contained report.html of a run: config, stages, curves, metrics, pictures.
+
+    With RUN_B, the two runs side by side: config differences, shared metrics, both curves."""
+    from .console import console
+    from .report import write_report
+
+    path = write_report(run_dir, other, out)
+    console.print(f"report: {path}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
 
 
 _BASE_COMMANDS = dict(cli.commands)

@@ -367,11 +367,17 @@ def resolve(
     if profile not in profiles:
         raise ConfigError(f"unknown profile {profile!r}; profiles: {known_list(profiles)}")
     cfg = profiles[profile]()
+    sets = list(sets)
+    # the core's own [track] section (almost.tracking.resolve_track reads it), unless the
+    # pipeline has a field of that name
+    core = "track" not in _fields(cfg)
     if config_file is not None:
         data = load_toml(config_file)
         data.pop("almost", None)  # run metadata written by `almost config`
+        if core:
+            data.pop("track", None)
         cfg = apply_mapping(cfg, data)
-    cfg = apply_sets(cfg, sets)
+    cfg = apply_sets(cfg, [s for s in sets if not (core and parse_set(s)[0].split(".")[0] == "track")])
     if registry is not None:
         check_components(cfg, registry)
     return cfg

@@ -116,3 +116,54 @@ def metrics_table(metrics: Mapping[str, Mapping[str, Any]], title: str = "Summar
             table.add_row(stage if first else "", k, _fmt(v))
             first = False
     return table
+
+
+# what a stage's headline figures look like, best first (the rest stay in metrics.json)
+_HEADLINE = ("after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc",
+             "loss", "score", "lpips", "kl", "per_s")
+_NOT_HEADLINE = ("seconds", "params", "resumed", "_init", "before", "count", "missing", "shards")
+
+
+def headline(values: Mapping[str, Any], n: int = 4) -> list[str]:
+    """The names of up to ``n`` headline figures of a stage's metrics (in their own order)."""
+    def score(item):
+        i, k = item
+        low = k.lower()
+        if any(w in low for w in _NOT_HEADLINE):
+            return (len(_HEADLINE) + 1, i)
+        hit = next((j for j, w in enumerate(_HEADLINE) if w in low), len(_HEADLINE))
+        return (hit, i)
+
+    ranked = sorted(enumerate(k for k, v in values.items() if isinstance(v, int | float) or v is None), key=score)
+    keep = {k for _, k in ranked[:n]}
+    return [k for k in values if k in keep]
+
+
+def _duration(s: Any) -> str:
+    if not isinstance(s, int | float):
+        return "-"
+    s = float(s)
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)}m {int(s % 60):02d}s"
+    return f"{int(s // 3600)}h {int(s % 3600 // 60):02d}m"
+
+
+def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str, Mapping[str, Any]] | None = None,
+                  title: str = "Summary", caption: str | None = None) -> Table:
+    """The end-of-run table: one row per stage with its duration (from the manifest
+    ``records``) and its headline figures; the full list stays in ``metrics.json``."""
+    records = records or {}
+    table = Table(title=title, show_lines=False, caption=caption, min_width=min(len(title) + 4, 120))
+    table.add_column("stage", style="cyan")
+    table.add_column("time", justify="right")
+    table.add_column("headline figures")
+    for stage, values in metrics.items():
+        names = headline(values)
+        more = len(values) - len(names)
+        figs = "  ".join(f"{k} [bold]{_fmt(values[k])}[/]" for k in names)
+        if more > 0:
+            figs += f"  [dim]+{more} more[/]"
+        table.add_row(stage, _duration(records.get(stage, {}).get("seconds")), figs or "-")
+    return table

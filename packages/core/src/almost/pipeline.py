@@ -56,7 +56,7 @@ from typing import Any
 import attrs
 
 from . import config as cfgmod
-from .console import console, metrics_table
+from .console import console, summary_table
 from .errors import (
     ConfigError,
     InterruptedRun,
@@ -124,7 +124,9 @@ class RunContext:
     force: bool = False
     stage_name: str = ""
     out: str | None = None  # the user's --out, kept in the hints this run prints
+    track: Any = None  # the core [track] section (almost.tracking.TrackConfig): trackers to send to
     _accelerator: Any = None
+    _steplog: Any = None
     _accelerator_key: Any = None
 
     # -- folders ------------------------------------------------------------------------
@@ -243,6 +245,48 @@ class RunContext:
                 rel = str(p)
             arts[label or p.name] = rel
             atomic_write_json(self.run_dir / "manifest.json", manifest)
+
+    # -- step history and trackers (almost.history, almost.tracking) -----------------------
+    def log_step(self, step: int, **values: Any) -> None:
+        """Record ``values`` (``loss=..., lr=...``) at training ``step``: appended to the stage's
+        ``history.jsonl`` (each step once, through kill -9 and resume) and sent to the trackers
+        of ``track.with``. Call it where the stage already logs, with numbers already on the
+        host (``loss.item()`` the progress bar shows): it adds no device sync of its own."""
+        if is_main_process():
+            self._stage_log().log(step, values)
+
+    def log_media(self, step: int, **paths: str | Path) -> None:
+        """Record pictures/GIFs this stage wrote (``rollout=path``) at ``step``: listed in the
+        history, embedded by ``almost report``, sent to trackers that show media."""
+        if is_main_process():
+            self._stage_log().log_media(step, paths)
+
+    @property
+    def history(self):
+        """The running stage's :class:`almost.history.History`; ``ctx.history.resume(step)``
+        drops what a killed run logged after the checkpoint being resumed."""
+        return self._stage_log().history
+
+    def _stage_log(self):
+        from .history import StageLog
+
+        if self._steplog is None or self._steplog.folder != self.round_dir() / self.stage_name:
+            self.close_logs()
+            self._steplog = StageLog.for_context(self)
+        return self._steplog
+
+    def close_logs(self) -> None:
+        """Close the stage's history file and finish its tracker runs (at the stage's end)."""
+        if self._steplog is not None:
+            self._steplog.close()
+            self._steplog = None
+
+    @contextlib.contextmanager
+    def stage_logs(self):
+        try:
+            yield
+        finally:
+            self.close_logs()
 
     def accelerator(self, **kwargs):
         """The stage's ``accelerate.Accelerator`` (see :func:`almost.checkpoint.make_accelerator`).
@@ -493,6 +537,9 @@ def run_pipeline(
     for s in stages:
         pipeline.stage(s)  # unknown stage names fail before anything runs
     cfg = pipeline.resolve_config(profile, config_file, sets, registry=registry)
+    from .tracking import resolve_track
+
+    track = resolve_track(config_file, sets)  # the core [track] section (almost.tracking)
     run_dir = Path(out) if out else default_run_dir(pipeline.name, profile)
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"run directory {run_dir} is a file; choose another --out")
@@ -503,7 +550,7 @@ def run_pipeline(
     lock = RunDirLock(run_dir) if is_main_process() else contextlib.nullcontext()
     with lock, _signal_handlers():
         return _run_locked(pipeline, registry, cfg, run_dir, list(stages), profile, force,
-                           None if out is None else str(out))
+                           None if out is None else str(out), track=track)
 
 
 def _aside_path(sdir: Path, tag: str) -> Path:
@@ -536,7 +583,7 @@ def _set_aside(run_dir: Path, round_dir: Path, name: str, manifest: dict, tag: s
 
 
 def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stages: list[str], profile: str,
-                force: bool, out: str | None) -> dict:
+                force: bool, out: str | None, track: Any = None) -> dict:
     main = is_main_process()
 
     # -- read and check the run's records: nothing has moved yet -------------------------
@@ -575,7 +622,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             atomic_write_json(run_dir / "metrics.json", {})  # the run's file shows the latest round
 
     ctx = RunContext(pipeline=pipeline, config=cfg, run_dir=run_dir, profile=profile,
-                     registry=registry, round=manifest["round"], force=force, out=out)
+                     registry=registry, round=manifest["round"], force=force, out=out, track=track)
     rdir = ctx.round_dir()
     recs = manifest["stages"]
 
@@ -649,7 +696,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         from .threads import for_stage
 
         try:
-            with for_stage():  # torch threads = the cores this process really gets (almost.threads)
+            with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
                 fn(ctx)
         except (KeyboardInterrupt, _Terminated) as e:
             code = 143 if isinstance(e, _Terminated) else 130
@@ -674,7 +721,8 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
     if not main:
         return shown
     if shown:
-        console.print(metrics_table(shown, title=f"{pipeline.name} · {run_dir}"))
+        console.print(summary_table(shown, final, title=f"{pipeline.name} · {run_dir}"))
+        console.print(f"[dim]every figure: {run_dir / 'metrics.json'} · curves and pictures: almost report {run_dir}[/]")
     stale = [n for n in names if final.get(n, {}).get("status") == "stale"]
     if stale:
         console.print(f"[yellow]stale (re-run them): {', '.join(stale)}: `{ctx.command(*stale)}`[/]")
