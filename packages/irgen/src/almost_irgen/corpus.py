@@ -1,0 +1,61 @@
+"""Scoring a compile check against a labelled corpus of single-file Unity scripts.
+
+Each corpus file starts with ``// expect: LABEL`` and ``// why: ...`` (the justification, from
+Unity's scripting reference): LABEL is ``compiles`` (Unity 2021+ compiles it), an error code
+such as ``CS1612`` (Unity rejects it with that code; ``EMPTY``: not a script at all), or
+``newer`` (Unity compiles it, but it uses C# newer than mono's mcs, so the check must say
+"needs newer C#"). :func:`score` gives the false-accept rate (files Unity rejects that the
+check passes), the false-reject rate (files Unity compiles that the check fails, including
+ones it wrongly calls newer C#), how often a rejection names the expected code, and the
+share of ``newer`` files recognised as such.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+_HEAD = re.compile(r"^// expect: (?P<label>\S+)\s*\n// why: (?P<why>.*)$", re.M)
+
+
+@attrs.define
+class Sample:
+    name: str
+    label: str  # compiles | CSxxxx | EMPTY | newer
+    why: str
+    source: str
+
+
+def load(folder: str | Path) -> list[Sample]:
+    out = []
+    for path in sorted(Path(folder).glob("*.cs")):
+        text = path.read_text(encoding="utf-8")
+        m = _HEAD.match(text)
+        if m is None:
+            raise ValueError(f"{path} does not start with '// expect: LABEL' and '// why: ...'")
+        out.append(Sample(path.stem, m["label"], m["why"].strip(), text))
+    return out
+
+
+def score(samples: Sequence[Sample], results: Sequence) -> dict:
+    """Rates and the names of the files each kind of mistake happened on."""
+    accept = [(s, r) for s, r in zip(samples, results) if s.label == "compiles"]
+    reject = [(s, r) for s, r in zip(samples, results) if s.label not in ("compiles", "newer")]
+    newer = [(s, r) for s, r in zip(samples, results) if s.label == "newer"]
+    false_accepts = [s.name for s, r in reject if r.ok]
+    false_rejects = [s.name for s, r in accept if not r.ok]
+    wrong_code = [f"{s.name}: expected {s.label}, got {','.join(r.codes) or '-'}" for s, r in reject
+                  if not r.ok and s.label not in r.codes]
+    newer_missed = [s.name for s, r in newer if r.verdict != "newer_csharp"]
+    return {
+        "files": len(samples), "compiles": len(accept), "rejects": len(reject), "newer": len(newer),
+        "false_accept_rate": len(false_accepts) / max(len(reject), 1),
+        "false_reject_rate": len(false_rejects) / max(len(accept), 1),
+        "code_agreement": 1 - len(wrong_code) / max(len(reject), 1),
+        "newer_recognised": 1 - len(newer_missed) / max(len(newer), 1),
+        "false_accepts": false_accepts, "false_rejects": false_rejects, "wrong_code": wrong_code,
+        "newer_missed": newer_missed,
+    }

@@ -1,0 +1,3 @@
+// expect: EMPTY
+// why: a using directive alone declares no class
+using UnityEngine;
