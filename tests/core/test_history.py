@@ -27,8 +27,12 @@ def test_log_appends_lines_and_reads_back(tmp_path):
     h.log(3, {"eval_loss": float("nan")})
     h.log_media(3, {"rollout": tmp_path / "a.gif"})
     h.close()
+    assert History(tmp_path).last_step == 3
+    h = History(tmp_path)
+    assert h.log_media(None, {"grid": "/elsewhere/grid.png"})["step"] == 3  # None: the latest step
+    h.close()
     lines = (tmp_path / HISTORY_FILE).read_text().splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 6
     recs = [json.loads(line) for line in lines]  # strict JSON: NaN became null
     assert recs[3]["eval_loss"] is None and recs[4]["media"] == {"rollout": "a.gif"}
     s = series(read_history(tmp_path))
@@ -58,7 +62,8 @@ def test_replayed_steps_are_dropped_per_value(tmp_path):
         h.log(s, {"loss": float(s)})
         if s % 3 == 0:
             h.log(s, {"eval_loss": s / 10})
-        h.log(s, {"vae_mse": 1.0}) if s <= 2 else None
+        if s <= 2:
+            h.log(s, {"vae_mse": 1.0})
     h.close()
     h = History(tmp_path)  # resumed: loss from 6, eval at 6 (its cadence), vae loop not rerun
     for s in range(6, 10):

@@ -173,6 +173,21 @@ def test_report_of_rounds_and_a_real_stage(tmp_path, monkeypatch):
     assert [s.name for s in load_run(rounds).stages] == ["round-001/policy", "round-002/policy"]
 
 
+def test_end_of_run_table_shows_headline_figures_and_durations(tmp_path, monkeypatch, capsys):
+    from almost.console import headline
+
+    train = {"steps": 200.0, "resumed_from_step": 0.0, "loss_final": 0.1, "heldout_loss": 0.2,
+             "heldout_loss_init": 0.9, "seconds": 3.0, "steps_per_s": 5.0, "params_m": 1.2}
+    assert headline(train) == ["loss_final", "heldout_loss", "steps_per_s"]
+    assert headline({"images": 8.0, "with_lora": 0.0, "seconds": 1.0}) == ["images", "with_lora"]
+    monkeypatch.setenv("ALMOST_NO_PROGRESS", "1")
+    run_pipeline(TINY, None, out=tmp_path / "run")
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "loss_final" in line)
+    assert re.search(r"train\s.*\d+\.\d s\s.*loss_final", row), row  # stage, duration, figure
+    assert "almost report" in out and "metrics.json" in out
+
+
 # ---------------------------------------------------------------------------------------
 @pytest.mark.browser
 @pytest.mark.slow

@@ -116,6 +116,7 @@ def _toy_train(ctx):
             ctx.log_step(step, eval_loss=(w - 3) ** 2)
     gif = _gif(ctx.stage_dir() / "samples.gif")
     ctx.log_media(ctx.config.steps, samples=gif)
+    ctx.add_artifact(_gif(ctx.stage_dir() / "final.gif", frames=2), "final GIF (w)")  # an artifact picture: logged too
     ctx.log_metrics(w=w)
 
 
@@ -144,6 +145,7 @@ def test_tensorboard_events_hold_the_history(tmp_path, monkeypatch):
     _, images = read_events(run / "tensorboard" / "train")
     gif = images["train/samples"]
     assert gif[:6] == b"GIF89a" and gif == (run / "train" / "samples.gif").read_bytes()  # animated, as written
+    assert images["train/final_GIF_w"] == (run / "train" / "final.gif").read_bytes()
 
 
 @pytest.mark.slow

@@ -135,7 +135,9 @@ def headline(values: Mapping[str, Any], n: int = 4) -> list[str]:
         return (hit, i)
 
     ranked = sorted(enumerate(k for k, v in values.items() if isinstance(v, int | float) or v is None), key=score)
-    keep = {k for _, k in ranked[:n]}
+    hits = [k for i, k in ranked if score((i, k))[0] < len(_HEADLINE)]
+    rest = [k for i, k in ranked if score((i, k))[0] == len(_HEADLINE)]
+    keep = set((hits + rest[: max(0, 2 - len(hits))])[:n])  # plain counts only when little else is there
     return [k for k in values if k in keep]
 
 

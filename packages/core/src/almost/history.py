@@ -127,6 +127,14 @@ class History:
         self._fh = None
         self.dropped = 0  # records (or values in them) dropped as replays of a resumed stage
         self.first_step: int | None = None  # the first step this process logged
+        self._last: int | None = None
+
+    @property
+    def last_step(self) -> int:
+        """The latest step logged (by this process, else in the file; 0 if none)."""
+        if self._last is None:
+            self._last = max((r["step"] for r in self.records()), default=0)
+        return self._last
 
     # -- reading and rewriting -------------------------------------------------------------
     def records(self) -> list[dict]:
@@ -194,13 +202,17 @@ class History:
             self._fresh.update(new)
         if self.first_step is None:
             self.first_step = step
+        self._last = step
         rec = {"step": step, "time": round(time.time() if now is None else now, 3), **rec_values}
         self._append(rec)
         return rec
 
-    def log_media(self, step: int, items: Mapping[str, str | os.PathLike]) -> dict:
-        """Append a record naming pictures/GIFs (paths relative to the stage folder when inside it)."""
+    def log_media(self, step: int | None, items: Mapping[str, str | os.PathLike]) -> dict:
+        """Append a record naming pictures/GIFs (paths relative to the stage folder when inside
+        it) at ``step`` (``None``: the latest step logged)."""
         self._check()
+        if step is None:
+            step = self.last_step
         paths = {}
         for name, p in items.items():
             p = Path(p)
@@ -267,7 +279,7 @@ class StageLog:
                               first_step=self.history.first_step)
         return rec
 
-    def log_media(self, step: int, items: Mapping[str, str | os.PathLike]) -> dict:
+    def log_media(self, step: int | None, items: Mapping[str, str | os.PathLike]) -> dict:
         rec = self.history.log_media(step, items)
         if self.trackers is not None:
             self.trackers.log_media(rec["step"], {k: Path(v) for k, v in items.items()},

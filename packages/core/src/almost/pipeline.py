@@ -245,6 +245,8 @@ class RunContext:
                 rel = str(p)
             arts[label or p.name] = rel
             atomic_write_json(self.run_dir / "manifest.json", manifest)
+        if p.suffix.lower() in (".png", ".gif") and p.is_file():  # pictures: in the history, to trackers
+            self._stage_log().log_media(None, {label or p.stem: p})
 
     # -- step history and trackers (almost.history, almost.tracking) -----------------------
     def log_step(self, step: int, **values: Any) -> None:
@@ -255,9 +257,10 @@ class RunContext:
         if is_main_process():
             self._stage_log().log(step, values)
 
-    def log_media(self, step: int, **paths: str | Path) -> None:
-        """Record pictures/GIFs this stage wrote (``rollout=path``) at ``step``: listed in the
-        history, embedded by ``almost report``, sent to trackers that show media."""
+    def log_media(self, step: int | None, **paths: str | Path) -> None:
+        """Record pictures/GIFs this stage wrote (``rollout=path``) at ``step`` (``None``: the
+        latest step logged): listed in the history, embedded by ``almost report``, sent to
+        trackers that show media. A PNG/GIF given to :meth:`add_artifact` is recorded too."""
         if is_main_process():
             self._stage_log().log_media(step, paths)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,7 @@ class StageTrackers:
                 self._safe(t, "media", lambda t=t, name=name, path=path: self._media_one(t, step, name, Path(path)))
 
     def _media_one(self, t, step: int, name: str, path: Path) -> None:
-        tag = f"{self.label}/{name}"
+        tag = f"{self.label}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', name).strip('_') or 'picture'}"
         if t.name == "tensorboard":
             data = path.read_bytes()
             size = _image_size(data)
