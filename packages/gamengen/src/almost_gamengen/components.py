@@ -6,7 +6,7 @@ from __future__ import annotations
 
 def register(registry) -> None:
     """Called from the plugin's ``almost_register`` hook."""
-    from .envs import scenario_names  # finds the wheel's scenario files without importing vizdoom
+    from .scenarios import scenario_names  # the wheel's scenario files; imports nothing heavy
 
     for name in scenario_names():
         registry.add("env", f"vizdoom-{name}", "almost_gamengen.envs:VizdoomEnv", bind={"scenario": name},

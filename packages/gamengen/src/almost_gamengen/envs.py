@@ -23,15 +23,16 @@ Example::
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 from almost.errors import UserError, known_list
+
+# which scenarios the wheel ships: a light module, so the plugin lists them without this one
+from .scenarios import _MAPS, scenario_names, scenarios_dir
 
 BASE_ACTIONS = (
     "NOOP",
@@ -61,36 +62,6 @@ GAME_VARIABLES = (
     "POSITION_Y",
 )
 
-# scenarios whose config needs more than the wheel's single-player defaults
-_SKIP = {
-    "basic_audio",
-    "basic_notifications",
-    "cig",
-    "multi_duel",
-    "deathmatch",
-    "learning",
-    "oblige",
-    "doom",
-    "doom2",
-    "freedoom2",
-    "multi",
-}
-_MAPS = {"freedoom1": "E1M1"}
-
-
-def scenarios_dir() -> Path | None:
-    spec = importlib.util.find_spec("vizdoom")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "scenarios"
-
-
-def scenario_names() -> list[str]:
-    """The single-player scenarios the installed wheel ships (without importing vizdoom)."""
-    d = scenarios_dir()
-    if d is None or not d.is_dir():
-        return []
-    return sorted(p.stem for p in d.glob("*.cfg") if p.stem not in _SKIP)
 
 
 def action_table(combos: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:
