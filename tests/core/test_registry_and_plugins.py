@@ -121,3 +121,16 @@ def test_console_script_lists_plugins_in_a_subprocess():
     for name in ("gamengen", "ddpo", "irgen", "example"):
         assert name in out.stdout
     assert "broken" not in out.stdout
+
+
+def test_builtin_pipelines_list_every_profile_of_their_config():
+    """The plugins name their profiles without importing their config module (lazy_profiles):
+    the names must match the config's PROFILES, or a profile would be unreachable."""
+    import importlib
+
+    app = load_app()
+    for name in ("gamengen", "ddpo", "irgen"):
+        p = app.pipeline(name)
+        real = importlib.import_module(f"almost_{name}.config").PROFILES
+        assert set(p.profiles) == set(real), name
+        assert type(p.profiles["tiny"]()) is type(real["tiny"]())

@@ -43,6 +43,21 @@ def resolve_target(target: str) -> Any:
     return obj
 
 
+def lazy_profiles(target: str, names: Iterable[str] = ("tiny", "full")) -> dict[str, Callable[[], Any]]:
+    """Profiles for :class:`almost.Pipeline` whose config module is imported only when a
+    profile is built: ``profiles=lazy_profiles("almost_mine.config:PROFILES")``, where
+    ``PROFILES`` maps each of ``names`` to a callable returning the config."""
+
+    def make(name: str) -> Callable[[], Any]:
+        def build() -> Any:
+            return resolve_target(target)[name]()
+
+        build.__name__ = f"{name}_profile"
+        return build
+
+    return {n: make(n) for n in names}
+
+
 @attrs.define(eq=False)
 class Component:
     """One registered factory. ``create(**kwargs)`` builds an instance.

@@ -14,14 +14,14 @@ def almost_register(registry):
 
 @hookimpl
 def almost_pipelines(register):
-    from .config import PROFILES
+    from almost.registry import lazy_profiles  # the config module loads when a run needs it
 
     s = "almost_ddpo.stages"
     register(
         Pipeline(
             name="ddpo",
             help="RLHF for diffusion models: generate → score → reward → policy (DDPO LoRA) → export, in rounds",
-            profiles=PROFILES,
+            profiles=lazy_profiles("almost_ddpo.config:PROFILES"),
             rounds=True,
             stages=[
                 Stage("pretrain", f"{s}.pretrain:run", "tiny: train a small text-to-image model; full: check model.path"),

@@ -14,13 +14,13 @@ def almost_register(registry):
 
 @hookimpl
 def almost_pipelines(register):
-    from .config import PROFILES
+    from almost.registry import lazy_profiles  # the config module loads when a run needs it
 
     register(
         Pipeline(
             name="gamengen",
             help="GameNGen-style neural game engine",
-            profiles=PROFILES,
+            profiles=lazy_profiles("almost_gamengen.config:PROFILES", ("tiny", "small", "full")),
             stages=[
                 Stage("agent", "almost_gamengen.stages.agent:run", "train a PPO agent while recording episodes"),
                 Stage("collect", "almost_gamengen.stages.collect:run", "record episodes with a policy, several processes"),

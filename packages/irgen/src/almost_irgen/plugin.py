@@ -24,7 +24,7 @@ def almost_register(registry):
 
 @almost.hookimpl
 def almost_pipelines(register):
-    from .config import PROFILES
+    from almost.registry import lazy_profiles  # the config module loads when a run needs it
 
     register(Pipeline(
         name="irgen",
@@ -36,7 +36,7 @@ def almost_pipelines(register):
             Stage("evaluate", "almost_irgen.stages.evaluate:run", "compile@1/@k with mcs and IR conformance"),
             Stage("export", "almost_irgen.stages.export:run", "adapter, merged model, GGUF, Ollama Modelfile"),
         ],
-        profiles=PROFILES,
+        profiles=lazy_profiles("almost_irgen.config:PROFILES", ("tiny", "full", "full-24gb")),
     ))
 
 
