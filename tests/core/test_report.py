@@ -132,6 +132,15 @@ def test_compare_two_runs(tmp_path):
     assert mb  # (b's own values are in the B column)
 
 
+def test_watch_page_reloads_itself_and_stray_folders_are_not_stages(tmp_path):
+    run = fake_run(tmp_path / "run")
+    shutil.copytree(run / "train", run / "train.replaced-20261125-101010")  # set aside by --force
+    page = write_report(run, refresh=7).read_text()
+    assert '<meta http-equiv="refresh" content="7">' in page
+    assert "replaced-" not in page
+    assert "http-equiv=\"refresh\"" not in write_report(run).read_text()
+
+
 def test_report_mistakes_are_one_sentence(tmp_path):
     code, _, err = run_cli(["report", str(tmp_path / "nope")])
     assert code == 2 and "does not exist" in err and "Traceback" not in err

@@ -121,7 +121,6 @@ def plugins(as_json: bool, verbose: bool) -> None:
             console.print(info.traceback or info.error, markup=False, highlight=False)
     elif broken:
         console.print("[dim]almost plugins --verbose shows the tracebacks; --json the full records[/]")
-
     _warn_import_name_clash(console)
 
 
@@ -135,6 +134,7 @@ def _warn_import_name_clash(console) -> None:
         return
     console.print("[yellow]warning: the unrelated distribution 'almost' is installed and shares the import "
                   "name 'almost' with almost-core; uninstall it (pip uninstall almost)[/]")
+
 
 @cli.command()
 @click.argument("kind", required=False)
@@ -242,19 +242,32 @@ def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Where to write the page (default RUN_DIR/report.html, or RUN_DIR/report-vs-B.html).")
 @click.option("--open", "open_", is_flag=True, help="Open the page in a web browser.")
-def report(run_dir, other, out, open_) -> None:
+@click.option("--watch", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+              help="Rewrite the page every SECONDS while the run trains (the page reloads itself); Ctrl-C stops.")
+def report(run_dir, other, out, open_, watch) -> None:
     """Write one self-contained report.html of a run: config, stages, curves, metrics, pictures.
 
     With RUN_B, the two runs side by side: config differences, shared metrics, both curves."""
     from .console import console
     from .report import write_report
 
-    path = write_report(run_dir, other, out)
+    path = write_report(run_dir, other, out, refresh=watch)
     console.print(f"report: {path}")
     if open_:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
+    if watch:
+        import time
+
+        console.print(f"rewriting it every {watch} s; Ctrl-C stops")
+        try:
+            while True:
+                time.sleep(watch)
+                write_report(run_dir, other, out, refresh=watch)
+        except KeyboardInterrupt:
+            write_report(run_dir, other, out)  # the final page does not reload itself
+            console.print(f"report: {path}")
 
 
 _BASE_COMMANDS = dict(cli.commands)

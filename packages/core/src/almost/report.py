@@ -8,6 +8,9 @@ mail it, attach it to an issue.
 With two runs it puts them side by side: the config keys that differ, every metric the two
 share (with the change), and each shared curve drawn with both runs on one plot. The page is
 written into the first run (``report-vs-<B>.html``).
+
+While a run trains, ``almost report RUN --watch`` rewrites the page every few seconds and the
+page reloads itself (a ``<meta http-equiv="refresh">``, still no script): live curves.
 """
 
 from __future__ import annotations
@@ -113,7 +116,8 @@ def _order(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any]) ->
         if n not in names:
             names.append(n)
     for p in sorted(folder.iterdir()):
-        if p.is_dir() and (p / HISTORY_FILE).is_file() and p.name not in names:
+        # a stage folder the manifest does not name (not a --force/stale copy set aside: NAME.replaced-...)
+        if p.is_dir() and "." not in p.name and (p / HISTORY_FILE).is_file() and p.name not in names:
             names.append(p.name)
     return names
 
@@ -343,8 +347,9 @@ figcaption{font-size:12px;color:#4a5366}pre{background:#f3f4f7;padding:10px;over
 """
 
 
-def _page(title: str, subtitle: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+def _page(title: str, subtitle: str, body: str, refresh: int | None = None) -> str:
+    again = f'<meta http-equiv="refresh" content="{int(refresh)}">' if refresh else ""
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">" + again +
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             # nothing may load from anywhere: the page is the whole report
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
@@ -382,7 +387,7 @@ def _subtitle(run: RunRecord) -> str:
     return " · ".join(bits) + f" · written {_e(time.strftime('%Y-%m-%d %H:%M'))}"
 
 
-def render_run(run: RunRecord) -> str:
+def render_run(run: RunRecord, refresh: int | None = None) -> str:
     emb = _Embedder()
     body = [_overview(run)]
     for st in run.stages:
@@ -403,7 +408,7 @@ def render_run(run: RunRecord) -> str:
         body.append("".join(parts))
     if run.config_text:
         body.append(f'<section id="config"><h2>Config</h2><pre>{_e(run.config_text)}</pre></section>')
-    return _page(f"Almost run · {run.title}", _subtitle(run), "".join(body))
+    return _page(f"Almost run · {run.title}", _subtitle(run), "".join(body), refresh)
 
 
 def _flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -417,7 +422,7 @@ def _flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def render_compare(a: RunRecord, b: RunRecord) -> str:
+def render_compare(a: RunRecord, b: RunRecord, refresh: int | None = None) -> str:
     la, lb = f"A: {a.title}", f"B: {b.title}"
     if a.title == b.title:
         la, lb = f"A: {a.path}", f"B: {b.path}"
@@ -460,21 +465,22 @@ def render_compare(a: RunRecord, b: RunRecord) -> str:
     only = [f"{n} (A only)" for n in sa if n not in sb] + [f"{n} (B only)" for n in sb if n not in sa]
     if only:
         body.append(f"<section><h2>Not in both runs</h2><p>{_e(', '.join(only))}</p></section>")
-    return _page(f"Almost runs · {a.title} vs {b.title}", f"{_e(a.path)} vs {_e(b.path)}", "".join(body))
+    return _page(f"Almost runs · {a.title} vs {b.title}", f"{_e(a.path)} vs {_e(b.path)}", "".join(body), refresh)
 
 
 def write_report(run_dir: str | os.PathLike, other: str | os.PathLike | None = None,
-                 out: str | os.PathLike | None = None) -> Path:
-    """Write the report of ``run_dir`` (or ``run_dir`` vs ``other``); returns its path."""
+                 out: str | os.PathLike | None = None, refresh: int | None = None) -> Path:
+    """Write the report of ``run_dir`` (or ``run_dir`` vs ``other``); returns its path.
+    ``refresh``: the page reloads itself every so many seconds (``almost report --watch``)."""
     from .io import atomic_write
 
     a = load_run(run_dir)
     if other is None:
-        text = render_run(a)
+        text = render_run(a, refresh)
         path = Path(out) if out else a.path / REPORT_FILE
     else:
         b = load_run(other)
-        text = render_compare(a, b)
+        text = render_compare(a, b, refresh)
         path = Path(out) if out else a.path / f"report-vs-{b.title}.html"
     atomic_write(path, text)
     return path
