@@ -96,11 +96,15 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path, tiny_model_dir)
 
     from almost.testing import run_cli
 
-    _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=2"])
+    import shutil
+
+    _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=4"])
+    # as if stopped after step 2: its checkpoint is the last one, the stage is marked interrupted
+    shutil.rmtree(tmp_path / "train" / "checkpoints" / "step-00000004")
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     manifest["stages"]["train"]["status"] = "interrupted"
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    code, out, err = run_cli(["run", "--plugin", "irgen", "train", "--out", str(tmp_path), "--force",
+    code, out, err = run_cli(["run", "--plugin", "irgen", "train", "--out", str(tmp_path),
                               "--set", f"model.base={tiny_model_dir}", "--set", "synth.count=40",
                               "--set", "train.eval_every=2", "--set", "train.batch_tokens=512",
                               "--set", "train.lr=0.01", "--set", "train.patience=0", "--set", "train.max_steps=4"])

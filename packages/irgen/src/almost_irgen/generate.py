@@ -38,6 +38,14 @@ def generate_code(model, tok, irs: Sequence[dict], max_new_tokens: int, batch_si
     if getattr(base, "is_activation_checkpointing", False):  # transformers 5 names, else 4.x
         (getattr(base, "activation_checkpointing_disable", None) or base.gradient_checkpointing_disable)()
     model.config.use_cache = True
+    from .gguf_export import eos_ids
+    from .memory import free_device_bytes, generation_batch
+
+    stop = eos_ids(base, tok)  # every id that ends a turn (OLMo: <|im_end|> and <|endoftext|>)
+    prompt_len = max((len(prompt_ids(tok, conversation(ir))) for ir in irs), default=0)
+    # the KV cache grows with batch x (prompt + new tokens): shrink the batch to the free memory
+    batch_size = generation_batch(base.config, batch_size, prompt_len + max_new_tokens,
+                                  free_device_bytes(model.device), next(model.parameters()).element_size())
     out: list[str] = []
     g = torch.manual_seed(seed)
     del g
@@ -56,7 +64,7 @@ def generate_code(model, tok, irs: Sequence[dict], max_new_tokens: int, batch_si
                 kw.update(temperature=temperature, top_p=0.95)
             gen = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
                                  max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id,
-                                 eos_token_id=tok.eos_token_id, **kw)
+                                 eos_token_id=stop, **kw)
             for row in gen[:, width:]:
                 out.append(extract_code(tok.decode(row, skip_special_tokens=True)))
             bar.advance(task, len(prompts))

