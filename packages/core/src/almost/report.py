@@ -359,13 +359,16 @@ def _page(title: str, subtitle: str, body: str, refresh: int | None = None) -> s
 
 
 def _overview(run: RunRecord) -> str:
+    from .console import headline
+
     rows = []
     for st in run.stages:
+        figs = " · ".join(f"{_e(k)} <b>{_e(_fmt(st.metrics[k]))}</b>" for k in headline(st.metrics))
         rows.append(f'<tr><td><a href="#stage-{_e(st.name)}">{_e(st.name)}</a></td>'
                     f'<td class="st-{_e(st.status)}">{_e(st.status)}</td><td class="n">{_e(_duration(st.seconds))}</td>'
-                    f'<td class="n">{len(st.curves)}</td><td class="n">{len(st.metrics)}</td><td class="n">{len(st.pictures)}</td></tr>')
+                    f'<td>{figs}</td><td class="n">{len(st.curves)}</td><td class="n">{len(st.pictures)}</td></tr>')
     return ('<section id="overview"><h2>Stages</h2><table><tr><th>stage</th><th>status</th><th class="n">duration</th>'
-            '<th class="n">curves</th><th class="n">metrics</th><th class="n">pictures</th></tr>'
+            '<th>headline figures</th><th class="n">curves</th><th class="n">pictures</th></tr>'
             + "".join(rows) + "</table></section>")
 
 
