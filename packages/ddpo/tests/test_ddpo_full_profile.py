@@ -16,11 +16,19 @@ SD15_UNET = dict(
 
 
 def test_full_profile_settings():
+    from almost_ddpo.pictures import tile_size
+    from almost_ddpo.stages.policy import sampler_settings
+
     cfg = full()
     assert cfg.score.mode == "web" and cfg.score.host == "127.0.0.1"
     assert cfg.policy.mixed_precision == "fp16" and cfg.policy.gradient_checkpointing
     assert cfg.generate.height == cfg.generate.width == 512
     assert cfg.policy.lora_alpha == cfg.policy.lora_rank == 4
+    # the policy samples and trains with the sampler the scored images came from
+    assert sampler_settings(cfg) == (cfg.generate.steps, cfg.generate.guidance) == (50, 5.0)
+    assert cfg.policy.gradient_accumulation_steps > 1 and cfg.export.export_every > 0
+    assert cfg.reward_model.pool == 8  # the seed's 8×8 layout
+    assert tile_size(512, 512) == (256, 256) and tile_size(32, 32) == (128, 128)  # before_after.png stays small
 
 
 def test_full_profile_lora_and_step_shapes_on_meta_device():
@@ -29,7 +37,9 @@ def test_full_profile_lora_and_step_shapes_on_meta_device():
 
     from almost_ddpo.ddim import ddim_step_with_logprob, guided_eps
     from almost_ddpo.lora import add_lora
+    from almost_ddpo.stages.policy import sampler_settings
 
+    steps, guidance = sampler_settings(full())
     cfg = full().policy
     with init_empty_weights():
         unet = UNet2DConditionModel(**SD15_UNET)
@@ -44,9 +54,9 @@ def test_full_profile_lora_and_step_shapes_on_meta_device():
     emb = torch.empty(2 * b, 77, 768, device="meta")
     sched = DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
                           set_alpha_to_one=False, steps_offset=1)
-    sched.set_timesteps(cfg.steps)
+    sched.set_timesteps(steps)
     t = sched.timesteps[torch.tensor([3] * b)]
-    eps = guided_eps(unet, x, t.to("meta"), emb, cfg.guidance)
+    eps = guided_eps(unet, x, t.to("meta"), emb, guidance)
     assert eps.shape == (b, 4, 64, 64)
     # the log-prob of a stored step, as in training (CPU tensors of the full latent shape)
     x_t = torch.randn(b, 4, 64, 64)

@@ -37,7 +37,7 @@ def test_unknown_reward_is_a_clear_error(tmp_path, tiny_model_dir):
     code, out, err = run_cli(["run", "--plugin", "ddpo", "pretrain", "policy", "--out", str(tmp_path),
                               "--set", f"model.path={tiny_model_dir}", "--set", "reward=nosuch"])
     assert code == 2
-    assert "unknown reward component 'nosuch'" in out + err and "Traceback" not in out + err
+    assert "'nosuch'" in out + err and "known reward components" in out + err and "Traceback" not in out + err
 
 
 SETS = [
@@ -77,10 +77,16 @@ def test_two_rounds_through_the_cli_with_a_third_party_reward(tmp_path, tiny_mod
     assert len(list((r1 / "generate" / "images").glob("*.png"))) == 6  # round 1 untouched
     assert (r2 / "export" / "kohya_lora.safetensors").is_file()
 
-    # importing a seed scores.json with a name this round never made: one sentence, exit 2
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["reward"]["rounds_labelled"] == 2  # round 2's reward model learned from both rounds
+    assert metrics["reward"]["scores"] == 12
+    assert len([ln for ln in (tmp_path / "ratings.jsonl").read_text().splitlines() if ln]) == 12
+
+    # importing a seed scores.json of only bad entries: each listed, nothing merged, exit 2
     bad = tmp_path / "bad_scores.json"
-    bad.write_text(json.dumps({"00000.png": 3, "someone_elses.png": 2}))
+    bad.write_text(json.dumps({"someone_elses.png": 2, "00001.png": 9}))
     code, out, err = run_cli([*args, "score", "--force", "--set", "score.mode=import",
                               "--set", f"score.import_file={bad}"])
     assert code == 2, out + err
-    assert "someone_elses.png" in out + err and "Traceback" not in out + err
+    assert "someone_elses.png: no such file" in out and "00001.png: score 9 is out of range" in out
+    assert "Traceback" not in out + err

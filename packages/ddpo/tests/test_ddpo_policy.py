@@ -82,3 +82,66 @@ def test_interrupted_policy_resumes_from_its_checkpoint_and_deletes_nothing(tmp_
     assert {"reward_before", "reward_after"} <= set(metrics)
     assert (out / "before_after.png").is_file()
     assert torch.isfinite(torch.tensor([metrics["reward_before"], metrics["reward_after"]])).all()
+
+
+def _lora_after(tmp_path, model_dir, **policy_kw):
+    from almost.checkpoint import load_safetensors
+    from almost_ddpo.stages import policy
+
+    ctx = _ctx(tmp_path, model_dir)
+    ctx.config = attrs.evolve(ctx.config, policy=attrs.evolve(
+        ctx.config.policy, epochs=1, samples_per_epoch=4, sample_batch_size=4, steps=2, timestep_fraction=1.0,
+        checkpoint_every=1, **policy_kw))
+    policy.run(ctx)
+    return load_safetensors(tmp_path / "round-001" / "policy" / "lora" / "adapter_model.safetensors")
+
+
+@pytest.mark.slow
+def test_gradient_accumulation_sums_batches_into_one_step(tmp_path, tiny_model_dir):
+    """ddpo-pytorch's semantics: 2 batches of 2 accumulated = one step on the batch of 4; without
+    accumulation the same data takes two optimizer steps and lands elsewhere. The same config
+    twice gives bitwise-equal LoRA tensors (seeded init, seeded sampling)."""
+    one = _lora_after(tmp_path / "a", tiny_model_dir, train_batch_size=4, gradient_accumulation_steps=1)
+    acc = _lora_after(tmp_path / "b", tiny_model_dir, train_batch_size=2, gradient_accumulation_steps=2)
+    two = _lora_after(tmp_path / "c", tiny_model_dir, train_batch_size=2, gradient_accumulation_steps=1)
+    again = _lora_after(tmp_path / "d", tiny_model_dir, train_batch_size=2, gradient_accumulation_steps=1)
+    assert all(torch.allclose(one[k], acc[k], atol=1e-6) for k in one)
+    assert any(not torch.allclose(one[k], two[k], atol=1e-6) for k in one if "lora_B" in k)
+    assert all(torch.equal(two[k], again[k]) for k in two)
+
+
+class NanReward:
+    name = "nan"
+
+    def __call__(self, images, prompts):
+        return torch.full((len(prompts),), float("nan"))
+
+
+def test_non_finite_loss_stops_policy_with_one_sentence(tmp_path, tiny_model_dir):
+    from almost.errors import UserError
+    from almost_ddpo.stages import policy
+
+    ctx = _ctx(tmp_path, tiny_model_dir)
+    ctx.registry.add("reward", "nan", NanReward)
+    ctx.config = attrs.evolve(ctx.config, reward="nan", policy=attrs.evolve(
+        ctx.config.policy, epochs=2, samples_per_epoch=2, sample_batch_size=2, steps=2, checkpoint_every=1))
+    with pytest.raises(UserError, match=r"policy: the (loss|reward) of epoch 1 became nan; the last good checkpoint "
+                                        r"is kept"):
+        policy.run(ctx)
+    assert not list((tmp_path / "round-001" / "policy" / "checkpoints").glob("step-*"))
+
+
+def test_policy_config_ranges():
+    from almost.config import apply_sets
+    from almost.errors import ConfigError
+    from almost_ddpo.config import tiny as tiny_profile
+
+    for bad in ("policy.eta=0", "policy.train_batch_size=0", "policy.epochs=-1", "policy.gradient_accumulation_steps=0",
+                "reward_model.holdout_fraction=1.5", "generate.steps=0", "policy.timestep_fraction=0",
+                "reward_model.batch_size=0", "policy.sample_batch_size=0", "policy.checkpoint_every=0",
+                "export.export_every=-1", "policy.lr=0", "score.port=70000"):
+        with pytest.raises(ConfigError) as e:
+            apply_sets(tiny_profile(), [bad])
+        assert bad.split("=")[0] in str(e.value), str(e.value)
+    cfg = apply_sets(tiny_profile(), ["policy.epochs=0", "policy.steps=none", "policy.guidance=7.5"])
+    assert cfg.policy.epochs == 0 and cfg.policy.steps is None and cfg.policy.guidance == 7.5

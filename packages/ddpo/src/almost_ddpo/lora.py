@@ -2,7 +2,10 @@
 
 * :func:`add_lora` puts a fresh peft ``LoraConfig`` adapter on the UNet (only it trains).
 * :func:`save_lora` writes ``adapter_config.json`` + ``adapter_model.safetensors`` (peft) and
-  ``pytorch_lora_weights.safetensors`` (diffusers, loadable with ``pipe.load_lora_weights``).
+  ``pytorch_lora_weights.safetensors`` (diffusers, for ``pipe.load_lora_weights``): one key
+  style throughout, ``unet.<module>.lora_A.weight`` / ``lora_B.weight`` (peft names under the
+  ``unet.`` prefix), for attention and conv targets alike, with the adapter config (rank,
+  alpha) in the file's metadata so diffusers rebuilds the same scale.
 * :func:`to_kohya` uses diffusers' ``convert_state_dict_to_kohya`` and then writes the real
   alpha (diffusers writes ``alpha = rank``, wrong whenever ``lora_alpha != r``).
 """
@@ -15,10 +18,20 @@ from pathlib import Path
 from almost.errors import UserError
 
 
-def add_lora(unet, rank: int, alpha: float, targets: list[str], init: str | bool = "gaussian"):
-    """Freeze the UNet and attach a LoRA adapter named ``default``; returns its ``LoraConfig``."""
+def add_lora(unet, rank: int, alpha: float, targets: list[str], init: str | bool = "gaussian",
+             seed: int | None = None):
+    """Freeze the UNet and attach a LoRA adapter named ``default``; returns its ``LoraConfig``.
+
+    peft draws the initial ``lora_A`` from torch's global RNG: with ``seed`` the draw is seeded
+    (same seed, same tensors, bitwise) and the global RNG is restored afterwards.
+    """
+    import torch
     from peft import LoraConfig
 
+    if seed is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return add_lora(unet, rank, alpha, targets, init)
     unet.requires_grad_(False)
     config = LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=init, target_modules=list(targets))
     try:
@@ -37,7 +50,6 @@ def lora_state_dict(unet) -> dict:
 def save_lora(unet, config, folder: str | Path, metadata: dict | None = None) -> Path:
     """Write the adapter in peft and diffusers layouts under ``folder``."""
     from diffusers import StableDiffusionPipeline
-    from diffusers.utils import convert_state_dict_to_diffusers
 
     from almost.checkpoint import save_safetensors
     from almost.io import atomic_write_json
@@ -49,8 +61,10 @@ def save_lora(unet, config, folder: str | Path, metadata: dict | None = None) ->
     cfg = config.to_dict()
     cfg["target_modules"] = sorted(cfg["target_modules"]) if cfg.get("target_modules") else []
     atomic_write_json(folder / "adapter_config.json", json.loads(json.dumps(cfg, default=str)))
+    # peft names as they are (no convert_state_dict_to_diffusers: it renames attention keys to
+    # the old ``lora.down`` style but leaves conv keys alone, and diffusers then loads neither fully)
     StableDiffusionPipeline.save_lora_weights(
-        folder, unet_lora_layers=convert_state_dict_to_diffusers(sd), safe_serialization=True,
+        folder, unet_lora_layers=sd, safe_serialization=True,
         unet_lora_adapter_metadata=json.loads(json.dumps(cfg, default=str)),
     )
     if metadata:

@@ -148,6 +148,79 @@ def encode_images(pipe, images):
     return dist.mean * vae.config.scaling_factor
 
 
+def best_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_vae(path: str | Path, device: str = "cpu", dtype: str | None = None):
+    """Only the autoencoder of a model folder (the reward stage needs nothing else): half
+    precision on a GPU, float32 on a CPU unless ``dtype`` says otherwise."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    _quiet()
+    dtype = dtype or ("float16" if device.startswith("cuda") else "float32")
+    path = Path(path)
+    if (path / "vae" / "config.json").is_file():
+        try:
+            vae = AutoencoderKL.from_pretrained(path, subfolder="vae", torch_dtype=getattr(torch, dtype),
+                                                local_files_only=True)
+        except (OSError, ValueError) as e:
+            raise UserError(f"could not load the autoencoder in {path / 'vae'} ({e}); check the folder is complete") from None
+    else:
+        vae = load_pipeline(path, dtype, device).vae
+    return vae.to(device).eval().requires_grad_(False)
+
+
+def encode_files(vae, files, batch_size: int = 8):
+    """Scaled latents (float32, on the CPU) of image files, ``batch_size`` at a time on the VAE's
+    device and dtype; only one batch of pixels is ever in memory. On a CPU the VAE encodes one
+    image at a time inside a batch (its activations at 512 px are ~0.7 GB per image)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    files = list(files)
+    if vae.device.type == "cpu":
+        vae.enable_slicing()
+    out = []
+    with torch.inference_mode():
+        for k in range(0, len(files), batch_size):
+            arrs = [np.asarray(Image.open(f).convert("RGB")) for f in files[k:k + batch_size]]
+            groups: dict[tuple, list[int]] = {}
+            for i, a in enumerate(arrs):
+                groups.setdefault(a.shape, []).append(i)
+            lat: list = [None] * len(arrs)
+            for idx in groups.values():
+                x = torch.from_numpy(np.stack([arrs[i] for i in idx])).permute(0, 3, 1, 2)
+                x = x.to(vae.device).to(vae.dtype) / 127.5 - 1
+                z = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
+                for i, zi in zip(idx, z.float().cpu()):
+                    lat[i] = zi
+            out.extend(lat)
+    if not out:
+        return torch.empty(0)
+    shapes = {tuple(z.shape) for z in out}
+    if len(shapes) > 1:
+        raise UserError(f"the labelled images have different sizes ({len(shapes)} latent shapes); "
+                        "the reward model needs one image size — score images of one size per run")
+    return torch.stack(out)
+
+
+def prompt_vectors(pipe, prompts: list[str]):
+    """One vector per prompt: the text encoder's pooled output ``(B, D)`` (float32)."""
+    import torch
+
+    tok = pipe.tokenizer
+    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
+              return_tensors="pt").input_ids.to(pipe.text_encoder.device)
+    with torch.no_grad():
+        return pipe.text_encoder(ids)[1].float()
+
+
 def latent_size(pipe, height: int = 0, width: int = 0) -> tuple[int, int]:
     """Latent ``(h, w)`` for an image size (0: the model's default)."""
     factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)

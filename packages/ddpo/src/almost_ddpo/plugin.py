@@ -33,3 +33,40 @@ def almost_pipelines(register):
             ],
         )
     )
+
+
+@hookimpl
+def almost_commands(cli):
+    import click
+
+    @cli.group()
+    def ddpo():
+        """DDPO tools: import the seed's scores into a run, score any folder of images."""
+
+    @ddpo.command(name="import")
+    @click.argument("scores_json", type=click.Path(dir_okay=False))
+    @click.option("--images", required=True, type=click.Path(file_okay=False),
+                  help="Folder holding the images SCORES_JSON names (matched to the run's images by content).")
+    @click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False),
+                  help="The ddpo run directory whose ratings store receives the scores.")
+    @click.option("--annotator", default="import", show_default=True, help="Name recorded with each rating.")
+    def import_(scores_json, images, run_dir, annotator):
+        """Merge a seed-format scores.json into RUN's ratings (one line per bad entry, then a summary).
+
+        Exit status 0 when anything was merged, 2 when nothing could be."""
+        from .labels import import_into_run
+
+        import_into_run(scores_json, images, run_dir, annotator)
+
+    @ddpo.command()
+    @click.argument("images", type=click.Path(file_okay=False))
+    @click.option("--host", default="127.0.0.1", show_default=True,
+                  help="Address to bind (keep 127.0.0.1 unless you mean to share the page).")
+    @click.option("--port", default=8765, show_default=True, help="Port of the page (0: any free port).")
+    @click.option("--annotator", default="me", show_default=True, help="Name recorded with each rating.")
+    def score(images, host, port, annotator):
+        """Score any folder of PNG images in the browser; ratings go to IMAGES/ratings.jsonl and
+        IMAGES/scores.json (the seed's format)."""
+        from .labels import score_folder
+
+        score_folder(images, host, port, annotator)

@@ -1,4 +1,10 @@
-"""The seed's small latent CNN reward model: VAE latents ``(B, 4, h, w)`` → a score ``(B,)``.
+"""The latent CNN reward model: VAE latents ``(B, 4, h, w)`` (+ prompt vectors) → a score ``(B,)``.
+
+Conv → GroupNorm → SiLU blocks (stride 2 after the first), then — as in the seed — an average
+pool to a ``pool × pool`` grid that keeps *where* things are (a face in the middle is not a
+face in the corner), flattened into a small MLP head. ``pool=0`` is the global-average variant
+(layout discarded). With ``text_dim > 0`` the head also gets the prompt's pooled text
+embedding, so the same picture can be good for one prompt and bad for another.
 
 Saved as ``reward_cnn.safetensors`` + ``reward_cnn.json`` (its shape, the score scale it was
 trained on, the diffusion model whose VAE made the latents).
@@ -15,10 +21,19 @@ from almost.errors import UserError
 from almost.io import read_json
 
 
-class LatentCNN(nn.Module):
-    """Conv → SiLU blocks with stride 2, global average pool, linear head."""
+def effective_pool(pool: int, latent_hw: tuple[int, int], depth: int) -> int:
+    """The grid the head sees: ``pool``, but never finer than the last feature map."""
+    if pool <= 0:
+        return 0
+    h, w = latent_hw
+    for _ in range(depth - 1):
+        h, w = (h + 1) // 2, (w + 1) // 2
+    return max(1, min(pool, h, w))
 
-    def __init__(self, in_channels: int = 4, width: int = 32, depth: int = 3):
+
+class LatentCNN(nn.Module):
+    def __init__(self, in_channels: int = 4, width: int = 32, depth: int = 3, pool: int = 0, text_dim: int = 0,
+                 hidden: int = 64):
         super().__init__()
         layers, c = [], in_channels
         for i in range(depth):
@@ -26,10 +41,34 @@ class LatentCNN(nn.Module):
             layers += [nn.Conv2d(c, w, 3, stride=2 if i else 1, padding=1), nn.GroupNorm(8, w), nn.SiLU()]
             c = w
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(c, 1)
+        self.pool = pool
+        self.text_dim = text_dim
+        if pool:
+            self.squeeze = nn.Conv2d(c, 16, 1)  # keep the flattened grid small: 16 × pool²
+            feat = 16 * pool * pool
+        else:
+            self.squeeze = None
+            feat = c
+        self.fc = nn.Linear(feat, hidden)
+        self.text = nn.Linear(text_dim, hidden) if text_dim else None
+        self.head = nn.Linear(hidden, 1)
 
-    def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(latents).mean(dim=(2, 3))).squeeze(-1)
+    def forward(self, latents: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
+        f = self.body(latents)
+        if self.pool:
+            f = nn.functional.adaptive_avg_pool2d(self.squeeze(f), self.pool).flatten(1)
+        else:
+            f = f.mean(dim=(2, 3))
+        h = self.fc(f)
+        if self.text is not None:
+            if text is None:
+                raise UserError("this reward model is prompt-conditioned; it needs the prompts of the images")
+            h = h + self.text(text.to(h.dtype))
+        return self.head(nn.functional.silu(h)).squeeze(-1)
+
+
+def build_from_meta(meta: dict) -> LatentCNN:
+    return LatentCNN(meta["in_channels"], meta["width"], meta["depth"], meta.get("pool", 0), meta.get("text_dim", 0))
 
 
 def save_reward_cnn(model: LatentCNN, folder: str | Path, meta: dict) -> None:
@@ -48,6 +87,6 @@ def load_reward_cnn(folder: str | Path, device: str = "cpu") -> tuple[LatentCNN,
     if not (folder / "reward_cnn.json").is_file():
         raise UserError(f"{folder} holds no trained reward model (reward_cnn.json); run the reward stage first")
     meta = read_json(folder / "reward_cnn.json", "reward model record")
-    model = LatentCNN(meta["in_channels"], meta["width"], meta["depth"])
+    model = build_from_meta(meta)
     model.load_state_dict(load_safetensors(folder / "reward_cnn.safetensors"))
     return model.to(device).eval(), meta

@@ -1,49 +1,105 @@
-"""Human ratings: an append-only JSON-lines log, and the seed's ``scores.json``.
+"""Human ratings: one append-only JSON-lines store per run, and the seed's ``scores.json``.
 
-Every rating is one line appended (and fsynced) to ``ratings.jsonl`` the moment it is made:
-``{"kind": "score", "image": "x.png", "score": 3, "annotator": "me", "time": ...}`` or
-``{"kind": "pair", "left": ..., "right": ..., "winner": "left"|"right"|"tie", ...}`` or
-``{"kind": "skip", "image": ...}``. The latest absolute score per image wins. A crash or a
-closed tab loses nothing already rated. ``scores.json`` (the seed's format) is a flat object
-``{image file name: integer score in -5..5}``.
+Every rating is one line appended (and fsynced) to the run's ``ratings.jsonl`` the moment it is
+made; every round adds to the same file, so labels accumulate:
+``{"kind": "score", "image": KEY, "file": "round-001/generate/images/00003.png", "score": 3,
+"annotator": "me", "time": ..., "source": "web"}``, ``{"kind": "pair", "left": KEY, "right": KEY,
+"winner": "left"|"right"|"tie", ...}`` or ``{"kind": "skip", "image": KEY, ...}``. ``KEY`` is
+the image's content hash (:func:`image_key`), so a rating follows the picture wherever its
+file lives or whatever it is called (the seed app's ``100123.png`` is the same image as this
+run's ``00003.png``). The latest absolute score per image wins.
+
+* :class:`RatingLog` is the raw file (append, read back; a valid last line without its newline
+  is kept, a torn last line is reported and set aside, never silently dropped);
+* :class:`RatingView` is one folder of images seen through the log, by file name: what the
+  scoring page and the ``score`` stage use (same methods as :class:`RatingLog`);
+* :func:`merge_seed_scores` imports a seed-format ``scores.json`` (``{file name: integer -5..5}``)
+  by content, reporting added / updated / skipped and every bad entry.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 import time
 from pathlib import Path
 
+import attrs
+
 from almost.errors import UserError
 from almost.io import atomic_write_json, read_json
 
 SCORE_MIN, SCORE_MAX = -5, 5
+RATINGS_FILE = "ratings.jsonl"
+
+
+def _warn(msg: str) -> None:
+    from almost.console import console
+
+    console.print(f"[yellow]{msg}[/]", soft_wrap=True)
+
+
+def image_key(path: str | Path) -> str:
+    """The content hash that identifies an image in the ratings store (16 hex digits of sha256)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 class RatingLog:
-    """Append-only ratings file; safe to call from the web server's threads."""
+    """Append-only ratings file; safe to call from the web server's threads.
+
+    Reading keeps a valid final line that lacks its newline. A final line that is not JSON (a
+    crash mid-append) is reported each time the file is read; opening the log moves it to
+    ``ratings.jsonl.torn`` (with a note) so appends start on a clean line.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._drop_torn_tail()
+        self._repair_tail()
 
-    def _drop_torn_tail(self) -> None:
-        """A crash mid-append leaves a last line without its newline: cut it before appending."""
+    @property
+    def torn_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".torn")
+
+    def _repair_tail(self) -> None:
+        """Make the file end with a newline: finish a valid last line, set a torn one aside."""
         if not self.path.is_file():
             return
         data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with open(self.path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
-                os.fsync(f.fileno())
+        if not data or data.endswith(b"\n"):
+            return
+        start = data.rfind(b"\n") + 1
+        tail = data[start:]
+        try:
+            json.loads(tail)
+            valid = True
+        except ValueError:
+            valid = False
+        with open(self.path, "r+b") as f:
+            if valid:  # a whole record whose newline never made it: keep it
+                f.seek(0, os.SEEK_END)
+                f.write(b"\n")
+            else:
+                with open(self.torn_path, "ab") as t:
+                    t.write(tail + b"\n")
+                    os.fsync(t.fileno())
+                f.truncate(start)
+            os.fsync(f.fileno())
+        if not valid:
+            line = data.count(b"\n") + 1
+            _warn(f"ratings file {self.path}: line {line} was cut off mid-write ({len(tail)} bytes); "
+                  f"it is kept in {self.torn_path} and left out of the ratings")
 
     def append(self, record: dict) -> dict:
         record = {**record, "time": record.get("time", time.time())}
-        line = json.dumps(record, sort_keys=True) + "\n"
+        line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
@@ -54,39 +110,113 @@ class RatingLog:
         if not self.path.is_file():
             return []
         out = []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        text = self.path.read_text(encoding="utf-8")
+        lines = text.split("\n")
         for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                out.append(json.loads(line))
+                rec = json.loads(line)
             except json.JSONDecodeError:
-                if i == len(lines):  # a torn last line from a crash: ignore it
+                if i == len(lines):  # the last line, without its newline: a write was cut off
+                    _warn(f"ratings file {self.path}: the last line ({i}) was cut off mid-write and is left out; "
+                          "reopening the log sets it aside")
                     continue
                 raise UserError(f"ratings file {self.path} line {i} is not JSON; fix or remove that line") from None
+            if not isinstance(rec, dict):
+                raise UserError(f"ratings file {self.path} line {i} is not a JSON object; fix or remove that line")
+            out.append(rec)
         return out
 
+    # -- the same questions RatingView answers, by whatever the records name images with ----
     def scores(self) -> dict[str, int]:
         """Latest absolute score per image (skips do not erase a score)."""
-        out: dict[str, int] = {}
-        for r in self.records():
-            if r.get("kind") == "score":
-                out[r["image"]] = int(r["score"])
-        return out
+        return latest_scores(self.records())
 
     def pairs(self) -> list[tuple[str, str, str]]:
         return [(r["left"], r["right"], r["winner"]) for r in self.records() if r.get("kind") == "pair"]
 
     def rated(self) -> set[str]:
-        done = set()
-        for r in self.records():
-            if r.get("kind") in ("score", "skip"):
-                done.add(r["image"])
-            elif r.get("kind") == "pair":
-                done.update((r["left"], r["right"]))
-        return done
+        return rated_of(self.records())
 
 
+def latest_scores(records) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in records:
+        if r.get("kind") == "score":
+            out[r["image"]] = int(r["score"])
+    return out
+
+
+def rated_of(records) -> set[str]:
+    done = set()
+    for r in records:
+        if r.get("kind") in ("score", "skip"):
+            done.add(r["image"])
+        elif r.get("kind") == "pair":
+            done.update((r["left"], r["right"]))
+    return done
+
+
+def run_log(run_dir: str | Path) -> RatingLog:
+    """The ratings store of a run directory (every round appends to it)."""
+    return RatingLog(Path(run_dir) / RATINGS_FILE)
+
+
+class RatingView:
+    """A folder of images seen through a :class:`RatingLog` whose records name images by content.
+
+    Duck-compatible with :class:`RatingLog` for the scoring page: ``append`` takes records that
+    name images by file name (``image``, ``left``, ``right``) and stores content keys plus the
+    file's path relative to ``root``; ``scores``/``pairs``/``rated`` answer by file name, for
+    this folder's images only (ratings of other rounds stay in the log, untouched).
+    """
+
+    def __init__(self, log: RatingLog, images_dir: str | Path, root: str | Path | None = None):
+        self.log = log
+        self.path = log.path
+        self.images_dir = Path(images_dir)
+        self.root = Path(root) if root is not None else self.images_dir
+        self.key_of: dict[str, str] = {}
+        for png in sorted(self.images_dir.glob("*.png")):
+            self.key_of[png.name] = image_key(png)
+        self.name_of = {k: n for n, k in self.key_of.items()}
+
+    def file_of(self, name: str) -> str:
+        p = (self.images_dir / name).resolve()
+        try:
+            return str(p.relative_to(self.root.resolve()))
+        except ValueError:
+            return str(p)
+
+    def append(self, record: dict) -> dict:
+        rec = dict(record)
+        for field in ("image", "left", "right"):
+            name = rec.get(field)
+            if isinstance(name, str) and name in self.key_of:
+                rec[field] = self.key_of[name]
+                rec[f"{field}_file" if field != "image" else "file"] = self.file_of(name)
+        stored = self.log.append(rec)
+        return {**record, "time": stored["time"]}
+
+    def _mine(self, key) -> str | None:
+        return self.name_of.get(key)
+
+    def records(self) -> list[dict]:
+        return self.log.records()
+
+    def scores(self) -> dict[str, int]:
+        return {self.name_of[k]: v for k, v in latest_scores(self.log.records()).items() if k in self.name_of}
+
+    def pairs(self) -> list[tuple[str, str, str]]:
+        return [(self.name_of[a], self.name_of[b], w) for a, b, w in self.log.pairs()
+                if a in self.name_of and b in self.name_of]
+
+    def rated(self) -> set[str]:
+        return {self.name_of[k] for k in rated_of(self.log.records()) if k in self.name_of}
+
+
+# -- the seed's scores.json ---------------------------------------------------------------
 def validate_score(image: str, score) -> int:
     """An integer in -5..5, or a UserError naming the image."""
     if isinstance(score, bool) or not isinstance(score, int | float) or int(score) != score:
@@ -121,9 +251,93 @@ def write_scores_json(path: str | Path, scores: dict[str, int]) -> Path:
     return atomic_write_json(path, {k: int(v) for k, v in sorted(scores.items())})
 
 
-def import_scores(log: RatingLog, scores: dict[str, int], annotator: str) -> int:
+def import_scores(log, scores: dict[str, int], annotator: str) -> int:
+    """Append already-checked ``{name: score}`` to ``log`` (a RatingLog or RatingView)."""
     now = time.time()
     for name, score in scores.items():
         log.append({"kind": "score", "image": name, "score": score, "annotator": annotator, "time": now,
                     "source": "import"})
     return len(scores)
+
+
+@attrs.define
+class MergeReport:
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    bad: list[str] = attrs.Factory(list)
+
+    @property
+    def merged(self) -> int:
+        return self.added + self.updated
+
+    def summary(self) -> str:
+        return f"added {self.added}, updated {self.updated}, skipped {self.skipped}"
+
+
+def _is_plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and ":" not in name
+
+
+def merge_seed_scores(log: RatingLog, scores_file: str | Path, images_dir: str | Path,
+                      known: dict[str, str], annotator: str = "import") -> MergeReport:
+    """Merge a seed-format ``scores.json`` into ``log``, matching images by content.
+
+    ``images_dir`` holds the files the scores name (the seed app's folder); ``known`` maps the
+    content key of every image this run may rate to its path. Each entry is added (no score
+    yet), updated (a different score), skipped (the same score) or reported as bad (a path
+    instead of a file name, not an integer, out of range, no such file, an image this run does
+    not have). Nothing is written for bad entries.
+    """
+    scores_file, images_dir = Path(scores_file), Path(images_dir)
+    data = read_json(scores_file, "scores file")
+    if not isinstance(data, dict):
+        raise UserError(f"scores file {scores_file} must be a JSON object of image file name → integer score")
+    if not images_dir.is_dir():
+        raise UserError(f"--images {images_dir} is not a folder; give the folder that holds the scored images")
+    report = MergeReport()
+    current = latest_scores(log.records())
+    now = time.time()
+    for name, value in data.items():
+        def bad(why: str, name=name):
+            report.bad.append(f"{name}: {why}")
+            report.skipped += 1
+
+        if not _is_plain_name(name):
+            bad("is a path, not an image file name in the images folder")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            bad(f"score {value!r} is not an integer")
+            continue
+        if not SCORE_MIN <= int(value) <= SCORE_MAX:
+            bad(f"score {value} is out of range {SCORE_MIN}..{SCORE_MAX}")
+            continue
+        f = images_dir / name
+        if not f.is_file():
+            bad(f"no such file in {images_dir}")
+            continue
+        key = image_key(f)
+        if key not in known:
+            bad("unknown image (its content matches none of this run's images)")
+            continue
+        score = int(value)
+        if current.get(key) == score:
+            report.skipped += 1
+            continue
+        if key in current:
+            report.updated += 1
+        else:
+            report.added += 1
+        current[key] = score
+        log.append({"kind": "score", "image": key, "file": known[key], "score": score, "annotator": annotator,
+                    "time": now, "source": f"import:{scores_file.name}"})
+    return report
+
+
+def run_images(run_dir: str | Path) -> dict[str, str]:
+    """Content key → path (relative to ``run_dir``) of every generated image of every round."""
+    run_dir = Path(run_dir)
+    out: dict[str, str] = {}
+    for png in sorted(run_dir.glob("round-*/generate/images/*.png")):
+        out.setdefault(image_key(png), str(png.relative_to(run_dir)))
+    return out

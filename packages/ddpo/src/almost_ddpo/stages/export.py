@@ -3,8 +3,10 @@
 Writes ``<stage>/lora/`` (peft ``adapter_config.json`` + ``adapter_model.safetensors``, and
 diffusers' ``pytorch_lora_weights.safetensors`` for ``pipe.load_lora_weights``) and
 ``<stage>/kohya_lora.safetensors`` — the layout AUTOMATIC1111 and ComfyUI load — with the
-real ``lora_alpha`` in every ``.alpha`` entry. The next round's ``generate`` and ``policy``
-start from this folder.
+real ``lora_alpha`` in every ``.alpha`` entry, plus the per-epoch kohya files the policy wrote
+every ``export.export_every`` epochs (``kohya/ui_lora_epoch_NNN.safetensors``), to fall back
+to when a late epoch exploits the reward. The next round's ``generate`` and ``policy`` start
+from this folder.
 """
 
 from __future__ import annotations
@@ -41,5 +43,12 @@ def run(ctx) -> None:
                                           "ss_network_module": "networks.lora"})
         ctx.add_artifact(path, "LoRA (kohya, WebUI/ComfyUI)")
         console.print(f"kohya LoRA: {len(kohya)} tensors, rank {cfg['r']}, alpha {cfg['lora_alpha']}")
-    ctx.log_metrics(lora_tensors=n, rank=cfg["r"], alpha=float(cfg["lora_alpha"]))
+    epochs = sorted((src.parent / "kohya").glob("ui_lora_epoch_*.safetensors"))
+    if epochs:
+        kdir = out / "kohya"
+        kdir.mkdir(exist_ok=True)
+        for f in epochs:
+            shutil.copyfile(f, kdir / f.name)
+        ctx.add_artifact(kdir, f"per-epoch kohya LoRAs ({len(epochs)})")
+    ctx.log_metrics(lora_tensors=n, rank=cfg["r"], alpha=float(cfg["lora_alpha"]), epoch_files=len(epochs))
 

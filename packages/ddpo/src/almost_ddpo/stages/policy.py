@@ -8,8 +8,16 @@ Each epoch (Black et al. 2023, DDPO-IS; ddpo-pytorch's ``train.py``):
    or any registered reward) and turn rewards into advantages per prompt;
 3. for ``inner_epochs`` passes, re-evaluate the log-probability of each stored step under the
    current LoRA and take a clipped PPO step (ratio clip ``clip_range``, advantages clipped to
-   ±``adv_clip_max``) on a ``timestep_fraction`` of the steps, gradients accumulated over the
-   steps and clipped to ``max_grad_norm``.
+   ±``adv_clip_max``) on a ``timestep_fraction`` of the steps. As in ddpo-pytorch, gradients
+   of every trained timestep of ``gradient_accumulation_steps`` training batches are summed
+   (averaged) before one optimizer step, clipped to ``max_grad_norm``.
+
+Sampling and training use ``generate.steps`` and ``generate.guidance`` (the images the reward
+model was trained on) unless ``policy.steps`` / ``policy.guidance`` are set on purpose. The
+fresh LoRA is initialised from ``policy.seed``: the same config gives the same tensors. A loss
+that stops being finite ends the stage with one sentence (the last good checkpoint is kept).
+Every ``export.export_every`` epochs a kohya file ``kohya/ui_lora_epoch_NNN.safetensors`` is
+written (the seed's fallback when a late epoch exploits the reward).
 
 Rewards before and after are measured on the same prompts and seeds (``eval_seed``) and shown
 side by side in ``before_after.png``. A checkpoint (LoRA, optimizer, scaler, RNG, epoch, stat
@@ -55,10 +63,37 @@ def lora_params(unet):
     return [p for n, p in unet.named_parameters() if "lora_" in n]
 
 
+def sampler_settings(config) -> tuple[int, float]:
+    """DDIM steps and guidance of the policy: generate's unless the policy sets its own."""
+    p, g = config.policy, config.generate
+    return (p.steps if p.steps is not None else g.steps), (p.guidance if p.guidance is not None else g.guidance)
+
+
+def attach_lora(unet, cfg, prev=None):
+    """The previous round's LoRA (trainable), or a fresh one initialised from ``cfg.seed``."""
+    from ..lora import add_lora, load_lora_into
+
+    if prev is not None:
+        console.print(f"continuing from the previous round's LoRA {prev}")
+        return load_lora_into(unet, prev, trainable=True)
+    return add_lora(unet, cfg.lora_rank, cfg.lora_alpha, cfg.lora_targets, seed=cfg.seed)
+
+
+def write_epoch_kohya(unet, lora_cfg, folder: Path, epoch: int) -> Path:
+    """kohya ``ui_lora_epoch_NNN.safetensors`` of the LoRA as it is now (the seed's naming)."""
+    from ..lora import lora_state_dict, to_kohya
+
+    sd = to_kohya(lora_state_dict(unet), float(lora_cfg.lora_alpha))
+    return save_safetensors(sd, folder / f"ui_lora_epoch_{epoch:03d}.safetensors",
+                            metadata={"ss_network_dim": str(lora_cfg.r), "ss_network_alpha": str(lora_cfg.lora_alpha),
+                                      "ss_network_module": "networks.lora", "ss_epoch": str(epoch)})
+
+
 def run(ctx) -> None:
-    from ..lora import add_lora, load_lora_into, lora_state_dict, save_lora
+    from ..lora import lora_state_dict, save_lora
 
     cfg = ctx.config.policy
+    n_steps, guidance = sampler_settings(ctx.config)
     out = ctx.stage_dir()
     acc = ctx.accelerator(mixed_precision=cfg.mixed_precision)
     device = acc.device
@@ -70,12 +105,7 @@ def run(ctx) -> None:
     pipe.vae.requires_grad_(False)
     pipe.text_encoder.requires_grad_(False)
     unet = pipe.unet
-    prev = previous_lora(ctx)
-    if prev is not None:
-        lora_cfg = load_lora_into(unet, prev, trainable=True)
-        console.print(f"continuing from the previous round's LoRA {prev}")
-    else:
-        lora_cfg = add_lora(unet, cfg.lora_rank, cfg.lora_alpha, cfg.lora_targets)
+    lora_cfg = attach_lora(unet, cfg, previous_lora(ctx))
     if dtype != torch.float32:
         unet.to(dtype=dtype)
     for p in lora_params(unet):
@@ -93,7 +123,7 @@ def run(ctx) -> None:
         cond = encode_prompts(pipe, ps)
         with acc.autocast():
             lat, traj, logp, ts = sample(unet, pipe.scheduler, cond, uncond1.expand(len(ps), -1, -1), shape,
-                                         steps=cfg.steps, guidance=cfg.guidance, eta=cfg.eta, generators=gens,
+                                         steps=n_steps, guidance=guidance, eta=cfg.eta, generators=gens,
                                          with_logprob=with_logprob)
             images = decode_latents(pipe, lat)
         return images, traj, logp, ts, cond
@@ -153,7 +183,8 @@ def run(ctx) -> None:
         tracker.load_state_dict(state["tracker"])
         console.print(f"resuming DDPO from epoch {start} ({ckpts.latest()})")
 
-    n_train_steps = max(1, int(cfg.steps * cfg.timestep_fraction))
+    n_train_steps = max(1, int(n_steps * cfg.timestep_fraction))
+    export_every = ctx.config.export.export_every
     with progress() as bar:
         task = bar.add_task("DDPO epochs", total=cfg.epochs, completed=start, info="")
         for epoch in range(start, cfg.epochs):
@@ -191,9 +222,14 @@ def run(ctx) -> None:
             for _inner in range(cfg.inner_epochs):
                 order = torch.from_numpy(rng.permutation(len(rewards)))
                 # each sample trains on its own random subset of the denoising steps
-                step_perm = torch.stack([torch.from_numpy(rng.permutation(cfg.steps)) for _ in range(len(rewards))])
-                for k in range(0, len(order), cfg.train_batch_size):
+                step_perm = torch.stack([torch.from_numpy(rng.permutation(n_steps)) for _ in range(len(rewards))])
+                starts = list(range(0, len(order), cfg.train_batch_size))
+                for bi, k in enumerate(starts):
                     idx = order[k:k + cfg.train_batch_size]
+                    # this batch's group of gradient_accumulation_steps batches (the last may be shorter)
+                    group = cfg.gradient_accumulation_steps
+                    first = bi - bi % group
+                    in_group = min(group, len(starts) - first)
                     emb = torch.cat([uncond1.expand(len(idx), -1, -1), cond[idx]])
                     for j in range(n_train_steps):
                         sj = step_perm[idx, j]
@@ -201,25 +237,31 @@ def run(ctx) -> None:
                         x_prev = traj[idx, sj + 1].to(device)
                         t = timesteps[sj]
                         with acc.autocast():
-                            eps = guided_eps(unet, x_t, t, emb, cfg.guidance)
+                            eps = guided_eps(unet, x_t, t, emb, guidance)
                         _, logp = ddim_step_with_logprob(pipe.scheduler, eps, t.cpu(), x_t, cfg.eta, prev_sample=x_prev)
                         ratio = torch.exp(logp - old_logp[idx, sj].to(device))
                         a = adv[idx.to(device)]
                         loss = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range)).mean()
-                        acc.backward(loss / n_train_steps)
+                        acc.backward(loss / (n_train_steps * in_group))
                         with torch.no_grad():
                             stats["loss"].append(loss.item())
                             stats["approx_kl"].append(0.5 * ((logp - old_logp[idx, sj].to(device)) ** 2).mean().item())
                             stats["clipfrac"].append(((ratio - 1).abs() > cfg.clip_range).float().mean().item())
-                    acc.clip_grad_norm_(lora_params(unet), cfg.max_grad_norm)
-                    opt.step()
-                    opt.zero_grad()
+                    if bi + 1 == first + in_group:  # the group's last batch: one optimizer step
+                        acc.clip_grad_norm_(lora_params(unet), cfg.max_grad_norm)
+                        opt.step()
+                        opt.zero_grad()
+            # once per epoch, where it is logged (the stats are host floats already)
+            ctx.check_finite(float(np.mean(stats["loss"])), what=f"the loss of epoch {epoch + 1}")
+            ctx.check_finite(rewards, what=f"the reward of epoch {epoch + 1}")
             rec = {"epoch": epoch + 1, "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
                    **{k: float(np.mean(v)) for k, v in stats.items()},
                    "sample_s": t1 - t0, "train_s": time.perf_counter() - t1}
             history.append(rec)
             bar.update(task, advance=1, info=f"reward {rec['reward_mean']:.4f} kl {rec['approx_kl']:.2e} "
                                              f"clip {rec['clipfrac']:.2f}")
+            if export_every and (epoch + 1) % export_every == 0 and acc.is_main_process:
+                write_epoch_kohya(acc.unwrap_model(unet), lora_cfg, out / "kohya", epoch + 1)
             if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
                 ckpts.save(epoch + 1, {"epoch": epoch + 1, "history": history, "tracker": tracker.state_dict()})
             atomic_write_json(out / "history.json", history)

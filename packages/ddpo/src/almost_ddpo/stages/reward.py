@@ -1,133 +1,263 @@
-"""Stage ``reward``: train the latent CNN reward model on this round's scores.
+"""Stage ``reward``: train the latent CNN reward model on every label the run has.
 
-Images are VAE-encoded once; a fixed-seed split holds out ``holdout_fraction`` of them. The
-loss is MSE on scores scaled to [−1, 1] (``loss=mse``), or Bradley–Terry on pairs
-(``loss=bradley-terry``: every pair of differently scored images plus the page's pairwise
-votes). Training stops early when the held-out loss has not improved for ``patience`` epochs;
-the best epoch's weights are kept (``reward_cnn.safetensors``), and every epoch's held-out
-figures are in ``history.json``. Scores whose image is missing are reported, never used.
+Labels come from the run's ratings store (``<run>/ratings.jsonl``, every round and every
+import): absolute scores −5..5 and the page's pairwise votes. Each labelled image is
+VAE-encoded once (on the GPU in half precision, ``encode_batch_size`` at a time; on a CPU one
+image at a time, so 512 px images cost ~0.7 GB each, not ×32). A fixed-seed split by image
+keeps three sets apart: *train*; *validation* (``val_fraction``), which picks the best epoch
+and stops training after ``patience`` epochs without improvement; and *held-out*
+(``holdout_fraction``), used only for the reported figures — correlation with the scores and
+pairwise accuracy — so they are not flattered by the epoch choice.
+
+The loss: on absolute scores MSE on ``score / 5`` (``loss=mse``) or Bradley–Terry on every
+differently scored pair of a batch (``loss=bradley-terry``); plus, always,
+``pair_weight`` × Bradley–Terry on the pairwise votes, which needs no absolute score at all.
+``reward_cnn.safetensors`` holds the best epoch; ``history.json`` every epoch's figures.
+Labels whose image file is gone are reported, never used.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from almost.console import console, progress
 from almost.errors import UserError
-from almost.io import atomic_write_json
+from almost.io import atomic_write_json, read_json
 
-from ..scores import RatingLog, read_scores_json
+from ..scores import run_log
 from .pretrain import model_dir
 
+WINNER = {"left": 1.0, "right": 0.0, "tie": 0.5}
 
-def pair_lists(names: list[str], scores: dict[str, int], votes) -> tuple[list[int], list[int], list[float]]:
-    """Index pairs (i, j) and the target P(i beats j) from scores and pairwise votes."""
-    idx = {n: k for k, n in enumerate(names)}
-    a, b, y = [], [], []
-    for i, n in enumerate(names):
-        for j in range(i + 1, len(names)):
-            if scores[n] != scores[names[j]]:
+
+def gather_labels(run_dir: Path):
+    """``(scores, votes, files, missing)`` from the run's store: latest score per image key,
+    votes ``(key_a, key_b, P(a beats b))``, key → existing file, and keys whose file is gone."""
+    files: dict[str, Path] = {}
+    scores: dict[str, int] = {}
+    votes: list[tuple[str, str, float]] = []
+    for r in run_log(run_dir).records():
+        kind = r.get("kind")
+        for field, ffield in (("image", "file"), ("left", "left_file"), ("right", "right_file")):
+            if r.get(ffield):
+                p = Path(r[ffield])
+                files[r[field]] = p if p.is_absolute() else run_dir / p
+        if kind == "score":
+            scores[r["image"]] = int(r["score"])
+        elif kind == "pair" and r.get("winner") in WINNER:
+            votes.append((r["left"], r["right"], WINNER[r["winner"]]))
+    labelled = set(scores) | {k for a, b, _ in votes for k in (a, b)}
+    missing = sorted(k for k in labelled if k not in files or not files[k].is_file())
+    gone = set(missing)
+    return ({k: v for k, v in scores.items() if k not in gone},
+            [v for v in votes if v[0] not in gone and v[1] not in gone],
+            {k: files[k] for k in labelled if k not in gone}, missing)
+
+
+def split(keys: list[str], val_fraction: float, holdout_fraction: float, seed: int):
+    """``(train, val, held_out)`` index tensors of a fixed-seed permutation of ``keys``."""
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(keys), generator=g)
+    n = len(keys)
+    n_hold = max(1, int(round(n * holdout_fraction))) if holdout_fraction > 0 else 0
+    n_val = max(1, int(round(n * val_fraction))) if val_fraction > 0 else 0
+    if n - n_hold - n_val < 2:
+        raise UserError(f"only {n} labelled images: too few for a training, validation and held-out set; "
+                        "label more images (or lower reward_model.val_fraction / holdout_fraction)")
+    return perm[n_hold + n_val:], perm[n_hold:n_hold + n_val], perm[:n_hold]
+
+
+def score_pairs(idx: list[int], y: torch.Tensor, has: torch.Tensor):
+    """Index pairs ``(i, j)`` of differently scored images and target P(i beats j)."""
+    a, b, t = [], [], []
+    for u in range(len(idx)):
+        for v in range(u + 1, len(idx)):
+            i, j = idx[u], idx[v]
+            if has[i] and has[j] and y[i] != y[j]:
                 a.append(i)
                 b.append(j)
-                y.append(1.0 if scores[n] > scores[names[j]] else 0.0)
-    for left, right, winner in votes:
-        if left in idx and right in idx:
-            a.append(idx[left])
-            b.append(idx[right])
-            y.append({"left": 1.0, "right": 0.0, "tie": 0.5}[winner])
-    return a, b, y
+                t.append(1.0 if y[i] > y[j] else 0.0)
+    return a, b, t
+
+
+def bt(pred_a, pred_b, target) -> torch.Tensor:
+    """Bradley–Terry: P(a beats b) = σ(5·(r_a − r_b)) (rewards live on the score/5 scale)."""
+    return torch.nn.functional.binary_cross_entropy_with_logits((pred_a - pred_b) * 5, target)
 
 
 def run(ctx) -> None:
-    from PIL import Image
-
-    from ..model import encode_images, load_pipeline
-    from ..reward_cnn import LatentCNN, save_reward_cnn
+    from ..model import best_device, encode_files, load_pipeline, load_vae, prompt_vectors
+    from ..reward_cnn import LatentCNN, effective_pool, save_reward_cnn
 
     cfg = ctx.config.reward_model
-    images_dir = ctx.find_stage_dir("generate") / "images"
-    score_dir = ctx.find_stage_dir("score")
     out = ctx.stage_dir()
-    present = {p.name for p in images_dir.glob("*.png")}
-    all_scores = read_scores_json(score_dir / "scores.json")
-    missing = sorted(set(all_scores) - present)
+    scores, votes, files, missing = gather_labels(ctx.run_dir)
     if missing:
-        console.print(f"[yellow]{len(missing)} scored image(s) are missing and are left out: "
-                      f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}[/]")
-    scores = {k: v for k, v in all_scores.items() if k in present}
-    votes = RatingLog(score_dir / "ratings.jsonl").pairs()
-    if len(scores) < 4:
-        raise UserError(f"only {len(scores)} scored images in {score_dir}; score at least 4 (more is better)")
+        console.print(f"[yellow]{len(missing)} labelled image(s) are missing and are left out "
+                      f"(their files: see {run_log(ctx.run_dir).path})[/]")
+    keys = sorted(files)
+    if len(scores) + len(votes) < 4 or len(keys) < 4:
+        raise UserError(f"only {len(scores)} scored images and {len(votes)} pairwise votes in "
+                        f"{run_log(ctx.run_dir).path}; label at least 4 images (more is better)")
+    pos = {k: i for i, k in enumerate(keys)}
+    y = torch.tensor([scores.get(k, 0) / 5.0 for k in keys])
+    has = torch.tensor([k in scores for k in keys])
+    vote_idx = torch.tensor([(pos[a], pos[b]) for a, b, _ in votes], dtype=torch.long).reshape(-1, 2)
+    vote_t = torch.tensor([t for *_, t in votes], dtype=torch.float32)
 
+    # -- latents (and prompt vectors), on the accelerator in half precision ---------------------
     mpath = model_dir(ctx)
-    pipe = load_pipeline(mpath)
-    names = sorted(scores)
-    with torch.no_grad():
-        imgs = torch.stack([torch.from_numpy(np.array(Image.open(images_dir / n).convert("RGB"))).permute(2, 0, 1)
-                            for n in names]).float() / 255
-        lat = torch.cat([encode_images(pipe, imgs[i:i + 32]) for i in range(0, len(imgs), 32)]).float()
-    y = torch.tensor([scores[n] / 5.0 for n in names])
+    device = best_device()
+    pipe = None
+    if cfg.prompt_conditioned:
+        pipe = load_pipeline(mpath, "float16" if device == "cuda" else "float32", device)
+        vae = pipe.vae
+    else:
+        vae = load_vae(mpath, device)
+    with progress() as bar:
+        task = bar.add_task("reward: encode images", total=len(keys), info="")
+        parts = []
+        for k in range(0, len(keys), cfg.encode_batch_size * 4):
+            chunk = [files[key] for key in keys[k:k + cfg.encode_batch_size * 4]]
+            parts.append(encode_files(vae, chunk, cfg.encode_batch_size))
+            bar.advance(task, len(chunk))
+    lat = torch.cat(parts)
+    text = None
+    if pipe is not None:
+        prompts = [_prompt_of(files[k]) for k in keys]
+        text = prompt_vectors(pipe, prompts).cpu()
+    del vae, pipe
+    if device == "cuda":
+        torch.cuda.empty_cache()
 
+    train, val, hold = split(keys, cfg.val_fraction, cfg.holdout_fraction, cfg.seed)
+    in_set = {name: torch.zeros(len(keys), dtype=torch.bool) for name in ("train", "val", "hold")}
+    for name, idx in (("train", train), ("val", val), ("hold", hold)):
+        in_set[name][idx] = True
+
+    def votes_in(name):
+        if not len(vote_idx):
+            return torch.zeros(0, dtype=torch.long)
+        m = in_set[name]
+        return torch.nonzero(m[vote_idx[:, 0]] & m[vote_idx[:, 1]]).flatten()
+
+    train_votes = votes_in("train")
     g = torch.Generator().manual_seed(cfg.seed)
-    perm = torch.randperm(len(names), generator=g)
-    n_hold = max(2, int(round(len(names) * cfg.holdout_fraction)))
-    hold, train = perm[:n_hold], perm[n_hold:]
     torch.manual_seed(cfg.seed)
-    model = LatentCNN(lat.shape[1])
+    pool = effective_pool(cfg.pool, tuple(lat.shape[-2:]), cfg.depth)
+    text_dim = 0 if text is None else text.shape[1]
+    model = LatentCNN(lat.shape[1], cfg.width, cfg.depth, pool, text_dim)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
 
-    def bt_loss(idx, pred):
-        sub = [names[i] for i in idx.tolist()]
-        a, b, t = pair_lists(sub, {n: scores[n] for n in sub}, votes)
-        if not a:
-            return pred.sum() * 0
-        diff = pred[a] - pred[b]
-        return torch.nn.functional.binary_cross_entropy_with_logits(diff * 5, torch.tensor(t))
+    def predict(idx, flip=None):
+        x = lat[idx]
+        if flip is not None:
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)  # mirror augmentation
+        return model(x, None if text is None else text[idx])
 
-    def loss_of(idx, pred):
-        if cfg.loss == "mse":
-            return torch.nn.functional.mse_loss(pred, y[idx])
-        return bt_loss(idx, pred)
+    def loss_of(img_idx, vote_rows):
+        """Loss on the scored images ``img_idx`` plus the votes ``vote_rows``; None if nothing to fit."""
+        parts = []
+        scored = img_idx[has[img_idx]]
+        if len(scored):
+            pred = predict(scored)
+            if cfg.loss == "mse":
+                parts.append(torch.nn.functional.mse_loss(pred, y[scored]))
+            else:
+                a, b, t = score_pairs(list(range(len(scored))), y[scored], torch.ones(len(scored), dtype=torch.bool))
+                if a:
+                    parts.append(bt(pred[a], pred[b], torch.tensor(t)))
+        if len(vote_rows) and cfg.pair_weight > 0:
+            va, vb = vote_idx[vote_rows, 0], vote_idx[vote_rows, 1]
+            parts.append(cfg.pair_weight * bt(predict(va), predict(vb), vote_t[vote_rows]))
+        return sum(parts) if parts else None
+
+    def figures(idx, name):
+        """Correlation with the scores and pairwise accuracy (score pairs + decided votes) on a set."""
+        with torch.no_grad():
+            pred = torch.zeros(len(keys))
+            if len(idx):
+                pred[idx] = predict(idx)
+        out = {}
+        s = idx[has[idx]]
+        if len(s) >= 3 and y[s].std() > 0:
+            out["corr"] = float(np.corrcoef(pred[s].numpy(), y[s].numpy())[0, 1])
+        a, b, t = score_pairs(s.tolist(), y, has)
+        rows = votes_in(name)
+        for r in rows.tolist():
+            if vote_t[r] != 0.5:
+                a.append(int(vote_idx[r, 0]))
+                b.append(int(vote_idx[r, 1]))
+                t.append(float(vote_t[r]))
+        if a:
+            out["pair_acc"] = float(((pred[a] > pred[b]).float() == torch.tensor(t)).float().mean())
+            out["pairs"] = len(a)
+        return out
 
     best, best_epoch, bad, history = float("inf"), -1, 0, []
+    val_votes = votes_in("val")
+    meta = {"in_channels": lat.shape[1], "width": cfg.width, "depth": cfg.depth, "pool": pool, "text_dim": text_dim,
+            "model": str(mpath), "loss": cfg.loss, "score_scale": 5.0}
     with progress() as bar:
         task = bar.add_task("reward model", total=cfg.epochs, info="")
         for epoch in range(cfg.epochs):
             model.train()
             order = train[torch.randperm(len(train), generator=g)]
-            for k in range(0, len(order), cfg.batch_size):
-                idx = order[k:k + cfg.batch_size]
-                flip = torch.rand(len(idx), generator=g) < 0.5  # mirror augmentation
-                x = torch.where(flip.view(-1, 1, 1, 1), lat[idx].flip(-1), lat[idx])
-                loss = loss_of(idx, model(x))
+            vorder = train_votes[torch.randperm(len(train_votes), generator=g)]
+            n_steps = max(-(-len(order) // cfg.batch_size), -(-len(vorder) // cfg.batch_size), 1)
+            losses = []
+            for step in range(n_steps):
+                idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size] if step * cfg.batch_size < len(order) \
+                    else order[:0]
+                vrows = vorder[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+                loss = loss_of(idx, vrows)
+                if loss is None:
+                    continue
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                losses.append(float(loss.detach()))
+            train_loss = float(np.mean(losses)) if losses else 0.0
+            ctx.check_finite(train_loss, what=f"the loss of epoch {epoch + 1}")
             model.eval()
             with torch.no_grad():
-                pred = model(lat[hold])
-                hl = float(loss_of(hold, pred))
-                corr = float(np.corrcoef(pred.numpy(), y[hold].numpy())[0, 1]) if y[hold].std() > 0 else 0.0
-                a, b, t = pair_lists([names[i] for i in hold.tolist()], scores, [])
-                acc = float(np.mean([(pred[i] > pred[j]).item() == (tt > 0.5) for i, j, tt in zip(a, b, t)])) if a else 0.0
-            history.append({"epoch": epoch, "heldout_loss": hl, "heldout_corr": corr, "heldout_pair_acc": acc})
-            if hl < best - 1e-6:
-                best, best_epoch, bad = hl, epoch, 0
-                save_reward_cnn(model, out, {"in_channels": lat.shape[1], "width": 32, "depth": 3,
-                                             "model": str(mpath), "loss": cfg.loss, "score_scale": 5.0,
-                                             "epoch": epoch, "heldout_loss": hl, "heldout_corr": corr,
-                                             "heldout_pair_acc": acc})
+                vl = loss_of(val, val_votes) if len(val) else None
+                vl = float(vl) if vl is not None else train_loss
+            rec = {"epoch": epoch, "train_loss": train_loss, "val_loss": vl,
+                   **{f"val_{k}": v for k, v in figures(val, "val").items()}}
+            history.append(rec)
+            if vl < best - 1e-6:
+                best, best_epoch, bad = vl, epoch, 0
+                save_reward_cnn(model, out, {**meta, "epoch": epoch, "val_loss": vl})
             else:
                 bad += 1
-            bar.update(task, advance=1, info=f"held-out loss {hl:.4f} (best {best:.4f} @ {best_epoch})")
+            bar.update(task, advance=1, info=f"val loss {vl:.4f} (best {best:.4f} @ {best_epoch})")
             if bad >= cfg.patience:
                 break
     atomic_write_json(out / "history.json", history)
-    b = history[best_epoch]
-    console.print(f"reward model: best epoch {best_epoch}, held-out loss {b['heldout_loss']:.4f}, "
-                  f"correlation {b['heldout_corr']:.3f}, pairwise accuracy {b['heldout_pair_acc']:.3f}")
-    ctx.log_metrics(train_images=len(train), heldout_images=len(hold), missing_images=len(missing),
-                    best_epoch=best_epoch, heldout_loss=b["heldout_loss"], heldout_corr=b["heldout_corr"],
-                    heldout_pair_acc=b["heldout_pair_acc"])
+
+    # -- the best epoch on the held-out set, which played no part in choosing it ---------------
+    from ..reward_cnn import load_reward_cnn
+
+    model, _ = load_reward_cnn(out)
+    held = figures(hold, "hold")
+    record = read_json(out / "reward_cnn.json", "reward model record")
+    record.update({f"heldout_{k}": v for k, v in held.items()})
+    atomic_write_json(out / "reward_cnn.json", record)
+    rounds = sorted({p.parts[-4] for p in files.values() if len(p.parts) >= 4 and p.parts[-4].startswith("round-")})
+    console.print(f"reward model: {len(scores)} scores + {len(votes)} votes from {len(rounds) or 1} round(s); "
+                  f"best epoch {best_epoch} (validation); held-out correlation {held.get('corr', float('nan')):.3f}, "
+                  f"pairwise accuracy {held.get('pair_acc', float('nan')):.3f}")
+    ctx.log_metrics(labelled_images=len(keys), scores=len(scores), votes=len(votes), rounds_labelled=len(rounds),
+                    train_images=len(train), val_images=len(val), heldout_images=len(hold),
+                    missing_images=len(missing), best_epoch=best_epoch, val_loss=best,
+                    **{f"heldout_{k}": v for k, v in held.items()})
     ctx.add_artifact(out / "reward_cnn.safetensors", "reward model")
+
+
+def _prompt_of(image: Path) -> str:
+    side = image.with_suffix(".json")
+    return read_json(side, "sidecar record").get("prompt", "") if side.is_file() else ""

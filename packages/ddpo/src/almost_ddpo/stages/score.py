@@ -1,13 +1,19 @@
-"""Stage ``score``: feedback on this round's images.
+"""Stage ``score``: feedback on this round's images, added to the run's ratings store.
 
-* ``score.mode=web`` (``full``): serves the scoring page on ``score.host`` (127.0.0.1) and waits
-  until you press "done" (or Ctrl-C, which keeps every rating made). Ratings go to
-  ``ratings.jsonl`` the moment they are made.
+Ratings live in one append-only file per run, ``<run>/ratings.jsonl``, that every round adds to
+(:mod:`almost_ddpo.scores`); this stage never moves or rewrites it, so re-running it (even with
+``--force``) shows every earlier rating again.
+
+* ``score.mode=web`` (``full``): serves the scoring page on ``score.host`` (127.0.0.1) with this
+  round's images and their earlier ratings. The stage is done only when you press "done" on the
+  page (or run with ``--set score.finish=true``); Ctrl-C stops the page, keeps every rating and
+  leaves the stage unfinished, so the pipeline does not move on.
 * ``score.mode=auto`` (``tiny``): a scripted rater follows the ``score.rater`` reward component
   and gives every unrated image a score on the seed's −5..+5 scale (by rank within the round).
-* ``score.mode=import``: reads a seed-format ``scores.json`` (``score.import_file``).
+* ``score.mode=import``: merges a seed-format ``scores.json`` (``score.import_file``) by image
+  content; ``almost ddpo import`` does the same for any folder of the seed's images.
 
-In every mode the stage ends by writing ``scores.json`` (image file name → integer score).
+In every mode the stage ends by writing this round's ``scores.json`` (file name → score).
 """
 
 from __future__ import annotations
@@ -17,35 +23,52 @@ import threading
 from almost.console import console
 from almost.errors import UserError
 
-from ..scores import RatingLog, import_scores, read_scores_json, write_scores_json
+from ..scores import RatingView, merge_seed_scores, run_log, write_scores_json
 
 
 def run(ctx) -> None:
     cfg = ctx.config.score
     images_dir = ctx.find_stage_dir("generate") / "images"
     out = ctx.stage_dir()
-    log = RatingLog(out / "ratings.jsonl")
-    names = {p.name for p in images_dir.glob("*.png")}
-    if not names:
+    if not any(images_dir.glob("*.png")):
         raise UserError(f"no images in {images_dir}; run the generate stage first")
+    view = RatingView(run_log(ctx.run_dir), images_dir, ctx.run_dir)
+    names = set(view.key_of)
+    before = len(view.scores())
+    if before:
+        console.print(f"{before} of {len(names)} images of this round already scored (kept in {view.path})")
 
     if cfg.import_file:
-        scores = read_scores_json(cfg.import_file, names)
-        console.print(f"imported {import_scores(log, scores, cfg.annotator)} scores from {cfg.import_file}")
+        known = {k: view.file_of(n) for n, k in view.key_of.items()}
+        report = merge_seed_scores(view.log, cfg.import_file, images_dir, known, cfg.annotator)
+        for line in report.bad:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{cfg.import_file}: {report.summary()}", markup=False, highlight=False, soft_wrap=True)
+        if not report.merged and report.bad:
+            raise UserError(f"nothing in {cfg.import_file} could be merged ({len(report.bad)} bad entries, listed above); "
+                            "fix the file, or use `almost ddpo import FILE --images DIR --run RUN` for another folder")
     if cfg.mode == "auto":
-        auto_rate(ctx, images_dir, log, sorted(names - log.rated()))
-    elif cfg.mode == "web":
-        serve(ctx, images_dir, log)
+        auto_rate(ctx, images_dir, view, sorted(names - view.rated()))
+    elif cfg.mode == "web" and not cfg.finish:
+        try:
+            serve(images_dir, view, host=cfg.host, port=cfg.port, annotator=cfg.annotator)
+        except KeyboardInterrupt:
+            console.print(f"stopped: {len(view.scores())} of {len(names)} images scored, every rating kept in "
+                          f"{view.path}; the score stage is not finished — re-run to continue, then press "
+                          "'done' on the page (or pass --set score.finish=true)")
+            raise
     elif cfg.mode == "import" and not cfg.import_file:
         raise UserError("score.mode=import needs score.import_file=/path/to/scores.json")
 
-    scores = {k: v for k, v in log.scores().items() if k in names}
+    scores = view.scores()
     write_scores_json(out / "scores.json", scores)
     ctx.add_artifact(out / "scores.json", "scores")
-    ctx.log_metrics(images=len(names), scored=len(scores), pairs=len(log.pairs()))
+    ctx.add_artifact(view.path, "ratings (all rounds)")
+    ctx.log_metrics(images=len(names), scored=len(scores), pairs=len(view.pairs()),
+                    run_scored=len(view.log.scores()))
 
 
-def auto_rate(ctx, images_dir, log: RatingLog, todo: list[str]) -> None:
+def auto_rate(ctx, images_dir, log, todo: list[str]) -> None:
     import numpy as np
     from PIL import Image
 
@@ -61,7 +84,7 @@ def auto_rate(ctx, images_dir, log: RatingLog, todo: list[str]) -> None:
     scores = np.rint(ranks / max(1, len(todo) - 1) * 10 - 5).astype(int)
     for name, s, r in zip(todo, scores, rewards):
         log.append({"kind": "score", "image": name, "score": int(s), "reward": float(r),
-                    "annotator": f"auto:{rater.name}"})
+                    "annotator": f"auto:{rater.name}", "source": "auto"})
     console.print(f"scripted rater ({rater.name}) scored {len(todo)} images")
 
 
@@ -72,18 +95,17 @@ def _prompt(images_dir, name: str) -> str:
     return read_json(side, "sidecar record").get("prompt", "") if side.is_file() else ""
 
 
-def serve(ctx, images_dir, log: RatingLog) -> None:
-    from ..webapp import Server, make_app
+def serve(images_dir, log, host: str = "127.0.0.1", port: int = 0, annotator: str = "me") -> None:
+    """Serve the scoring page over ``images_dir`` until 'done' is pressed (Ctrl-C raises KeyboardInterrupt)."""
+    from .. import webapp
 
-    cfg = ctx.config.score
     done = threading.Event()
-    server = Server(make_app(images_dir, log, cfg.annotator, done), cfg.host, cfg.port)
+    server = webapp.Server(webapp.make_app(images_dir, log, annotator, done), host, port)
     url = server.start()
-    console.print(f"[bold]Score the images at {url}[/] — press 'done' on the page (or Ctrl-C) when finished")
+    console.print(f"[bold]Score the images at {url}[/] — press 'done' on the page when finished "
+                  "(Ctrl-C stops the page and keeps every rating, without finishing)")
     try:
         while not done.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        console.print("stopped; every rating made so far is kept")
     finally:
         server.stop()
