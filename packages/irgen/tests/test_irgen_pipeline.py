@@ -67,8 +67,8 @@ def test_calibration_file_in_the_seed_layout(tmp_path):
     assert rows[-1]["ir"]["behaviours"][0]["actions"][0] == {"op": "custom", "text": "Make a cube that spins and glows"}
     cal.write_text(json.dumps([{"note": "no code"}]))
     code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "--out", str(tmp_path / "run2"),
-                              "--set", f"synth.calibration_file={cal}"])
-    assert code == 2 and "item 0 needs a prompt" in out + err and "Traceback" not in out + err
+                              "--set", f"synth.calibration_file={cal}", "--set", "synth.on_bad_item=fail"])
+    assert code == 2 and "item 0: needs a prompt" in out + err and "Traceback" not in out + err
 
 
 @pytest.mark.slow
@@ -81,9 +81,12 @@ def test_tiny_model_end_to_end_metrics(tmp_path, tiny_model_dir):
     m = json.loads((tmp_path / "metrics.json").read_text())["evaluate"]
     assert set(METRICS) <= set(m) and "compile_at_2_finetuned" in m
     assert m["compile_at_1_rules"] == 1.0 and m["conformance_rules"] == 1.0  # the baseline is exact
+    if m["behaviour_checked"]:  # mono is there: behaviour@1 beside compile@1
+        assert m["behaviour_at_1_rules"] == 1.0
+        assert 0 <= m["behaviour_at_1_base"] <= 1 and 0 <= m["behaviour_at_1_finetuned"] <= 1
     assert all(0 <= m[k] <= 1 for k in METRICS)
     report = (tmp_path / "evaluate" / "report.md").read_text()
-    assert "| rules | 1.00 | 1.00 |" in report
+    assert "| rules | 1.00 | 1.00 | 1.00 |" in report
     samples = [json.loads(x) for x in (tmp_path / "evaluate" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 4 and "finetuned_code" in samples[0]
 

@@ -23,45 +23,48 @@ class ModelConfig:
 class SynthConfig:
     source: str = choice("rules", "rules", "teacher", help="offline procedural IR + rule generator, or a teacher "
                                                            "model behind an OpenAI-compatible endpoint")
-    count: int = field(150, help="triplets to produce")
+    count: int = field(150, ge=1, help="triplets to produce")
     seed: int = field(0, help="seed of the procedural IR generator")
-    max_fields: int = field(2, help="most fields per generated spec")
-    max_behaviours: int = field(1, help="most behaviours per generated spec")
-    max_actions: int = field(2, help="most actions per behaviour")
+    max_fields: int = field(2, ge=0, help="most fields per generated spec")
+    max_behaviours: int = field(1, ge=1, help="most behaviours per generated spec")
+    max_actions: int = field(2, ge=1, help="most actions per behaviour")
     calibration_file: str = field("", help="optional seed-style calibration_data.json whose items are added")
+    on_bad_item: str = choice("skip", "skip", "fail", help="a calibration item without prompt/code, with a bad IR or "
+                                                          "code that does not compile: report it in one line and "
+                                                          "skip it, or stop")
     teacher_url: str = field("http://127.0.0.1:11434/v1", help="OpenAI-compatible base URL (Ollama, LM Studio, vLLM...)")
     teacher_model: str = field("qwen2.5-coder:7b", help="model name at the teacher endpoint")
     teacher_key_env: str = field("OPENAI_API_KEY", help="environment variable holding the API key (may be unset)")
-    teacher_timeout_s: float = field(60.0, help="seconds per teacher request")
-    teacher_retries: int = field(4, help="retries per request (timeouts, 429, 5xx), with backoff")
-    teacher_requests_per_min: float = field(30.0, help="rate limit of teacher requests")
+    teacher_timeout_s: float = field(60.0, gt=0, help="seconds per teacher request")
+    teacher_retries: int = field(4, ge=0, help="retries per request (timeouts, 429, 5xx), with backoff")
+    teacher_requests_per_min: float = field(30.0, ge=0, help="rate limit of teacher requests")
 
 
 @attrs.define
 class PrepareConfig:
-    eval_fraction: float = field(0.15, help="share of (deduplicated) examples held out for evaluation")
+    eval_fraction: float = field(0.15, gt=0, lt=1, help="share of (deduplicated) examples held out for evaluation")
     seed: int = field(0, help="seed of the train/eval split")
 
 
 @attrs.define
 class TrainConfig:
-    lora_r: int = field(16, help="LoRA rank")
-    lora_alpha: int = field(32, help="LoRA alpha (scale = alpha / r)")
-    lora_dropout: float = field(0.0, help="LoRA dropout")
+    lora_r: int = field(16, ge=1, help="LoRA rank")
+    lora_alpha: int = field(32, gt=0, help="LoRA alpha (scale = alpha / r)")
+    lora_dropout: float = field(0.0, ge=0, lt=1, help="LoRA dropout")
     target_modules: list[str] = field(factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                        "up_proj", "down_proj"], help="modules that get LoRA adapters")
-    lora_layers: int = field(16, help="adapt only the top N transformer layers (0: all); backward stops below them")
-    epochs: float = field(1.0, help="passes over the training set")
-    max_steps: int = field(0, help="stop after this many optimizer steps (0: no limit)")
-    batch_tokens: int = field(1024, help="tokens per packed row (each row holds whole examples)")
-    batch_size: int = field(1, help="packed rows per step")
-    grad_accum: int = field(1, help="gradient accumulation steps")
-    lr: float = field(2e-3, help="peak learning rate (cosine decay, short warm-up)")
-    max_length: int = field(512, help="longest example in tokens; longer ones are dropped")
+    lora_layers: int = field(16, ge=0, help="adapt only the top N transformer layers (0: all); backward stops below them")
+    epochs: float = field(1.0, gt=0, help="passes over the training set")
+    max_steps: int = field(0, ge=0, help="stop after this many optimizer steps (0: no limit)")
+    batch_tokens: int = field(1024, ge=1, help="tokens per packed row (each row holds whole examples)")
+    batch_size: int = field(1, ge=1, help="packed rows per step")
+    grad_accum: int = field(1, ge=1, help="gradient accumulation steps")
+    lr: float = field(2e-3, gt=0, help="peak learning rate (cosine decay, short warm-up)")
+    max_length: int = field(512, ge=1, help="longest example in tokens; longer ones are dropped")
     pack: bool = field(True, help="pack examples into rows without cross-example attention")
-    eval_every: int = field(10, help="steps between eval-loss checks and checkpoints")
-    eval_examples: int = field(16, help="held-out examples used for eval loss")
-    patience: int = field(3, help="stop after this many evals without a better eval loss (0: never)")
+    eval_every: int = field(10, ge=1, help="steps between eval-loss checks and checkpoints")
+    eval_examples: int = field(16, ge=1, help="held-out examples used for eval loss")
+    patience: int = field(3, ge=0, help="stop after this many evals without a better eval loss (0: never)")
     gradient_checkpointing: bool = field(False, help="trade compute for memory (big models)")
     load_in_4bit: bool = field(False, help="QLoRA: load the base in 4-bit with bitsandbytes (CUDA only)")
     mixed_precision: str = choice("no", "no", "bf16", "fp16", help="accelerate mixed precision")
@@ -72,11 +75,11 @@ class TrainConfig:
 
 @attrs.define
 class EvaluateConfig:
-    max_examples: int = field(16, help="held-out specs to generate for")
-    max_new_tokens: int = field(160, help="generation budget per program")
-    batch_size: int = field(16, help="programs generated at once")
-    k: int = field(1, help="compile@k: also draw k-1 sampled programs per spec for the fine-tuned model")
-    temperature: float = field(0.8, help="temperature of the compile@k samples")
+    max_examples: int = field(16, ge=1, help="held-out specs to generate for")
+    max_new_tokens: int = field(160, ge=1, help="generation budget per program")
+    batch_size: int = field(16, ge=1, help="programs generated at once")
+    k: int = field(1, ge=1, help="compile@k: also draw k-1 sampled programs per spec for the fine-tuned model")
+    temperature: float = field(0.8, gt=0, help="temperature of the compile@k samples")
     compiler: str = choice("auto", "auto", "mcs", "syntax", help="mcs, a tree-sitter syntax check, or auto")
     interactive: bool = field(False, help="after the table, read IR specs from the terminal and answer them")
 

@@ -56,6 +56,17 @@ def almost_commands(cli):
 
         main(run_dir)
 
+    @irgen.command("check")
+    @click.argument("files", nargs=-1, type=click.Path())
+    @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="compile processes")
+    def check(files, as_json, workers):
+        """Compile C# files against Unity's API, each on its own: a verdict per file; exit 0 only if all compile."""
+        from .checkcli import NotAllCompile, main
+
+        if main(list(files), as_json, workers) != 0:
+            raise NotAllCompile()
+
     @irgen.command("gguf")
     @click.argument("model_dir")
     @click.argument("out", type=click.Path(dir_okay=False))

@@ -4,16 +4,21 @@ For the first ``evaluate.max_examples`` specs of ``prepare/eval.jsonl`` it write
 ways, the rule generator, the untrained base model and the fine-tuned model (greedy), and
 checks every program with mono ``mcs`` against the UnityEngine stub (or, with no compiler,
 a tree-sitter syntax check, and the report says compilation was skipped). Conformance
-(:mod:`almost_irgen.conformance`) checks that the code does what the IR says. compile@k
-adds k-1 sampled programs per spec for the fine-tuned model. Writes ``evaluate/report.md``,
+(:mod:`almost_irgen.conformance`) is the fast static first pass (the class, fields, methods
+and API calls the IR implies); behaviour@1 (:mod:`almost_irgen.unitysim`) runs each program
+in a simulated Unity and checks every op's observable effect (axis and speed of a rotation,
+the field set, destroyed only when the condition holds ...). compile@k adds k-1 sampled
+programs per spec for the fine-tuned model. Writes ``evaluate/report.md``,
 ``evaluate/samples.jsonl`` and metrics ``compile_at_1_{rules,base,finetuned}``,
-``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
+``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
+whether it ran), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
 it then reads specs from the terminal (see also ``almost irgen try``).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 
 from almost import RunContext
@@ -29,10 +34,12 @@ from ..rules import generate
 from ..sharegpt import read_jsonl, turn
 
 
-def score(checker, irs, codes) -> dict:
+def score(checker, irs, codes, behaviour=None) -> dict:
     results = checker.check(codes)
     conf = [conformance(ir, c)[0] for ir, c in zip(irs, codes)]
+    behave = behaviour.check(irs, codes) if behaviour is not None else []
     return {"compile": sum(r.ok for r in results) / len(codes), "conformance": sum(conf) / len(codes),
+            "behaviour": sum(b.ok for b in behave) / len(codes) if behave else None, "behave": behave,
             "errors": error_codes(results), "results": results, "conf": conf}
 
 
@@ -56,7 +63,12 @@ def run(ctx: RunContext) -> None:
 
     model = PeftModel.from_pretrained(model, adapter)
     codes["finetuned"] = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="fine-tuned")
-    rows = {name: score(checker, irs, c) for name, c in codes.items()}
+    behaviour = None
+    if checker.compiles and shutil.which("mono"):
+        from ..unitysim import BehaviourChecker
+
+        behaviour = BehaviourChecker(checker)
+    rows = {name: score(checker, irs, c, behaviour) for name, c in codes.items()}
 
     at_k = rows["finetuned"]["compile"]
     if cfg.k > 1:
@@ -70,14 +82,15 @@ def run(ctx: RunContext) -> None:
     # -- report -------------------------------------------------------------------------
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
     table = Table(title=f"irgen · {len(irs)} held-out specs · {how}")
-    for col in ("generator", "compile@1", "conformance", "top errors"):
+    for col in ("generator", "compile@1", "behaviour@1", "conformance", "top errors"):
         table.add_column(col)
     lines = [f"# irgen evaluation ({len(irs)} held-out specs)", "", f"Checker: {how}.", "",
-             "| generator | compile@1 | conformance | top errors |", "|---|---|---|---|"]
+             "| generator | compile@1 | behaviour@1 | conformance | top errors |", "|---|---|---|---|---|"]
     for name, r in rows.items():
         errs = ", ".join(f"{c}×{n}" for c, n in r["errors"].most_common(4)) or "-"
-        table.add_row(name, f"{r['compile']:.2f}", f"{r['conformance']:.2f}", errs)
-        lines.append(f"| {name} | {r['compile']:.2f} | {r['conformance']:.2f} | {errs} |")
+        beh = f"{r['behaviour']:.2f}" if r["behaviour"] is not None else "-"
+        table.add_row(name, f"{r['compile']:.2f}", beh, f"{r['conformance']:.2f}", errs)
+        lines.append(f"| {name} | {r['compile']:.2f} | {beh} | {r['conformance']:.2f} | {errs} |")
     lines += ["", f"compile@{cfg.k} (fine-tuned): {at_k:.2f}"]
     console.print(table)
     if not checker.compiles:
@@ -85,7 +98,9 @@ def run(ctx: RunContext) -> None:
     out = ctx.stage_dir()
     atomic_write(out / "report.md", "\n".join(lines) + "\n")
     samples = [{"ir": ir, **{f"{n}_code": codes[n][i] for n in codes},
-                **{f"{n}_errors": rows[n]["results"][i].errors for n in rows}} for i, ir in enumerate(irs)]
+                **{f"{n}_errors": rows[n]["results"][i].errors for n in rows},
+                **{f"{n}_behaviour": rows[n]["behave"][i].failed for n in rows if rows[n]["behave"]}}
+               for i, ir in enumerate(irs)]
     atomic_write(out / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     atomic_write(out / "error_codes.json", json.dumps({n: dict(Counter(r["errors"])) for n, r in rows.items()}, indent=2))
     ctx.add_artifact(out / "report.md", "evaluation report")
@@ -94,6 +109,8 @@ def run(ctx: RunContext) -> None:
         compile_at_1_finetuned=rows["finetuned"]["compile"], **{f"compile_at_{cfg.k}_finetuned": at_k} if cfg.k > 1 else {},
         conformance_rules=rows["rules"]["conformance"], conformance_base=rows["base"]["conformance"],
         conformance_finetuned=rows["finetuned"]["conformance"], compiler_used=int(checker.compiles),
+        behaviour_checked=int(behaviour is not None),
+        **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour is not None else {}),
         eval_specs=len(irs),
     )
     if cfg.interactive:

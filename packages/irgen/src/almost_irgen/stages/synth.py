@@ -5,7 +5,10 @@
 code for each procedural prompt; every answer is validated (IR against the schema, code
 compiled or syntax-checked) before it is kept, and the file is appended line by line, so an
 interrupted run resumes where it stopped. ``synth.calibration_file`` adds the items of a
-seed-style ``calibration_data.json`` (see :mod:`almost_irgen.calibration`).
+seed-style ``calibration_data.json`` (see :mod:`almost_irgen.calibration`): free-text IR is
+converted to the typed IR where it maps, the code is compiled like a teacher answer, and
+each bad item is reported in one line and skipped (``synth.on_bad_item = "skip"``) or stops
+the run (``"fail"``); ``synth/calibration.json`` records what was converted, kept and skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import random
 from almost import RunContext
 from almost.console import console, progress
 from almost.io import atomic_write
+from rich.markup import escape
 
 from ..calibration import read_calibration
 from ..csharp import find_compiler
@@ -83,12 +87,21 @@ def run(ctx: RunContext) -> None:
                 rows.append(row)
                 bar.update(task, advance=1, info=f"{rejected} rejected")
         rows = [r for r in rows if "code" in r]
+    cal_metrics = {}
     if cfg.calibration_file:
-        extra = read_calibration(cfg.calibration_file)
+        checker = find_compiler(ctx.config.evaluate.compiler)
+        try:
+            extra, stats = read_calibration(cfg.calibration_file, checker, cfg.on_bad_item,
+                                            report=lambda line: console.print(f"[yellow]{escape(line)}[/]"))
+        finally:
+            checker.close()
+        atomic_write(ctx.stage_dir() / "calibration.json", json.dumps(stats, indent=2))
+        cal_metrics = {f"calibration_{k}": v for k, v in stats.items() if isinstance(v, int)}
         rows += extra
         with open(out, "a", encoding="utf-8") as f:
             for r in extra:
                 f.write(json.dumps(r) + "\n")
     kept = len(rows)
     ctx.add_artifact(out, "triplets")
-    ctx.log_metrics(triplets=kept, ops_per_spec=sum(len(b["actions"]) for r in rows for b in r["ir"]["behaviours"]) / max(kept, 1))
+    ctx.log_metrics(triplets=kept, ops_per_spec=sum(len(b["actions"]) for r in rows for b in r["ir"]["behaviours"]) / max(kept, 1),
+                    **cal_metrics)
