@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -76,6 +77,23 @@ def make_accelerator(
 
 
 _STEP_RE = re.compile(r"^step-(\d+)$")
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT/SIGTERM back for the block (delivered right after it), where the platform allows."""
+    import signal
+
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class Checkpoints:
@@ -150,15 +168,16 @@ class Checkpoints:
                 files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
                 atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), "almost_files": files})
                 fsync_tree(tmp)  # every file and folder on disk before the rename makes it visible
-                if final.exists():  # re-saving the same step: keep the old one aside until done
-                    old = self.directory / f".step-{step:08d}.old"
-                    shutil.rmtree(old, ignore_errors=True)
-                    os.replace(final, old)
-                    os.replace(tmp, final)
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(tmp, final)
-                fsync_dir(self.directory)
+                with _signals_deferred():  # Ctrl-C / SIGTERM wait until the renames are done
+                    if final.exists():  # re-saving the same step: keep the old one aside until done
+                        old = self.directory / f".step-{step:08d}.old"
+                        shutil.rmtree(old, ignore_errors=True)
+                        os.replace(final, old)
+                        os.replace(tmp, final)
+                        shutil.rmtree(old, ignore_errors=True)
+                    else:
+                        os.replace(tmp, final)
+                    fsync_dir(self.directory)
                 if self.keep:
                     for old in self.all()[: -self.keep]:
                         shutil.rmtree(old, ignore_errors=True)
