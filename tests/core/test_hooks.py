@@ -14,6 +14,7 @@ from almost.testing import run_cli
 
 HOOKS = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("almost_")]
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+HOOKS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "hooks.md").read_text()
 
 
 def test_there_are_few_prefixed_hooks():
@@ -26,6 +27,20 @@ def test_each_hook_is_documented(name):
     assert fn.__doc__ and len(fn.__doc__.strip()) > 20
     params = ", ".join(inspect.signature(fn).parameters)
     assert f"`{name}({params})`" in README, f"README lacks a section for {name}({params})"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_each_hook_has_a_reference_section_with_arguments_return_and_example(name):
+    params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+    head = f"## `{name}({params})`"
+    assert head in HOOKS_DOC, f"docs/hooks.md lacks {head}"
+    section = HOOKS_DOC.split(head, 1)[1].split("\n## ", 1)[0]
+    assert "**arguments**" in section and "**returns**" in section
+    assert f"def {name}(" in section, "no example implementation"
+
+
+def test_the_hook_api_version_is_documented():
+    assert f"`almost.HOOK_API` is `{almost.HOOK_API}`" in HOOKS_DOC
 
 
 class CommandPlugin:
@@ -53,5 +68,6 @@ def test_almost_commands_adds_verbs_and_a_broken_one_is_isolated(monkeypatch):
     code, out, err = run_cli(["hello", "world"])
     assert code == 0 and out.strip() == "hello world", err
     assert "no commands today" in app.plugins["bad"].error
+    assert "warning: plugin 'bad' could not add its commands" in err  # said, not silent
     code, out, _ = run_cli(["plugins"])
     assert "broken" in out

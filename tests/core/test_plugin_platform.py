@@ -326,6 +326,10 @@ def test_thread_policy(monkeypatch):
     before = torch.get_num_threads()
     with threads.for_stage() as n:
         assert n == 3 and torch.get_num_threads() == 3
+        assert os.environ["OMP_NUM_THREADS"] == "1"  # what worker processes of the stage inherit
+        code = "import torch; print(torch.get_num_threads())"
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert child.stdout.strip() == "1"
     assert os.environ["OMP_NUM_THREADS"] == "3" and torch.get_num_threads() == before
     threads.worker_init()
     assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"

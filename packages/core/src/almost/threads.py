@@ -14,15 +14,15 @@ the cores and a small model trains ten times slower: gamengen ``train`` went fro
   uses **one** thread: call :func:`worker_init` first thing in the worker;
 * ``ALMOST_THREADS=N`` overrides both for the main process.
 
-:func:`for_stage` applies it around one stage (the pipeline does this for every stage) and
-sets ``OMP_NUM_THREADS`` for child processes, so libraries that read it get the same answer.
-torch is configured only if it is already imported or becomes imported later in the stage
-(the environment variable covers the latter); importing this module never imports torch.
+:func:`for_stage` applies it around one stage (the pipeline does this for every stage):
+torch's threads in this process, ``OMP_NUM_THREADS=1`` for the processes the stage starts.
+Importing this module never imports torch; :func:`for_stage` does, when it is installed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 import sys
@@ -109,11 +109,21 @@ def worker_init() -> None:
 
 @contextlib.contextmanager
 def for_stage(workers: int = 1) -> Iterator[int]:
-    """Size torch's threads for a stage (see the module docstring), restoring them after."""
+    """Run a stage under the policy: this process's torch uses :func:`cpu_budget` threads, and
+    processes the stage starts (``collect`` workers, vector-env games) inherit
+    ``OMP_NUM_THREADS=1``, one thread each. Both are restored afterwards.
+
+    torch is imported here (when installed) so that its thread count can be set now rather
+    than read later from an environment variable meant for the children."""
     saved_env = os.environ.get("OMP_NUM_THREADS")
+    n = cpu_budget(workers)
     torch = sys.modules.get("torch")
-    saved = torch.get_num_threads() if torch is not None and hasattr(torch, "get_num_threads") else None
-    n = set_threads(cpu_budget(workers))
+    if torch is None and importlib.util.find_spec("torch") is not None:
+        import torch
+    saved = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(n)
+    os.environ["OMP_NUM_THREADS"] = "1"  # for the processes this stage starts
     try:
         yield n
     finally:
@@ -121,6 +131,5 @@ def for_stage(workers: int = 1) -> Iterator[int]:
             os.environ.pop("OMP_NUM_THREADS", None)
         else:
             os.environ["OMP_NUM_THREADS"] = saved_env
-        torch = sys.modules.get("torch")
-        if torch is not None and hasattr(torch, "set_num_threads"):
-            torch.set_num_threads(saved if saved is not None else n)
+        if torch is not None and saved is not None:
+            torch.set_num_threads(saved)
