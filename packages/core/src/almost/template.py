@@ -58,7 +58,7 @@ An [Almost](https://github.com/almost-dev/almost) plugin. It adds:
 ```bash
 uv run pytest                                   # the plugin's own checks (almost.testing)
 uv run almost plugins                           # shows the plugin and its components
-uv run almost run --plugin ddpo --set reward.name={name}-sharpness        # needs almost-ddpo
+uv run almost run --plugin ddpo --set reward={name}-sharpness             # needs almost-ddpo
 uv run almost run --plugin gamengen --set env.name={name}-catch --set env.options.size=12
 ```
 
