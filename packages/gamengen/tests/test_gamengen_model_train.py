@@ -83,15 +83,38 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
         model=attrs.evolve(cfg.model, context=3, block_out_channels=[16, 32], action_dim=32),
         train=attrs.evolve(cfg.train, steps=120, batch_size=8, warmup_steps=10, checkpoint_every=100),
         decoder=attrs.evolve(cfg.decoder, steps=5, batch_size=4),
-        rollout=attrs.evolve(cfg.rollout, eval_frames=16, horizon=6, episodes=1, gif_scale=1),
+        rollout=attrs.evolve(cfg.rollout, eval_frames=16, horizon=6, episodes=1, gif_scale=1,
+                             probe_states=0),  # the synthetic game has no env to replay
     )
-    for stage in (encode, train, decoder, rollout):
+    for stage in (encode, train, decoder):
         stage.run(ctx_for(tmp_path, cfg, stage.__name__.rsplit(".", 1)[1]))
+    # rollout on an explicit device object: every module's weights and every tensor that any
+    # module sees must be on it (a CPU device object here; the same check holds on a GPU)
+    device = torch.device("cpu")
+    seen = {"modules": 0, "tensors": 0}
+
+    def on_device(module, args, kwargs):
+        seen["modules"] += 1
+        for p in list(module.parameters(recurse=False)) + list(module.buffers(recurse=False)):
+            assert p.device == device, (type(module).__name__, p.device)
+        for a in list(args) + list(kwargs.values()):
+            if isinstance(a, torch.Tensor):
+                seen["tensors"] += 1
+                assert a.device == device, (type(module).__name__, a.device)
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(
+        lambda m, a: on_device(m, a, {}))
+    try:
+        rollout.run(ctx_for(tmp_path, cfg, "rollout"), device=device)
+    finally:
+        hook.remove()
+    assert seen["modules"] > 100 and seen["tensors"] > 100
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["encode"]["frames"] == 6 * 24 and m["encode"]["latent_h"] == 8
     r = m["rollout"]
-    for key in ("psnr_db_trained", "psnr_db_untrained", "psnr_db_repeat_last", "ssim_trained",
-                "psnr_db_autoregressive", "lpips_skipped"):
+    for key in ("psnr_db_trained", "psnr_db_untrained", "psnr_db_copy_raw", "psnr_db_copy_vae",
+                "psnr_db_gain_over_copy_vae", "ssim_trained", "psnr_db_autoregressive",
+                "psnr_db_autoregressive_copy_vae", "lpips_skipped"):
         assert key in r
     assert m["train"]["heldout_loss"] < 0.7 * m["train"]["heldout_loss_init"]
     assert r["latent_mse_trained"] < 0.5 * r["latent_mse_untrained"]
@@ -104,3 +127,44 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
     with Image.open(gifs[0]) as im:
         assert im.n_frames == 6 and im.size == (32 * 2 + 2, 32)
     assert (tmp_path / "decoder/vae/config.json").is_file()
+
+
+def test_a_nan_loss_stops_training_with_one_sentence(tmp_path):
+    from almost.errors import UserError
+    from almost_gamengen.stages import train
+
+    fake_latents(tmp_path)
+    path = tmp_path / "encode/latents" / shard_name(0)
+    g = torch.Generator().manual_seed(0)
+    lat = torch.randn(40, 4, 4, 4, generator=g)
+    lat[::3] = float("nan")
+    write_shard(path, lat, np.arange(40) % 3)
+    cfg = small_config(6, log_every=2)
+    with pytest.raises(UserError, match=r"train: loss became nan at step 2"):
+        train.run(ctx_for(tmp_path, cfg, "train"))
+    assert not (tmp_path / "train/model").exists()
+    if (tmp_path / "metrics.json").exists():  # strict JSON: nothing NaN was logged
+        json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: 1 / 0)
+
+
+def test_a_truncated_latent_shard_is_one_sentence_naming_it(tmp_path):
+    from almost.errors import UserError
+    from almost_gamengen.latents import LatentStore
+
+    fake_latents(tmp_path)
+    path = tmp_path / "encode/latents" / shard_name(0)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])
+    with pytest.raises(UserError, match=r"latent shard .*shard-00000.safetensors is truncated"):
+        LatentStore(tmp_path / "encode/latents")
+
+
+@pytest.mark.parametrize("item", ["train.keep_checkpoints=-1", "train.steps=-5", "train.checkpoint_every=0",
+                                  "train.heldout_fraction=1.5", "train.batch_size=0", "train.lr=nan",
+                                  "collect.episodes=0", "rollout.probe_horizon=0", "model.cfg_drop_prob=2"])
+def test_out_of_range_settings_are_refused(app, item):
+    from almost.errors import ConfigError
+
+    key = item.split("=")[0]
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        app.pipeline("gamengen").resolve_config("tiny", None, [item])

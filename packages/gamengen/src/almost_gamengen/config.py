@@ -1,4 +1,4 @@
-"""The gamengen config: one section per stage, each with ``tiny`` and ``full`` profiles.
+"""The gamengen config: one section per stage; profiles ``tiny``, ``small`` and ``full``.
 
 ``almost config --plugin gamengen [--profile full]`` prints it as TOML.
 """
@@ -42,9 +42,29 @@ def tiny() -> GamengenConfig:
     return GamengenConfig(**{k: cls.tiny() for k, cls in SECTIONS.items()})
 
 
+def small() -> GamengenConfig:
+    """Between the two: ≤ 1 hour on 2 CPU cores, minutes on one GPU. More data from a longer-
+    trained agent, a longer-trained and wider world model, more action-sensitivity probes.
+    Targets (benchmarks/bench_gamengen_quality.py): beat copy-through-VAE by ≥ 2 dB with
+    action sensitivity ≥ 0.8, and an agent that beats random by 2σ."""
+    cfg = tiny()
+    return attrs.evolve(
+        cfg,
+        agent=attrs.evolve(cfg.agent, total_steps=60_000, n_steps=256, batch_size=128,
+                           n_epochs=4, learning_rate=5e-4, checkpoint_every=10_000, eval_episodes=50),
+        collect=attrs.evolve(cfg.collect, episodes=600),
+        encode=attrs.evolve(cfg.encode, vae_fit_steps=1500, vae_fit_batch_size=32),
+        model=attrs.evolve(cfg.model, block_out_channels=[48, 96], layers_per_block=2, context=6),
+        train=attrs.evolve(cfg.train, steps=6000, batch_size=32, warmup_steps=200,
+                           checkpoint_every=1000, ema_decay=0.999, heldout_fraction=0.1),
+        decoder=attrs.evolve(cfg.decoder, steps=1000),
+        rollout=attrs.evolve(cfg.rollout, eval_frames=256, episodes=4, probe_states=16),
+    )
+
+
 def full() -> GamengenConfig:
     """The GameNGen settings for a GPU (320×256 frames, context 64, SD 1.x weights)."""
     return GamengenConfig(**{k: cls.full() for k, cls in SECTIONS.items()})
 
 
-PROFILES = {"tiny": tiny, "full": full}
+PROFILES = {"tiny": tiny, "small": small, "full": full}

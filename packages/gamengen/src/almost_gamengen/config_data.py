@@ -39,24 +39,25 @@ class EnvConfig:
     height: int = field(48, ge=8, help="frame height in pixels (frames are resized to this)")
     width: int = field(64, ge=8, help="frame width in pixels")
     resolution: str = field("RES_160X120", help="ViZDoom render resolution before resizing")
-    frame_skip: int = field(4, help="game tics per agent step (ViZDoom runs at 35 tics/s)")
+    frame_skip: int = field(4, ge=1, help="game tics per agent step (ViZDoom runs at 35 tics/s)")
     max_steps: int = field(
-        100, help="steps before an episode is cut (truncated); 0: the game's own limit"
+        100, ge=0, help="steps before an episode is cut (truncated); 0: the game's own limit"
     )
     combos: list[str] = field(
         factory=list, help="extra actions that press several buttons, e.g. MOVE_FORWARD+ATTACK"
     )
-    doom_skill: int = field(0, help="ViZDoom difficulty 1-5; 0 keeps the scenario's")
+    doom_skill: int = field(0, ge=0, le=5, help="ViZDoom difficulty 1-5; 0 keeps the scenario's")
     render_hud: bool = field(
         False, help="draw the status bar (GameNGen keeps it; small frames drop it)"
     )
     pad_height: int = field(
         0,
+        ge=0,
         help="the model pads frames at the bottom to this height (0: no padding); "
         "episodes are stored unpadded",
     )
     pad_width: int = field(
-        0, help="the model pads frames on the right to this width (0: no padding)"
+        0, ge=0, help="the model pads frames on the right to this width (0: no padding)"
     )
 
     @classmethod
@@ -81,22 +82,22 @@ class EnvConfig:
 
 @attrs.define
 class AgentConfig:
-    num_envs: int = field(2, help="games played in parallel (SubprocVecEnv processes)")
-    total_steps: int = field(1024, help="PPO environment steps in all (summed over the games)")
-    n_steps: int = field(128, help="steps per game between PPO updates")
-    batch_size: int = field(64, help="PPO minibatch size")
-    n_epochs: int = field(2, help="PPO passes over each rollout")
-    learning_rate: float = field(2.5e-4, help="Adam learning rate")
-    gamma: float = field(0.99, help="discount factor")
-    ent_coef: float = field(0.01, help="entropy bonus (higher: more varied play)")
+    num_envs: int = field(2, ge=1, help="games played in parallel (SubprocVecEnv processes)")
+    total_steps: int = field(1024, ge=1, help="PPO environment steps in all (summed over the games)")
+    n_steps: int = field(128, ge=2, help="steps per game between PPO updates")
+    batch_size: int = field(64, ge=2, help="PPO minibatch size")
+    n_epochs: int = field(2, ge=1, help="PPO passes over each rollout")
+    learning_rate: float = field(2.5e-4, gt=0, help="Adam learning rate")
+    gamma: float = field(0.99, gt=0, le=1, help="discount factor")
+    ent_coef: float = field(0.01, ge=0, help="entropy bonus (higher: more varied play)")
     shaping: bool = field(
         True,
         help="GameNGen reward shaping from game variables (hits, kills, "
         "pick-ups, new areas, deltas, penalties)",
     )
-    shaping_scale: float = field(0.01, help="multiplier of the shaping points")
+    shaping_scale: float = field(0.01, ge=0, help="multiplier of the shaping points")
     record: bool = field(True, help="record every episode played while training")
-    checkpoint_every: int = field(512, help="save the policy every this many steps (resume point)")
+    checkpoint_every: int = field(512, ge=1, help="save the policy every this many steps (resume point)")
     start_method: str = choice(
         "forkserver",
         "forkserver",
@@ -105,6 +106,10 @@ class AgentConfig:
         help="how game processes start (fork can hang with torch threads)",
     )
     device: str = field("cpu", help="torch device for the policy (cpu, cuda, auto)")
+    eval_episodes: int = field(
+        20, ge=0, help="after training, games played by the policy and by a random policy on the "
+        "same evaluation seeds (their own seed stream); 0: skip"
+    )
 
     @classmethod
     def tiny(cls) -> AgentConfig:
@@ -127,8 +132,8 @@ class AgentConfig:
 
 @attrs.define
 class CollectConfig:
-    episodes: int = field(6, help="episodes to record in all (a re-run adds the missing ones)")
-    workers: int = field(2, help="processes that play and record in parallel")
+    episodes: int = field(6, ge=1, help="episodes to record in all (a re-run adds the missing ones)")
+    workers: int = field(2, ge=1, help="processes that play and record in parallel")
     policy: str = choice(
         "agent",
         "agent",
@@ -142,11 +147,12 @@ class CollectConfig:
     )
     shard_frames: int = field(
         256,
+        ge=0,
         help="gather short episodes into shards of about this many frames "
         "(fewer files and fsyncs); 0: one shard per episode",
     )
-    gif_frames: int = field(120, help="frames in the preview GIF (0: none)")
-    gif_scale: int = field(3, help="preview GIF upscale factor (nearest)")
+    gif_frames: int = field(120, ge=0, help="frames in the preview GIF (0: none)")
+    gif_scale: int = field(3, ge=1, help="preview GIF upscale factor (nearest)")
     start_method: str = choice(
         "forkserver", "forkserver", "spawn", "fork", help="how worker processes start"
     )

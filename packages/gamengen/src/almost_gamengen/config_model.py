@@ -19,13 +19,13 @@ class EncodeConfig:
         "(each level after the first halves the frame size)",
     )
     vae_fit_steps: int = field(
-        400, help="optimizer steps to fit the from-scratch VAE on the frames (0: keep it random)"
+        400, ge=0, help="optimizer steps to fit the from-scratch VAE on the frames (0: keep it random)"
     )
-    vae_fit_batch_size: int = field(16, help="frames per step while fitting the from-scratch VAE")
-    vae_fit_lr: float = field(2e-3, help="learning rate while fitting the from-scratch VAE")
-    vae_kl_weight: float = field(1e-6, help="weight of the KL term while fitting the VAE")
-    batch_size: int = field(32, help="frames per VAE encoder call")
-    shard_frames: int = field(4096, help="about how many frames go into one latent shard")
+    vae_fit_batch_size: int = field(16, ge=1, help="frames per step while fitting the from-scratch VAE")
+    vae_fit_lr: float = field(2e-3, gt=0, help="learning rate while fitting the from-scratch VAE")
+    vae_kl_weight: float = field(1e-6, ge=0, help="weight of the KL term while fitting the VAE")
+    batch_size: int = field(32, ge=1, help="frames per VAE encoder call")
+    shard_frames: int = field(4096, ge=1, help="about how many frames go into one latent shard")
     dtype: str = choice("float16", "float16", "float32", help="dtype of the stored latents")
 
     @classmethod
@@ -44,7 +44,7 @@ class ModelConfig:
         help="local Stable Diffusion 1.x diffusers folder (unet/, vae/, model_index.json); "
         "empty: build small UNet/VAE configs from scratch",
     )
-    context: int = field(4, help="past frames (and actions) the model conditions on")
+    context: int = field(4, ge=1, help="past frames (and actions) the model conditions on")
     block_out_channels: list[int] = field(
         factory=lambda: [32, 64], help="UNet channels per level (from-scratch UNet only)"
     )
@@ -53,21 +53,32 @@ class ModelConfig:
         help="per UNet level: cross-attention to the action tokens (self-attention over many "
         "positions dominates CPU cost, so the tiny UNet attends only at its coarsest level)",
     )
-    layers_per_block: int = field(1, help="resnet layers per UNet level (from-scratch UNet only)")
-    attention_head_dim: int = field(8, help="channels per attention head (from-scratch UNet)")
+    layers_per_block: int = field(1, ge=1, help="resnet layers per UNet level (from-scratch UNet only)")
+    attention_head_dim: int = field(8, ge=1, help="channels per attention head (from-scratch UNet)")
     action_dim: int = field(
-        64, help="width of the action tokens (= UNet cross_attention_dim; SD 1.x forces 768)"
+        64, ge=1, help="width of the action tokens (= UNet cross_attention_dim; SD 1.x forces 768)"
     )
     context_noise_max: float = field(
-        0.7, help="largest σ of the Gaussian noise added to the context latents in training"
+        0.7, ge=0, help="largest σ of the Gaussian noise added to the context latents in training"
     )
     context_noise_buckets: int = field(
-        10, help="the noise σ is discretised into this many buckets; the bucket is embedded"
+        10, ge=1, help="the noise σ is discretised into this many buckets; the bucket is embedded"
     )
     cfg_drop_prob: float = field(
-        0.1, help="probability of dropping the whole context in training (classifier-free guidance)"
+        0.1, ge=0, le=1, help="probability of dropping the whole context in training (classifier-free guidance)"
     )
-    train_timesteps: int = field(1000, help="diffusion timesteps (v-prediction, scaled-linear β)")
+    predict_delta: bool = field(
+        False, help="diffuse the change from the last context latent instead of the frame itself "
+        "(copying costs the model nothing, so it spends its capacity on what the action changes)"
+    )
+    delta_scale: float = field(
+        1.0, gt=0, help="the change is multiplied by this before diffusion (about 1/its std)"
+    )
+    action_time_cond: bool = field(
+        False, help="also add the last action's token to the timestep embedding, so every "
+        "resnet block sees it (from-scratch UNet only; SD 1.x keeps cross-attention alone)"
+    )
+    train_timesteps: int = field(1000, ge=2, help="diffusion timesteps (v-prediction, scaled-linear β)")
 
     @classmethod
     def tiny(cls) -> ModelConfig:
@@ -80,23 +91,30 @@ class ModelConfig:
 
 @attrs.define
 class TrainConfig:
-    steps: int = field(700, help="optimizer steps (training is step-based, not epochs)")
-    batch_size: int = field(16, help="windows per step and process")
-    lr: float = field(1e-3, help="AdamW learning rate")
-    warmup_steps: int = field(50, help="linear learning-rate warm-up steps")
-    weight_decay: float = field(0.0, help="AdamW weight decay")
+    steps: int = field(700, ge=1, help="optimizer steps (training is step-based, not epochs)")
+    batch_size: int = field(16, ge=1, help="windows per step and process")
+    lr: float = field(1e-3, gt=0, help="AdamW learning rate")
+    warmup_steps: int = field(50, ge=0, help="linear learning-rate warm-up steps")
+    weight_decay: float = field(0.0, ge=0, help="AdamW weight decay")
     mixed_precision: str = choice(
         "no", "no", "fp16", "bf16", help="mixed precision (fp16 falls back to fp32 on CPU)"
     )
-    gradient_accumulation_steps: int = field(1, help="micro-batches per optimizer step")
-    ema_decay: float = field(0.0, help="EMA of the weights (0: off); the EMA weights are saved")
-    checkpoint_every: int = field(200, help="save a resumable checkpoint every N steps")
-    keep_checkpoints: int = field(2, help="resumable checkpoints kept (older ones are deleted)")
+    gradient_accumulation_steps: int = field(1, ge=1, help="micro-batches per optimizer step")
+    ema_decay: float = field(0.0, ge=0, lt=1, help="EMA of the weights (0: off); the EMA weights are saved")
+    checkpoint_every: int = field(200, ge=1, help="save a resumable checkpoint every N steps")
+    keep_checkpoints: int = field(2, ge=1, help="resumable checkpoints kept (older ones are deleted)")
     heldout_fraction: float = field(
-        0.2, help="fraction of episodes held out of training (used by rollout's metrics)"
+        0.2, ge=0, lt=1, help="fraction of episodes held out of training (used by rollout's metrics)"
     )
-    max_grad_norm: float = field(1.0, help="gradient clipping norm")
-    num_workers: int = field(0, help="DataLoader worker processes")
+    max_grad_norm: float = field(1.0, gt=0, help="gradient clipping norm")
+    gradient_checkpointing: bool = field(
+        False, help="recompute UNet activations in the backward pass (less memory, ~30% slower)"
+    )
+    log_every: int = field(
+        25, ge=1, help="read the loss back (and check it is finite) every N steps; reading it "
+        "every step would make a GPU wait"
+    )
+    num_workers: int = field(0, ge=0, help="DataLoader worker processes")
 
     @classmethod
     def tiny(cls) -> TrainConfig:
@@ -105,7 +123,10 @@ class TrainConfig:
     @classmethod
     def full(cls) -> TrainConfig:
         return cls(
-            steps=700_000, batch_size=32, lr=2e-5, warmup_steps=1000, mixed_precision="bf16",
+            # GameNGen: batch 128 = 32 per GPU × 4 accumulated micro-batches on one GPU (with N
+            # GPUs, lower gradient_accumulation_steps to 4/N to keep 128)
+            steps=700_000, batch_size=32, gradient_accumulation_steps=4, lr=2e-5, warmup_steps=1000,
+            mixed_precision="bf16", gradient_checkpointing=True,
             ema_decay=0.9999, checkpoint_every=5000, keep_checkpoints=3, heldout_fraction=0.05,
             num_workers=4,
         )
@@ -113,11 +134,11 @@ class TrainConfig:
 
 @attrs.define
 class DecoderConfig:
-    steps: int = field(150, help="optimizer steps fine-tuning the VAE decoder (0: skip)")
-    batch_size: int = field(16, help="frames per step")
-    lr: float = field(5e-4, help="AdamW learning rate of the decoder")
+    steps: int = field(150, ge=0, help="optimizer steps fine-tuning the VAE decoder (0: skip)")
+    batch_size: int = field(16, ge=1, help="frames per step")
+    lr: float = field(5e-4, gt=0, help="AdamW learning rate of the decoder")
     perceptual_weight: float = field(
-        0.0, help="weight of an LPIPS term (needs the lpips package and its weights locally)"
+        0.0, ge=0, help="weight of an LPIPS term (needs the lpips package and its weights locally)"
     )
     mixed_precision: str = choice("no", "no", "fp16", "bf16", help="mixed precision")
 
@@ -132,26 +153,33 @@ class DecoderConfig:
 
 @attrs.define
 class RolloutConfig:
-    ddim_steps: int = field(4, help="DDIM sampling steps per generated frame")
+    ddim_steps: int = field(4, ge=1, help="DDIM sampling steps per generated frame")
     context_noise: float = field(
-        0.0, help="σ of the noise added to the context at inference (snapped to a trained bucket)"
+        0.0, ge=0, help="σ of the noise added to the context at inference (snapped to a trained bucket)"
     )
     guidance_scale: float = field(
-        1.0, help="classifier-free guidance over the context (1: off, no extra UNet call)"
+        1.0, ge=0, help="classifier-free guidance over the context (1: off, no extra UNet call)"
     )
     eval_frames: int = field(
-        48, help="held-out (context, next frame) pairs scored teacher-forced per model"
+        48, ge=1, help="held-out (context, next frame) pairs scored teacher-forced per model"
     )
-    horizon: int = field(32, help="frames generated autoregressively per GIF")
-    episodes: int = field(2, help="held-out episodes rolled out autoregressively (one GIF each)")
+    horizon: int = field(32, ge=1, help="frames generated autoregressively per GIF")
+    episodes: int = field(2, ge=0, help="held-out episodes rolled out autoregressively (one GIF each)")
     seed_from: str = choice(
         "latents", "latents", "pixels", help="seed the context from stored latents or from pixels"
     )
     actions: str = choice(
         "recorded", "recorded", "random", help="drive the rollout with the episode's actions or random ones"
     )
-    gif_scale: int = field(3, help="GIF pixel upscaling factor")
-    fps: int = field(8, help="GIF frames per second")
+    probe_states: int = field(
+        4, ge=0, help="held-out states of the action-sensitivity probe (replayed in the real game)"
+    )
+    probe_horizon: int = field(
+        8, ge=1, help="steps each constant action is played from a probe state, in the model and "
+        "in the game"
+    )
+    gif_scale: int = field(3, ge=1, help="GIF pixel upscaling factor")
+    fps: int = field(8, ge=1, help="GIF frames per second")
 
     @classmethod
     def tiny(cls) -> RolloutConfig:
@@ -159,4 +187,6 @@ class RolloutConfig:
 
     @classmethod
     def full(cls) -> RolloutConfig:
-        return cls(eval_frames=512, horizon=128, episodes=4, gif_scale=1, fps=20)
+        # GameNGen samples with classifier-free guidance 1.5 over the context (4 DDIM steps)
+        return cls(eval_frames=512, horizon=128, episodes=4, gif_scale=1, fps=20, guidance_scale=1.5,
+                   probe_states=16, probe_horizon=16)

@@ -181,10 +181,10 @@ class VizdoomEnv(gym.Env):
         super().reset(seed=seed)
         if self.game is None:
             self.game = self._make_game()
-            if seed is not None:
-                self.game.set_seed(int(seed) % (2**31))
             self.game.init()
-        elif seed is not None:
+        if seed is not None:
+            # after init() on every reset: a seed set before init() gave the first episode
+            # other content than a later reset with the same seed (replays must match)
             self.game.set_seed(int(seed) % (2**31))
         self.game.new_episode()
         self._t = 0

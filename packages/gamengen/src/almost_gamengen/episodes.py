@@ -327,12 +327,12 @@ def _corrupt(path: Path, e: Exception) -> UserError:
     )
 
 
-def _read_table(path: Path):
+def _read_table(path: Path, columns: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, columns=columns)
     except FileNotFoundError:
         raise UserError(
             f"episode shard {path} is missing; run `almost run ... collect` again "

@@ -81,7 +81,13 @@ def _memmap_tensors(path: Path) -> dict[str, np.memmap]:
             (n,) = struct.unpack("<Q", f.read(8))
             header = json.loads(f.read(n))
     except (OSError, struct.error, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"latent shard {path} is missing or unreadable ({e}); re-run the encode stage") from None
+        raise UserError(f"latent shard {path} is missing or unreadable ({e}); delete it and re-run the "
+                        "encode stage") from None
+    if not isinstance(header, dict):
+        raise UserError(f"latent shard {path} is not a safetensors file; delete it and re-run the encode stage")
+    import os
+
+    size = os.path.getsize(path)
     out = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -91,6 +97,11 @@ def _memmap_tensors(path: Path) -> dict[str, np.memmap]:
             raise UserError(f"latent shard {path} stores {name} as {info['dtype']}, which is not supported")
         begin, end = info["data_offsets"]
         shape = tuple(info["shape"])
+        if 8 + n + end > size:
+            raise UserError(
+                f"latent shard {path} is truncated ({size} bytes, its header needs {8 + n + end}); "
+                "delete it and re-run the encode stage (it re-encodes only missing shards)"
+            )
         if end == begin:
             out[name] = np.zeros(shape, dtype=dt)
             continue

@@ -13,6 +13,12 @@ Inputs of one denoising call (shapes for batch B, context C, latent 4×h×w):
 * ``bucket``  (B,) int         the context-noise level, σ = noise_max · bucket / (buckets-1),
   embedded through the UNet's class embedding, i.e. added to the timestep embedding.
 
+Two options for small models (``model.*``; off in GameNGen's ``full`` setting):
+``predict_delta`` diffuses ``delta_scale · (x − last context latent)`` instead of x, so copying
+the last frame is the zero prediction and the loss is spent on what changed; and
+``action_time_cond`` adds the last action's token to the timestep embedding (diffusers'
+``time_cond_proj_dim``), so every resnet block sees the action, not only the attention blocks.
+
 The UNet predicts v (v-prediction). Classifier-free guidance drops the *whole* context
 (every context latent replaced by the pad latent) with :meth:`WorldModel.drop_context`, the
 one function used in training and at inference. UNet and embeddings are one ``nn.Module``,
@@ -119,6 +125,7 @@ def tiny_unet_config(mcfg, latent_hw: tuple[int, int]) -> dict[str, Any]:
         "attention_head_dim": mcfg.attention_head_dim,
         "norm_num_groups": min(8, mcfg.block_out_channels[0]),
         "num_class_embeds": mcfg.context_noise_buckets,
+        "time_cond_proj_dim": mcfg.action_dim if getattr(mcfg, "action_time_cond", False) else None,
     }
 
 
@@ -143,7 +150,8 @@ class WorldModel(nn.Module):
     """UNet + action tokens + temporal positions: one module (DDP syncs all of it)."""
 
     def __init__(self, unet, num_actions: int, context: int, noise_max: float = 0.7,
-                 buckets: int = 10, cfg_drop_prob: float = 0.1, meta: dict | None = None) -> None:
+                 buckets: int = 10, cfg_drop_prob: float = 0.1, meta: dict | None = None,
+                 predict_delta: bool = False, delta_scale: float = 1.0) -> None:
         super().__init__()
         if unet.config.in_channels != LATENT_CHANNELS * (context + 1):
             raise UserError(
@@ -160,7 +168,22 @@ class WorldModel(nn.Module):
         self.noise_max = float(noise_max)
         self.buckets = int(buckets)
         self.cfg_drop_prob = float(cfg_drop_prob)
+        self.predict_delta = bool(predict_delta)
+        self.delta_scale = float(delta_scale)
         self.meta = dict(meta or {})
+
+    # -- what is diffused -------------------------------------------------------------------
+    def to_target(self, latent: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The diffusion target for next latent ``latent`` given the *clean* context."""
+        if not self.predict_delta:
+            return latent
+        return (latent - context[:, -1].to(latent.dtype)) * self.delta_scale
+
+    def from_target(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`to_target`: a sampled target → the next latent."""
+        if not self.predict_delta:
+            return x
+        return context[:, -1].to(x.dtype) + x / self.delta_scale
 
     # -- conditioning ---------------------------------------------------------------------
     def action_tokens(self, actions: torch.Tensor) -> torch.Tensor:
@@ -206,8 +229,9 @@ class WorldModel(nn.Module):
             bucket = torch.zeros(b, dtype=torch.long, device=noisy.device)
         tokens = self.action_tokens(actions).to(noisy.dtype)
         attn_mask = None if mask is None else mask.to(noisy.dtype)
+        cond = tokens[:, -1] if self.unet.config.get("time_cond_proj_dim") else None
         return self.unet(x, timesteps, encoder_hidden_states=tokens, class_labels=bucket,
-                         encoder_attention_mask=attn_mask).sample
+                         encoder_attention_mask=attn_mask, timestep_cond=cond).sample
 
     # -- persistence ----------------------------------------------------------------------
     def config_dict(self) -> dict[str, Any]:
@@ -218,6 +242,8 @@ class WorldModel(nn.Module):
             "context_noise_max": self.noise_max,
             "context_noise_buckets": self.buckets,
             "cfg_drop_prob": self.cfg_drop_prob,
+            "predict_delta": self.predict_delta,
+            "delta_scale": self.delta_scale,
             **self.meta,
         }
 
@@ -267,9 +293,10 @@ class WorldModel(nn.Module):
         unet = UNet2DConditionModel.from_pretrained(d / "unet")
         meta = {k: v for k, v in cfg.items() if k not in (
             "format_version", "num_actions", "context", "context_noise_max",
-            "context_noise_buckets", "cfg_drop_prob")}
+            "context_noise_buckets", "cfg_drop_prob", "predict_delta", "delta_scale")}
         model = cls(unet, cfg["num_actions"], cfg["context"], cfg["context_noise_max"],
-                    cfg["context_noise_buckets"], cfg["cfg_drop_prob"], meta)
+                    cfg["context_noise_buckets"], cfg["cfg_drop_prob"], meta,
+                    cfg.get("predict_delta", False), cfg.get("delta_scale", 1.0))
         state = load_safetensors(d / "world_model.safetensors")
         model.action_embedding.weight.data.copy_(state["action_embedding.weight"])
         model.action_position.weight.data.copy_(state["action_position.weight"])
@@ -297,5 +324,7 @@ def build_world_model(mcfg, num_actions: int, latent_hw: tuple[int, int], seed: 
         unet = adapt_pretrained_unet(unet, mcfg.context, mcfg.context_noise_buckets)
     else:
         unet = UNet2DConditionModel(**tiny_unet_config(mcfg, latent_hw))
-    return WorldModel(unet, num_actions, mcfg.context, mcfg.context_noise_max,
-                      mcfg.context_noise_buckets, mcfg.cfg_drop_prob, meta)
+    model = WorldModel(unet, num_actions, mcfg.context, mcfg.context_noise_max,
+                       mcfg.context_noise_buckets, mcfg.cfg_drop_prob, meta,
+                       getattr(mcfg, "predict_delta", False), getattr(mcfg, "delta_scale", 1.0))
+    return model

@@ -20,17 +20,25 @@ def make_scheduler(scheduler_config: dict):
 @torch.no_grad()
 def next_latent(model, scheduler, context: torch.Tensor, actions: torch.Tensor,
                 mask: torch.Tensor | None = None, steps: int = 4, context_noise: float = 0.0,
-                guidance_scale: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Sample x_0 (B, 4, h, w) given context latents (B, C, 4, h, w) and actions (B, C)."""
+                guidance_scale: float = 1.0, generator: torch.Generator | None = None,
+                noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Sample x_0 (B, 4, h, w) given context latents (B, C, 4, h, w) and actions (B, C).
+
+    ``noise`` (broadcastable to (B, 4, h, w)) replaces the starting noise: with DDIM's η = 0
+    the same noise gives the same sample, so branches that differ only in their actions can
+    be compared without sampling noise in between."""
     b = context.shape[0]
     device, dtype = context.device, next(model.parameters()).dtype
     shape = (b, context.shape[2], context.shape[3], context.shape[4])
     bucket = torch.full((b,), model.bucket_of(context_noise), dtype=torch.long, device=device)
-    context = context.to(dtype)
+    clean = context = context.to(dtype)
     if context_noise > 0:
         context = model.noise_context(context, bucket, generator)
-    gdev = generator.device if generator is not None else device
-    x = torch.randn(shape, generator=generator, device=gdev).to(device, dtype)
+    if noise is None:
+        gdev = generator.device if generator is not None else device
+        x = torch.randn(shape, generator=generator, device=gdev).to(device, dtype)
+    else:
+        x = noise.to(device, dtype).expand(shape).clone()
     if scheduler.num_inference_steps != steps or scheduler.timesteps.device != torch.device(device):
         scheduler.set_timesteps(steps, device=device)
     guided = guidance_scale != 1.0
@@ -50,7 +58,7 @@ def next_latent(model, scheduler, context: torch.Tensor, actions: torch.Tensor,
             v_cond, v_uncond = v.chunk(2)
             v = v_uncond + guidance_scale * (v_cond - v_uncond)
         x = scheduler.step(v, t, x).prev_sample
-    return x
+    return model.from_target(x, clean)
 
 
 @torch.no_grad()

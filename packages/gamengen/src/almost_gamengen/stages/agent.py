@@ -29,6 +29,7 @@ import re
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback  # stage modules load only when run
 
@@ -82,6 +83,7 @@ def run(ctx) -> None:
             str(root) if acfg.record else None,
             acfg.shaping,
             acfg.shaping_scale,
+            cfg.seed,
         )
         for i in range(acfg.num_envs)
     ]
@@ -126,6 +128,7 @@ def run(ctx) -> None:
     finally:
         vec.close()
     seconds = time.perf_counter() - t0
+    scores = evaluate_against_random(spec, out / "policy.zip", facts, cfg.seed, acfg.eval_episodes)
 
     metrics = {
         "steps": model.num_timesteps,
@@ -150,7 +153,50 @@ def run(ctx) -> None:
         ctx.add_artifact(root, "episodes")
     ctx.add_artifact(out / "policy.zip", "policy")
     console.print(f"agent: {facts['frame_shape']} frames, {len(facts['action_names'])} actions")
+    metrics.update(scores)
+    if scores:
+        console.print(
+            f"agent: game return {scores['return_mean']:.1f} ± {scores['return_std']:.1f} vs random "
+            f"{scores['return_random']:.1f} ± {scores['return_random_std']:.1f} on the same "
+            f"{acfg.eval_episodes} held-out seeds ({scores['return_gain_sigma']:+.1f} σ)"
+        )
     ctx.log_metrics(**metrics)
+
+
+def evaluate_against_random(spec: EnvSpec, policy_path: Path, facts: dict, seed: int,
+                            episodes: int) -> dict[str, float]:
+    """The policy's game return (sampled actions, unshaped) next to a uniform random policy's,
+    on the same ``episodes`` evaluation seeds (their own stream: never a training or collect
+    seed). ``return_gain_sigma`` is the difference in units of its standard error."""
+    from ..policies import make_policy
+    from ..seeds import game_seed
+
+    if episodes < 1:
+        return {}
+    env = spec.make()
+    try:
+        out = {}
+        for name, kind in (("", "agent"), ("_random", "random")):
+            policy = make_policy(kind, facts["action_names"], facts["frame_shape"], policy_path)
+            returns = []
+            for k in range(episodes):
+                s = game_seed(seed, "eval", k)
+                policy.reset(s)
+                frame, _ = env.reset(seed=s)
+                total, done = 0.0, False
+                while not done:
+                    frame, r, term, trunc, _ = env.step(policy.act(frame))
+                    total += float(r)
+                    done = term or trunc
+                returns.append(total)
+            out[f"return{name or '_mean'}"] = float(np.mean(returns))
+            out[f"return{name}_std"] = float(np.std(returns))
+        se = np.sqrt((out["return_std"] ** 2 + out["return_random_std"] ** 2) / episodes)
+        out["return_gain_sigma"] = float((out["return_mean"] - out["return_random"]) / max(se, 1e-9))
+        out["eval_episodes"] = float(episodes)
+        return out
+    finally:
+        env.close()
 
 
 def make_agent_env(
@@ -161,15 +207,18 @@ def make_agent_env(
     root: str | None,
     shaping: bool,
     shaping_scale: float,
+    seed: int = 0,
 ):
-    """One game for the vector env (runs in its own process): record → shape → policy frames."""
+    """One game for the vector env (runs in its own process): seeds → record → shape → policy
+    frames. Every episode of game ``index`` is reset with its own seed from the ``agent`` stream
+    (:mod:`almost_gamengen.seeds`), so no training episode shares a seed with ``collect``'s."""
     from stable_baselines3.common.monitor import Monitor
 
     from ..policies import PolicyFrames, upscale_factor
     from ..recorder import EpisodeRecorder
     from ..shaping import ShapedReward
 
-    env = spec.make()
+    env = AgentSeeds(spec.make(), seed, index)
     if root is not None:
         env = EpisodeRecorder(
             env, root, prefix=f"agent-e{index:02d}", ids=itertools.count(start + index, n)
@@ -179,6 +228,22 @@ def make_agent_env(
     if upscale_factor(env.observation_space.shape) > 1:
         env = PolicyFrames(env)
     return Monitor(env)
+
+
+class AgentSeeds(gym.Wrapper):
+    """Reset ``k`` of game ``index`` uses ``game_seed(seed, "agent", index·10⁶ + k)``."""
+
+    def __init__(self, env, seed: int, index: int):
+        super().__init__(env)
+        self.run_seed, self.index, self.k = int(seed), int(index), 0
+        self.action_names, self.noop_action = env.action_names, env.noop_action
+
+    def reset(self, *, seed=None, options=None):
+        from ..seeds import game_seed
+
+        s = game_seed(self.run_seed, "agent", self.index * 1_000_000 + self.k)
+        self.k += 1
+        return self.env.reset(seed=s, options=options)
 
 
 def latest_checkpoint(ckpt_dir: Path) -> Path | None:

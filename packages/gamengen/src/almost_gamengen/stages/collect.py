@@ -5,7 +5,8 @@ Writes ``<run>/collect/episodes/`` (parquet shards + ``manifest.json``, the form
 
 Episode ids ``0 .. collect.episodes-1`` are dealt round-robin to ``collect.workers``
 processes; each plays its episodes one after another with the reset seed
-``seed * 1_000_003 + id``, records through :class:`~almost_gamengen.recorder.EpisodeRecorder`
+``game_seed(seed, "collect", id)`` (a stream of its own: never a seed the agent trained on, see
+:mod:`almost_gamengen.seeds`), records through :class:`~almost_gamengen.recorder.EpisodeRecorder`
 (shards written atomically: one per finished episode, or groups of short episodes
 of about ``collect.shard_frames`` frames) and reports progress to this process.
 So an episode's content depends on its id and the seed, not on how many workers there
@@ -31,6 +32,7 @@ from almost.errors import UserError
 from ..episodes import EpisodeStore, rebuild_manifest
 from ..make_env import EnvSpec, describe, env_spec
 from ..recorder import EpisodeRecorder
+from ..seeds import game_seed
 
 
 def run(ctx) -> None:
@@ -221,7 +223,7 @@ def worker(
         for eid in ids:
             if os.getppid() != parent:  # the parent died without telling us: stop
                 break
-            episode_seed = seed * 1_000_003 + eid
+            episode_seed = game_seed(seed, "collect", eid)
             policy.reset(episode_seed)
             frame, _ = rec.reset(seed=episode_seed)
             steps = 0

@@ -7,6 +7,10 @@ original is kept (``kept_finetuned`` = 0). Loss: MSE, plus ``decoder.perceptual_
 ``lpips`` package and its backbone weights on disk; otherwise a clear error). The whole VAE
 is saved in diffusers layout as ``decoder/vae/``; the rollout stage prefers it over the
 encode stage's VAE. Reports reconstruction PSNR on held-out frames before and after.
+
+Runs under accelerate (``accelerate launch``: every process trains on its own batches, DDP
+averages the decoder's gradients, the main process alone writes); the loss stays on the
+device and is read back (and checked finite) every 25 steps.
 """
 
 from __future__ import annotations
@@ -68,7 +72,10 @@ def run(ctx) -> None:
             raise UserError("decoder.perceptual_weight > 0 needs the lpips package and its AlexNet "
                             "weights on disk (torch hub cache); install them or set it to 0")
 
+    from ..threads import size_threads
+
     acc = ctx.accelerator(mixed_precision=dcfg.mixed_precision)
+    size_threads(acc.device)
     vae = vae.to(acc.device)
     eval_rng = np.random.default_rng(cfg.seed + 7)
     eval_lat, eval_frames = sample(eval_rng, held_pos, 64)
@@ -82,23 +89,33 @@ def run(ctx) -> None:
         vae.post_quant_conv.requires_grad_(True)
     params = [p for p in vae.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=dcfg.lr)
-    rng = np.random.default_rng(cfg.seed + 3)
+    decode, opt = acc.prepare(_Decode(vae), opt)  # DDP syncs the decoder's gradients
+    rng = np.random.default_rng([cfg.seed, 3, acc.process_index])  # each process its own batches
     t0 = time.time()
     vae.train()
+    if perceptual is not None:
+        perceptual = perceptual.to(acc.device)
+    loss_sum = None
     with progress() as bar:
         task = bar.add_task("fine-tune decoder", total=dcfg.steps, info="")
-        for _ in range(dcfg.steps):
+        for step in range(1, dcfg.steps + 1):
             lat, frames = sample(rng, train_pos, dcfg.batch_size)
             x = to_unit(frames).to(acc.device) * 2 - 1
             with acc.autocast():
-                rec = vae.decode(lat.to(acc.device) / vae.config.scaling_factor).sample
+                rec = decode(lat.to(acc.device) / vae.config.scaling_factor)
                 loss = torch.nn.functional.mse_loss(rec.float(), x)
                 if perceptual is not None:
                     loss = loss + dcfg.perceptual_weight * lpips_score(perceptual, output_to_unit(rec), (x + 1) / 2).mean()
             opt.zero_grad(set_to_none=True)
             acc.backward(loss)
             opt.step()
-            bar.update(task, advance=1, info=f"loss {loss.item():.4f}")
+            d = loss.detach()
+            loss_sum = d if loss_sum is None else loss_sum + d
+            if step % 25 == 0 or step == dcfg.steps:  # the one host sync
+                lv = ctx.check_finite(loss_sum / (25 if step % 25 == 0 else step % 25), step=step)
+                loss_sum = None
+                bar.update(task, info=f"loss {lv:.4f}")
+            bar.update(task, advance=1)
     vae.eval()
     after = float(psnr(decode_latents(vae, eval_lat), target).mean())
     kept = after >= before
@@ -106,7 +123,13 @@ def run(ctx) -> None:
         vae.load_state_dict(original)
         console.print(f"[yellow]decoder: fine-tuning lowered held-out PSNR ({before:.2f} → "
                       f"{after:.2f} dB); keeping the original decoder[/]")
+    acc.wait_for_everyone()
+    if not acc.is_main_process:
+        return
+    import shutil
+
     tmp = out / "vae.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
     vae.save_pretrained(tmp, safe_serialization=True)
     tmp.replace(vae_out)
     ctx.add_artifact(vae_out, "fine-tuned VAE")
@@ -114,3 +137,22 @@ def run(ctx) -> None:
                     seconds=round(time.time() - t0, 2))
     console.print(f"decoder: held-out reconstruction PSNR {before:.2f} → {after:.2f} dB "
                   f"({'fine-tuned decoder kept' if kept else 'original decoder kept'})")
+
+
+def _decode_module(vae):
+    import torch
+
+    class Decode(torch.nn.Module):
+        """``vae.decode(z).sample`` as a module's forward, so DDP sees (and syncs) the call."""
+
+        def __init__(self, vae):
+            super().__init__()
+            self.vae = vae
+
+        def forward(self, z):
+            return self.vae.decode(z).sample
+
+    return Decode(vae)
+
+
+_Decode = _decode_module

@@ -42,7 +42,10 @@ def run(ctx) -> None:
             raise UserError(f"episodes in {s.root} and {first.root} come from different games "
                             "(actions or frame shape differ); keep one game per run")
     episodes = [(si, eid, n) for si, s in enumerate(stores) for eid, n in _episode_lengths(s)]
+    from ..threads import size_threads
+
     acc = ctx.accelerator()
+    size_threads(acc.device)
     t0 = time.time()
     size = padded_size(first.frame_shape, cfg.env)
 
@@ -123,11 +126,11 @@ def run(ctx) -> None:
 
 def _episode_lengths(store) -> list[tuple[int, int]]:
     """(episode id, frames) for every episode, from the shards' id column only."""
-    import pyarrow.parquet as pq
+    from ..episodes import _read_table  # a corrupt shard: one sentence naming the file
 
     counts: dict[int, int] = {}
     for s in store.manifest["shards"]:
-        ids = pq.read_table(store.root / s["file"], columns=["episode_id"]).column("episode_id").to_numpy()
+        ids = _read_table(store.root / s["file"], columns=["episode_id"]).column("episode_id").to_numpy()
         u, c = np.unique(ids, return_counts=True)
         counts.update({int(a): int(b) for a, b in zip(u, c)})
     return [(eid, counts[eid]) for eid in store.episode_ids()]
@@ -157,7 +160,7 @@ def _fit_vae(vae, stores, episodes, ecfg, device, seed: int, size) -> dict[str, 
     rng = np.random.default_rng(seed)
     with progress() as bar:
         task = bar.add_task("fit VAE", total=ecfg.vae_fit_steps, info="")
-        for _ in range(ecfg.vae_fit_steps):
+        for step in range(1, ecfg.vae_fit_steps + 1):
             x = frames_to_input(frames[rng.integers(0, len(frames), ecfg.vae_fit_batch_size)]).to(device)
             post = vae.encode(x).latent_dist
             rec = vae.decode(post.mean).sample  # the mean is what gets encoded; sampling slows the fit
@@ -166,7 +169,9 @@ def _fit_vae(vae, stores, episodes, ecfg, device, seed: int, size) -> dict[str, 
             loss.backward()
             opt.step()
             sched.step()
-            bar.update(task, advance=1, info=f"loss {loss.item():.4f}")
+            if step % 25 == 0:  # reading the loss makes a GPU wait: not every step
+                bar.update(task, info=f"loss {loss.item():.4f}")
+            bar.update(task, advance=1)
     vae.eval()
     with torch.no_grad():
         sample = frames[rng.integers(0, len(frames), min(256, len(frames)))]

@@ -5,8 +5,17 @@ held-out episodes (``train/split.json``), each model generates frame t from the 
 (DDIM, ``rollout.ddim_steps`` steps, ``rollout.context_noise``, ``rollout.guidance_scale``);
 the decoded frame is scored against the recorded pixels with PSNR and SSIM (LPIPS where its
 weights are on disk, else reported as skipped). Models: the trained one, the *untrained* one
-(the same architecture at its initialisation, same seed) and the trivial baseline "repeat
-the last frame". The VAE ceiling (decoding the true latent) is reported too.
+(the same architecture at its initialisation, same seed) and the baseline that copies the
+last frame **through the same decoder** (``copy_vae``: decode the last context latent; the
+like-for-like baseline, since the model's frames go through the VAE too). Copying the raw
+last frame (``copy_raw``) and the VAE ceiling (decoding the true latent) are reported too.
+
+Action sensitivity (:mod:`almost_gamengen.probe`): from ``rollout.probe_states`` fresh game
+states, every action played constantly for ``rollout.probe_horizon`` steps in the model and in
+the real game; ``action_sensitivity`` = model-branch divergence ÷ real-branch divergence (a
+copier scores 0, the game itself 1) and ``action_nearest_rate``.
+
+Everything runs on the accelerator's device (``run(ctx, device=...)`` takes an explicit one).
 
 Autoregressive: for ``rollout.episodes`` held-out episodes, seed the context with real
 frames (stored latents or freshly encoded pixels), then generate ``rollout.horizon`` frames
@@ -23,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 
 
-def run(ctx) -> None:
+def run(ctx, device=None) -> None:
     import torch
 
     from almost.console import console, progress
@@ -34,24 +43,27 @@ def run(ctx) -> None:
     from ..metrics import lpips_model, lpips_score, psnr, ssim, to_unit
     from ..model import WorldModel, build_world_model
     from ..sampling import make_scheduler, next_latent, rollout
+    from ..threads import size_threads
     from ..vae import decode_latents, encode_frames, load_vae, pad_frames
 
     cfg, rcfg = ctx.config, ctx.config.rollout
+    device = torch.device(device) if device is not None else ctx.accelerator().device
+    size_threads(device)
     out = ctx.stage_dir()
     latent_dir = ctx.find_stage_dir("encode") / "latents"
     store = LatentStore(latent_dir)
     train_dir = ctx.find_stage_dir("train")
     split = read_json(train_dir / "split.json", "episode split")
-    trained = WorldModel.load(train_dir / "model").eval()
+    trained = WorldModel.load(train_dir / "model").eval().to(device)
     meta = {k: trained.meta[k] for k in ("action_names", "noop_action", "latent_shape",
                                          "scaling_factor", "seed") if k in trained.meta}
     untrained = build_world_model(cfg.model, trained.num_actions, store.latent_shape[1:],
-                                  int(trained.meta.get("seed", cfg.seed)), meta).eval()
+                                  int(trained.meta.get("seed", cfg.seed)), meta).eval().to(device)
     scheduler = make_scheduler(read_json(train_dir / "model/scheduler/scheduler_config.json",
                                          "scheduler config"))
     dec_dir = ctx.run_dir / "decoder" / "vae"
     vae_path = dec_dir if (dec_dir / "config.json").is_file() else latent_dir / store.index["vae"]
-    vae = load_vae(vae_path).eval()
+    vae = load_vae(vae_path).eval().to(device)
     pos_of = {e["id"]: i for i, e in enumerate(store.episodes)}
     held = [pos_of[i] for i in split["heldout"] if i in pos_of]
     if not held:
@@ -89,24 +101,29 @@ def run(ctx) -> None:
     with progress() as bar:
         task = bar.add_task("teacher-forced frames", total=2 * len(windows), info="")
         for name, model in (("trained", trained), ("untrained", untrained)):
-            g = torch.Generator().manual_seed(cfg.seed + 5)
+            g = torch.Generator(device).manual_seed(cfg.seed + 5)
             preds, sq = [], []
             for a in range(0, len(windows), 16):
-                batch = torch.utils.data.default_collate(windows[a:a + 16])
+                batch = {k: v.to(device) for k, v in
+                         torch.utils.data.default_collate(windows[a:a + 16]).items()}
                 z = next_latent(model, scheduler, batch["context"], batch["actions"], batch["mask"],
                                 rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g)
                 preds.append(decode_latents(vae, z, crop))
-                sq.append((z - batch["target"]).pow(2).mean(dim=(1, 2, 3)))
+                sq.append((z - batch["target"]).pow(2).mean(dim=(1, 2, 3)).cpu())
                 bar.update(task, advance=len(batch["t"]), info=name)
             score(name, torch.cat(preds))
             scores[f"latent_mse_{name}"] = float(torch.cat(sq).mean())
     tf_secs = time.time() - t0
-    score("repeat_last", prev)
-    score("vae_ceiling", decode_latents(vae, torch.stack([w["target"] for w in windows]), crop))
+    score("copy_raw", prev)
+    score("copy_vae", torch.cat([decode_latents(vae, torch.stack([w["context"][-1] for w in windows[a:a + 64]]), crop)
+                                 for a in range(0, len(windows), 64)]))
+    score("vae_ceiling", torch.cat([decode_latents(vae, torch.stack([w["target"] for w in windows[a:a + 64]]), crop)
+                                    for a in range(0, len(windows), 64)]))
+    scores["psnr_db_gain_over_copy_vae"] = scores["psnr_db_trained"] - scores["psnr_db_copy_vae"]
 
     # -- autoregressive rollouts + GIFs ---------------------------------------------------
     c = trained.context
-    ar_psnr, ar_repeat, gifs, n_frames, ar_secs = [], [], [], 0, 0.0
+    ar_psnr, ar_repeat, ar_copy_vae, gifs, n_frames, ar_secs = [], [], [], [], 0, 0.0
     for k, pos in enumerate(held[: rcfg.episodes]):
         length = store.episodes[pos]["length"]
         t_start = min(c, length - 1)
@@ -117,7 +134,7 @@ def run(ctx) -> None:
         acts = torch.full((c + horizon - 1,), store.noop_action, dtype=torch.long)
         real_frames = pixels(pos)
         if rcfg.seed_from == "pixels":
-            seed = encode_frames(vae, pad_frames(real_frames[lo:t_start], size))
+            seed = encode_frames(vae, pad_frames(real_frames[lo:t_start], size), device)
         else:
             seed = torch.from_numpy(np.array(store.latents(pos, lo, t_start), np.float32))
         context[c - (t_start - lo):] = seed
@@ -126,16 +143,18 @@ def run(ctx) -> None:
         if rcfg.actions == "random":
             recorded[t_start - lo:] = torch.from_numpy(rng.integers(0, trained.num_actions, horizon - 1))
         acts[c - (t_start - lo):] = recorded
-        g = torch.Generator().manual_seed(cfg.seed + 100 + k)
+        g = torch.Generator(device).manual_seed(cfg.seed + 100 + k)
         t1 = time.time()
-        _, gen = rollout(trained, scheduler, vae, context, mask, acts, rcfg.ddim_steps,
-                         rcfg.context_noise, rcfg.guidance_scale, g, crop)
+        _, gen = rollout(trained, scheduler, vae, context.to(device), mask.to(device), acts.to(device),
+                         rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g, crop)
         ar_secs += time.time() - t1
         n_frames += horizon
         truth = to_unit(real_frames[t_start:t_start + horizon])
         if rcfg.actions == "recorded":
             ar_psnr.append(psnr(gen, truth).numpy())
             ar_repeat.append(psnr(to_unit(real_frames[t_start - 1:t_start]).expand_as(truth), truth).numpy())
+            last = decode_latents(vae, context[-1:].to(device), crop)
+            ar_copy_vae.append(psnr(last.expand_as(truth), truth).numpy())
         gif = out / f"rollout-{k:02d}-{store.episodes[pos]['id'].replace(':', '-')}.gif"
         _write_gif(gif, truth, gen, rcfg.gif_scale, rcfg.fps)
         ctx.add_artifact(gif, f"GIF {k} (recorded | generated)")
@@ -145,8 +164,25 @@ def run(ctx) -> None:
     if ar_psnr:
         metrics["psnr_db_autoregressive"] = float(np.mean(np.concatenate(ar_psnr)))
         metrics["psnr_db_autoregressive_last"] = float(np.mean([a[-1] for a in ar_psnr]))
-        metrics["psnr_db_autoregressive_repeat_last"] = float(np.mean(np.concatenate(ar_repeat)))
-        _write_curve(out / "psnr_over_horizon.json", ar_psnr, ar_repeat)
+        metrics["psnr_db_autoregressive_copy_raw"] = float(np.mean(np.concatenate(ar_repeat)))
+        metrics["psnr_db_autoregressive_copy_vae"] = float(np.mean(np.concatenate(ar_copy_vae)))
+        _write_curve(out / "psnr_over_horizon.json", ar_psnr, ar_repeat, ar_copy_vae)
+
+    # -- action sensitivity: model branches vs the real game's ------------------------------
+    if rcfg.probe_states > 0:
+        from ..make_env import env_spec
+        from ..probe import action_sensitivity
+
+        spec = env_spec(ctx.registry, cfg.env)
+        t2 = time.time()
+        with progress() as bar:
+            task = bar.add_task("action-sensitivity probe", total=rcfg.probe_states, info="")
+            metrics.update(action_sensitivity(
+                trained, scheduler, vae, spec, seed=cfg.seed, states=rcfg.probe_states,
+                horizon=rcfg.probe_horizon, steps=rcfg.ddim_steps, size=size, crop=crop, device=device,
+                context_noise=rcfg.context_noise, guidance_scale=rcfg.guidance_scale,
+                progress=lambda: bar.advance(task)))
+        metrics["probe_seconds"] = time.time() - t2
     metrics["lpips_skipped"] = 0.0 if lp is not None else 1.0
     metrics["eval_frames"] = len(windows)
     metrics["teacher_forced_frames_per_s"] = 2 * len(windows) / max(tf_secs, 1e-9)
@@ -155,9 +191,12 @@ def run(ctx) -> None:
     if lp is None:
         console.print("rollout: LPIPS skipped (the lpips package or its AlexNet weights are not on disk)")
     console.print(
-        f"rollout: next-frame PSNR trained {scores['psnr_db_trained']:.2f} dB, untrained "
-        f"{scores['psnr_db_untrained']:.2f} dB, repeat-last {scores['psnr_db_repeat_last']:.2f} dB; "
-        f"GIF: {gifs[0] if gifs else '(none)'}")
+        f"rollout: next-frame PSNR trained {scores['psnr_db_trained']:.2f} dB, copy-last through the "
+        f"VAE {scores['psnr_db_copy_vae']:.2f} dB ({scores['psnr_db_gain_over_copy_vae']:+.2f}), "
+        f"untrained {scores['psnr_db_untrained']:.2f} dB, raw copy {scores['psnr_db_copy_raw']:.2f} dB"
+        + (f"; action sensitivity {metrics['action_sensitivity']:.2f}, nearest-branch rate "
+           f"{metrics['action_nearest_rate']:.2f}" if "action_sensitivity" in metrics else "")
+        + f"; GIF: {gifs[0] if gifs else '(none)'}")
 
 
 def _write_gif(path, truth, gen, scale: int, fps: int) -> None:
@@ -179,12 +218,13 @@ def _write_gif(path, truth, gen, scale: int, fps: int) -> None:
                        duration=int(1000 / max(fps, 1)), loop=0)
 
 
-def _write_curve(path, ar_psnr, ar_repeat) -> None:
+def _write_curve(path, ar_psnr, ar_repeat, ar_copy_vae) -> None:
     from almost.io import atomic_write_json
 
     n = min(len(a) for a in ar_psnr)
     atomic_write_json(path, {
         "step": list(range(1, n + 1)),
         "psnr_db_generated": [float(np.mean([a[i] for a in ar_psnr])) for i in range(n)],
-        "psnr_db_repeat_last": [float(np.mean([a[i] for a in ar_repeat])) for i in range(n)],
+        "psnr_db_copy_raw": [float(np.mean([a[i] for a in ar_repeat])) for i in range(n)],
+        "psnr_db_copy_vae": [float(np.mean([a[i] for a in ar_copy_vae])) for i in range(n)],
     })

@@ -5,8 +5,11 @@ gradient accumulation and several GPUs (``accelerate launch``) come from the sam
 step: pick windows uniformly over the training episodes (a held-out split of episodes, kept
 in ``train/split.json``, is never seen), noise the context with a random bucket σ, drop the
 whole context with probability ``model.cfg_drop_prob``, noise the target at a random
-timestep and regress v. Every random choice of micro-step s is drawn from a generator seeded
-by (seed, process, s), so a resumed run continues exactly as an uninterrupted one would.
+timestep and regress v. Every random choice of micro-step s is drawn on the accelerator's
+device from a generator seeded by (seed, process, s), so a resumed run continues exactly as an
+uninterrupted one would. The loss stays on the device and is read back every
+``train.log_every`` steps only (then checked: a NaN or infinite loss stops the stage with one
+sentence, the last good checkpoint kept).
 
 Writes ``train/checkpoints/step-*`` every ``train.checkpoint_every`` steps (resumable) and the
 final model, EMA weights when ``train.ema_decay`` > 0, to ``train/model/`` (diffusers layout,
@@ -57,7 +60,12 @@ def run(ctx) -> None:
     meta = {"action_names": store.action_names, "noop_action": store.noop_action,
             "latent_shape": list(store.latent_shape), "scaling_factor": store.scaling_factor,
             "seed": cfg.seed}
+    from ..threads import size_threads
+
+    size_threads(acc.device)
     model = build_world_model(mcfg, len(store.action_names), store.latent_shape[1:], cfg.seed, meta)
+    if tcfg.gradient_checkpointing:
+        model.unet.enable_gradient_checkpointing()
     noise_sched = DDPMScheduler.from_config(noise_scheduler_config(mcfg.train_timesteps))
     opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     warm = max(tcfg.warmup_steps, 1)
@@ -85,12 +93,13 @@ def run(ctx) -> None:
                           rank=acc.process_index)
     loader = DataLoader(data, batch_sampler=batches, num_workers=tcfg.num_workers)
     core = acc.unwrap_model(model)
-    step, t0, loss_avg = start, time.time(), None
+    step, t0, loss_avg = start, time.time(), state.get("loss")
+    loss_sum, loss_n = None, 0  # on the device; read back every log_every steps
     model.train()
     with progress() as bar:
         task = bar.add_task("train world model", total=tcfg.steps, completed=start, info="")
         for micro, batch in enumerate(loader, start=start * accum):
-            g = torch.Generator().manual_seed(_seed(cfg.seed, acc.process_index, micro))
+            g = torch.Generator(acc.device).manual_seed(_seed(cfg.seed, acc.process_index, micro))
             with acc.accumulate(model):
                 loss = _loss(core, model, batch, noise_sched, g, acc.device)
                 acc.backward(loss)
@@ -104,9 +113,13 @@ def run(ctx) -> None:
             step += 1
             if ema is not None:
                 ema.step(core.parameters())
-            lv = float(loss.detach())
-            loss_avg = lv if loss_avg is None else 0.95 * loss_avg + 0.05 * lv
-            bar.update(task, advance=1, info=f"loss {loss_avg:.4f}")
+            d = loss.detach()
+            loss_sum, loss_n = (d if loss_sum is None else loss_sum + d), loss_n + 1
+            if step % tcfg.log_every == 0 or step == tcfg.steps or step % tcfg.checkpoint_every == 0:
+                lv = ctx.check_finite(loss_sum / loss_n, step=step)  # the one host sync
+                loss_avg, loss_sum, loss_n = lv, None, 0
+                bar.update(task, info=f"loss {loss_avg:.4f}")
+            bar.update(task, advance=1)
             if step % tcfg.checkpoint_every == 0 and step < tcfg.steps:
                 ckpts.save(step, {"loss": loss_avg, "heldout_loss_init": init_loss})
     secs = time.time() - t0
@@ -141,15 +154,16 @@ def _loss(core, model, batch, noise_sched, g, device):
     """v-prediction MSE on one batch, with context noise and whole-context dropout."""
     import torch
 
-    target = batch["target"].to(device)
     context = batch["context"].to(device)
+    target = core.to_target(batch["target"].to(device), context)  # x, or the scaled change
     b = target.shape[0]
-    bucket = torch.randint(0, core.buckets, (b,), generator=g).to(device)
+    gd = g.device
+    bucket = torch.randint(0, core.buckets, (b,), generator=g, device=gd).to(device)
     context = core.noise_context(context, bucket, generator=g)
-    drop = (torch.rand(b, generator=g) < core.cfg_drop_prob).to(device)
+    drop = (torch.rand(b, generator=g, device=gd) < core.cfg_drop_prob).to(device)
     context = core.drop_context(context, drop)
-    noise = torch.randn(target.shape, generator=g).to(device)
-    t = torch.randint(0, noise_sched.config.num_train_timesteps, (b,), generator=g).to(device)
+    noise = torch.randn(target.shape, generator=g, device=gd).to(device)
+    t = torch.randint(0, noise_sched.config.num_train_timesteps, (b,), generator=g, device=gd).to(device)
     noisy = noise_sched.add_noise(target, noise, t)
     v = noise_sched.get_velocity(target, noise, t)
     pred = model(noisy, t, context, batch["actions"].to(device), batch["mask"].to(device), bucket)
@@ -168,7 +182,7 @@ def _heldout_loss(core, store, positions, noise_sched, mcfg, seed, device, batch
     with torch.no_grad():
         for k, idx in enumerate(StepBatches(len(data), 16, seed + 1, 0, batches)):
             batch = torch.utils.data.default_collate([data[i] for i in idx])
-            g = torch.Generator().manual_seed(seed + 10_000 + k)
-            total += float(_loss(core, core, batch, noise_sched, g, device))
+            g = torch.Generator(device).manual_seed(seed + 10_000 + k)
+            total = total + _loss(core, core, batch, noise_sched, g, device)
     core.train()
-    return total / batches
+    return float(total) / batches

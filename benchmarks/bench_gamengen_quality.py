@@ -1,0 +1,144 @@
+"""gamengen quality: does the world model learn the game, measured against honest baselines?
+
+Runs the gamengen pipeline (default: the ``tiny`` profile) and prints, from the run's
+``metrics.json``, each figure next to its baseline and target:
+
+* teacher-forced next-frame PSNR of the model vs copying the last frame **through the same
+  VAE** (``rollout.psnr_db_copy_vae``; target: tiny +1 dB, small +2 dB);
+* action sensitivity (model-branch ÷ real-branch divergence; a copier scores 0, target tiny
+  ≥ 0.5, small ≥ 0.8) and how often the model's branch is nearest the matching real one;
+* the agent's game return vs a random policy's on the same held-out seeds (target: better;
+  small: by 2σ);
+* seconds per stage (tiny: the whole pipeline ≤ 10 min on 2 cores; small ≤ 1 h).
+
+``--study`` runs the data stages once and then the model stages once per setting of
+``STUDY`` (the table in benchmarks/README.md), each in its own run folder.
+
+Run: ``uv run python benchmarks/bench_gamengen_quality.py [--profile tiny] [--study]
+[--out DIR] [--set key=value ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TARGETS = {"tiny": (1.0, 0.5, 0.0), "small": (2.0, 0.8, 2.0), "full": (2.0, 0.8, 2.0)}
+
+# setting name → --set overrides of the model stages (train, decoder, rollout)
+STUDY = {
+    "GameNGen-style (x0 target, actions by cross-attention only)": [
+        "model.predict_delta=false", "model.action_time_cond=false"],
+    "+ action in the timestep embedding": [
+        "model.predict_delta=false", "model.action_time_cond=true"],
+    "+ diffuse the change (delta, scale 2) = tiny": [
+        "model.predict_delta=true", "model.action_time_cond=true"],
+}
+DATA_STAGES = ["agent", "collect", "encode"]
+MODEL_STAGES = ["train", "decoder", "rollout"]
+
+
+def almost_run(out: Path, profile: str, stages: list[str], sets: list[str], force=False) -> float:
+    cmd = [str(Path(sys.executable).parent / "almost"), "run", "--plugin", "gamengen", *stages, "--profile",
+           profile, "--out", str(out)]
+    for s in sets:
+        cmd += ["--set", s]
+    if force:
+        cmd.append("--force")
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - t0
+
+
+def stage_seconds(out: Path) -> dict[str, float]:
+    m = json.loads((out / "manifest.json").read_text()).get("stages", {})
+    secs = {}
+    for name, rec in m.items():
+        if "started" in rec and "finished" in rec:
+            try:
+                secs[name] = float(rec["finished"]) - float(rec["started"])
+            except (TypeError, ValueError):
+                pass
+    return secs
+
+
+def report(out: Path, profile: str, label: str = "", seconds: float | None = None) -> dict:
+    m = json.loads((out / "metrics.json").read_text())
+    r, a = m.get("rollout", {}), m.get("agent", {})
+    gain = r.get("psnr_db_trained", float("nan")) - r.get("psnr_db_copy_vae", float("nan"))
+    tg, ts, ta = TARGETS.get(profile, TARGETS["tiny"])
+    row = {
+        "setting": label or profile,
+        "psnr_db_trained": r.get("psnr_db_trained"),
+        "psnr_db_copy_vae": r.get("psnr_db_copy_vae"),
+        "gain_db": gain,
+        "psnr_db_autoregressive": r.get("psnr_db_autoregressive"),
+        "psnr_db_autoregressive_copy_vae": r.get("psnr_db_autoregressive_copy_vae"),
+        "action_sensitivity": r.get("action_sensitivity"),
+        "action_nearest_rate": r.get("action_nearest_rate"),
+        "agent_return": a.get("return_mean"),
+        "random_return": a.get("return_random"),
+        "agent_gain_sigma": a.get("return_gain_sigma"),
+        "train_seconds": m.get("train", {}).get("seconds"),
+        "seconds": seconds,
+    }
+    row["pass"] = {
+        f"gain ≥ {tg} dB": gain >= tg,
+        f"sensitivity ≥ {ts}": (row["action_sensitivity"] or 0) >= ts,
+        f"agent > random by {ta}σ": (row["agent_gain_sigma"] or -1e9) > ta,
+    }
+    return row
+
+
+def fmt(v, spec=".2f"):
+    return "—" if v is None else format(v, spec)
+
+
+def print_rows(rows: list[dict]) -> None:
+    print()
+    print(f"{'setting':58s} {'TF dB':>6s} {'copyVAE':>7s} {'gain':>6s} {'AR dB':>6s} {'AR copy':>7s} "
+          f"{'sens':>5s} {'near':>5s} {'agent':>7s} {'random':>7s} {'σ':>5s} {'s':>6s}")
+    for r in rows:
+        print(f"{r['setting'][:58]:58s} {fmt(r['psnr_db_trained']):>6s} {fmt(r['psnr_db_copy_vae']):>7s} "
+              f"{fmt(r['gain_db'], '+.2f'):>6s} {fmt(r['psnr_db_autoregressive']):>6s} "
+              f"{fmt(r['psnr_db_autoregressive_copy_vae']):>7s} {fmt(r['action_sensitivity']):>5s} "
+              f"{fmt(r['action_nearest_rate']):>5s} {fmt(r['agent_return'], '.1f'):>7s} "
+              f"{fmt(r['random_return'], '.1f'):>7s} {fmt(r['agent_gain_sigma'], '+.1f'):>5s} "
+              f"{fmt(r['seconds'], '.0f'):>6s}")
+        print("    " + ", ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in r["pass"].items()))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="tiny", choices=["tiny", "small"])
+    p.add_argument("--out", default="runs/bench-quality", help="folder for the run(s)")
+    p.add_argument("--study", action="store_true", help="also run every setting of STUDY")
+    p.add_argument("--set", action="append", default=[], dest="sets", help="extra config overrides")
+    args = p.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+    base = Path(args.out) / args.profile
+    if not args.study:
+        secs = almost_run(base, args.profile, [], args.sets)
+        print_rows([report(base, args.profile, f"{args.profile} (whole pipeline)", secs)])
+        return
+    data = Path(args.out) / f"{args.profile}-data"
+    data_secs = almost_run(data, args.profile, DATA_STAGES, args.sets)
+    rows = []
+    for i, (label, sets) in enumerate(STUDY.items()):
+        out = Path(args.out) / f"{args.profile}-study-{i}"
+        if not (out / "rollout").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(data, out)
+        secs = almost_run(out, args.profile, MODEL_STAGES, [*args.sets, *sets], force=True)
+        rows.append(report(out, args.profile, label, data_secs + secs))
+    print_rows(rows)
+
+
+if __name__ == "__main__":
+    main()
