@@ -130,3 +130,22 @@ def test_agent_is_scored_next_to_random_on_the_same_seeds(app, tmp_path):
     assert a == b  # same seeds, seeded policies: the same numbers
     for k in ("return_mean", "return_std", "return_random", "return_random_std", "return_gain_sigma"):
         assert np.isfinite(a[k])
+
+
+@pytest.mark.slow
+def test_vizdoom_replays_a_seed_and_actions_exactly_whatever_came_before(vizdoom_basic):
+    """The probe's premise (and collect's "an episode depends only on its seed"): a reset with
+    seed s followed by actions A gives the same frames as a fresh game's first episode did."""
+    env = vizdoom_basic
+    acts = [3, 5, 1, 2, 6, 0, 4, 3]
+
+    def play(seed):
+        frames = [env.reset(seed=seed)[0]]
+        for a in acts:
+            frames.append(env.step(a)[0])
+        return np.stack(frames)
+
+    first = play(12345)  # the game's first episode (the seed was once set before init())
+    play(777)
+    again = play(12345)
+    np.testing.assert_array_equal(first, again)
