@@ -23,6 +23,8 @@ _FRACTION = and_(ge(0.0), lt(1.0))
 class ModelConfig:
     path: str = field("", help="local SD 1.x diffusers folder or single-file checkpoint (.safetensors/.ckpt); empty: the tiny model the pretrain stage trains")
     dtype: str = choice("float32", "float32", "float16", "bfloat16", help="weights dtype of the frozen parts")
+    single_file_config: str = field("", help="diffusers component configs for a single-file model.path "
+                                             "(empty: the SD 1.5 configs shipped with almost-ddpo)")
 
 
 @attrs.define

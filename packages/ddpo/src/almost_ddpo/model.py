@@ -123,6 +123,41 @@ def load_pipeline(path: str | Path, dtype: str = "float32", device: str = "cpu")
     return pipe.to(device)
 
 
+SD15_CONFIG = Path(__file__).with_name("sd15")
+SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
+
+
+def is_single_file(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_file() and p.suffix.lower() in SINGLE_FILE_SUFFIXES
+
+
+def load_single_file(path: str | Path, config_dir: str | Path | None = None, dtype: str = "float32"):
+    """A single-file SD 1.x checkpoint (original LDM key layout) as a pipeline, through diffusers'
+    ``from_single_file`` with the component configs in ``config_dir`` (default: the SD 1.5
+    configs shipped in this package) — no hub access."""
+    import torch
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+
+    _quiet()
+    path = Path(path)
+    config_dir = Path(config_dir) if config_dir else SD15_CONFIG
+    if not (config_dir / "model_index.json").is_file():
+        raise UserError(f"model.single_file_config={config_dir} has no model_index.json; give a folder of "
+                        "diffusers component configs (like the SD 1.5 one shipped in almost_ddpo/sd15)")
+    try:
+        pipe = StableDiffusionPipeline.from_single_file(
+            str(path), config=str(config_dir), local_files_only=True, torch_dtype=getattr(torch, dtype),
+            safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        )
+    except Exception as e:  # diffusers raises many kinds for a file that is not an SD 1.x checkpoint
+        raise UserError(f"could not read {path} as a single-file Stable Diffusion 1.x checkpoint "
+                        f"({type(e).__name__}: {str(e)[:200]}); check the file, or convert it to a diffusers folder") from None
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
 def encode_prompts(pipe, prompts: list[str]):
     """Text embeddings ``(B, L, D)`` of ``prompts`` with the pipeline's tokenizer and encoder."""
     import torch

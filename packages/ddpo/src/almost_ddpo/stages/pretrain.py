@@ -19,8 +19,11 @@ from almost.io import atomic_write_json, read_json
 
 
 def model_dir(ctx) -> Path:
-    """The model folder every later stage loads (``model.path`` or the pretrained tiny model)."""
-    if ctx.config.model.path:
+    """The model folder every later stage loads: ``model.path`` (a diffusers folder), the folder
+    a single-file ``model.path`` was converted into, or the pretrained tiny model."""
+    from ..model import is_single_file
+
+    if ctx.config.model.path and not is_single_file(ctx.config.model.path):
         return Path(ctx.config.model.path)
     d = ctx.round_dir(1) / "pretrain" if ctx.pipeline.rounds else ctx.run_dir / "pretrain"
     info = d / "model.json"
@@ -33,7 +36,23 @@ def run(ctx) -> None:
     cfg = ctx.config
     out = ctx.stage_dir()
     if cfg.model.path:
-        from ..model import load_pipeline
+        from ..model import is_single_file, load_pipeline, load_single_file, save_pipeline
+
+        if is_single_file(cfg.model.path):
+            # converted once into a diffusers folder that every later stage (and round) loads
+            first = ctx.round_dir(1) / "pretrain" / "model"
+            if ctx.round > 1 and (first / "model_index.json").is_file():
+                atomic_write_json(out / "model.json", {"model": str(first.resolve())})
+                return
+            pipe = load_single_file(cfg.model.path, cfg.model.single_file_config, cfg.model.dtype)
+            path = save_pipeline(out / "model", pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer, pipe.scheduler)
+            n = sum(p.numel() for p in pipe.unet.parameters())
+            atomic_write_json(out / "model.json", {"model": str(path.resolve()),
+                                                   "single_file": str(Path(cfg.model.path).resolve())})
+            ctx.log_metrics(unet_params_m=n / 1e6)
+            ctx.add_artifact(path, "model (converted from the single file)")
+            console.print(f"converted {cfg.model.path} into {path} (UNet {n / 1e6:.1f} M parameters)")
+            return
 
         pipe = load_pipeline(cfg.model.path, cfg.model.dtype)
         n = sum(p.numel() for p in pipe.unet.parameters())
