@@ -180,7 +180,8 @@ def new_plugin(name: str, parent: str) -> None:
     from .template import write_plugin
 
     root = write_plugin(name, Path(parent))
-    console.print(f"created {root}: cd {root} && uv run pytest  (then edit src/ and the README)")
+    console.print(f"created {root}\n  install it where almost is installed: uv pip install -e {root}  "
+                  f"(or pip install -e {root})\n  then: pytest {root / 'tests'}  and  almost plugins")
 
 
 @cli.command()

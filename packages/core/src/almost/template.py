@@ -4,7 +4,7 @@ The package ``almost-NAME`` (import ``almost_NAME``) registers a reward model
 (``reward/NAME-sharpness``) and a small game (``env/NAME-catch``) lazily, and tests both
 with :mod:`almost.testing`. It is the README's "Writing a plugin" recipe as files::
 
-    almost new-plugin mine && cd almost-mine && uv run pytest
+    almost new-plugin mine && pip install -e almost-mine && pytest almost-mine/tests
 """
 
 from __future__ import annotations
@@ -56,10 +56,11 @@ An [Almost](https://github.com/almost-dev/almost) plugin. It adds:
 - `env/{name}-catch` — catch a falling ball with a paddle, RGB frames, options `size`, `max_steps`.
 
 ```bash
-uv run pytest                                   # the plugin's own checks (almost.testing)
-uv run almost plugins                           # shows the plugin and its components
-uv run almost run --plugin ddpo --set reward={name}-sharpness             # needs almost-ddpo
-uv run almost run --plugin gamengen --set env.name={name}-catch --set env.options.size=12
+pip install -e .                                # into the environment that has Almost (or: uv pip install -e .)
+pytest                                          # the plugin's own checks (almost.testing)
+almost plugins                                  # shows the plugin and its components
+almost run --plugin ddpo --set reward={name}-sharpness                    # needs almost-ddpo
+almost run --plugin gamengen --set env.name={name}-catch --set env.options.size=12
 ```
 
 Components are registered as `"module:attr"` strings in `src/{mod}/plugin.py`, so `almost --help`
