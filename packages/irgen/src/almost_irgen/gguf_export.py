@@ -258,7 +258,10 @@ def convert(model_dir: str | Path, out: str | Path, outtype: str = "f16") -> Pat
 
     if outtype not in OUTTYPES:
         raise UserError(f"--outtype must be one of {', '.join(OUTTYPES)}, not {outtype!r}")
-    folder = base_folder(str(model_dir), Path(out).parent / ".base-model")
+    import os
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "almost" / "smollm2-base"
+    folder = base_folder(str(model_dir), cache)  # the cache is used only for model_dir == "smollm2"
     from transformers import AutoConfig, AutoModelForCausalLM
 
     cfg = AutoConfig.from_pretrained(folder)

@@ -108,6 +108,7 @@ def base_folder(base: str, cache: Path) -> Path:
     gguf = smollm2_gguf()
     console.print(f"dequantising {gguf.name} (once; cached in {cache})")
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    _restore_pre_tokenizer(tok, gguf)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model.hf_quantizer = None  # dequantised already: save as a plain model
     if hasattr(model.config, "quantization_config"):
@@ -121,6 +122,19 @@ def base_folder(base: str, cache: Path) -> Path:
         shutil.rmtree(cache)
     os.replace(tmp, cache)
     return cache
+
+
+def _restore_pre_tokenizer(tok, gguf_path: Path) -> None:
+    """transformers rebuilds a GGUF's byte-level tokenizer without SmolLM2's digit splitting
+    (``tokenizer.ggml.pre = "smollm"``: every digit its own piece, as the model was trained): put it back."""
+    import gguf as gguf_lib
+    from tokenizers import pre_tokenizers
+
+    field = gguf_lib.GGUFReader(gguf_path).fields.get("tokenizer.ggml.pre")
+    if field is not None and bytes(field.parts[field.data[0]]).decode() == "smollm":
+        tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)])
 
 
 def load_tokenizer(folder: Path, chat_fallback: bool = True):
