@@ -63,6 +63,8 @@ def fake_run(root: Path, lr: float = 1e-4, seed: int = 0) -> Path:
         stages[name] = {"status": "done", "seconds": 12.5 * (i + 1), "artifacts": {"rollout": f"{name}/samples/rollout.gif"}}
         metrics[name] = {f"{keys[0]}_final": float(rng.random()), "steps": 60.0}
     _picture(root / "decoder" / "before_after.png", seed=9)
+    (root / "lora" / "report.md").write_text("# Evaluation\n\n| sample | compiles |\n|---|---|\n| 0 | yes <ok> |\n")
+    stages["lora"]["artifacts"]["evaluation report"] = "lora/report.md"
     stages["export"] = {"status": "failed", "seconds": 1.0, "error": "disk full"}
     (root / "manifest.json").write_text(json.dumps({"pipeline": "fake", "profile": "tiny", "round": 1,
                                                      "stages": stages, "versions": {"almost-core": "0.1.0"}}))
@@ -112,6 +114,7 @@ def test_report_holds_every_stage_curve_and_picture(tmp_path):
     assert page.count('src="data:image/gif;base64,') == len(TRAINING)  # artifact and media: one picture
     assert 'src="data:image/png;base64,' in page
     assert "disk full" in page and "12.5 s" in page and "lr = 0.0001" in page
+    assert "| 0 | yes &lt;ok&gt; |" in page  # a text artifact (irgen's evaluation report), escaped
     # self-contained: nothing loads from anywhere
     assert not re.search(r'(src|href)="(https?:)?//', page) and "<script" not in page
 

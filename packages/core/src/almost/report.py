@@ -35,6 +35,8 @@ PICTURES = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jp
 MAX_PICTURE_BYTES = 6 * 2**20  # one picture larger than this is linked, not embedded
 MAX_EMBED_BYTES = 48 * 2**20  # pictures embedded in one page at most
 MAX_PICTURES_PER_STAGE = 16
+TEXTS = (".md", ".txt")  # text artifacts shown as they are (irgen's evaluation report)
+MAX_TEXT_BYTES = 256 * 2**10
 MAX_POINTS = 800  # points per curve (longer histories keep each bucket's min and max)
 SMOOTH_FROM = 60  # curves with more points get a smoothed line over the faint raw one
 COLORS = ("#1f77b4", "#d62728")  # run A, run B
@@ -49,6 +51,7 @@ class StageRecord:
     metrics: dict[str, Any] = attrs.Factory(dict)
     curves: dict[str, list[tuple[int, float]]] = attrs.Factory(dict)
     pictures: list[tuple[str, Path]] = attrs.Factory(list)  # (caption, path)
+    texts: list[tuple[str, Path]] = attrs.Factory(list)  # small text artifacts (an evaluation report.md)
     error: str = ""
 
 
@@ -140,6 +143,8 @@ def _stages(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any], p
             path = run_dir / rel
             if path.suffix.lower() in PICTURES and path.is_file():
                 pics.append((label, path))
+            elif path.suffix.lower() in TEXTS and path.is_file() and path.stat().st_size <= MAX_TEXT_BYTES:
+                st.texts.append((label, path))
         if sdir.is_dir():  # pictures the stage wrote but did not name
             for path in sorted(sdir.rglob("*")):
                 if path.suffix.lower() in PICTURES and path.is_file() and "checkpoints" not in path.parts:
@@ -407,6 +412,9 @@ def render_run(run: RunRecord, refresh: int | None = None) -> str:
         if st.pictures:
             parts.append('<h3>Pictures</h3><div class="pics">'
                          + "".join(emb.img(p, cap, run.path) for cap, p in st.pictures) + "</div>")
+        for label, path in st.texts:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            parts.append(f'<details class="text"><summary>{_e(label)} ({_e(path.name)})</summary><pre>{_e(text)}</pre></details>')
         parts.append("</section>")
         body.append("".join(parts))
     if run.config_text:
