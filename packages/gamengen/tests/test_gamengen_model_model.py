@@ -164,3 +164,29 @@ def test_full_profile_builds_the_real_sd_shapes_without_weights():
         out = model(torch.empty(1, 4, h, w), torch.tensor([10]), torch.empty(1, 64, 4, h, w),
                     torch.zeros(1, 64, dtype=torch.long), torch.ones(1, 64), torch.tensor([3]))
     assert tuple(out.shape) == (1, 4, h, w)
+
+
+def test_small_profile_builds_and_steps_and_full_samples_like_the_paper():
+    """``small`` is constructed and shape-checked on CPU (a forward, a sampled frame, a decode);
+    ``full`` reaches GameNGen's batch 128 by accumulation and samples with CFG 1.5."""
+    from almost_gamengen.config import full, small
+    from almost_gamengen.vae import build_tiny_vae, decode_latents
+
+    cfg = small()
+    hw = (cfg.env.height, cfg.env.width)
+    vae = build_tiny_vae(cfg.encode.vae_block_out_channels, hw)
+    f = 2 ** (len(cfg.encode.vae_block_out_channels) - 1)
+    lat = (hw[0] // f, hw[1] // f)
+    model = build_world_model(cfg.model, 8, lat, seed=0).eval()
+    c = cfg.model.context
+    ctx = torch.randn(2, c, 4, *lat)
+    acts = torch.randint(0, 8, (2, c))
+    out = model(torch.randn(2, 4, *lat), torch.tensor([5, 900]), ctx, acts, torch.ones(2, c))
+    assert out.shape == (2, 4, *lat)
+    sched = make_scheduler(noise_scheduler_config(cfg.model.train_timesteps))
+    z = next_latent(model, sched, ctx, acts, torch.ones(2, c), steps=2,
+                    guidance_scale=cfg.rollout.guidance_scale, generator=torch.Generator().manual_seed(0))
+    assert decode_latents(vae, z).shape == (2, 3, *hw)
+    f = full()
+    assert f.train.batch_size * f.train.gradient_accumulation_steps == 128
+    assert f.rollout.guidance_scale == 1.5 and f.train.gradient_checkpointing
