@@ -13,7 +13,8 @@ its own process (peak resident memory from ``getrusage``, wall time):
   batch at a time, and on a CPU the VAE encodes one image at a time.
 
 A 32-image "before" batch needs ~20 GB more than most machines have free, so by default
-"before" is measured at a few smaller counts and its peak extrapolated linearly to
+"before" is measured with the models alone (0 images) and with 8 images, and its peak
+extrapolated linearly to
 ``--images`` (printed as such); pass ``--before-images 32`` on a machine with the memory to
 measure it directly.
 """
@@ -65,6 +66,8 @@ def child_before(work: Path, n: int) -> dict:
     unet = UNet2DConditionModel(**SD15_UNET)  # load_pipeline loaded all of these, in float32
     text = CLIPTextModel(CLIPTextConfig(**SD15_TEXT))
     files = sorted((work / "images").glob("*.png"))[:n]
+    if not files:  # the models alone: the intercept of the per-image line
+        return {"peak_mb": peak_mb(), "seconds": time.perf_counter() - t0, "images": 0}
     with torch.no_grad():
         imgs = torch.stack([torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1)
                             for f in files]).float() / 255
@@ -151,7 +154,7 @@ def run_child(kind: str, work: Path, n: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=32)
-    ap.add_argument("--before-images", default="2,4,8", help="image counts at which 'before' is measured")
+    ap.add_argument("--before-images", default="0,8", help="image counts at which 'before' is measured")
     ap.add_argument("--work", default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -44,12 +44,13 @@ SETS = [
     "generate.prompts=a red circle,a blue square", "generate.images_per_prompt=3", "generate.steps=3",
     "reward_model.epochs=3", "policy.epochs=2", "policy.samples_per_epoch=4", "policy.sample_batch_size=4",
     "policy.train_batch_size=4", "policy.steps=3", "policy.eval_images_per_prompt=1",
-    "policy.checkpoint_every=1", "reward=brightness",
+    "policy.checkpoint_every=1", "reward=brightness", "export.export_every=1",
 ]
 
 
 @pytest.mark.slow
 def test_two_rounds_through_the_cli_with_a_third_party_reward(tmp_path, tiny_model_dir):
+    import torch
     from safetensors.torch import load_file
 
     args = ["run", "--plugin", "ddpo", "--out", str(tmp_path), "--set", f"model.path={tiny_model_dir}"]
@@ -67,6 +68,12 @@ def test_two_rounds_through_the_cli_with_a_third_party_reward(tmp_path, tiny_mod
     assert (r1 / "reward" / "reward_cnn.safetensors").is_file()
     kohya = load_file(str(r1 / "export" / "kohya_lora.safetensors"))
     assert any(k.endswith(".alpha") for k in kohya)
+    # a kohya file per epoch (export_every=1), the seed's names; the last one is the final LoRA
+    epochs = sorted(p.name for p in (r1 / "export" / "kohya").iterdir())
+    assert epochs == ["ui_lora_epoch_001.safetensors", "ui_lora_epoch_002.safetensors"]
+    first, last = (load_file(str(r1 / "export" / "kohya" / e)) for e in epochs)
+    assert last.keys() == kohya.keys() and all(torch.equal(last[k], kohya[k]) for k in kohya)
+    assert any(not torch.equal(first[k], last[k]) for k in kohya if k.endswith("lora_up.weight"))
 
     code, out, err = run_cli(args)  # everything done: round 2 starts from the exported LoRA
     assert code == 0, out + err
