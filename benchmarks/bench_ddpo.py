@@ -51,6 +51,9 @@ def main() -> int:
     pipe = load_pipeline(model)
     cfg = tiny()
     pc = cfg.policy
+    from almost_ddpo.stages.policy import sampler_settings
+
+    steps, guidance = sampler_settings(cfg)  # the policy samples with generate's settings unless split
     prompts = (all_prompts() * 4)[: pc.sample_batch_size]
     cond, uncond = encode_prompts(pipe, prompts), encode_prompts(pipe, [""] * len(prompts))
     h, w = latent_size(pipe)
@@ -58,7 +61,7 @@ def main() -> int:
     def once(with_logprob: bool) -> float:
         gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
         t0 = time.perf_counter()
-        sample(pipe.unet, pipe.scheduler, cond, uncond, (4, h, w), steps=pc.steps, guidance=pc.guidance, eta=pc.eta,
+        sample(pipe.unet, pipe.scheduler, cond, uncond, (4, h, w), steps=steps, guidance=guidance, eta=pc.eta,
                generators=gens, with_logprob=with_logprob)
         return time.perf_counter() - t0
 
@@ -69,7 +72,7 @@ def main() -> int:
             (logp if with_logprob else plain).append(once(with_logprob))
     # the fastest of the repeats: on a shared machine the slow ones measure the neighbours
     p, q = min(plain), min(logp)
-    print(f"sampling {len(prompts)} images × {pc.steps} DDIM steps (guidance {pc.guidance}, eta {pc.eta}), "
+    print(f"sampling {len(prompts)} images × {steps} DDIM steps (guidance {guidance}, eta {pc.eta}), "
           f"best of {args.repeats} (medians {statistics.median(plain) * 1000:.0f} / "
           f"{statistics.median(logp) * 1000:.0f} ms):")
     print(f"  plain diffusers DDIM      {p * 1000:8.1f} ms")
@@ -88,7 +91,7 @@ def main() -> int:
     policy.run(ctx)
     hist = read_json(tmp / "run" / "round-001" / "policy" / "history.json")
     e = hist[-1]  # the second epoch: no first-call warm-up inside
-    print(f"one DDPO epoch ({pc.samples_per_epoch} samples, {pc.steps} steps, train batch {pc.train_batch_size}, "
+    print(f"one DDPO epoch ({pc.samples_per_epoch} samples, {steps} steps, train batch {pc.train_batch_size}, "
           f"{pc.inner_epochs} inner epoch): {e['sample_s'] + e['train_s']:.2f} s "
           f"= sampling {e['sample_s']:.2f} s + training {e['train_s']:.2f} s "
           f"(training / sampling = {e['train_s'] / e['sample_s']:.2f}×)")
