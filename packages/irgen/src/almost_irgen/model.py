@@ -72,9 +72,15 @@ def hub_folder(repo_id: str) -> Path:
         try:
             return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
         except Exception:
-            if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False") and not _ONLINE_BY_USER:
+            if not _ONLINE_BY_USER:  # the user's environment says offline: say how to fetch it
                 raise
-            return Path(snapshot_download(repo_id, allow_patterns=patterns))
+            import huggingface_hub.constants as hub
+
+            was, hub.HF_HUB_OFFLINE = hub.HF_HUB_OFFLINE, False  # our own offline() flag, not the user's
+            try:
+                return Path(snapshot_download(repo_id, allow_patterns=patterns))
+            finally:
+                hub.HF_HUB_OFFLINE = was
     except Exception as e:  # offline, unknown repo, gated repo, no network: one sentence, no traceback
         why = "offline (HF_HUB_OFFLINE=1)" if "offline" in str(e).lower() or "OfflineMode" in type(e).__name__ \
             else type(e).__name__
