@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import struct
+import subprocess
+import sys
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -67,12 +72,13 @@ def test_almost_config_prints_a_valid_track_section(tmp_path):
 # ---------------------------------------------------------------------------------------
 # TensorBoard: the event files hold what the history holds
 # ---------------------------------------------------------------------------------------
-def read_events(folder: Path) -> tuple[dict[str, dict[int, float]], dict[str, bytes]]:
-    """Scalars ``{tag: {step: value}}`` and images ``{tag: encoded bytes}`` of TensorBoard
-    event files (TFRecord framing: length, crc, Event proto, crc)."""
+def read_events(folder: Path) -> tuple[dict[str, list[tuple[int, float]]], dict[str, bytes]]:
+    """Scalars ``{tag: [(step, value), ...]}`` (every point TensorBoard would draw) and images
+    ``{tag: encoded bytes}`` of TensorBoard event files (TFRecord framing: length, crc, Event
+    proto, crc)."""
     from tensorboardX.proto.event_pb2 import Event
 
-    scalars: dict[str, dict[int, float]] = {}
+    scalars: dict[str, list[tuple[int, float]]] = {}
     images: dict[str, bytes] = {}
     files = sorted(folder.glob("events.out.tfevents.*"))
     assert files, f"no event files in {folder}"
@@ -83,11 +89,15 @@ def read_events(folder: Path) -> tuple[dict[str, dict[int, float]], dict[str, by
             (n,) = struct.unpack("<Q", data[i:i + 8])
             ev = Event.FromString(data[i + 12:i + 12 + n])
             i += 12 + n + 4
+            if ev.HasField("session_log") and ev.session_log.status == ev.session_log.START:
+                # a restart (SummaryWriter(purge_step=N)): TensorBoard drops what came at >= N
+                for tag in scalars:
+                    scalars[tag] = [(s, v) for s, v in scalars[tag] if s < ev.step]
             for v in ev.summary.value:
                 if v.HasField("image"):
                     images[v.tag] = v.image.encoded_image_string
                 elif v.HasField("simple_value") or v.WhichOneof("value") == "simple_value":
-                    scalars.setdefault(v.tag, {})[ev.step] = v.simple_value
+                    scalars.setdefault(v.tag, []).append((ev.step, v.simple_value))
     return scalars, images
 
 
@@ -139,9 +149,9 @@ def test_tensorboard_events_hold_the_history(tmp_path, monkeypatch):
         assert set(scalars) == {f"{stage}/{k}" for k in hist}
         for key, points in hist.items():
             got = scalars[f"{stage}/{key}"]
-            assert sorted(got) == [s for s, _ in points]
-            for s, v in points:  # TensorBoard stores float32
-                assert got[s] == pytest.approx(v, rel=1e-6, abs=1e-12)
+            assert [s for s, _ in got] == [s for s, _ in points]
+            for (_, a), (_, b) in zip(got, points):  # TensorBoard stores float32
+                assert a == pytest.approx(b, rel=1e-6, abs=1e-12)
     _, images = read_events(run / "tensorboard" / "train")
     gif = images["train/samples"]
     assert gif[:6] == b"GIF89a" and gif == (run / "train" / "samples.gif").read_bytes()  # animated, as written
@@ -160,3 +170,53 @@ def test_track_toml_default_is_commented():
     text = track_toml(TrackConfig())
     assert all(line.startswith("#") or not line.strip() for line in text.splitlines())
     assert tomllib.load(io.BytesIO(track_toml(TrackConfig(("tensorboard",))).encode()))["track"]["with"] == ["tensorboard"]
+
+
+KILLED = textwrap.dedent('''
+    import json, os, signal, sys, time
+    import attrs
+    from almost.config import field
+    from almost.pipeline import Pipeline, Stage, run_pipeline
+
+    @attrs.define
+    class Cfg:
+        steps: int = field(16, help="steps")
+
+    def train(ctx):
+        state_file = ctx.stage_dir() / "state.json"  # a checkpoint every 4 steps
+        state = json.loads(state_file.read_text()) if state_file.exists() else {"step": 0, "w": 0.0}
+        w = state["w"]
+        for step in range(state["step"] + 1, ctx.config.steps + 1):
+            w += 0.5 * (3.0 - w)
+            # the killed run's steps after its checkpoint differ (as on a GPU): they must not show
+            ctx.log_step(step, loss=(3.0 - w) ** 2 + (100.0 if os.environ.get("KILL_AT") else 0.0), w=w)
+            if step % 4 == 0:
+                state_file.write_text(json.dumps({"step": step, "w": w}))
+            if os.environ.get("KILL_AT") == str(step):
+                time.sleep(1.5)  # tensorboardX writes from a queue: let it drain, as a kill some time later would
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    p = Pipeline("toy", [Stage("train", train)], {"tiny": Cfg})
+    run_pipeline(p, None, out=sys.argv[1], sets=["track.with=tensorboard"])
+''')
+
+
+@pytest.mark.slow
+def test_tensorboard_after_kill_and_resume_shows_each_step_once(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ALMOST_NO_PROGRESS": "1"}
+    r = subprocess.run([sys.executable, str(script), str(run)], env={**env, "KILL_AT": "10"}, capture_output=True, timeout=300)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, str(script), str(run)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    hist = series(read_history(run / "train"))
+    assert [s for s, _ in hist["loss"]] == list(range(1, 17))
+    scalars, _ = read_events(run / "tensorboard" / "train")
+    assert len(list((run / "tensorboard" / "train").glob("events.out.tfevents.*"))) == 2
+    for key, points in hist.items():  # steps 9 and 10 were logged twice: TensorBoard keeps the resumed ones
+        got = scalars[f"train/{key}"]
+        files = sorted(p.name for p in (run / "tensorboard" / "train").glob("events.out.tfevents.*"))
+        assert [s for s, _ in got] == list(range(1, 17)), (got, files)  # each step once
+        assert [v for _, v in got] == pytest.approx([v for _, v in points], rel=1e-6)

@@ -16,6 +16,8 @@ images tab plays GIFs, wandb gets ``Image``/``Video``, mlflow artifacts).
 
 Each stage is one tracker run (``<run>/<stage>``): stages count their own steps. A tracker that
 cannot start (no login, no server) is reported once and left out; the history is still written.
+A resumed stage's TensorBoard run hides the steps a killed run logged after its checkpoint
+(``purge_step``); a kill -9 can lose a tracker's last queued values, never the history's.
 The ``track`` section is not part of the training config: changing it never asks for --force.
 """
 
