@@ -193,3 +193,16 @@ def test_score_any_folder(tmp_path, monkeypatch):
     assert "1 of 3 images scored" in out
     code, out, err = run_cli(["ddpo", "score", str(tmp_path / "nothing")])
     assert code == 2 and "holds no .png images" in err
+
+
+def test_per_round_logs_of_older_runs_move_into_the_store(run):
+    from almost_ddpo.scores import migrate_round_logs
+
+    old = run / "round-001" / "score" / "ratings.jsonl"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text('{"kind": "score", "image": "00001.png", "score": 2, "time": 5}\n'
+                   '{"kind": "pair", "left": "00000.png", "right": "00002.png", "winner": "left", "time": 6}\n')
+    assert migrate_round_logs(run) == 2 and migrate_round_logs(run) == 0
+    view = RatingView(run_log(run), run / "round-001" / "generate" / "images", run)
+    assert view.scores() == {"00001.png": 2} and view.pairs() == [("00000.png", "00002.png", "left")]
+    assert run_log(run).records()[0]["time"] == 5 and old.with_name("ratings.jsonl.migrated").is_file()

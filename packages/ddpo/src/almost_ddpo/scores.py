@@ -341,3 +341,24 @@ def run_images(run_dir: str | Path) -> dict[str, str]:
     for png in sorted(run_dir.glob("round-*/generate/images/*.png")):
         out.setdefault(image_key(png), str(png.relative_to(run_dir)))
     return out
+
+
+def migrate_round_logs(run_dir: str | Path) -> int:
+    """Fold the per-round ``round-NNN/score/ratings.jsonl`` logs of runs made before the run-wide
+    store into ``<run>/ratings.jsonl`` (keyed by content, original times kept); each old log is
+    renamed ``ratings.jsonl.migrated``. Returns the number of records moved."""
+    run_dir = Path(run_dir)
+    moved = 0
+    for old in sorted(run_dir.glob("round-*/score/ratings.jsonl")):
+        images = old.parent.parent / "generate" / "images"
+        if not images.is_dir():
+            continue
+        view = RatingView(run_log(run_dir), images, run_dir)
+        for rec in RatingLog(old).records():
+            if any(isinstance(rec.get(f), str) and rec[f] in view.key_of for f in ("image", "left", "right")):
+                view.append(rec)
+                moved += 1
+        os.replace(old, old.with_name(old.name + ".migrated"))
+    if moved:
+        _warn(f"moved {moved} rating(s) from per-round logs into the run's store {run_dir / RATINGS_FILE}")
+    return moved

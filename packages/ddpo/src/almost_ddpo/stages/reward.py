@@ -27,7 +27,7 @@ from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_write_json, read_json
 
-from ..scores import run_log
+from ..scores import migrate_round_logs, run_log
 from .pretrain import model_dir
 
 WINNER = {"left": 1.0, "right": 0.0, "tie": 0.5}
@@ -94,6 +94,7 @@ def run(ctx) -> None:
 
     cfg = ctx.config.reward_model
     out = ctx.stage_dir()
+    migrate_round_logs(ctx.run_dir)  # runs made before the run-wide store
     scores, votes, files, missing = gather_labels(ctx.run_dir)
     if missing:
         console.print(f"[yellow]{len(missing)} labelled image(s) are missing and are left out "

@@ -23,7 +23,7 @@ import threading
 from almost.console import console
 from almost.errors import UserError
 
-from ..scores import RatingView, merge_seed_scores, run_log, write_scores_json
+from ..scores import RatingView, merge_seed_scores, migrate_round_logs, run_log, write_scores_json
 
 
 def run(ctx) -> None:
@@ -32,6 +32,7 @@ def run(ctx) -> None:
     out = ctx.stage_dir()
     if not any(images_dir.glob("*.png")):
         raise UserError(f"no images in {images_dir}; run the generate stage first")
+    migrate_round_logs(ctx.run_dir)  # runs made before the run-wide store
     view = RatingView(run_log(ctx.run_dir), images_dir, ctx.run_dir)
     names = set(view.key_of)
     before = len(view.scores())
