@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from almost.history import HISTORY_FILE, History, read_history, series
+from almost.pipeline import run_pipeline
 
 
 def _steps(records, key):
@@ -130,7 +131,8 @@ SCRIPT = textwrap.dedent('''
             opt.step()
             ctx.log_step(step, loss=loss.item(), lr=0.05)
             if step % 5 == 0:
-                ctx.log_step(step, eval_loss=float(((model(x[:8]) - y[:8]) ** 2).mean()))
+                with torch.no_grad():
+                    ctx.log_step(step, eval_loss=float(((model(x[:8]) - y[:8]) ** 2).mean()))
             if step % 4 == 0:
                 ckpts.save(step)
             if os.environ.get("KILL_AT") == str(step):
@@ -141,7 +143,8 @@ SCRIPT = textwrap.dedent('''
         ctx.log_metrics(loss=loss.item())
 
     p = Pipeline("toy", [Stage("train", train)], {"tiny": Cfg})
-    run_pipeline(p, None, out=sys.argv[1])
+    if __name__ == "__main__":
+        run_pipeline(p, None, out=sys.argv[1])
 ''')
 
 
@@ -157,11 +160,14 @@ def _run(script: Path, out: Path, kill_at: int | None) -> int:
 
 
 @pytest.mark.slow
-def test_killed_and_resumed_stage_has_each_step_exactly_once(tmp_path):
+def test_killed_and_resumed_stage_has_each_step_exactly_once(tmp_path, monkeypatch):
     script = tmp_path / "toy.py"
     script.write_text(SCRIPT)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    _run(script, clean, None)
+    toy: dict = {"__name__": "toy"}
+    exec(compile(SCRIPT, str(script), "exec"), toy)  # the uninterrupted reference, in this process
+    monkeypatch.setenv("ALMOST_NO_PROGRESS", "1")
+    run_pipeline(toy["p"], None, out=clean)
     assert _run(script, killed, kill_at=10) == -signal.SIGKILL
     torn = (killed / "train" / HISTORY_FILE).read_text()
     assert not torn.endswith("\n") and _steps(read_history(killed / "train"), "loss") == list(range(1, 11))
