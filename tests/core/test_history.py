@@ -25,7 +25,7 @@ def test_log_appends_lines_and_reads_back(tmp_path):
     h = History(tmp_path)
     for s in range(1, 4):
         h.log(s, {"loss": 1.0 / s, "lr": 0.1, "tokens": s * 10})
-    h.log(3, {"eval_loss": float("nan")})
+    h.log(3, {"eval_loss": float("nan"), "per_class": [1, 2]})  # a list is not a step value: left out
     h.log_media(3, {"rollout": tmp_path / "a.gif"})
     h.close()
     assert History(tmp_path).last_step == 3
@@ -35,7 +35,7 @@ def test_log_appends_lines_and_reads_back(tmp_path):
     lines = (tmp_path / HISTORY_FILE).read_text().splitlines()
     assert len(lines) == 6
     recs = [json.loads(line) for line in lines]  # strict JSON: NaN became null
-    assert recs[3]["eval_loss"] is None and recs[4]["media"] == {"rollout": "a.gif"}
+    assert recs[3]["eval_loss"] is None and "per_class" not in recs[3] and recs[4]["media"] == {"rollout": "a.gif"}
     s = series(read_history(tmp_path))
     assert [p[0] for p in s["loss"]] == [1, 2, 3] and s["tokens"][-1] == (3, 30.0)
     assert s["eval_loss"][0][0] == 3 and s["eval_loss"][0][1] != s["eval_loss"][0][1]  # NaN: a gap

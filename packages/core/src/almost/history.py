@@ -53,8 +53,11 @@ def _number(v: Any) -> float | int | None | str:
     try:
         f = float(v)
     except (TypeError, ValueError):
-        raise TypeError(f"history values must be numbers or strings, not {type(v).__name__}") from None
+        return _SKIP  # a list, a dict...: not a step value (logging must never stop training)
     return f if math.isfinite(f) else None
+
+
+_SKIP = object()
 
 
 def parse_lines(text: str) -> tuple[list[dict], int]:
@@ -186,7 +189,7 @@ class History:
     def log(self, step: int, values: Mapping[str, Any], now: float | None = None) -> dict:
         """Append one record: ``values`` at ``step``."""
         step = int(step)
-        rec_values = {str(k): _number(v) for k, v in values.items()}
+        rec_values = {str(k): n for k, v in values.items() if (n := _number(v)) is not _SKIP}
         self._check()
         new = [k for k in rec_values if k not in self._fresh]
         if new:
