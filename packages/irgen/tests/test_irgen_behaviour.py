@@ -60,8 +60,8 @@ def checker():
 
 
 def test_rule_generator_output_behaves_as_its_ir(checker):
-    rng = random.Random(5)
-    irs = [random_ir(rng, Size(3, 2, 2)) for _ in range(30)] + [SPIN, KILL, BOMB, TICK]
+    rng = random.Random(7)
+    irs = [random_ir(rng, Size(4, 3, 3)) for _ in range(30)] + [SPIN, KILL, BOMB, TICK]
     results = checker.check(irs, [generate(ir) for ir in irs])
     assert [r.failed for r in results if not r.ok] == []
 

@@ -163,6 +163,8 @@ def expected(ir: dict, sc: dict) -> dict:
     timers: dict[int, float] = {}
     alive = True
     frame = 0
+    gone = None  # the frame the object was destroyed in
+    gone_others: set[str] = set()
 
     def num(ref):
         return float(fields[ref]) if isinstance(ref, str) else float(ref)
@@ -265,9 +267,11 @@ def expected(ir: dict, sc: dict) -> dict:
                 if target == "self":
                     if alive:
                         events.append([frame, "destroy", "self"])
+                        gone = frame
                         run("on_disable", held, time)
                         alive = False
-                elif target is not None:
+                elif target is not None and target not in gone_others:  # destroying twice destroys once
+                    gone_others.add(target)
                     events.append([frame, "destroy", target])
         trace.append({k: v for k, v in fields.items() if types[k] in _WATCH_TYPES})
         if frame % EVERY == EVERY - 1:
@@ -277,7 +281,7 @@ def expected(ir: dict, sc: dict) -> dict:
         run("on_disable", set(), frame * DT)
     sample(frame)
     trace.append(dict(samples[-1]["fields"]))
-    return {"events": events, "samples": samples, "trace": trace, "frames": sc["frames"]}
+    return {"events": events, "samples": samples, "trace": trace, "frames": sc["frames"], "destroyed": gone}
 
 
 # -- the runner ----------------------------------------------------------------------------------
@@ -358,14 +362,15 @@ def compare(ir: dict, sc: dict, got: dict) -> list[str]:
     ops = {a["op"] for b in ir["behaviours"] for a in b["actions"]}
     for e_s, g_s in zip(exp["samples"], got["samples"]):
         f = e_s["f"]
-        dp = math.dist(e_s["pos"], g_s["pos"])
+        moving = exp["destroyed"] is None or f < exp["destroyed"] - SLACK  # a destroyed object has no pose
+        dp = math.dist(e_s["pos"], g_s["pos"]) if moving else 0.0
         if dp > 0.05 + 0.05 * e_s["path"]:
             fails.append(f"{where}: position at frame {f} is {_fmt(g_s['pos'])}, expected {_fmt(e_s['pos'])}"
                          f" ({'translate' if 'translate' in ops else 'no movement'})")
-        da = _qangle(e_s["rot"], g_s["rot"])
+        da = _qangle(e_s["rot"], g_s["rot"]) if moving else 0.0
         if da > 3.0 + 0.05 * e_s["turn"]:
             fails.append(f"{where}: rotation at frame {f} is off by {da:.0f}° ({'rotate' if 'rotate' in ops else 'no rotation'})")
-        dv = math.dist(e_s["vel"], g_s["vel"])
+        dv = math.dist(e_s["vel"], g_s["vel"]) if moving else 0.0
         if dv > 0.05 + 0.05 * math.hypot(*e_s["vel"]):
             fails.append(f"{where}: velocity at frame {f} is {_fmt(g_s['vel'])}, expected {_fmt(e_s['vel'])} (apply_force)")
         near = exp["trace"][max(0, f - SLACK):f + SLACK + 1]

@@ -119,7 +119,7 @@ namespace UnityEngine
             if (parent != null) clone.transform.SetParent(parent, false);
             clone.transform.position = pos ?? go.transform.position;
             clone.transform.rotation = rot ?? go.transform.rotation;
-            if (!go.activeSelf) clone.SetActive(false);
+            if (!go.activeSelf) clone.m_Active = false;  // a copy of an inactive object is inactive (no event)
             if (comp != null)
             {
                 foreach (var c in clone.m_Components) if (c.GetType() == comp.GetType()) return c;
