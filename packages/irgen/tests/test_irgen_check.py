@@ -32,7 +32,7 @@ def test_corpus_is_big_labelled_and_justified():
 @needs_mcs
 def test_corpus_false_accepts_and_rejects_within_goal():
     samples = corpus.load(CORPUS)
-    with MonoCompiler() as c:
+    with MonoCompiler(workers=2) as c:
         results = c.check([s.source for s in samples])
     sc = corpus.score(samples, results)
     print(json.dumps({k: v for k, v in sc.items() if not isinstance(v, list)}))
