@@ -11,7 +11,8 @@ the field set, destroyed only when the condition holds ...). compile@k adds k-1 
 programs per spec for the fine-tuned model. Writes ``evaluate/report.md``,
 ``evaluate/samples.jsonl`` and metrics ``compile_at_1_{rules,base,finetuned}``,
 ``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
-whether it ran), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
+whether it ran), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
+features Unity accepts; they count as not compiled), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
 it then reads specs from the terminal (see also ``almost irgen try``).
 """
 
@@ -40,6 +41,7 @@ def score(checker, irs, codes, behaviour=None) -> dict:
     behave = behaviour.check(irs, codes) if behaviour is not None else []
     return {"compile": sum(r.ok for r in results) / len(codes), "conformance": sum(conf) / len(codes),
             "behaviour": sum(b.ok for b in behave) / len(codes) if behave else None, "behave": behave,
+            "newer": sum(r.verdict == "newer_csharp" for r in results) / len(codes),
             "errors": error_codes(results), "results": results, "conf": conf}
 
 
@@ -110,6 +112,7 @@ def run(ctx: RunContext) -> None:
         conformance_rules=rows["rules"]["conformance"], conformance_base=rows["base"]["conformance"],
         conformance_finetuned=rows["finetuned"]["conformance"], compiler_used=int(checker.compiles),
         behaviour_checked=int(behaviour is not None),
+        **{f"needs_newer_csharp_{n}": r["newer"] for n, r in rows.items()},
         **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour is not None else {}),
         eval_specs=len(irs),
     )
