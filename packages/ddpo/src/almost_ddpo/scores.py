@@ -4,7 +4,8 @@ Every rating is one line appended (and fsynced) to the run's ``ratings.jsonl`` t
 made; every round adds to the same file, so labels accumulate:
 ``{"kind": "score", "image": KEY, "file": "round-001/generate/images/00003.png", "score": 3,
 "annotator": "me", "time": ..., "source": "web"}``, ``{"kind": "pair", "left": KEY, "right": KEY,
-"winner": "left"|"right"|"tie", ...}`` or ``{"kind": "skip", "image": KEY, ...}``. ``KEY`` is
+"winner": "left"|"right"|"tie", ...}``, ``{"kind": "skip", "image": KEY, ...}`` or the page's
+``{"kind": "undo", "undoes": KIND, "undoes_time": T, ...}`` (:func:`drop_undone`). ``KEY`` is
 the image's content hash (:func:`image_key`), so a rating follows the picture wherever its
 file lives or whatever it is called (the seed app's ``100123.png`` is the same image as this
 run's ``00003.png``). The latest absolute score per image wins.
@@ -126,7 +127,7 @@ class RatingLog:
             if not isinstance(rec, dict):
                 raise UserError(f"ratings file {self.path} line {i} is not a JSON object; fix or remove that line")
             out.append(rec)
-        return out
+        return drop_undone(out)
 
     # -- the same questions RatingView answers, by whatever the records name images with ----
     def scores(self) -> dict[str, int]:
@@ -138,6 +139,25 @@ class RatingLog:
 
     def rated(self) -> set[str]:
         return rated_of(self.records())
+
+
+def drop_undone(records: list[dict]) -> list[dict]:
+    """The records as they stand after undos: an ``{"kind": "undo", "undoes": KIND, "undoes_time": T,
+    "image"|"left"+"right": ...}`` record (the scoring page's undo) removes the latest earlier record
+    of that kind, time and images; the undo records themselves stay in the file, not in the answer."""
+    if not any(r.get("kind") == "undo" for r in records):
+        return records
+    out: list[dict | None] = []
+    latest: dict[tuple, int] = {}
+    for r in records:
+        if r.get("kind") == "undo":
+            i = latest.pop((r.get("undoes"), r.get("image"), r.get("left"), r.get("right"), r.get("undoes_time")), None)
+            if i is not None:
+                out[i] = None
+            continue
+        latest[(r.get("kind"), r.get("image"), r.get("left"), r.get("right"), r.get("time"))] = len(out)
+        out.append(r)
+    return [r for r in out if r is not None]
 
 
 def latest_scores(records) -> dict[str, int]:
