@@ -56,6 +56,35 @@ def almost_commands(cli):
 
         main(run_dir)
 
+    @irgen.command("generate")
+    @click.argument("request")
+    @click.option("--run", "run_dir", default=None, type=click.Path(file_okay=False),
+                  help="the irgen run folder (default: runs/irgen/tiny)")
+    @click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+                  help="where to write the script (default: CLASSNAME.cs)")
+    @click.option("--repair", "repair", default=2, show_default=True, type=click.IntRange(0, 10),
+                  help="repair rounds: failing code goes back with the compiler's or checker's errors")
+    @click.option("--ir-only", is_flag=True, help="print the IR and stop")
+    def generate_(request, run_dir, out, repair, ir_only):
+        """A sentence (or IR JSON) → IR (shown) → C# → compile + behaviour check → repair → a .cs file."""
+        from .generatecli import main
+
+        main(request, run_dir, out, repair, ir_only)
+
+    @irgen.command("serve")
+    @click.argument("run_dir", type=click.Path(file_okay=False))
+    @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+    @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="port (0: any free)")
+    @click.option("--repair", "repair", default=2, show_default=True, type=click.IntRange(0, 10),
+                  help="default repair rounds (a request may send repair_rounds)")
+    @click.option("--api-key", default=None, envvar="ALMOST_API_KEY",
+                  help="the bearer key clients send (default: $ALMOST_API_KEY, else a new one printed at start)")
+    def serve_(run_dir, host, port, repair, api_key):
+        """An OpenAI-compatible /v1/chat/completions for the run's model (sentence → IR → C#, with repair)."""
+        from .serve import main
+
+        main(run_dir, host, port, repair, api_key)
+
     @irgen.command("check")
     @click.argument("files", nargs=-1, type=click.Path())
     @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")

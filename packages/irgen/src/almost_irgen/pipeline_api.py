@@ -1,0 +1,320 @@
+"""The generate path as a Python API: sentence → IR → C# → compile + behaviour check → repair.
+
+::
+
+    from almost_irgen.pipeline_api import Generator
+    gen = Generator.from_run("runs/irgen/tiny")
+    result = gen.generate("a coin that spins and disappears when the player touches it")
+    print(result.ir, result.verdict)
+    Path("Coin.cs").write_text(result.code)
+
+A :class:`Generator` talks to a *backend* that completes chat conversations: :class:`LocalModel`
+(a transformers model, with the IR decoded under its JSON Schema by :mod:`almost_irgen.text2ir`)
+or :class:`Endpoint` (any OpenAI-compatible server: LM Studio, Ollama, a teacher, ``almost irgen
+serve``). Every program is compiled with mono ``mcs`` against the UnityEngine stub and, when
+mono is there, run in the simulated Unity (:mod:`almost_irgen.unitysim`). A program that fails
+goes back to the model with the compiler's errors (or the behaviour check's differences) as
+the next user turn, for up to ``repair_rounds`` rounds; an IR that breaks a rule the schema
+cannot express (an undeclared field ...) goes back the same way.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from .generate import conversation, extract_code
+from .ir import dumps
+from .text2ir import decoding_schema, parse, text_conversation
+
+BEHAVES, COMPILES, MISBEHAVES, FAILS = "behaves", "compiles", "misbehaves", "does not compile"
+
+
+class Backend(Protocol):
+    """Completes ShareGPT conversations (``[{"from": ..., "value": ...}]``, last turn human)."""
+
+    def complete(self, convs: Sequence[list[dict]], *, max_new_tokens: int, json_schema: dict | None = None,
+                 temperature: float = 0.0, seed: int = 0) -> list[str]: ...
+
+
+# -- backends ------------------------------------------------------------------------------------
+def chat_messages(conv: list[dict]) -> list[dict]:
+    role = {"system": "system", "human": "user", "gpt": "assistant"}
+    return [{"role": role[t["from"]], "content": t["value"]} for t in conv]
+
+
+class LocalModel:
+    """A transformers causal LM (a PeftModel too) and its tokenizer, batched, left-padded."""
+
+    def __init__(self, model, tok, batch_size: int = 8) -> None:
+        self.model, self.tok, self.batch_size = model, tok, batch_size
+        tok.padding_side = "left"
+
+    def prompt_ids(self, conv: list[dict]) -> list[int]:
+        enc = self.tok.apply_chat_template(chat_messages(conv), add_generation_prompt=True, tokenize=True)
+        return list(enc["input_ids"] if hasattr(enc, "keys") else enc)
+
+    def generate_ids(self, prompts: list[list[int]], *, max_new_tokens: int, json_schema: dict | None = None,
+                     temperature: float = 0.0, seed: int = 0, processors: Sequence[Any] = ()):
+        """``(ids (B, width + new), width)``: left-padded prompts and what followed them."""
+        import torch
+        from transformers import LogitsProcessorList
+
+        from .gguf_export import eos_ids
+        from .text2ir import SchemaLogits
+
+        model, tok = self.model, self.tok
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        model.config.use_cache = True
+        stop = eos_ids(base, tok)
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for r, p in enumerate(prompts):
+            ids[r, width - len(p):] = torch.tensor(p)
+            mask[r, width - len(p):] = 1
+        procs = list(processors)
+        if json_schema is not None:
+            procs.append(SchemaLogits(tok, base.config.vocab_size, stop, len(prompts), json_schema))
+        kw: dict[str, Any] = {"do_sample": temperature > 0}
+        if temperature > 0:
+            kw.update(temperature=temperature, top_p=1.0, top_k=0)
+        torch.manual_seed(seed)
+        if torch.cuda.is_available():
+            torch.cuda.manual_seed_all(seed)
+        with torch.no_grad():
+            out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
+                                 max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=stop,
+                                 logits_processor=LogitsProcessorList(procs), **kw)
+        return out, width
+
+    def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0):
+        self.model.eval()
+        out: list[str] = []
+        for i in range(0, len(convs), self.batch_size):
+            prompts = [self.prompt_ids(c) for c in convs[i:i + self.batch_size]]
+            gen, width = self.generate_ids(prompts, max_new_tokens=max_new_tokens, json_schema=json_schema,
+                                           temperature=temperature, seed=seed + i)
+            out += [self.tok.decode(row, skip_special_tokens=True) for row in gen[:, width:]]
+        return out
+
+
+class Endpoint:
+    """An OpenAI-compatible ``/v1/chat/completions`` server (structured output via ``response_format``)."""
+
+    def __init__(self, url: str, model: str, api_key: str = "", timeout_s: float = 120.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(timeout=timeout_s, headers=headers)
+
+    def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0):
+        from almost.errors import UserError
+
+        out = []
+        for conv in convs:
+            body: dict[str, Any] = {"model": self.model, "messages": chat_messages(conv),
+                                    "max_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
+            if json_schema is not None:
+                body["response_format"] = {"type": "json_schema",
+                                           "json_schema": {"name": "irgen_ir", "schema": json_schema}}
+            try:
+                r = self.client.post(f"{self.url}/chat/completions", json=body)
+            except Exception as e:
+                raise UserError(f"the endpoint {self.url} did not answer ({type(e).__name__}); is the server "
+                                "running and the URL right (it ends in /v1)?") from None
+            if r.status_code != 200:
+                raise UserError(f"the endpoint {self.url} answered {r.status_code}: {r.text[:200]}")
+            out.append(r.json()["choices"][0]["message"]["content"] or "")
+        return out
+
+
+# -- results -------------------------------------------------------------------------------------
+@attrs.define
+class Attempt:
+    code: str
+    verdict: str
+    errors: list[str] = attrs.Factory(list)
+
+
+@attrs.define
+class Result:
+    """One request's way through the path: the IR (shown), each program tried, the verdict."""
+
+    sentence: str | None
+    ir: dict | None
+    ir_problems: list[str] = attrs.Factory(list)
+    ir_rounds: int = 0
+    attempts: list[Attempt] = attrs.Factory(list)
+
+    @property
+    def code(self) -> str:
+        return self.attempts[-1].code if self.attempts else ""
+
+    @property
+    def verdict(self) -> str:
+        if self.ir is None:
+            return "no valid IR"
+        return self.attempts[-1].verdict if self.attempts else FAILS
+
+    @property
+    def compiles(self) -> bool:
+        return self.verdict in (BEHAVES, COMPILES, MISBEHAVES)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in (BEHAVES, COMPILES)
+
+    @property
+    def repairs(self) -> int:
+        return max(len(self.attempts) - 1, 0)
+
+    def first(self) -> Attempt | None:
+        return self.attempts[0] if self.attempts else None
+
+
+def ir_feedback(found: list[str]) -> str:
+    return ("That IR is not valid:\n" + "\n".join(f"- {p}" for p in found[:6]) +
+            "\nWrite the whole corrected IR JSON.")
+
+
+def code_feedback(a: Attempt) -> str:
+    head = ("The script does not compile:" if a.verdict == FAILS
+            else "The script compiles but does not do what the spec says:")
+    return head + "\n" + "\n".join(f"- {e}" for e in a.errors[:6]) + "\nWrite the whole corrected script."
+
+
+# -- the generator -------------------------------------------------------------------------------
+class Generator:
+    """Sentence or IR → checked C#, with up to ``repair_rounds`` repair rounds."""
+
+    def __init__(self, backend: Backend, checker=None, behaviour: Any = "auto", repair_rounds: int = 2,
+                 max_new_tokens: int = 512, ir_tokens: int = 384, constrained: bool = True) -> None:
+        from .csharp import find_compiler
+
+        self.backend = backend
+        self.checker = checker if checker is not None else find_compiler("auto")
+        if behaviour == "auto":
+            behaviour = None
+            if getattr(self.checker, "compiles", False) and shutil.which("mono"):
+                from .unitysim import BehaviourChecker
+
+                behaviour = BehaviourChecker(self.checker)
+        self.behaviour = behaviour
+        self.repair_rounds = repair_rounds
+        self.max_new_tokens, self.ir_tokens = max_new_tokens, ir_tokens
+        self.schema = decoding_schema() if constrained else None
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, **kw) -> Generator:
+        """The run's refined adapter (``refine/adapter``) or else its trained one, on its base model."""
+        from almost.config import load_toml
+        from almost.errors import UserError
+
+        from .model import base_folder, load_model, load_tokenizer
+
+        run = Path(run_dir)
+        adapter = next((run / s / "adapter" for s in ("refine", "train") if (run / s / "adapter").is_dir()), None)
+        if adapter is None or not (run / "config.toml").is_file():
+            raise UserError(f"{run} has no trained adapter (train/adapter); run `almost run --plugin irgen` "
+                            "first or name the run folder with --run")
+        cfg = load_toml(run / "config.toml")
+        folder = base_folder(cfg.get("model", {}).get("base", "smollm2"), run / "base-model")
+        tok = load_tokenizer(folder)
+        model = load_model(folder, cfg.get("model", {}).get("dtype", "float32"), adapter=adapter,
+                           quantize_4bit=bool(cfg.get("train", {}).get("load_in_4bit", False)))
+        ev = cfg.get("evaluate", {})
+        kw.setdefault("max_new_tokens", int(ev.get("max_new_tokens", 512)))
+        return cls(LocalModel(model, tok, int(ev.get("batch_size", 8))), **kw)
+
+    def close(self) -> None:
+        self.checker.close()
+
+    # -- steps -------------------------------------------------------------------------------
+    def text_to_ir(self, sentences: Sequence[str], seed: int = 0) -> list[Result]:
+        """Sentence → IR under the schema; IR that breaks a semantic rule goes back for repair."""
+        results = [Result(s, None) for s in sentences]
+        convs = [text_conversation(s) for s in sentences]
+        todo = list(range(len(sentences)))
+        for rnd in range(self.repair_rounds + 1):
+            if not todo:
+                break
+            answers = self.backend.complete([convs[i] for i in todo], max_new_tokens=self.ir_tokens,
+                                            json_schema=self.schema, seed=seed + rnd)
+            left = []
+            for i, text in zip(todo, answers):
+                ir, found = parse(text.strip())
+                results[i].ir, results[i].ir_problems, results[i].ir_rounds = ir, found, rnd
+                if ir is None:
+                    convs[i] = [*convs[i], {"from": "gpt", "value": text}, {"from": "human", "value": ir_feedback(found)}]
+                    left.append(i)
+            todo = left
+        return results
+
+    def check(self, irs: Sequence[dict], codes: Sequence[str]) -> list[Attempt]:
+        results = self.checker.check(list(codes))
+        out = [Attempt(c, COMPILES if r.ok else FAILS, [] if r.ok else list(r.errors) or [r.describe()])
+               for c, r in zip(codes, results)]
+        if self.behaviour is not None:
+            idx = [i for i, a in enumerate(out) if a.verdict == COMPILES]
+            if idx:
+                for i, b in zip(idx, self.behaviour.check([irs[i] for i in idx], [codes[i] for i in idx])):
+                    out[i].verdict = BEHAVES if b.ok else MISBEHAVES
+                    out[i].errors = list(b.failed)
+        return out
+
+    def ir_to_code(self, results: Sequence[Result], seed: int = 0, rounds: int | None = None) -> list[Result]:
+        """IR → C#, checked; failing programs go back with their errors for up to ``rounds`` rounds."""
+        rounds = self.repair_rounds if rounds is None else rounds
+        convs = {i: conversation(r.ir) for i, r in enumerate(results) if r.ir is not None}
+        todo = sorted(convs)
+        for rnd in range(rounds + 1):
+            if not todo:
+                break
+            answers = self.backend.complete([convs[i] for i in todo], max_new_tokens=self.max_new_tokens,
+                                            seed=seed + rnd)
+            codes = [extract_code(a) for a in answers]
+            attempts = self.check([results[i].ir for i in todo], codes)
+            left = []
+            for i, text, a in zip(todo, answers, attempts):
+                results[i].attempts.append(a)
+                if a.verdict in (FAILS, MISBEHAVES):
+                    convs[i] = [*convs[i], {"from": "gpt", "value": text}, {"from": "human", "value": code_feedback(a)}]
+                    left.append(i)
+            todo = left
+        return list(results)
+
+    # -- the whole path ----------------------------------------------------------------------
+    def generate_many(self, requests: Sequence[str | dict], seed: int = 0) -> list[Result]:
+        """Each request is a sentence or an IR dict (then the text → IR step is skipped)."""
+        results: list[Result] = [None] * len(requests)  # type: ignore[list-item]
+        texts = [i for i, r in enumerate(requests) if isinstance(r, str)]
+        for i, r in zip(texts, self.text_to_ir([requests[i] for i in texts], seed)):
+            results[i] = r
+        for i, r in enumerate(requests):
+            if isinstance(r, dict):
+                results[i] = Result(None, r)
+        return self.ir_to_code(results, seed)
+
+    def generate(self, request: str | dict, seed: int = 0) -> Result:
+        return self.generate_many([request], seed)[0]
+
+
+def describe(result: Result) -> str:
+    """The verdict in one line, as the CLI prints it."""
+    if result.ir is None:
+        return f"no valid IR after {result.ir_rounds + 1} tries: {'; '.join(result.ir_problems[:2])}"
+    rep = f" after {result.repairs} repair round{'s' if result.repairs != 1 else ''}" if result.repairs else ""
+    last = result.attempts[-1] if result.attempts else None
+    why = f": {last.errors[0]}" if last is not None and last.errors else ""
+    return f"{result.verdict}{rep}{why}"
+
+
+def ir_text(result: Result) -> str:
+    return dumps(result.ir) if result.ir is not None else ""

@@ -1,0 +1,116 @@
+"""The generate path: sentence → IR under the schema → C# → compile + behaviour check → repair."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from irgen_taught import IR, SENTENCE, teach  # noqa: E402
+
+from almost.testing import run_cli  # noqa: E402
+from almost_irgen.pipeline_api import BEHAVES, COMPILES, FAILS, Generator, LocalModel  # noqa: E402
+from almost_irgen.rules import generate as rules_code  # noqa: E402
+
+GOOD = (BEHAVES, COMPILES)
+
+
+@pytest.fixture(scope="session")
+def taught_run(tmp_path_factory, tiny_model_dir) -> Path:
+    return teach(tiny_model_dir, tmp_path_factory.getbasetemp() / "taught-run")
+
+
+class Scripted:
+    """A backend that answers from a script and records every conversation it was given."""
+
+    def __init__(self, irs: list[str], codes: list[str]) -> None:
+        self.irs, self.codes, self.seen = list(irs), list(codes), []
+
+    def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0):
+        self.seen += [("ir" if json_schema is not None else "code", c) for c in convs]
+        return [(self.irs if json_schema is not None else self.codes).pop(0) for _ in convs]
+
+
+def test_constrained_decoding_keeps_a_random_model_inside_the_schema(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from almost_irgen.text2ir import decoding_schema, parse, text_conversation
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)
+    lm = LocalModel(AutoModelForCausalLM.from_pretrained(tiny_model_dir), tok)
+    small = {"type": "object", "properties": {"axis": {"enum": ["x", "y", "z"]}, "on": {"type": "boolean"}},
+             "required": ["axis", "on"], "additionalProperties": False,
+             "x-guidance": {"whitespace_flexible": False}}
+    conv = [text_conversation("spin")]
+    for seed in range(3):
+        out = lm.complete(conv, max_new_tokens=30, json_schema=small, temperature=1.0, seed=seed)[0]
+        data = json.loads(out)  # sampled from an untrained model, and still exactly the schema's language
+        assert set(data) == {"axis", "on"} and data["axis"] in "xyz" and isinstance(data["on"], bool)
+    free = lm.complete(conv, max_new_tokens=30, temperature=1.0)[0]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(free)
+    # the IR schema: an untrained model's answer is a prefix of schema-valid IR (cut by the budget)
+    ir_text = lm.complete(conv, max_new_tokens=40, json_schema=decoding_schema())[0]
+    assert ir_text.startswith('{"ir_version":"1.0","class_name":"')
+    assert parse(ir_text)[0] is None
+
+
+def test_repair_round_feeds_the_compiler_errors_back():
+    broken = rules_code(IR).replace("Rotate(", "Rotat(", 1)
+    bad_ir = json.dumps({**IR, "fields": []})  # rotate names 'speed', which is no longer declared
+    stub = Scripted([bad_ir, json.dumps(IR)], [broken, rules_code(IR)])
+    gen = Generator(stub, repair_rounds=2)
+    try:
+        result = gen.generate(SENTENCE)
+    finally:
+        gen.close()
+    assert result.ir == IR and result.ir_rounds == 1
+    ir_turn = stub.seen[1][1][-1]["value"]
+    assert "degrees_per_second" in ir_turn and "speed" in ir_turn  # the IR problem, by path, went back
+    assert [a.verdict for a in result.attempts][0] == FAILS and result.verdict in GOOD and result.repairs == 1
+    code_turns = [c for kind, c in stub.seen if kind == "code"]
+    assert code_turns[1][-2]["value"] == broken and "Rotat" in code_turns[1][-1]["value"]  # the error went back
+    assert result.code == rules_code(IR)
+
+
+def test_no_repair_keeps_the_first_verdict():
+    broken = rules_code(IR).replace(";", "", 1)
+    gen = Generator(Scripted([], [broken]), repair_rounds=0)
+    try:
+        result = gen.generate(IR)
+    finally:
+        gen.close()
+    assert result.verdict == FAILS and len(result.attempts) == 1 and result.attempts[0].errors
+
+
+def test_generate_end_to_end_on_a_tiny_model(taught_run, tmp_path):
+    out = tmp_path / "Coin.cs"
+    code, stdout, stderr = run_cli(["irgen", "generate", SENTENCE, "--run", str(taught_run), "--out", str(out),
+                                    "--repair", "1"])
+    assert code == 0, stdout + stderr
+    assert '"class_name": "Coin"' in stdout and "wrote" in stdout
+    text = out.read_text()
+    assert "class Coin : MonoBehaviour" in text and text == rules_code(IR)
+    expect = "behaves" if shutil.which("mcs") and shutil.which("mono") else "compiles"
+    assert expect in stdout
+
+
+def test_generate_api_on_a_tiny_model_and_ir_request(taught_run):
+    gen = Generator.from_run(taught_run, repair_rounds=0)
+    try:
+        by_text, by_ir = gen.generate_many([SENTENCE, IR])
+    finally:
+        gen.close()
+    assert by_text.ir == IR and by_text.verdict in GOOD
+    assert by_ir.sentence is None and by_ir.code == by_text.code
+
+
+def test_generate_without_a_run_is_one_sentence(tmp_path):
+    code, stdout, stderr = run_cli(["irgen", "generate", "a coin", "--run", str(tmp_path / "nope")])
+    assert code != 0 and "no trained adapter" in stdout + stderr and "Traceback" not in stdout + stderr
