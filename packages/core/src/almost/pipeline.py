@@ -224,7 +224,7 @@ class RunContext:
                 data.setdefault(name, {}).update(clean)
                 atomic_write_json(path, data)
             sdir = self.round_dir() / name
-            if sdir.is_dir() or name == self.stage_name:
+            if name and (sdir.is_dir() or name == self.stage_name):
                 own = sdir / STAGE_METRICS
                 data = _read_metrics(own, nested=False)
                 data.update(clean)
@@ -487,6 +487,8 @@ class RunDirLock:
             h = self._holder()
             who = (f"process {h.get('pid', '?')} on {h.get('host', '?')}, `{h.get('command', 'almost run')}`, "
                    f"since {h.get('started_at', '?')}") if h else "another process"
+            if h and h.get("host") == socket.gethostname() and not _pid_alive(int(h.get("pid", 0) or 0)):
+                who += "; that process is gone but processes it started still hold the lock: stop them"
             raise RunLocked(
                 f"{self.run_dir} is in use by another run ({who}); wait for it to finish, stop it, "
                 "or choose another --out"
