@@ -17,10 +17,11 @@ import json
 import os
 import random
 
+from rich.markup import escape
+
 from almost import RunContext
 from almost.console import console, progress
 from almost.io import atomic_write
-from rich.markup import escape
 
 from ..calibration import read_calibration
 from ..csharp import find_compiler
