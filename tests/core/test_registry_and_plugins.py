@@ -20,7 +20,7 @@ def test_example_plugin_found_through_entry_points_alone():
     info = app.plugins["example"]
     assert info.distribution == "almost-example" and info.version == "0.1.0"
     assert not info.broken
-    assert set(info.components) == {"env/gridchase", "reward/brightness"}
+    assert set(info.components) == {"env/gridchase", "reward/brightness", "reward/semicolons"}
     comp = app.registry.get("reward/brightness")
     assert comp.plugin == "example"
 

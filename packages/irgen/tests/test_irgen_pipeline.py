@@ -16,7 +16,7 @@ METRICS = ("compile_at_1_rules", "compile_at_1_base", "compile_at_1_finetuned", 
 def test_pipeline_is_registered_with_profiles():
     app = load_app()
     p = app.pipelines["irgen"]
-    assert [s.name for s in p.stages] == ["synth", "prepare", "train", "evaluate", "export"]
+    assert [s.name for s in p.stages] == ["synth", "prepare", "train", "refine", "evaluate", "export"]
     tiny, full = p.resolve_config("tiny"), p.resolve_config("full")
     assert tiny.model.base == "smollm2" and full.train.batch_tokens > tiny.train.batch_tokens
     assert p.resolve_config("tiny", sets=["train.lora_r=4"]).train.lora_r == 4

@@ -74,6 +74,23 @@ class TrainConfig:
 
 
 @attrs.define
+class RefineConfig:
+    steps: int = field(6, ge=0, help="policy-gradient steps after train (0: skip; the SFT adapter is kept)")
+    reward: str = field("csharp-behaviour", component="reward",
+                        help="reward/NAME refine maximises: csharp-behaviour, csharp-compile or any plugin's")
+    reward_options: dict = field(factory=dict, help="the reward's own keyword options, e.g. compile_credit")
+    prompts_per_step: int = field(2, ge=1, help="training specs per step")
+    group_size: int = field(4, ge=2, help="programs sampled per spec (RLOO: each is judged against the others)")
+    temperature: float = field(1.0, gt=0, help="sampling temperature of the programs")
+    max_new_tokens: int = field(160, ge=1, help="generation budget per program")
+    lr: float = field(2e-4, gt=0, help="learning rate of the LoRA weights")
+    max_grad_norm: float = field(1.0, gt=0, help="gradient clipping")
+    checkpoint_every: int = field(2, ge=1, help="steps between checkpoints")
+    eval_examples: int = field(16, ge=0, help="held-out specs for refine.compile_at_1 / behaviour_at_1 (0: none)")
+    seed: int = field(0, help="seed of spec order and sampling")
+
+
+@attrs.define
 class EvaluateConfig:
     max_examples: int = field(16, ge=1, help="held-out specs to generate for")
     max_new_tokens: int = field(160, ge=1, help="generation budget per program")
@@ -97,6 +114,7 @@ class IrgenConfig:
     synth: SynthConfig = field(factory=SynthConfig, help="data synthesis")
     prepare: PrepareConfig = field(factory=PrepareConfig, help="ShareGPT preparation")
     train: TrainConfig = field(factory=TrainConfig, help="LoRA fine-tuning")
+    refine: RefineConfig = field(factory=RefineConfig, help="RL from compiler and behaviour feedback")
     evaluate: EvaluateConfig = field(factory=EvaluateConfig, help="evaluation")
     export: ExportConfig = field(factory=ExportConfig, help="export")
 
@@ -121,6 +139,8 @@ def full() -> IrgenConfig:
         train=TrainConfig(lora_layers=0, epochs=3.0, batch_tokens=2048, batch_size=1, grad_accum=32, lr=2e-4,
                           max_length=2048, eval_every=100, eval_examples=128, gradient_checkpointing=True,
                           load_in_4bit=True, mixed_precision="bf16"),
+        refine=RefineConfig(steps=200, prompts_per_step=8, group_size=8, max_new_tokens=768, lr=5e-5,
+                            checkpoint_every=20, eval_examples=200),
         evaluate=EvaluateConfig(max_examples=200, max_new_tokens=768, batch_size=16, k=5),
     )
 

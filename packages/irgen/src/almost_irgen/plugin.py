@@ -20,6 +20,10 @@ def _rules_sampler(**kw):
 @almost.hookimpl
 def almost_register(registry):
     registry.add("sampler", "rules", _rules_sampler, help="IR spec → C# MonoBehaviour by rules (irgen baseline)")
+    registry.add("reward", "csharp-compile", "almost_irgen.rewards:CompileReward",
+                 help="1 if the C# compiles against Unity's API (mcs), else 0; options compiler, workers")
+    registry.add("reward", "csharp-behaviour", "almost_irgen.rewards:BehaviourReward",
+                 help="1 if the C# behaves as its IR says in the simulated Unity, compile_credit if it only compiles")
 
 
 @almost.hookimpl
@@ -33,6 +37,7 @@ def almost_pipelines(register):
             Stage("synth", "almost_irgen.stages.synth:run", "(prompt, IR, code) triplets: rules or a teacher model"),
             Stage("prepare", "almost_irgen.stages.prepare:run", "ShareGPT JSONL, dedup, 85/15 split"),
             Stage("train", "almost_irgen.stages.train:run", "LoRA fine-tuning, answer-only loss, packing"),
+            Stage("refine", "almost_irgen.stages.refine:run", "RLOO on the LoRA from compiler and behaviour rewards"),
             Stage("evaluate", "almost_irgen.stages.evaluate:run", "compile@1/@k with mcs and IR conformance"),
             Stage("export", "almost_irgen.stages.export:run", "adapter, merged model, GGUF, Ollama Modelfile"),
         ],

@@ -5,7 +5,8 @@ It lives outside the Almost packages and is found through its entry point alone:
     [project.entry-points.almost]
     example = "almost_example"
 
-It registers a reward model (``reward/brightness``: mean pixel brightness) and a toy game
+It registers a reward model (``reward/brightness``: mean pixel brightness), a code reward
+(``reward/semicolons``: a toy lint that irgen's ``refine`` can maximise) and a toy game
 (``env/gridchase``: a 5-action dot-chasing game rendered as RGB frames), using the same hook
 the built-in plugins use. Both are registered lazily as ``"module:attr"`` strings: importing
 this module imports neither torch nor gymnasium.
@@ -22,5 +23,7 @@ almost_hook_api = 1
 def almost_register(registry):
     registry.add("reward", "brightness", "almost_example.reward:BrightnessReward",
                  help="mean image brightness (example plugin)")
+    registry.add("reward", "semicolons", "almost_example.lint:SemicolonReward",
+                 help="share of ';' in a C# program, a toy lint for irgen's refine (example plugin)")
     registry.add("env", "gridchase", "almost_example.game:GridChase",
                  help="toy dot-chasing game; options size, cell, max_steps (example plugin)")

@@ -1,0 +1,239 @@
+"""Stage ``refine``: RL from compiler and behaviour feedback on the trained LoRA (RLOO).
+
+Each step:
+
+1. draws ``refine.prompts_per_step`` training specs (seeded by step, so a resumed run draws the
+   same ones) and samples ``refine.group_size`` programs for each from the current policy
+   (the base model + the LoRA from ``train``), at ``refine.temperature``;
+2. scores them with ``reward/NAME`` (``refine.reward``: ``csharp-behaviour`` by default — 1 if
+   it behaves as its IR says, 0.5 if it only compiles, 0 otherwise — or ``csharp-compile``,
+   or any plugin's reward, which gets the programs and their IR JSON);
+3. turns rewards into RLOO advantages: each program's reward minus the mean of the *other*
+   programs for the same spec (a baseline with no value network and no bias);
+4. takes one policy-gradient step on the LoRA weights: loss = −advantage × the program's
+   mean token log-probability (a group whose programs all scored the same teaches nothing
+   and is skipped), with gradient clipping.
+
+This is REINFORCE Leave-One-Out (Ahmadian et al., 2024), the on-policy special case of GRPO
+with one update per batch (so no ratio clipping is needed) and no KL term: the few steps the
+``tiny`` profile takes stay near the SFT adapter. A checkpoint (LoRA weights, optimizer, RNG,
+step, history) goes to ``refine/checkpoints/step-N`` through :class:`almost.checkpoint.Checkpoints`
+every ``refine.checkpoint_every`` steps; an interrupted run resumes from the latest. A loss or
+reward that stops being finite ends the stage with one sentence.
+
+At the end ``refine/adapter`` holds the refined LoRA (``evaluate`` and ``generate`` prefer it),
+and the first ``refine.eval_examples`` held-out specs are answered greedily by the SFT adapter
+and the refined one: metrics ``compile_at_1``, ``behaviour_at_1`` (refined) and
+``compile_at_1_sft``, ``behaviour_at_1_sft``, plus ``reward_first`` / ``reward_last`` (mean
+reward of the first and last steps) and ``refine_s``. ``history.json`` has one row per step.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from almost import RunContext
+from almost.console import console, progress
+from almost.errors import UserError
+from almost.io import atomic_write_json
+
+from ..generate import conversation, extract_code
+from ..ir import dumps, loads
+from ..model import base_folder, load_model, load_tokenizer
+from ..sharegpt import read_jsonl, turn
+
+
+def code_specs(records: list[dict]) -> list[dict]:
+    """The IRs of the IR → C# records (the sentence → IR ones are skipped)."""
+    out = []
+    for r in records:
+        if r.get("task", "ir2code") != "ir2code":
+            continue
+        out.append(loads(turn(r, "human"), "a prepared IR"))
+    return out
+
+
+def rloo(rewards, group: int):
+    """Leave-one-out advantages: ``r_i − mean(r_j, j ≠ i)`` within each group of ``group``."""
+    r = rewards.reshape(-1, group)
+    others = (r.sum(dim=1, keepdim=True) - r) / (group - 1)
+    return (r - others).reshape(-1)
+
+
+def sequence_logprobs(model, ids, attn, width: int):
+    """Mean log-probability of each row's completion (tokens after ``width`` where ``attn`` is 1)."""
+    import torch
+
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)  # left padding: positions start at each row's first token
+    new = ids.shape[1] - width
+    logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False,
+                   logits_to_keep=new + 1).logits[:, :-1].float()
+    target = ids[:, width:]
+    lp = torch.log_softmax(logits, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    m = attn[:, width:].to(lp.dtype)
+    return (lp * m).sum(-1) / m.sum(-1).clamp(min=1)
+
+
+def completion_mask(gen, width: int, stop: list[int], prompt_mask):
+    """Attention mask of prompt + completion up to and including its first end token."""
+    import torch
+
+    new = gen[:, width:]
+    is_stop = torch.zeros_like(new, dtype=torch.bool)
+    for s in stop:
+        is_stop |= new == s
+    after = (is_stop.cumsum(-1) - is_stop.long()) > 0  # strictly after the first end token
+    return torch.cat([prompt_mask, (~after).long()], dim=-1)
+
+
+def greedy_scores(lm, irs: list[dict], max_new_tokens: int, checker, behaviour) -> tuple[float, float | None]:
+    if not irs:
+        return 0.0, None
+    codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs], max_new_tokens=max_new_tokens)]
+    comp = sum(r.ok for r in checker.check(codes)) / len(codes)
+    beh = sum(b.ok for b in behaviour.check(irs, codes)) / len(codes) if behaviour is not None else None
+    return comp, beh
+
+
+def run(ctx: RunContext) -> None:
+    import shutil as sh
+
+    import torch
+    from peft import PeftModel
+    from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
+    from almost.checkpoint import Checkpoints, load_safetensors, save_safetensors
+
+    from ..csharp import find_compiler
+    from ..gguf_export import eos_ids
+    from ..pipeline_api import LocalModel
+
+    cfg = ctx.config.refine
+    out = ctx.stage_dir()
+    adapter_in = ctx.find_stage_dir("train") / "adapter"
+    if not adapter_in.is_dir():
+        raise UserError(f"stage 'train' left no adapter in {adapter_in}; run `{ctx.command('train', force=True)}`")
+    prep = ctx.find_stage_dir("prepare")
+    specs = code_specs(read_jsonl(prep / "train.jsonl", "training set"))
+    evals = code_specs(read_jsonl(prep / "eval.jsonl", "eval set"))[: cfg.eval_examples]
+    if not specs:
+        raise UserError("the training set has no IR → C# examples for refine; re-run prepare")
+    key = cfg.reward if "/" in cfg.reward else f"reward/{cfg.reward}"
+    reward_fn = ctx.registry.build(key, cfg.reward_options, "reward", where="refine.reward_options")
+
+    torch.manual_seed(cfg.seed)
+    acc = ctx.accelerator(mixed_precision=ctx.config.train.mixed_precision)
+    folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
+    tok = load_tokenizer(folder)
+    tok.padding_side = "left"
+    base = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit, device=acc.device)
+    model = PeftModel.from_pretrained(base, adapter_in, is_trainable=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    model, opt = acc.prepare(model, opt)
+    bare = acc.unwrap_model(model)
+    lm = LocalModel(bare, tok, batch_size=max(ctx.config.evaluate.batch_size, 1))
+    stop = eos_ids(bare.get_base_model(), tok)
+    checker = find_compiler(ctx.config.evaluate.compiler)
+    behaviour = None
+    if checker.compiles and sh.which("mono"):
+        from ..unitysim import BehaviourChecker
+
+        behaviour = BehaviourChecker(checker)
+
+    # -- evaluation of the SFT adapter (before any step; kept across a resume) -------------------
+    sft_file = out / "sft_scores.json"
+    if cfg.eval_examples and not sft_file.is_file():
+        comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour)
+        atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh})
+    sft = __import__("json").loads(sft_file.read_text()) if sft_file.is_file() else {}
+
+    # -- checkpoints hold the LoRA only ---------------------------------------------------------
+    def save_hook(models, weights, output_dir):
+        for i, m in enumerate(models):
+            if acc.unwrap_model(m) is bare:
+                save_safetensors(get_peft_model_state_dict(bare), Path(output_dir) / "lora.safetensors")
+                weights.pop(i)
+                return
+
+    def load_hook(models, input_dir):
+        for i, m in enumerate(models):
+            if acc.unwrap_model(m) is bare:
+                set_peft_model_state_dict(bare, load_safetensors(Path(input_dir) / "lora.safetensors",
+                                                                 device=str(acc.device)))
+                models.pop(i)
+                return
+
+    acc.register_save_state_pre_hook(save_hook)
+    acc.register_load_state_pre_hook(load_hook)
+    ckpts = Checkpoints(out / "checkpoints", acc)
+    state = ckpts.load()
+    start, history = 0, []
+    if state is not None:
+        start, history = int(state["step"]), list(state["history"])
+        console.print(f"resuming refine from step {start} ({ckpts.latest()})")
+
+    t0 = time.time()
+    with progress() as bar:
+        task = bar.add_task(f"refine (RLOO, {key})", total=cfg.steps, completed=start, info="")
+        for step in range(start, cfg.steps):
+            rng = random.Random(cfg.seed * 1_000_003 + step)
+            batch = [specs[rng.randrange(len(specs))] for _ in range(cfg.prompts_per_step)]
+            irs = [ir for ir in batch for _ in range(cfg.group_size)]
+            prompts = [lm.prompt_ids(conversation(ir)) for ir in irs]
+            bare.eval()
+            gen, width = lm.generate_ids(prompts, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                                         seed=cfg.seed * 7919 + step)
+            prompt_mask = torch.zeros(len(prompts), width, dtype=torch.long)
+            for r, p in enumerate(prompts):
+                prompt_mask[r, width - len(p):] = 1
+            attn = completion_mask(gen.cpu(), width, stop, prompt_mask)
+            codes = [extract_code(tok.decode(row, skip_special_tokens=True)) for row in gen[:, width:]]
+            rewards = torch.as_tensor(reward_fn(codes, [dumps(ir) for ir in irs]), dtype=torch.float32).reshape(-1)
+            if rewards.numel() != len(codes):
+                raise UserError(f"{key} returned {rewards.numel()} rewards for {len(codes)} programs; "
+                                "a reward must return one number per program")
+            ctx.check_finite(rewards, step=step + 1, what=f"the reward ({key})")
+            adv = rloo(rewards, cfg.group_size)
+            keep = adv.abs() > 1e-8
+            loss_v = 0.0
+            if bool(keep.any()):
+                bare.train()
+                lp = sequence_logprobs(model, gen[keep].to(acc.device), attn[keep].to(acc.device), width)
+                loss = -(adv[keep].to(lp.device) * lp).sum() / len(codes)
+                acc.backward(loss)
+                acc.clip_grad_norm_(params, cfg.max_grad_norm)
+                opt.step()
+                opt.zero_grad()
+                loss_v = ctx.check_finite(loss, step=step + 1)  # one sync per step: this step is seconds long
+            rec = {"step": step + 1, "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
+                   "loss": loss_v, "learning_rows": int(keep.sum()), "rewards": rewards.tolist()}
+            history.append(rec)
+            ctx.log_step(step + 1, reward_mean=rec["reward_mean"], loss=loss_v)
+            bar.update(task, completed=step + 1, info=f"reward {rec['reward_mean']:.3f}")
+            if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+                ckpts.save(step + 1, {"history": history})
+    seconds = time.time() - t0
+
+    adapter = out / "adapter"
+    if acc.is_main_process:
+        tmp = out / "adapter.tmp"
+        sh.rmtree(tmp, ignore_errors=True)
+        bare.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        sh.rmtree(adapter, ignore_errors=True)
+        tmp.rename(adapter)
+    atomic_write_json(out / "history.json", history)
+    ctx.add_artifact(adapter, "refined LoRA adapter")
+    bare.eval()
+    comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour) if cfg.eval_examples else (0.0, None)
+    checker.close()
+    metrics = {"steps": cfg.steps, "reward_first": history[0]["reward_mean"] if history else 0.0,
+               "reward_last": history[-1]["reward_mean"] if history else 0.0, "refine_s": seconds}
+    if cfg.eval_examples:
+        metrics.update(compile_at_1=comp, compile_at_1_sft=sft.get("compile_at_1", 0.0), eval_specs=len(evals))
+        if beh is not None:
+            metrics.update(behaviour_at_1=beh, behaviour_at_1_sft=sft.get("behaviour_at_1") or 0.0)
+    ctx.log_metrics(**metrics)

@@ -1,0 +1,117 @@
+"""``refine``: RLOO on the LoRA, rewards chosen by config (a third-party one too), resumable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from almost.testing import run_cli
+
+FAST = ["--set", "refine.max_new_tokens=24", "--set", "refine.group_size=4", "--set", "refine.prompts_per_step=2",
+        "--set", "refine.eval_examples=0", "--set", "refine.checkpoint_every=1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model_dir):
+    out = tmp_path_factory.mktemp("refine-run")
+    code, o, e = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "train", "--out", str(out),
+                          *base_sets(tiny_model_dir)])
+    assert code == 0, o + e
+    return out
+
+
+def base_sets(tiny_model_dir):
+    return ["--set", f"model.base={tiny_model_dir}", "--set", "synth.count=30", "--set", "train.max_steps=1"]
+
+
+def refine_args(dst, sets):
+    base = (dst / "config.toml").read_text().split('base = "')[1].split('"')[0]
+    return ["run", "--plugin", "irgen", "refine", "--force", "--out", str(dst), *base_sets(base), *FAST,
+            *[x for s in sets for x in ("--set", s)]]
+
+
+def refine(src, dst, *sets):
+    shutil.copytree(src, dst)
+    code, out, err = run_cli(refine_args(dst, sets))
+    return code, out + err
+
+
+def lora(run):
+    from safetensors.torch import load_file
+
+    return load_file(str(run / "refine" / "adapter" / "adapter_model.safetensors"))
+
+
+def test_rloo_is_reward_minus_the_others_mean():
+    import torch
+
+    from almost_irgen.stages.refine import rloo
+
+    adv = rloo(torch.tensor([1.0, 0.0, 0.0, 1.0, 0.5, 0.5]), 3)
+    assert torch.allclose(adv, torch.tensor([1.0, -0.5, -0.5, 0.5, -0.25, -0.25]))
+    assert torch.allclose(rloo(torch.ones(4), 2), torch.zeros(4))  # all equal: nothing to learn
+
+
+def test_third_party_reward_changes_what_refine_optimises(trained, tmp_path):
+    from almost_example.lint import SemicolonReward  # registered through its entry point only
+
+    code, out = refine(trained, tmp_path / "lint", "refine.reward=semicolons", "refine.steps=6", "refine.lr=0.05")
+    assert code == 0, out
+    hist = json.loads((tmp_path / "lint" / "refine" / "history.json").read_text())
+    assert len(hist) == 6 and all(len(h["rewards"]) == 8 for h in hist)
+    assert any(h["learning_rows"] for h in hist)  # the lint told programs apart
+    m = json.loads((tmp_path / "lint" / "metrics.json").read_text())["refine"]
+    assert m["reward_last"] > m["reward_first"]  # it raised the plugin's reward
+    assert SemicolonReward()(["a;b;", ""], ["{}", "{}"]).tolist() == [1.0, 0.0]
+
+    # the same run with the built-in compile reward: the untrained tiny model never compiles, so
+    # every group scores the same, nothing is learned, and the LoRA stays the SFT one
+    code, out = refine(trained, tmp_path / "compile", "refine.reward=csharp-compile", "refine.steps=2",
+                       "refine.lr=0.05")
+    assert code == 0, out
+    hist = json.loads((tmp_path / "compile" / "refine" / "history.json").read_text())
+    assert all(h["learning_rows"] == 0 and h["reward_mean"] == 0 for h in hist)
+    from safetensors.torch import load_file
+
+    sft = load_file(str(trained / "train" / "adapter" / "adapter_model.safetensors"))
+    same, moved = lora(tmp_path / "compile"), lora(tmp_path / "lint")
+    assert all(bool((same[k] == sft[k]).all()) for k in sft)
+    assert any(not bool((moved[k] == sft[k]).all()) for k in sft)
+
+
+def test_unknown_reward_is_one_sentence(trained, tmp_path):
+    code, out = refine(trained, tmp_path / "bad", "refine.reward=nope")
+    assert code != 0 and "refine.reward" in out and "csharp-compile" in out and "Traceback" not in out
+
+
+def test_refine_resumes_from_its_checkpoint_and_matches_a_straight_run(trained, tmp_path, monkeypatch):
+    import almost_irgen.stages.refine as stage
+
+    sets = ("refine.reward=semicolons", "refine.steps=3", "refine.lr=0.05")
+    code, out = refine(trained, tmp_path / "straight", *sets)
+    assert code == 0, out
+    real, calls = stage.rloo, {"n": 0}
+
+    def crash_on_third(rewards, group):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(rewards, group)
+
+    monkeypatch.setattr(stage, "rloo", crash_on_third)
+    code, out = refine(trained, tmp_path / "resumed", *sets)
+    assert code != 0
+    assert (tmp_path / "resumed" / "refine" / "checkpoints" / "step-00000002").is_dir()
+    monkeypatch.setattr(stage, "rloo", real)
+    args = refine_args(tmp_path / "resumed", sets)
+    args.remove("--force")  # a plain re-run resumes the interrupted stage
+    code, out2, err2 = run_cli(args)
+    out2 += err2
+    assert code == 0, out2
+    a = json.loads((tmp_path / "straight" / "refine" / "history.json").read_text())
+    b = json.loads((tmp_path / "resumed" / "refine" / "history.json").read_text())
+    assert [h["rewards"] for h in a] == [h["rewards"] for h in b]
+    x, y = lora(tmp_path / "straight"), lora(tmp_path / "resumed")
+    assert all(bool(((x[k] - y[k]).abs() < 1e-5).all()) for k in x)
