@@ -33,12 +33,10 @@ TARGETS = {"tiny": (1.0, 0.5, 0.0), "small": (2.0, 0.8, 2.0), "full": (2.0, 0.8,
 
 # setting name → --set overrides of the model stages (train, decoder, rollout)
 STUDY = {
-    "GameNGen-style (x0 target, actions by cross-attention only)": [
-        "model.predict_delta=false", "model.action_time_cond=false"],
-    "+ action in the timestep embedding": [
-        "model.predict_delta=false", "model.action_time_cond=true"],
-    "+ diffuse the change (delta, scale 2) = tiny": [
-        "model.predict_delta=true", "model.action_time_cond=true"],
+    "GameNGen-style (x0 target, actions by cross-attention) = tiny": [],
+    "+ diffuse the change (delta ×2) + action in the timestep embedding": [
+        "model.predict_delta=true", "model.delta_scale=2.0", "model.action_time_cond=true"],
+    "+ action in the timestep embedding only": ["model.action_time_cond=true"],
 }
 DATA_STAGES = ["agent", "collect", "encode"]
 MODEL_STAGES = ["train", "decoder", "rollout"]

@@ -24,34 +24,38 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=32)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                    help="where the models and tensors live (the rollout stage uses the accelerator's)")
     args = ap.parse_args()
+    dev = torch.device(args.device)
     cfg = tiny()
     hw = (48, 64)
-    vae = build_tiny_vae(cfg.encode.vae_block_out_channels, hw).eval()
+    vae = build_tiny_vae(cfg.encode.vae_block_out_channels, hw).eval().to(dev)
     f = 2 ** (len(cfg.encode.vae_block_out_channels) - 1)
     lat_hw = (hw[0] // f, hw[1] // f)
-    model = build_world_model(cfg.model, 3, lat_hw, seed=0).eval()
+    model = build_world_model(cfg.model, 3, lat_hw, seed=0).eval().to(dev)
     sched = make_scheduler(noise_scheduler_config(cfg.model.train_timesteps))
     c = cfg.model.context
-    context = torch.randn(c, 4, *lat_hw)
-    mask = torch.ones(c)
-    actions = torch.randint(0, 3, (c + args.frames - 1,))
+    context = torch.randn(c, 4, *lat_hw, device=dev)
+    mask = torch.ones(c, device=dev)
+    actions = torch.randint(0, 3, (c + args.frames - 1,), device=dev)
 
     def run_rollout():
         rollout(model, sched, vae, context, mask, actions, args.steps, 0.0, 1.0,
-                torch.Generator().manual_seed(0))
+                torch.Generator(dev).manual_seed(0))
 
-    x = torch.randn(1, 4, *lat_hw)
-    ctx1, a1, m1, b1 = context[None], actions[None, :c], mask[None], torch.zeros(1, dtype=torch.long)
+    x = torch.randn(1, 4, *lat_hw, device=dev)
+    ctx1, a1, m1 = context[None], actions[None, :c], mask[None]
+    b1 = torch.zeros(1, dtype=torch.long, device=dev)
 
-    sched.set_timesteps(args.steps)
+    sched.set_timesteps(args.steps, device=dev)
     timesteps = [int(t) for t in sched.timesteps]
 
     @torch.no_grad()
     def bare():
         for _ in range(args.frames):
             for t in timesteps:
-                model(x, torch.tensor([t]), ctx1, a1, m1, b1)
+                model(x, torch.tensor([t], device=dev), ctx1, a1, m1, b1)
             _ = vae.decode(x).sample
 
     run_rollout()
@@ -66,7 +70,7 @@ def main() -> None:
         t_bare.append(time.perf_counter() - t0)
     r, b = min(t_roll), min(t_bare)
     print(f"rollout: {args.frames} frames, {args.steps} DDIM steps, latents 4×{lat_hw[0]}×{lat_hw[1]}, "
-          f"context {c}, torch threads {torch.get_num_threads()}")
+          f"context {c}, device {dev}, torch threads {torch.get_num_threads()}")
     print(f"  rollout()                    {args.frames / r:8.2f} frames/s")
     print(f"  bare UNet + decode calls     {args.frames / b:8.2f} frames/s")
     print(f"ratio rollout time / bare time = {r / b:.3f} (overhead {100 * (r / b - 1):+.1f}%)")

@@ -149,3 +149,18 @@ def test_vizdoom_replays_a_seed_and_actions_exactly_whatever_came_before(vizdoom
     play(777)
     again = play(12345)
     np.testing.assert_array_equal(first, again)
+
+
+def test_a_truncated_episode_shard_under_encode_is_one_sentence_naming_it(tmp_path):
+    from almost.errors import UserError
+    from almost_gamengen.episodes import Episode, EpisodeStore, write_episodes
+    from almost_gamengen.stages.encode import _episode_lengths
+
+    rng = np.random.default_rng(0)
+    eps = [Episode.build(i, rng.integers(0, 255, (5, 8, 8, 3), dtype=np.uint8), [0] * 5) for i in range(2)]
+    write_episodes(tmp_path, eps, ["NOOP", "LEFT"], 0)
+    store = EpisodeStore(tmp_path)
+    shard = tmp_path / store.manifest["shards"][0]["file"]
+    shard.write_bytes(shard.read_bytes()[:200])
+    with pytest.raises(UserError, match=f"episode shard {shard} is corrupt or truncated"):
+        _episode_lengths(store)

@@ -169,8 +169,16 @@ def _fit_vae(vae, stores, episodes, ecfg, device, seed: int, size) -> dict[str, 
             loss.backward()
             opt.step()
             sched.step()
-            if step % 25 == 0:  # reading the loss makes a GPU wait: not every step
-                bar.update(task, info=f"loss {loss.item():.4f}")
+            if step % 25 == 0 or step == ecfg.vae_fit_steps:  # a GPU waits here: not every step
+                lv = loss.item()
+                if not np.isfinite(lv):
+                    from almost.errors import NonFiniteError
+
+                    raise NonFiniteError(
+                        f"encode: the VAE fit loss became {lv} at step {step}; lower "
+                        "encode.vae_fit_lr or check the frames, then re-run with --force encode",
+                        stage="encode", step=step, value=lv)
+                bar.update(task, info=f"loss {lv:.4f}")
             bar.update(task, advance=1)
     vae.eval()
     with torch.no_grad():
