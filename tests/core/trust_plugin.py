@@ -102,7 +102,7 @@ def train(ctx):
     ctx.add_artifact(weights, "weights")
     if _hook("STOP_AFTER_ARTIFACT"):
         raise KeyboardInterrupt
-    ctx.log_metrics(steps=step, resumed_from=start, loss=float(loss))
+    ctx.log_metrics(steps=step, resumed_from=start, loss=float(loss.detach()))
 
 
 def report(ctx):
