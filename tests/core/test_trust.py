@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from almost.errors import ConfigError, InterruptedRun, NonFiniteError, RunLocked, UserError
-from almost.pipeline import RunDirLock, RunContext, run_pipeline
+from almost.pipeline import RunContext, run_pipeline
 from almost.testing import run_cli
 
 HERE = Path(__file__).parent

@@ -225,9 +225,8 @@ def config(plugin: str, profile: str | None, config_file: str | None, sets: tupl
               "stale and runs again.")
 def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
     """Run a pipeline: all its stages, or the STAGEs named, skipping finished ones."""
-    from .pipeline import run_pipeline
-
     from .errors import InterruptedRun
+    from .pipeline import run_pipeline
 
     app = _app()
     try:
