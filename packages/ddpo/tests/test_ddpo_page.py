@@ -244,13 +244,18 @@ def test_pairwise_pairs_one_prompt_and_counts_votes(page, served):
     page.click("#right")                                   # a click (or tap) on a picture votes for it
     page.wait_for_function("document.querySelector('#votes').textContent === '2 votes'")
     shown()
+    third = shown()
     page.click(".pairbtns [data-win='tie']")
     page.wait_for_function("document.querySelector('#votes').textContent === '3 votes'")
-    assert view.pairs()[:2] == [(*first, "left"), (*second, "right")]
-    page.keyboard.press("z")                               # undo the tie
+    assert view.pairs() == [(*first, "left"), (*second, "right"), (*third, "tie")]
+    page.keyboard.press("z")                               # undo the tie: that pair is shown again
     page.wait_for_function("document.querySelector('#votes').textContent === '2 votes'")
     saved(page)
-    assert len(view.pairs()) == 2
+    assert shown() == third and view.pairs() == [(*first, "left"), (*second, "right")]
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelector('#votes').textContent === '3 votes'")
+    saved(page)
+    assert view.pairs()[-1] == (*third, "right")
 
 
 def _post(url: str, path: str, body) -> tuple[int, dict]:
