@@ -333,6 +333,25 @@ def test_disk_full_during_a_save_is_one_sentence(app, tmp_path, monkeypatch):
     assert not list((tmp_path / "train").glob(".weights*"))  # no temp file left behind
 
 
+def test_disk_full_inside_a_checkpoint_write_is_one_sentence(tmp_path, monkeypatch):
+    import torch
+
+    from almost.checkpoint import Checkpoints, make_accelerator
+
+    acc = make_accelerator(cpu=True)
+    acc.prepare(torch.nn.Linear(2, 1))
+    ck = Checkpoints(tmp_path / "train" / "checkpoints", acc)
+    ck.save(1)
+
+    def full(path, **kw):  # what safetensors raises when the disk fills up mid-file
+        raise RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(acc, "save_state", full)
+    with pytest.raises(UserError, match=r"^no space left on the device while writing .*step-00000002.tmp; free some"):
+        ck.save(2)
+    assert [p.name for p in (tmp_path / "train" / "checkpoints").iterdir()] == ["step-00000001"]
+
+
 def test_deleted_folder_of_a_done_stage_runs_again(app, tmp_path, capsys):
     import shutil
 

@@ -181,11 +181,11 @@ class Checkpoints:
                 if self.keep:
                     for old in self.all()[: -self.keep]:
                         shutil.rmtree(old, ignore_errors=True)
-        except OSError as e:
+        except Exception as e:  # ENOSPC arrives as OSError, SafetensorError or RuntimeError
             if is_disk_full(e):
                 if acc.is_main_process:
                     shutil.rmtree(tmp, ignore_errors=True)
-                raise disk_full_error(e.filename or tmp) from None
+                raise disk_full_error(getattr(e, "filename", None) or tmp) from None
             raise
         acc.wait_for_everyone()
         _saved.update(step=step, path=str(final))

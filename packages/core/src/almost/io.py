@@ -66,9 +66,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         raise
 
 
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "StorageFull", "QuotaExceeded")
+
+
 def is_disk_full(e: BaseException) -> bool:
-    """True for "no space left on device" (and "disk quota exceeded")."""
-    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    """True for "no space left on device" (and "disk quota exceeded"), also when a library
+    re-raised it as its own error (safetensors' ``SafetensorError``, torch's ``RuntimeError``)."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _FULL:
+            return True
+        if isinstance(e, Exception) and any(t in str(e) for t in _FULL_TEXT):
+            return True
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+    return False
 
 
 def disk_full_error(path: str | os.PathLike | None):

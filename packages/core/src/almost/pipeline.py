@@ -712,7 +712,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             raise InterruptedRun(f"interrupted {at}; re-run the same command to resume", exit_code=code) from None
         except BaseException as e:
             _mark(run_dir, name, status="failed", seconds=round(before + time.time() - t0, 2), error=str(e)[:500])
-            if is_disk_full(e):
+            if not isinstance(e, UserError) and is_disk_full(e):
                 raise disk_full_error(getattr(e, "filename", None) or sdir) from None
             raise
         used = getattr(registry, "distributions_used", None)  # every plugin distribution that took part
