@@ -49,7 +49,11 @@ def test_prepare_writes_sharegpt(tmp_path):
     assert code == 0, out + err
     train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
     evals = [json.loads(x) for x in (tmp_path / "prepare" / "eval.jsonl").read_text().splitlines()]
+    text = [r for r in train if r.get("task") == "text2ir"]  # both tasks: sentence → IR from the same triplets
+    train = [r for r in train if r.get("task") != "text2ir"]
     assert len(train) + len(evals) == 60 and len(evals) == 9
+    assert len(text) == len(train) and json.loads(text[0]["conversations"][2]["value"])["ir_version"] == "1.0"
+    assert text[0]["conversations"][1]["value"] == text[0]["prompt"]
     conv = train[0]["conversations"]
     assert [t["from"] for t in conv] == ["system", "human", "gpt"]
     assert json.loads(conv[1]["value"])["ir_version"] == "1.0" and "MonoBehaviour" in conv[2]["value"]

@@ -115,3 +115,22 @@ def test_refine_resumes_from_its_checkpoint_and_matches_a_straight_run(trained, 
     assert [h["rewards"] for h in a] == [h["rewards"] for h in b]
     x, y = lora(tmp_path / "straight"), lora(tmp_path / "resumed")
     assert all(bool(((x[k] - y[k]).abs() < 1e-5).all()) for k in x)
+
+
+def test_refine_then_evaluate_log_the_generate_path_metrics(trained, tmp_path):
+    import shutil as sh
+
+    sets = ["refine.steps=1", "refine.eval_examples=2", "evaluate.max_examples=2", "evaluate.max_new_tokens=24",
+            "evaluate.repair_rounds=1"]
+    sh.copytree(trained, tmp_path / "run")
+    args = refine_args(tmp_path / "run", sets)
+    code, o, e = run_cli(args[:4] + ["evaluate"] + args[4:])  # refine evaluate --force ...
+    assert code == 0, o + e
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"compile_at_1", "compile_at_1_sft"} <= set(m["refine"])
+    assert {"ir_at_1_from_text", "ir_valid_from_text", "compile_at_1_with_repair"} <= set(m["evaluate"])
+    assert m["evaluate"]["adapter_refined"] == 1
+    if sh.which("mono") and sh.which("mcs"):
+        assert "behaviour_at_1" in m["refine"] and "behaviour_at_1_with_repair" in m["evaluate"]
+    # repair can only add programs that compile, never lose one
+    assert m["evaluate"]["compile_at_1_with_repair"] >= m["evaluate"]["compile_at_1_finetuned"]

@@ -44,6 +44,7 @@ class SynthConfig:
 class PrepareConfig:
     eval_fraction: float = field(0.15, gt=0, lt=1, help="share of (deduplicated) examples held out for evaluation")
     seed: int = field(0, help="seed of the train/eval split")
+    text_to_ir: bool = field(True, help="also train sentence → IR from each triplet's prompt (both tasks)")
 
 
 @attrs.define
@@ -99,6 +100,8 @@ class EvaluateConfig:
     temperature: float = field(0.8, gt=0, help="temperature of the compile@k samples")
     compiler: str = choice("auto", "auto", "mcs", "syntax", help="mcs, a tree-sitter syntax check, or auto")
     interactive: bool = field(False, help="after the table, read IR specs from the terminal and answer them")
+    text_to_ir: bool = field(True, help="also score sentence → IR (ir_at_1_from_text) on the held-out prompts")
+    repair_rounds: int = field(2, ge=0, help="repair rounds for compile_at_1_with_repair (0: skip)")
 
 
 @attrs.define

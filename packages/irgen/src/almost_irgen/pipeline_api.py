@@ -269,16 +269,21 @@ class Generator:
                     out[i].errors = list(b.failed)
         return out
 
-    def ir_to_code(self, results: Sequence[Result], seed: int = 0, rounds: int | None = None) -> list[Result]:
-        """IR → C#, checked; failing programs go back with their errors for up to ``rounds`` rounds."""
+    def ir_to_code(self, results: Sequence[Result], seed: int = 0, rounds: int | None = None,
+                   first: Sequence[str] | None = None) -> list[Result]:
+        """IR → C#, checked; failing programs go back with their errors for up to ``rounds`` rounds.
+        ``first``: the first answers (one per result with an IR) when they were generated already."""
         rounds = self.repair_rounds if rounds is None else rounds
         convs = {i: conversation(r.ir) for i, r in enumerate(results) if r.ir is not None}
         todo = sorted(convs)
         for rnd in range(rounds + 1):
             if not todo:
                 break
-            answers = self.backend.complete([convs[i] for i in todo], max_new_tokens=self.max_new_tokens,
-                                            seed=seed + rnd)
+            if rnd == 0 and first is not None:
+                answers = list(first)
+            else:
+                answers = self.backend.complete([convs[i] for i in todo], max_new_tokens=self.max_new_tokens,
+                                                seed=seed + rnd)
             codes = [extract_code(a) for a in answers]
             attempts = self.check([results[i].ir for i in todo], codes)
             left = []
@@ -318,3 +323,33 @@ def describe(result: Result) -> str:
 
 def ir_text(result: Result) -> str:
     return dumps(result.ir) if result.ir is not None else ""
+
+
+def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Sequence[dict], first_codes: Sequence[str],
+                            checker, behaviour, repair_rounds: int, max_new_tokens: int) -> dict[str, float]:
+    """What ``evaluate`` adds for the generate path, on the same held-out specs:
+
+    * ``ir_at_1_from_text`` — the sentence → IR answer (greedy, schema-constrained, no repair) is
+      valid IR whose triggers and ops match the reference (:func:`almost_irgen.text2ir.ir_matches`);
+      ``ir_valid_from_text`` — it is valid IR at all (over the specs that have a sentence);
+    * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``repair_rounds``
+      rounds of feeding the errors back, starting from the greedy programs ``first_codes``.
+    """
+    from .text2ir import ir_matches
+
+    gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=repair_rounds,
+                    max_new_tokens=max_new_tokens)
+    out: dict[str, float] = {}
+    with_text = [(p, ir) for p, ir in zip(prompts, irs) if p]
+    if with_text:
+        gen.repair_rounds = 0
+        got = gen.text_to_ir([p for p, _ in with_text])
+        gen.repair_rounds = repair_rounds
+        out["ir_at_1_from_text"] = sum(ir_matches(r.ir, ref) for r, (_, ref) in zip(got, with_text)) / len(with_text)
+        out["ir_valid_from_text"] = sum(r.ir is not None for r in got) / len(with_text)
+    res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes))
+    out["compile_at_1_with_repair"] = sum(r.compiles for r in res) / max(len(res), 1)
+    if behaviour is not None:
+        out["behaviour_at_1_with_repair"] = sum(r.verdict == BEHAVES for r in res) / max(len(res), 1)
+    out["repair_rounds"] = repair_rounds
+    return out

@@ -52,6 +52,8 @@ def run(ctx: RunContext) -> None:
     evals = read_jsonl(ctx.find_stage_dir("prepare") / "eval.jsonl", "eval set")[: cfg.max_examples]
     irs = [loads(turn(r, "human")) for r in evals]
     adapter = ctx.find_stage_dir("train") / "adapter"
+    if (ctx.round_dir() / "refine" / "adapter").is_dir():  # the RL-refined LoRA, when refine ran
+        adapter = ctx.round_dir() / "refine" / "adapter"
     checker = find_compiler(cfg.compiler)
     folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
@@ -81,6 +83,14 @@ def run(ctx: RunContext) -> None:
             ok = [a or b.ok for a, b in zip(ok, checker.check(sampled))]
         at_k = sum(ok) / len(ok)
 
+    extra = {}  # the generate path: sentence → IR, and repair rounds (see pipeline_api)
+    if cfg.text_to_ir or cfg.repair_rounds:
+        from ..pipeline_api import LocalModel, text_and_repair_metrics
+
+        extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size),
+                                        [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
+                                        codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens)
+
     # -- report -------------------------------------------------------------------------
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
     table = Table(title=f"irgen · {len(irs)} held-out specs · {how}")
@@ -94,6 +104,7 @@ def run(ctx: RunContext) -> None:
         table.add_row(name, f"{r['compile']:.2f}", beh, f"{r['conformance']:.2f}", errs)
         lines.append(f"| {name} | {r['compile']:.2f} | {beh} | {r['conformance']:.2f} | {errs} |")
     lines += ["", f"compile@{cfg.k} (fine-tuned): {at_k:.2f}"]
+    lines += [f"{k.replace('_', ' ')}: {v:.2f}" for k, v in extra.items()]
     console.print(table)
     if not checker.compiles:
         console.print("[yellow]mcs is not installed: compilation was skipped, only syntax was checked[/]")
@@ -114,7 +125,7 @@ def run(ctx: RunContext) -> None:
         behaviour_checked=int(behaviour is not None),
         **{f"needs_newer_csharp_{n}": r["newer"] for n, r in rows.items()},
         **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour is not None else {}),
-        eval_specs=len(irs),
+        eval_specs=len(irs), adapter_refined=int(adapter.parent.name == "refine"), **extra,
     )
     if cfg.interactive:
         from ..interactive import loop
