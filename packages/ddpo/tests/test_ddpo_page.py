@@ -258,9 +258,9 @@ def test_pairwise_pairs_one_prompt_and_counts_votes(page, served):
     assert view.pairs()[-1] == (*third, "right")
 
 
-def _post(url: str, path: str, body) -> tuple[int, dict]:
+def _post(url: str, path: str, body, **headers) -> tuple[int, dict]:
     req = urllib.request.Request(url.split("?", 1)[0] + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json", "X-Almost-Token": TOKEN})
+                                 headers={"Content-Type": "application/json", "X-Almost-Token": TOKEN, **headers})
     try:
         with urllib.request.urlopen(req) as r:
             return r.status, json.loads(r.read())
@@ -273,9 +273,19 @@ def test_undo_api_takes_back_the_last_ratings_only_and_says_when_there_is_nothin
     code, body = _post(url, "api/undo", {})
     assert code == 400 and "nothing to undo" in body["error"]
     assert _post(url, "api/undo", {"image": name(0)})[0] == 400      # takes no fields
+    for raw in (b"", b"[1]", b"null", b"not json", b'{"undoes": "score"}', b"{" * 50_000):
+        req = urllib.request.Request(url.split("?", 1)[0] + "api/undo", data=raw, headers={
+            "Content-Type": "application/json", "X-Almost-Token": TOKEN})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req)
+        assert e.value.code == 400 and "Traceback" not in e.value.read().decode()
+    assert not view.path.exists() or view.path.read_text() == ""
     assert _post(url, "api/score", {"image": name(3), "score": 1})[0] == 200
     assert _post(url, "api/score", {"image": name(3), "score": -2})[0] == 200
     assert _post(url, "api/pair", {"left": name(0), "right": name(50), "winner": "left"})[1]["votes"] == 1
+    assert _post(url, "api/undo", {}, Origin="http://evil.example")[0] == 403      # the guard covers undo
+    assert _post(url, "api/undo", {}, **{"X-Almost-Token": "guess"})[0] == 403
+    assert len(view.pairs()) == 1
     code, body = _post(url, "api/undo", {})
     assert code == 200 and body["undone"]["kind"] == "pair" and body["votes"] == 0
     code, body = _post(url, "api/undo", {})
