@@ -8,7 +8,7 @@ the picture half the time. A scripted rater stands in for a person and scores âˆ
 must know *which* prompt the image was for and *where* the shape is. The images, their sidecar
 prompts and the ratings are written as a real run; each variant is the real ``reward`` stage
 with different settings (global average pool; the seed's spatial pool; spatial pool + prompt
-embedding), all on the same splits and seed. Printed: held-out correlation with the scores and
+embedding; and global pool + prompt embedding), all on the same splits and seed. Printed: held-out correlation with the scores and
 held-out pairwise accuracy (the held-out set plays no part in training or epoch choice).
 The VAE is the tiny profile's architecture, trained here for a few hundred steps.
 """
@@ -28,8 +28,9 @@ os.environ.setdefault("ALMOST_NO_PROGRESS", "1")
 
 VARIANTS = [
     ("global average pool", dict(pool=0, prompt_conditioned=False)),
-    ("spatial pool (seed)", dict(pool=8, prompt_conditioned=False)),
-    ("spatial pool + prompt", dict(pool=8, prompt_conditioned=True)),
+    ("global average pool + prompt", dict(pool=0, prompt_conditioned=True)),
+    ("spatial pool (seed) + global", dict(pool=8, prompt_conditioned=False)),
+    ("spatial pool + global + prompt", dict(pool=8, prompt_conditioned=True)),
 ]
 
 

@@ -2,8 +2,10 @@
 
 Conv → GroupNorm → SiLU blocks (stride 2 after the first), then — as in the seed — an average
 pool to a ``pool × pool`` grid that keeps *where* things are (a face in the middle is not a
-face in the corner), flattened into a small MLP head. ``pool=0`` is the global-average variant
-(layout discarded). With ``text_dim > 0`` the head also gets the prompt's pooled text
+face in the corner), flattened into a small MLP head beside the global average of the same
+features (what the picture holds, wherever it is: a grid alone must learn that once per cell,
+see the study in ``benchmarks/README.md``). ``pool=0`` is the global-average variant (layout
+discarded). With ``text_dim > 0`` the head also gets the prompt's pooled text
 embedding, so the same picture can be good for one prompt and bad for another.
 
 Saved as ``reward_cnn.safetensors`` + ``reward_cnn.json`` (its shape, the score scale it was
@@ -45,7 +47,7 @@ class LatentCNN(nn.Module):
         self.text_dim = text_dim
         if pool:
             self.squeeze = nn.Conv2d(c, 16, 1)  # keep the flattened grid small: 16 × pool²
-            feat = 16 * pool * pool
+            feat = c + 16 * pool * pool
         else:
             self.squeeze = None
             feat = c
@@ -56,7 +58,8 @@ class LatentCNN(nn.Module):
     def forward(self, latents: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
         f = self.body(latents)
         if self.pool:
-            f = nn.functional.adaptive_avg_pool2d(self.squeeze(f), self.pool).flatten(1)
+            grid = nn.functional.adaptive_avg_pool2d(self.squeeze(f), self.pool).flatten(1)
+            f = torch.cat([f.mean(dim=(2, 3)), grid], dim=1)
         else:
             f = f.mean(dim=(2, 3))
         h = self.fc(f)
