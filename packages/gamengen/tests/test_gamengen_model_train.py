@@ -110,6 +110,8 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
         hook.remove()
     assert seen["modules"] > 100 and seen["tensors"] > 100
     m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["rollout"]["psnr_db_copy_vae"] != m["rollout"]["psnr_db_copy_raw"]
+    m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["encode"]["frames"] == 6 * 24 and m["encode"]["latent_h"] == 8
     r = m["rollout"]
     for key in ("psnr_db_trained", "psnr_db_untrained", "psnr_db_copy_raw", "psnr_db_copy_vae",
@@ -127,6 +129,19 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
     with Image.open(gifs[0]) as im:
         assert im.n_frames == 6 and im.size == (32 * 2 + 2, 32)
     assert (tmp_path / "decoder/vae/config.json").is_file()
+
+    # like for like: a model that copies its last context latent gains exactly nothing over the
+    # copy-through-VAE baseline (against the raw copy it would seem to win or lose)
+    from almost_gamengen import sampling
+
+    copier = lambda model, sched, context, *a, **k: context[:, -1].clone()  # noqa: E731
+    import unittest.mock
+
+    with unittest.mock.patch.object(sampling, "next_latent", copier):
+        rollout.run(ctx_for(tmp_path, cfg, "rollout"))
+    c = json.loads((tmp_path / "metrics.json").read_text())["rollout"]
+    assert abs(c["psnr_db_gain_over_copy_vae"]) < 1e-4
+    assert abs(c["psnr_db_trained"] - c["psnr_db_copy_raw"]) > 0.05
 
 
 def test_a_nan_loss_stops_training_with_one_sentence(tmp_path):
