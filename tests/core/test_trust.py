@@ -418,6 +418,35 @@ def test_sigterm_in_process_marks_the_stage_interrupted(app, tmp_path, monkeypat
     assert _manifest(tmp_path)["stages"]["train"]["signal"] == "SIGTERM"
 
 
+def test_a_stage_that_handles_ctrl_c_can_still_be_interrupted_again(tmp_path):
+    import almost
+    from almost.plugins import load
+
+    seen = []
+
+    def stage(ctx):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # e.g. "Ctrl-C stops the scoring page"
+            time.sleep(5)
+        except KeyboardInterrupt:
+            seen.append("handled")
+        os.kill(os.getpid(), signal.SIGTERM)  # the next one must still stop the run
+        time.sleep(5)
+        seen.append("not stopped")
+
+    class P:
+        @almost.hookimpl
+        def almost_pipelines(self, register):
+            register(almost.Pipeline(name="ctrlc", stages=[almost.Stage("serve", stage)],
+                                     profiles={"tiny": lambda: trust_plugin.TrainyConfig(reward="")}))
+
+    app = load(extra={"ctrlc": P()}, env={"ALMOST_PLUGINS": "ctrlc"})
+    with pytest.raises(InterruptedRun) as e:
+        run_pipeline(app.pipeline("ctrlc"), app.registry, out=tmp_path)
+    assert seen == ["handled"] and e.value.exit_code == 143
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
 # 11 -- same config, same weights -------------------------------------------------------------------
 def test_same_config_gives_bitwise_equal_weights(app, tmp_path):
     _run(app, tmp_path / "one")

@@ -232,8 +232,11 @@ def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
     try:
         run_pipeline(app.pipeline(plugin), app.registry, stages=stage_names, profile=profile,
                      config_file=config_file, sets=sets, out=out, force=force)
-    except KeyboardInterrupt:  # before or after the stages (click would turn it into "Aborted!")
-        raise InterruptedRun("interrupted; re-run the same command to resume") from None
+    except KeyboardInterrupt as e:  # before or after the stages (click would turn it into "Aborted!")
+        from .pipeline import _Terminated
+
+        raise InterruptedRun("interrupted; re-run the same command to resume",
+                             exit_code=143 if isinstance(e, _Terminated) else 130) from None
 
 
 @cli.command()

@@ -415,23 +415,24 @@ def default_run_dir(pipeline: str, profile: str) -> Path:
     return Path(os.environ.get("ALMOST_RUNS", "runs")) / pipeline / profile
 
 
-class _Terminated(BaseException):
-    """Raised in the main thread by the SIGTERM handler (like KeyboardInterrupt for SIGINT)."""
+class _Terminated(KeyboardInterrupt):
+    """Raised in the main thread by the SIGTERM handler: an interruption like Ctrl-C (stages that
+    catch KeyboardInterrupt to stop cleanly do so for SIGTERM too), but exit status 143."""
 
 
 @contextlib.contextmanager
 def _signal_handlers():
-    """SIGINT raises KeyboardInterrupt, SIGTERM raises _Terminated; once: later signals are
-    ignored while the run writes its records (kill -9 still works)."""
+    """SIGINT raises KeyboardInterrupt, SIGTERM raises _Terminated. Once the run has decided to
+    stop (``state["stopping"]``), later signals are ignored while it writes its records
+    (kill -9 still works)."""
+    state = {"stopping": False}
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield state
         return
-    fired: list[int] = []
 
     def handler(signum, frame):
-        if fired:
+        if state["stopping"]:
             return
-        fired.append(signum)
         if signum == signal.SIGTERM:
             raise _Terminated()
         raise KeyboardInterrupt()
@@ -440,7 +441,7 @@ def _signal_handlers():
     for sig in old:
         signal.signal(sig, handler)
     try:
-        yield
+        yield state
     finally:
         for sig, h in old.items():
             signal.signal(sig, h if h is not None else signal.SIG_DFL)
@@ -553,9 +554,9 @@ def run_pipeline(
     except OSError as e:
         raise UserError(f"cannot create the run directory {run_dir} ({e.strerror or e}); choose another --out") from None
     lock = RunDirLock(run_dir) if is_main_process() else contextlib.nullcontext()
-    with lock, _signal_handlers():
+    with lock, _signal_handlers() as signals:
         return _run_locked(pipeline, registry, cfg, run_dir, list(stages), profile, force,
-                           None if out is None else str(out), track=track)
+                           None if out is None else str(out), track=track, signals=signals)
 
 
 def _aside_path(sdir: Path, tag: str) -> Path:
@@ -588,7 +589,7 @@ def _set_aside(run_dir: Path, round_dir: Path, name: str, manifest: dict, tag: s
 
 
 def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stages: list[str], profile: str,
-                force: bool, out: str | None, track: Any = None) -> dict:
+                force: bool, out: str | None, track: Any = None, signals: dict | None = None) -> dict:
     main = is_main_process()
 
     # -- read and check the run's records: nothing has moved yet -------------------------
@@ -703,7 +704,9 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         try:
             with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
                 fn(ctx)
-        except (KeyboardInterrupt, _Terminated) as e:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (_Terminated)
+            if signals is not None:
+                signals["stopping"] = True  # a second Ctrl-C must not tear the records
             code = 143 if isinstance(e, _Terminated) else 130
             step = _interrupted_step()
             _mark(run_dir, name, status="interrupted", seconds=round(before + time.time() - t0, 2),
