@@ -59,7 +59,7 @@ def test_reward_trains_on_both_rounds_labels_with_separate_selection_and_heldout
     from almost_ddpo.stages import reward
 
     _two_rounds(tmp_path)
-    ctx = _ctx(tmp_path, tiny_model_dir, loss, val_fraction=0.2, holdout_fraction=0.2)
+    ctx = _ctx(tmp_path, tiny_model_dir, loss, val_fraction=0.2, holdout_fraction=0.2, pool=8)
     reward.run(ctx)
     m = read_json(tmp_path / "metrics.json")["reward"]
     assert m["missing_images"] == 1
@@ -72,7 +72,7 @@ def test_reward_trains_on_both_rounds_labels_with_separate_selection_and_heldout
     best = min(range(len(hist)), key=lambda i: hist[i]["val_loss"])
     rec = read_json(out / "reward_cnn.json")
     assert rec["epoch"] == hist[best]["epoch"] == m["best_epoch"]
-    assert rec["pool"] >= 1  # spatial layout kept by default
+    assert rec["pool"] >= 1 and rec["text_dim"] > 0  # spatial grid kept; prompt-conditioned by default
 
     human = ctx.component("reward/human", model_dir=out)
     r = check_reward_model(human, prompts=["a red circle"] * 3)

@@ -210,6 +210,26 @@ def load_vae(path: str | Path, device: str = "cpu", dtype: str | None = None):
     return vae.to(device).eval().requires_grad_(False)
 
 
+def load_text_encoder(path: str | Path, device: str = "cpu", dtype: str | None = None):
+    """Only the tokenizer and text encoder of a model folder (for prompt vectors), as an object
+    with ``.tokenizer`` and ``.text_encoder`` like a pipeline."""
+    import types
+
+    import torch
+    from transformers import AutoTokenizer, CLIPTextModel
+
+    _quiet()
+    dtype = dtype or ("float16" if device.startswith("cuda") else "float32")
+    path = Path(path)
+    try:
+        tok = AutoTokenizer.from_pretrained(path, subfolder="tokenizer", local_files_only=True)
+        te = CLIPTextModel.from_pretrained(path, subfolder="text_encoder", torch_dtype=getattr(torch, dtype),
+                                           local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise UserError(f"could not load the text encoder in {path} ({e}); check the folder is complete") from None
+    return types.SimpleNamespace(tokenizer=tok, text_encoder=te.to(device).eval().requires_grad_(False))
+
+
 def encode_files(vae, files, batch_size: int = 8):
     """Scaled latents (float32, on the CPU) of image files, ``batch_size`` at a time on the VAE's
     device and dtype; only one batch of pixels is ever in memory. On a CPU the VAE encodes one

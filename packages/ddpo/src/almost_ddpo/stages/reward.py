@@ -89,7 +89,7 @@ def bt(pred_a, pred_b, target) -> torch.Tensor:
 
 
 def run(ctx) -> None:
-    from ..model import best_device, encode_files, load_pipeline, load_vae, prompt_vectors
+    from ..model import best_device, encode_files, load_text_encoder, load_vae, prompt_vectors
     from ..reward_cnn import LatentCNN, effective_pool, save_reward_cnn
 
     cfg = ctx.config.reward_model
@@ -112,12 +112,8 @@ def run(ctx) -> None:
     # -- latents (and prompt vectors), on the accelerator in half precision ---------------------
     mpath = model_dir(ctx)
     device = best_device()
-    pipe = None
-    if cfg.prompt_conditioned:
-        pipe = load_pipeline(mpath, "float16" if device == "cuda" else "float32", device)
-        vae = pipe.vae
-    else:
-        vae = load_vae(mpath, device)
+    vae = load_vae(mpath, device)
+    pipe = load_text_encoder(mpath, device) if cfg.prompt_conditioned else None
     with progress() as bar:
         task = bar.add_task("reward: encode images", total=len(keys), info="")
         parts = []
