@@ -102,7 +102,7 @@ def test_corrupt_shard_stops_collect_with_one_sentence(tmp_path, run_gamengen):
 
 
 def test_collect_needs_an_agent_policy_or_says_so(tmp_path, run_gamengen):
-    code, out, err = run_gamengen(tmp_path, "collect", sets=["env.name=gridchase"])
+    code, out, err = run_gamengen(tmp_path, "collect", sets=["env.name=gridchase", "collect.policy=agent"])
     assert code == 2 and "collect.policy=random" in out + err and "Traceback" not in out + err
 
 
@@ -137,7 +137,8 @@ def test_agent_then_collect_on_vizdoom_leaves_readable_episodes_and_a_gif(tmp_pa
     from PIL import Image
 
     with Image.open(gif) as im:
-        assert im.n_frames == len(EpisodeStore(tmp_path / "collect" / "episodes").load(0))
+        # Pillow merges identical consecutive frames (random play has some) into one
+        assert 1 < im.n_frames <= len(EpisodeStore(tmp_path / "collect" / "episodes").load(0))
         assert im.size == (64 * 3, 48 * 3)
 
 
