@@ -50,8 +50,9 @@ def chat_messages(conv: list[dict]) -> list[dict]:
 class LocalModel:
     """A transformers causal LM (a PeftModel too) and its tokenizer, batched, left-padded."""
 
-    def __init__(self, model, tok, batch_size: int = 8) -> None:
+    def __init__(self, model, tok, batch_size: int = 8, progress: str = "") -> None:
         self.model, self.tok, self.batch_size = model, tok, batch_size
+        self.progress = progress  # a label: show a progress bar per complete() call (stages, not the server)
         tok.padding_side = "left"
 
     def prompt_ids(self, conv: list[dict]) -> list[int]:
@@ -93,13 +94,22 @@ class LocalModel:
         return out, width
 
     def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0):
+        import contextlib
+
+        from almost.console import progress
+
         self.model.eval()
         out: list[str] = []
-        for i in range(0, len(convs), self.batch_size):
-            prompts = [self.prompt_ids(c) for c in convs[i:i + self.batch_size]]
-            gen, width = self.generate_ids(prompts, max_new_tokens=max_new_tokens, json_schema=json_schema,
-                                           temperature=temperature, seed=seed + i)
-            out += [self.tok.decode(row, skip_special_tokens=True) for row in gen[:, width:]]
+        with progress() if self.progress else contextlib.nullcontext() as bar:
+            what = "IR" if json_schema is not None else "C#"
+            task = bar.add_task(f"{self.progress}: {what}", total=len(convs), info="") if bar is not None else None
+            for i in range(0, len(convs), self.batch_size):
+                prompts = [self.prompt_ids(c) for c in convs[i:i + self.batch_size]]
+                gen, width = self.generate_ids(prompts, max_new_tokens=max_new_tokens, json_schema=json_schema,
+                                               temperature=temperature, seed=seed + i)
+                out += [self.tok.decode(row, skip_special_tokens=True) for row in gen[:, width:]]
+                if bar is not None:
+                    bar.advance(task, len(prompts))
         return out
 
 

@@ -87,7 +87,7 @@ def run(ctx: RunContext) -> None:
     if cfg.text_to_ir or cfg.repair_rounds:
         from ..pipeline_api import LocalModel, text_and_repair_metrics
 
-        extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size),
+        extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
                                         [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
                                         codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens)
 

@@ -134,7 +134,7 @@ def run(ctx: RunContext) -> None:
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     model, opt = acc.prepare(model, opt)
     bare = acc.unwrap_model(model)
-    lm = LocalModel(bare, tok, batch_size=max(ctx.config.evaluate.batch_size, 1))
+    lm = LocalModel(bare, tok, batch_size=max(ctx.config.evaluate.batch_size, 1), progress="refine eval")
     stop = eos_ids(bare.get_base_model(), tok)
     checker = find_compiler(ctx.config.evaluate.compiler)
     behaviour = None

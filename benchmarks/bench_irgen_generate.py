@@ -1,0 +1,62 @@
+"""irgen: the generate path on held-out specs — base → SFT → SFT+RL → with repair, side by side.
+
+Runs (or reads) an irgen run and prints one table from its ``metrics.json``: compile@1 and
+behaviour@1 of the untrained base model, of the SFT adapter (``refine.*_sft``), of the
+RL-refined adapter (``refine.compile_at_1`` / ``evaluate.*_finetuned``, which scores the
+refined adapter when refine ran) and after repair rounds (``evaluate.*_with_repair``), plus
+IR@1 from sentences and each stage's seconds. Targets (issue 15, ``tiny``): refined
+compile@1 ≥ 0.90, behaviour@1 ≥ 0.80, IR@1 ≥ 0.8, repair raising each further.
+
+    uv run python benchmarks/bench_irgen_generate.py                 # runs the tiny profile in runs/irgen/bench
+    uv run python benchmarks/bench_irgen_generate.py --run DIR       # only reads DIR's metrics
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def row(name: str, comp, beh, note: str = "") -> str:
+    f = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    return f"| {name} | {f(comp)} | {f(beh)} | {note} |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default=None, help="an irgen run folder to read (default: run the tiny profile)")
+    ap.add_argument("--set", dest="sets", action="append", default=[], help="config overrides for the run")
+    args = ap.parse_args()
+    run = Path(args.run or "runs/irgen/bench")
+    if args.run is None:
+        cmd = ["almost", "run", "--plugin", "irgen", "synth", "prepare", "train", "refine", "evaluate",
+               "--out", str(run), *[x for s in args.sets for x in ("--set", s)]]
+        subprocess.run(cmd, check=True)
+    m = json.loads((run / "metrics.json").read_text())
+    ev, rf = m.get("evaluate", {}), m.get("refine", {})
+    seconds = {s: m.get(s, {}).get(k) for s, k in (("train", "train_s"), ("refine", "refine_s"))}
+    print(f"irgen generate path · {run} · {int(ev.get('eval_specs', 0))} held-out specs")
+    print("| model | compile@1 | behaviour@1 | note |")
+    print("|---|---|---|---|")
+    print(row("rules (reference)", ev.get("compile_at_1_rules"), ev.get("behaviour_at_1_rules")))
+    print(row("base", ev.get("compile_at_1_base"), ev.get("behaviour_at_1_base")))
+    print(row("SFT", rf.get("compile_at_1_sft"), rf.get("behaviour_at_1_sft"),
+              f"first {int(rf.get('eval_specs', 0))} specs; train {seconds['train'] or 0:.0f} s"))
+    print(row("SFT+RL", ev.get("compile_at_1_finetuned"), ev.get("behaviour_at_1_finetuned"),
+              f"refine {seconds['refine'] or 0:.0f} s, {int(rf.get('steps', 0))} steps, reward "
+              f"{rf.get('reward_first', 0):.2f} → {rf.get('reward_last', 0):.2f}"))
+    print(row(f"SFT+RL + {int(ev.get('repair_rounds', 0))} repair rounds", ev.get("compile_at_1_with_repair"),
+              ev.get("behaviour_at_1_with_repair")))
+    if "ir_at_1_from_text" in ev:
+        print(f"IR@1 from sentences: {ev['ir_at_1_from_text']:.2f} (valid IR: {ev.get('ir_valid_from_text', 0):.2f})")
+    targets = {"compile@1 ≥ 0.90": ev.get("compile_at_1_finetuned", 0) >= 0.9,
+               "behaviour@1 ≥ 0.80": (ev.get("behaviour_at_1_finetuned") or 0) >= 0.8,
+               "IR@1 ≥ 0.8": ev.get("ir_at_1_from_text", 0) >= 0.8}
+    print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
