@@ -31,6 +31,16 @@ from .png import encode_png
 BATCH = 8  # frames per hand-over to the helper thread
 
 
+def _warm_up() -> None:
+    """Write a one-row table to memory: the first parquet write imports ~360 modules (pandas,
+    dateutil, ...; 0.3–0.6 s), which would otherwise land in the middle of the first episode."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"x": pa.array([1])}).replace_schema_metadata({b"k": b"v"})
+    pq.write_table(table, pa.BufferOutputStream(), compression="none")
+
+
 def _encode_many(frames: list[np.ndarray], level: int) -> list[bytes]:
     return [encode_png(f, level) for f in frames]
 
@@ -76,6 +86,8 @@ class EpisodeRecorder(gym.Wrapper):
         self.episodes_written = 0  # finished episodes handed to the writer
         self.frames_written = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="recorder") if background else None
+        # the writer's one-time imports happen on the helper thread, off the stepping path
+        self._warm = self._pool.submit(_warm_up) if self._pool is not None else None
         self._encoding: list[Future] = []  # this episode's frame groups, in order
         self._writes: deque[Future] = deque()  # queued episode writes
         self._pngs: list[bytes] = []  # this episode's frames (inline mode)
@@ -135,6 +147,13 @@ class EpisodeRecorder(gym.Wrapper):
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
             super().close()
+
+    def ready(self) -> None:
+        """Block until the helper thread has done its one-time imports (benchmarks call this)."""
+        if self._warm is not None:
+            self._warm.result()
+        else:
+            _warm_up()
 
     def wait(self) -> None:
         """Block until every finished episode is on disk (re-raises a failed write)."""
