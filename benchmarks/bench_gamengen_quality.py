@@ -54,18 +54,6 @@ def almost_run(out: Path, profile: str, stages: list[str], sets: list[str], forc
     return time.perf_counter() - t0
 
 
-def stage_seconds(out: Path) -> dict[str, float]:
-    m = json.loads((out / "manifest.json").read_text()).get("stages", {})
-    secs = {}
-    for name, rec in m.items():
-        if "started" in rec and "finished" in rec:
-            try:
-                secs[name] = float(rec["finished"]) - float(rec["started"])
-            except (TypeError, ValueError):
-                pass
-    return secs
-
-
 def report(out: Path, profile: str, label: str = "", seconds: float | None = None) -> dict:
     m = json.loads((out / "metrics.json").read_text())
     r, a = m.get("rollout", {}), m.get("agent", {})
