@@ -93,8 +93,8 @@ def _policy_path(ctx) -> Path:
     path = ctx.run_dir / "agent" / "policy.zip"
     if not path.is_file():
         raise UserError(
-            f"collect.policy=agent needs the agent stage's {path}; run `almost run --plugin "
-            "gamengen agent` first, set collect.policy_path, or set collect.policy=random"
+            f"collect.policy=agent needs the agent stage's {path}; run `{ctx.command('agent')}` "
+            "first, set collect.policy_path, or set collect.policy=random"
         )
     return path
 

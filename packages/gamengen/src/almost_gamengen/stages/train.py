@@ -119,6 +119,8 @@ def run(ctx) -> None:
                 lv = ctx.check_finite(loss_sum / loss_n, step=step)  # the one host sync
                 loss_avg, loss_sum, loss_n = lv, None, 0
                 bar.update(task, info=f"loss {loss_avg:.4f}")
+                ctx.log_step(step, loss=loss_avg, lr=lr_sched.get_last_lr()[0],
+                             steps_per_s=(step - start) / max(time.time() - t0, 1e-9))
             bar.update(task, advance=1)
             if step % tcfg.checkpoint_every == 0 and step < tcfg.steps:
                 ckpts.save(step, {"loss": loss_avg, "heldout_loss_init": init_loss})
@@ -130,9 +132,9 @@ def run(ctx) -> None:
         ema.copy_to(core.parameters())
     core.meta["trained_steps"] = tcfg.steps
     heldout_loss = _heldout_loss(core, store, held_pos or train_pos, noise_sched, mcfg, cfg.seed, acc.device)
+    if step > start:  # collective: every process takes part in a checkpoint save
+        ckpts.save(step, {"loss": loss_avg, "heldout_loss_init": init_loss})
     if acc.is_main_process:
-        if step > start:
-            ckpts.save(step, {"loss": loss_avg, "heldout_loss_init": init_loss})
         WorldModel.save(core, model_dir, dict(noise_sched.config))
         ctx.add_artifact(model_dir, "world model")
         ctx.log_metrics(steps=tcfg.steps, resumed_from_step=start,
