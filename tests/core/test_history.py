@@ -31,6 +31,7 @@ def test_log_appends_lines_and_reads_back(tmp_path):
     assert History(tmp_path).last_step == 3
     h = History(tmp_path)
     assert h.log_media(None, {"grid": "/elsewhere/grid.png"})["step"] == 3  # None: the latest step
+    h.log_media(5, {"grid": "/elsewhere/grid.png"})  # named again: recorded once
     h.close()
     lines = (tmp_path / HISTORY_FILE).read_text().splitlines()
     assert len(lines) == 6

@@ -131,6 +131,7 @@ class History:
         self.dropped = 0  # records (or values in them) dropped as replays of a resumed stage
         self.first_step: int | None = None  # the first step this process logged
         self._last: int | None = None
+        self._media_seen: set[tuple[str, str]] = set()
 
     @property
     def last_step(self) -> int:
@@ -224,6 +225,9 @@ class History:
             except ValueError:
                 paths[str(name)] = str(p)
         rec = {"step": int(step), "time": round(time.time(), 3), "media": paths}
+        if set(paths.items()) <= self._media_seen:  # the same picture named again: once is enough
+            return rec
+        self._media_seen |= set(paths.items())
         self._append(rec)
         return rec
 
@@ -283,8 +287,9 @@ class StageLog:
         return rec
 
     def log_media(self, step: int | None, items: Mapping[str, str | os.PathLike]) -> dict:
+        seen = len(self.history._media_seen)
         rec = self.history.log_media(step, items)
-        if self.trackers is not None:
+        if self.trackers is not None and len(self.history._media_seen) != seen:  # new pictures only
             self.trackers.log_media(rec["step"], {k: Path(v) for k, v in items.items()},
                                     first_step=self.history.first_step)
         return rec

@@ -258,6 +258,7 @@ def run(ctx) -> None:
                    **{k: float(np.mean(v)) for k, v in stats.items()},
                    "sample_s": t1 - t0, "train_s": time.perf_counter() - t1}
             history.append(rec)
+            ctx.log_step(epoch + 1, **{k: v for k, v in rec.items() if k != "epoch"})
             bar.update(task, advance=1, info=f"reward {rec['reward_mean']:.4f} kl {rec['approx_kl']:.2e} "
                                              f"clip {rec['clipfrac']:.2f}")
             if export_every and (epoch + 1) % export_every == 0 and acc.is_main_process:

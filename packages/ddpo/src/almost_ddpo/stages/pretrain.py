@@ -96,7 +96,7 @@ def train_tiny(ctx, out: Path) -> None:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.vae_steps, pct_start=0.1)
         with progress() as p:
             task = p.add_task("pretrain: autoencoder", total=cfg.vae_steps, info="")
-            for _ in range(cfg.vae_steps):
+            for vae_step in range(1, cfg.vae_steps + 1):
                 idx = torch.randint(len(x), (cfg.vae_batch_size,), generator=g)
                 dist = vae.encode(x[idx]).latent_dist
                 rec = vae.decode(dist.sample(generator=g)).sample
@@ -105,7 +105,9 @@ def train_tiny(ctx, out: Path) -> None:
                 loss.backward()
                 opt.step()
                 sched.step()
-                p.update(task, advance=1, info=f"mse {loss.item():.4f}")
+                mse = loss.item()
+                p.update(task, advance=1, info=f"mse {mse:.4f}")
+                ctx.log_step(vae_step, vae_loss=mse, vae_lr=sched.get_last_lr()[0])
         with torch.no_grad():
             lat = torch.cat([vae.encode(x[i:i + 256]).latent_dist.mean for i in range(0, len(x), 256)])
         vae.register_to_config(scaling_factor=float(1.0 / lat.std()))
@@ -162,6 +164,7 @@ def train_tiny(ctx, out: Path) -> None:
             sched.step()
             loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
             p.update(task, advance=1, info=f"loss {loss_ema:.4f}")
+            ctx.log_step(step + 1, unet_loss=loss_ema, unet_lr=sched.get_last_lr()[0])
             if (step + 1) % 500 == 0 and step + 1 < cfg.unet_steps:
                 ckpts.save(step + 1, {"loss": loss_ema})
     unet.eval()

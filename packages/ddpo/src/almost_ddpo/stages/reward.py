@@ -232,6 +232,7 @@ def run(ctx) -> None:
             else:
                 bad += 1
             bar.update(task, advance=1, info=f"val loss {vl:.4f} (best {best:.4f} @ {best_epoch})")
+            ctx.log_step(epoch + 1, **{k: v for k, v in rec.items() if k != "epoch"})
             if bad >= cfg.patience:
                 break
     atomic_write_json(out / "history.json", history)

@@ -120,7 +120,7 @@ def run(ctx) -> None:
                 task = bar.add_task(
                     "PPO steps", total=acfg.total_steps, completed=done_before, info=""
                 )
-                callback = _Progress(bar, task, ckpt_dir, acfg.checkpoint_every)
+                callback = _Progress(bar, task, ckpt_dir, acfg.checkpoint_every, log_step=ctx.log_step)
                 model.learn(remaining, callback=callback, reset_num_timesteps=False)
         save_policy(model, ckpt_dir / f"ppo-{model.num_timesteps:09d}.zip")
         save_policy(model, out / "policy.zip")
@@ -264,9 +264,10 @@ def save_policy(model, path: Path) -> None:
 class _Progress(BaseCallback):
     """Rich progress plus a checkpoint every ``every`` steps."""
 
-    def __init__(self, bar, task, ckpt_dir: Path, every: int):
+    def __init__(self, bar, task, ckpt_dir: Path, every: int, log_step=None):
         super().__init__()
         self.bar, self.task, self.ckpt_dir, self.every = bar, task, ckpt_dir, max(1, every)
+        self.log_step = log_step
         self._next = None
 
     def _on_step(self) -> bool:
@@ -280,3 +281,15 @@ class _Progress(BaseCallback):
         info = f"return {np.mean([e['r'] for e in buf]):.2f}" if buf else ""
         self.bar.update(self.task, completed=n, info=info)
         return True
+
+    def _on_rollout_end(self) -> None:
+        """Once per PPO rollout: the step history (the last update's losses, recent episodes)."""
+        if self.log_step is None:
+            return
+        buf = self.model.ep_info_buffer
+        values = {k.split("/", 1)[1]: v for k, v in self.model.logger.name_to_value.items() if k.startswith("train/")}
+        if buf:
+            values.update(episode_return=float(np.mean([e["r"] for e in buf])),
+                          episode_length=float(np.mean([e["l"] for e in buf])))
+        if values:
+            self.log_step(self.num_timesteps, **values)

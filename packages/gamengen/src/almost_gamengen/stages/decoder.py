@@ -115,6 +115,7 @@ def run(ctx) -> None:
                 lv = ctx.check_finite(loss_sum / (25 if step % 25 == 0 else step % 25), step=step)
                 loss_sum = None
                 bar.update(task, info=f"loss {lv:.4f}")
+                ctx.log_step(step, loss=lv)
             bar.update(task, advance=1)
     vae.eval()
     after = float(psnr(decode_latents(vae, eval_lat), target).mean())

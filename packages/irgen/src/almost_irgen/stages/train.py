@@ -236,6 +236,8 @@ def run(ctx: RunContext) -> None:
             ctx.check_finite(loss, step=step)  # a float already: no extra device sync
             first_loss = first_loss if first_loss is not None else loss
             bar.update(task, completed=step, info=f"loss {loss_ema:.3f}")
+            ctx.log_step(step, loss=loss, loss_ema=loss_ema, lr=sched.get_last_lr()[0],
+                         tokens_per_s=tokens / max(time.time() - t0, 1e-9))
             if step % cfg.eval_every == 0 or step == total:
                 ev = eval_loss(model, eval_batches) if eval_batches else loss_ema
                 ctx.check_finite(ev, step=step, what="eval loss")  # before anything is saved
@@ -247,6 +249,7 @@ def run(ctx: RunContext) -> None:
                     bad += 1
                     stopped = bool(cfg.patience) and bad >= cfg.patience
                 bar.update(task, info=f"loss {loss_ema:.3f} eval {ev:.3f}")
+                ctx.log_step(step, eval_loss=ev)
                 if acc.is_main_process:  # one writer; the others wait so nobody reads a half-written step
                     save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
                                     {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss})
