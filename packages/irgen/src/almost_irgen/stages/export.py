@@ -43,6 +43,8 @@ def run(ctx: RunContext) -> None:
         return
     cfg = ctx.config.export
     adapter = ctx.find_stage_dir("train") / "adapter"
+    if (ctx.round_dir() / "refine" / "adapter").is_dir():  # the RL-refined LoRA, when refine ran
+        adapter = ctx.round_dir() / "refine" / "adapter"
     out = ctx.stage_dir()
     shutil.copytree(adapter, out / "adapter", dirs_exist_ok=True)
     ctx.add_artifact(out / "adapter", "adapter")
