@@ -182,6 +182,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _tick(v: float) -> str:
+    """An axis label: short, ``0.00098`` rather than ``9.800e-04``."""
+    if v == 0:
+        return "0"
+    text = f"{v:.4g}"
+    return text.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
 def _duration(s: Any) -> str:
     if not isinstance(s, int | float):
         return "-"
@@ -239,7 +247,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def svg_curve(key: str, runs: Sequence[tuple[str, Sequence[tuple[int, float]]]], stage: str = "",
               width: int = 420, height: int = 220) -> str:
     """An inline SVG line chart of ``runs`` = [(label, [(step, value), ...]), ...]."""
-    ml, mr, mt, mb = 56, 12, 26, 30
+    ml, mr, mt, mb = 62, 12, 26, 30
     pw, ph = width - ml - mr, height - mt - mb
     pts_all = [(s, v) for _, pts in runs for s, v in pts if math.isfinite(v)]
     head = (f'<svg class="curve" role="img" data-stage="{_e(stage)}" data-key="{_e(key)}" '
@@ -274,7 +282,7 @@ def svg_curve(key: str, runs: Sequence[tuple[str, Sequence[tuple[int, float]]]],
         y = Y(t)
         if mt - 0.5 <= y <= mt + ph + 0.5:
             parts.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{y:.1f}" y2="{y:.1f}" class="gr"/>'
-                         f'<text x="{ml - 4}" y="{y + 4:.1f}" text-anchor="end" class="ax">{_e(_fmt(float(t)))}</text>')
+                         f'<text x="{ml - 4}" y="{y + 4:.1f}" text-anchor="end" class="ax">{_e(_tick(float(t)))}</text>')
     for t in _ticks(x0, x1):
         x = X(t)
         parts.append(f'<text x="{x:.1f}" y="{mt + ph + 16}" text-anchor="middle" class="ax">{_e(_fmt(int(t) if float(t).is_integer() else t))}</text>')
@@ -400,7 +408,8 @@ def render_run(run: RunRecord, refresh: int | None = None) -> str:
     body = [_overview(run)]
     for st in run.stages:
         parts = [f'<section class="stage" id="stage-{_e(st.name)}" data-stage="{_e(st.name)}">'
-                 f'<h2>{_e(st.name)} <small class="st-{_e(st.status)}">{_e(st.status)} · {_e(_duration(st.seconds))}</small></h2>']
+                 f'<h2>{_e(st.name)} <small class="st-{_e(st.status)}">'
+                 + (f"{_e(st.status)} · {_e(_duration(st.seconds))}" if st.status != "-" else "") + "</small></h2>"]
         if st.error:
             parts.append(f"<p class=\"st-failed\">{_e(st.error)}</p>")
         if st.curves:
