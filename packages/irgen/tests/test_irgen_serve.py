@@ -76,3 +76,30 @@ def test_foreign_host_is_refused(api):
     r = httpx.get(f"{api.base_url}/v1/models", headers={"Authorization": f"Bearer {api.token}",
                                                         "Host": "attacker.example"})
     assert r.status_code == 400
+
+
+def test_evaluate_scores_a_served_model_with_the_same_metrics(api, tmp_path, tiny_model_dir, monkeypatch):
+    from almost.testing import run_cli
+
+    monkeypatch.setenv("IRGEN_TEST_KEY", api.token)
+    code, o, e = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "train", "evaluate", "--out", str(tmp_path),
+                          "--set", f"model.base={tiny_model_dir}", "--set", "synth.count=30",
+                          "--set", "train.max_steps=1", "--set", "evaluate.max_examples=2",
+                          "--set", "evaluate.max_new_tokens=16", "--set", "evaluate.repair_rounds=0",
+                          "--set", "evaluate.text_to_ir=false", "--set", f"evaluate.endpoint={api.base_url}/v1",
+                          "--set", "evaluate.endpoint_key_env=IRGEN_TEST_KEY"])
+    assert code == 0, o + e
+    m = json.loads((tmp_path / "metrics.json").read_text())["evaluate"]
+    assert 0 <= m["compile_at_1_endpoint"] <= 1 and 0 <= m["conformance_endpoint"] <= 1
+    assert "| endpoint |" in (tmp_path / "evaluate" / "report.md").read_text()
+
+
+def test_evaluate_endpoint_down_is_one_sentence(tmp_path, tiny_model_dir):
+    from almost.testing import run_cli
+
+    code, o, e = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "train", "evaluate", "--out", str(tmp_path),
+                          "--set", f"model.base={tiny_model_dir}", "--set", "synth.count=30",
+                          "--set", "train.max_steps=1", "--set", "evaluate.max_examples=1",
+                          "--set", "evaluate.max_new_tokens=4", "--set", "evaluate.repair_rounds=0",
+                          "--set", "evaluate.text_to_ir=false", "--set", "evaluate.endpoint=http://127.0.0.1:9/v1"])
+    assert code != 0 and "did not answer" in o + e and "Traceback" not in o + e

@@ -102,6 +102,10 @@ class EvaluateConfig:
     interactive: bool = field(False, help="after the table, read IR specs from the terminal and answer them")
     text_to_ir: bool = field(True, help="also score sentence → IR (ir_at_1_from_text) on the held-out prompts")
     repair_rounds: int = field(2, ge=0, help="repair rounds for compile_at_1_with_repair (0: skip)")
+    endpoint: str = field("", help="also score a model served behind this OpenAI-compatible base URL (…/v1): "
+                                   "LM Studio, Ollama, a teacher, `almost irgen serve`; row 'endpoint'")
+    endpoint_model: str = field("irgen", help="model name at evaluate.endpoint")
+    endpoint_key_env: str = field("OPENAI_API_KEY", help="environment variable holding evaluate.endpoint's key")
 
 
 @attrs.define

@@ -363,3 +363,11 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
         out["behaviour_at_1_with_repair"] = sum(r.verdict == BEHAVES for r in res) / max(len(res), 1)
     out["repair_rounds"] = repair_rounds
     return out
+
+
+def endpoint_codes(cfg, irs: Sequence[dict]) -> list[str]:
+    """``evaluate.endpoint``: the served model's program for each IR (same prompt as the local model)."""
+    import os
+
+    ep = Endpoint(cfg.endpoint, cfg.endpoint_model, os.environ.get(cfg.endpoint_key_env, ""))
+    return [extract_code(t) for t in ep.complete([conversation(ir) for ir in irs], max_new_tokens=cfg.max_new_tokens)]

@@ -67,6 +67,10 @@ def run(ctx: RunContext) -> None:
 
     model = PeftModel.from_pretrained(model, adapter)
     codes["finetuned"] = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="fine-tuned")
+    if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
+        from ..pipeline_api import endpoint_codes
+
+        codes["endpoint"] = endpoint_codes(cfg, irs)
     behaviour = None
     if checker.compiles and shutil.which("mono"):
         from ..unitysim import BehaviourChecker
@@ -126,6 +130,8 @@ def run(ctx: RunContext) -> None:
         **{f"needs_newer_csharp_{n}": r["newer"] for n, r in rows.items()},
         **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour is not None else {}),
         eval_specs=len(irs), adapter_refined=int(adapter.parent.name == "refine"), **extra,
+        **({"compile_at_1_endpoint": rows["endpoint"]["compile"], "conformance_endpoint": rows["endpoint"]["conformance"]}
+           if "endpoint" in rows else {}),
     )
     if cfg.interactive:
         from ..interactive import loop
