@@ -98,10 +98,9 @@ def test_lora_training_moves_adapters_lowers_loss_and_resumes(tmp_path, tiny_mod
 
 def test_interrupted_train_resumes_from_its_checkpoint(tmp_path, tiny_model_dir):
     import json
+    import shutil
 
     from almost.testing import run_cli
-
-    import shutil
 
     _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=4"])
     # as if stopped after step 2: its checkpoint is the last one, the stage is marked interrupted

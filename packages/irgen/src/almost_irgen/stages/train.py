@@ -107,38 +107,79 @@ def trainable_state(model) -> dict:
 
 
 def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> None:
+    """Write ``step-N`` atomically: files fsynced in a temp folder (sizes recorded in
+    ``state.json``), then one rename, so a kill at any moment leaves whole checkpoints only."""
     import torch
 
     from almost.checkpoint import save_safetensors
+    from almost.io import fsync_dir, fsync_tree
 
     final, tmp = ckdir / f"step-{step:08d}", ckdir / f".step-{step:08d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    atomic_write_json(tmp / "state.json", {"step": step, **state})
+    sizes = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
+    atomic_write_json(tmp / "state.json", {"step": step, **state, "almost_files": sizes})
+    fsync_tree(tmp)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
+    fsync_dir(ckdir)
     for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _damage(ck: Path) -> str | None:
+    """Why checkpoint folder ``ck`` cannot be trusted, or None when it is whole."""
+    try:
+        state = json.loads((ck / "state.json").read_text())
+    except (OSError, ValueError) as e:
+        return f"state.json is unreadable ({e.__class__.__name__})"
+    for name, size in (state.get("almost_files") or {}).items():
+        f = ck / name
+        if not f.is_file():
+            return f"{name} is missing"
+        if f.stat().st_size != size:
+            return f"{name} has {f.stat().st_size} bytes, not the {size} written"
+    return None
+
+
 def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
+    """Load the newest intact checkpoint; a damaged newer one is skipped with a note."""
     import torch
 
     from almost.checkpoint import load_safetensors
+    from almost.console import console
+    from almost.errors import UserError
 
-    done = sorted(p for p in ckdir.glob("step-*") if (p / "state.json").is_file())
-    if not done:
-        return None
-    last = done[-1]
-    weights = load_safetensors(last / "adapter.safetensors")
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for n, t in weights.items():
-            params[n].copy_(t)
-    optimizer.load_state_dict(torch.load(last / "optimizer.pt", weights_only=True))
-    return json.loads((last / "state.json").read_text())
+    found = sorted(p for p in ckdir.glob("step-*") if p.is_dir())
+    skipped: list[str] = []
+    for ck in reversed(found):
+        why = _damage(ck)
+        if why is None:
+            try:
+                weights = load_safetensors(ck / "adapter.safetensors")
+                opt_state = torch.load(ck / "optimizer.pt", weights_only=True)
+            except Exception as e:  # a torn file whose size was not recorded (older checkpoints)
+                why = f"it cannot be read ({e.__class__.__name__})"
+        if why is not None:
+            console.print(f"[yellow]checkpoint {ck} is damaged ({why}); trying an older one[/]")
+            skipped.append(ck.name)
+            continue
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for n, t in weights.items():
+                params[n].copy_(t)
+        optimizer.load_state_dict(opt_state)
+        if skipped:
+            console.print(f"resuming from {ck.name}: skipped the damaged {', '.join(skipped)}")
+        state = json.loads((ck / "state.json").read_text())
+        state.pop("almost_files", None)
+        return state
+    if found:
+        raise UserError(f"every checkpoint in {ckdir} is damaged ({', '.join(skipped)}); "
+                        "re-run with `--force train` to start the stage from scratch")
+    return None
 
 
 def _check_memory(folder: Path, cfg, dtype: str, device) -> None:
