@@ -355,3 +355,21 @@ def test_reward_options_reach_a_reward_factory():
     with pytest.raises(ConfigError, match=r"reward_options.qualty is not an option of reward/compressibility; "
                                           r"its options: quality"):
         make_reward(Ctx("reward=compressibility", "reward_options.qualty=40"), pipe=None)
+
+
+def test_python_api_takes_track_settings_beside_a_config_object(toy_app, tmp_path, monkeypatch):
+    # the [track] section is the core's, not the pipeline's: it must not be applied to the
+    # config object ("unknown config key 'track'") nor silently dropped
+    import attrs
+
+    import almost.tracking as tracking
+
+    seen = []
+    real = tracking.resolve_track
+    monkeypatch.setattr(tracking, "resolve_track", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    cfg = attrs.evolve(almost.config_for("toy", app=toy_app), seed=3)
+    metrics = almost.run("toy", config=cfg, out=tmp_path, quiet=True, app=toy_app,
+                         sets=["track.with=tensorboard", "train.steps=2"])
+    assert metrics["b"] == {"steps_done": 2.0}
+    assert "seed = 3" in (tmp_path / "config.toml").read_text()
+    assert [t.trackers for t in seen] == [("tensorboard",)]

@@ -75,17 +75,26 @@ def run(plugin: str, stages: Sequence[str] = (), *, config: Any = None, profile:
     pipeline = app.pipeline(plugin)
     profile = profile or pipeline.default_profile
     if config is not None:
-        if config_file is not None or sets:
+        from .config import _fields, parse_set
+
+        # the core's [track] section is not part of a pipeline's config: keep its --set strings
+        # for run_pipeline (almost.tracking reads them), apply the rest to the object
+        core_track = "track" not in _fields(config)
+        track_sets = [s for s in sets if core_track and parse_set(s)[0].split(".")[0] == "track"]
+        other_sets = [s for s in sets if s not in track_sets]
+        if config_file is not None or other_sets:
             from .config import apply_mapping, apply_sets, load_toml
 
             if config_file is not None:
                 data = load_toml(config_file)
                 data.pop("almost", None)
+                if core_track:
+                    data.pop("track", None)
                 config = apply_mapping(config, data)
-            config = apply_sets(config, sets)
+            config = apply_sets(config, other_sets)
         fixed = config
         pipeline = attrs.evolve(pipeline, profiles={**pipeline.profiles, profile: lambda: fixed})
-        config_file, sets = None, ()
+        sets = track_sets  # config_file stays: its [track] table is read by almost.tracking
     with quiet_console(quiet):
         return run_pipeline(pipeline, app.registry, stages=stages, profile=profile, config_file=config_file,
                             sets=sets, out=out, force=force)
