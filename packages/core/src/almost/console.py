@@ -98,8 +98,10 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         if v != v:
             return "nan"
-        if abs(v) >= 1000 or (abs(v) < 0.001 and v != 0):
+        if abs(v) >= 1e9 or (abs(v) < 0.001 and v != 0):
             return f"{v:.3g}"
+        if abs(v) >= 1000:  # 1,210 rather than 1.21e+03
+            return f"{v:,.0f}"
         return f"{v:.4g}"
     return str(v)
 
@@ -119,7 +121,7 @@ def metrics_table(metrics: Mapping[str, Mapping[str, Any]], title: str = "Summar
 
 
 # what a stage's headline figures look like, best first (the rest stay in metrics.json)
-_HEADLINE = ("after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc",
+_HEADLINE = ("gain", "sensitivity", "return_mean", "return_random", "at_1", "after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc",
              "loss", "score", "lpips", "kl", "per_s")
 _NOT_HEADLINE = ("seconds", "params", "resumed", "_init", "before", "count", "missing", "shards")
 
