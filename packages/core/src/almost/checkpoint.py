@@ -192,16 +192,17 @@ class Checkpoints:
         return final
 
     @staticmethod
-    def verify(path: Path) -> str | None:
-        """Why checkpoint ``path`` cannot be used (``None``: every recorded file is whole)."""
-        state_file = path / "almost_state.json"
+    def verify(path: Path, state_file: str = "almost_state.json") -> str | None:
+        """Why checkpoint ``path`` cannot be used (``None``: every recorded file is whole).
+
+        ``state_file`` (in ``path``) holds ``almost_files``: the size of each file as written."""
         try:
-            with open(state_file, encoding="utf-8") as f:
+            with open(Path(path) / state_file, encoding="utf-8") as f:
                 state = json.load(f)
         except (OSError, ValueError) as e:
-            return f"almost_state.json is unreadable ({e})"
+            return f"{state_file} is unreadable ({e})"
         if not isinstance(state, dict):
-            return "almost_state.json is not a JSON object"
+            return f"{state_file} is not a JSON object"
         for rel, size in (state.get("almost_files") or {}).items():
             p = path / rel
             if not p.is_file():

@@ -129,33 +129,18 @@ def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> No
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _damage(ck: Path) -> str | None:
-    """Why checkpoint folder ``ck`` cannot be trusted, or None when it is whole."""
-    try:
-        state = json.loads((ck / "state.json").read_text())
-    except (OSError, ValueError) as e:
-        return f"state.json is unreadable ({e.__class__.__name__})"
-    for name, size in (state.get("almost_files") or {}).items():
-        f = ck / name
-        if not f.is_file():
-            return f"{name} is missing"
-        if f.stat().st_size != size:
-            return f"{name} has {f.stat().st_size} bytes, not the {size} written"
-    return None
-
-
 def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
     """Load the newest intact checkpoint; a damaged newer one is skipped with a note."""
     import torch
 
-    from almost.checkpoint import load_safetensors
+    from almost.checkpoint import Checkpoints, load_safetensors
     from almost.console import console
     from almost.errors import UserError
 
     found = sorted(p for p in ckdir.glob("step-*") if p.is_dir())
     skipped: list[str] = []
     for ck in reversed(found):
-        why = _damage(ck)
+        why = Checkpoints.verify(ck, state_file="state.json")
         if why is None:
             try:
                 weights = load_safetensors(ck / "adapter.safetensors")
