@@ -452,7 +452,6 @@ def test_a_page_on_another_origin_cannot_open_the_play_socket(tmp_path: Path):
 
 
 # -- the world model on an explicit device ------------------------------------------------------
-from .test_gamengen_worldmodel_env import tiny_run  # noqa: E402, F401  (a briefly trained run)
 
 
 def _off_device(obj, dev) -> list[str]:
@@ -473,7 +472,7 @@ def _off_device(obj, dev) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_play_step_runs_on_an_explicit_device_object(tiny_run: Path, tmp_path: Path):  # noqa: F811
+def test_a_play_step_runs_on_an_explicit_device_object(tiny_world_model_run: Path, tmp_path: Path):
     import torch
 
     from almost_gamengen.play.session import play_device
@@ -481,7 +480,7 @@ def test_a_play_step_runs_on_an_explicit_device_object(tiny_run: Path, tmp_path:
 
     dev = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
     assert play_device(str(dev)) == dev and play_device(None).type in ("cuda", "cpu")
-    sessions = play_sessions(tiny_run, steps=2, game=False, device=dev)
+    sessions = play_sessions(tiny_world_model_run, steps=2, game=False, device=dev)
     env = sessions["model"].env
     player = Player(sessions, tmp_path)
     first = player.next_frame()

@@ -4,48 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import numpy as np
 import pytest
-
-from almost import Pipeline
-from almost.pipeline import RunContext
 
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    """A run directory with synthetic episodes, latents and a (briefly) trained world model."""
-    from almost import config as cfgmod
-    from almost.io import atomic_write
-    from almost_gamengen.config import tiny
-    from almost_gamengen.stages import encode, train
-    from almost_gamengen.synthetic import write_synthetic
-
-    run = tmp_path_factory.mktemp("wm-run")
-    write_synthetic(run / "collect" / "episodes", episodes=4, length=12, height=40, width=40)
-    cfg = tiny()
-    cfg = attrs.evolve(
-        cfg,
-        env=attrs.evolve(cfg.env, height=40, width=40),
-        encode=attrs.evolve(cfg.encode, vae_fit_steps=2, vae_fit_batch_size=4),
-        model=attrs.evolve(cfg.model, context=2, block_out_channels=[16, 16], action_dim=16),
-        train=attrs.evolve(cfg.train, steps=2, batch_size=2, checkpoint_every=2, warmup_steps=1),
-    )
-    atomic_write(run / "config.toml", cfgmod.to_toml(cfg, {"pipeline": "gamengen", "profile": "tiny"}))
-    pipe = Pipeline(name="gamengen", stages=[], profiles={})
-    for stage in (encode, train):
-        name = stage.__name__.rsplit(".", 1)[-1]
-        stage.run(RunContext(pipeline=pipe, config=cfg, run_dir=run, profile="tiny", registry=None,
-                             stage_name=name))
-    return run
-
-
-def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_run: Path):
+def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_world_model_run: Path):
     from almost.testing import check_environment, load_app
 
-    env = load_app().registry.create("env/worldmodel", run_dir=tiny_run, max_steps=5)
+    env = load_app().registry.create("env/worldmodel", run_dir=tiny_world_model_run, max_steps=5)
     try:
         check_environment(env, steps=6)
         assert env.action_names == ["noop", "left", "right"] and env.noop_action == 0
@@ -74,13 +42,13 @@ def test_missing_model_is_a_clear_error(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_sb3_ppo_trains_inside_the_world_model(tiny_run: Path):
+def test_sb3_ppo_trains_inside_the_world_model(tiny_world_model_run: Path):
     import torch
     from stable_baselines3 import PPO
 
     from almost_gamengen.worldmodel_env import WorldModelEnv
 
-    env = WorldModelEnv(tiny_run, steps=1, max_steps=64)
+    env = WorldModelEnv(tiny_world_model_run, steps=1, max_steps=64)
     try:
         model = PPO("CnnPolicy", env, n_steps=100, batch_size=50, n_epochs=1, seed=0, device="cpu",
                     policy_kwargs={"normalize_images": True}, verbose=0)
@@ -95,13 +63,13 @@ def test_sb3_ppo_trains_inside_the_world_model(tiny_run: Path):
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
-def test_page_plays_the_world_model(tiny_run: Path, tmp_path: Path):
+def test_page_plays_the_world_model(tiny_world_model_run: Path, tmp_path: Path):
     from almost_gamengen.play.server import ServerThread, make_app
     from almost_gamengen.plugin import play_sessions
 
     from .test_gamengen_play import play_in_browser
 
-    sessions = play_sessions(tiny_run, steps=2, game=False)
+    sessions = play_sessions(tiny_world_model_run, steps=2, game=False)
     with ServerThread(make_app(sessions, tmp_path, max_fps=30)) as url:
         seen = play_in_browser(url, tmp_path, keys=("a", "d", "a", "d"))
     assert seen["distinct_frames"] >= 3, "generated frames did not change"
