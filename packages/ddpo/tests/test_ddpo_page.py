@@ -86,6 +86,12 @@ def saved(pg) -> None:
     pg.wait_for_function("document.querySelector('#saved').textContent === 'all saved'")
 
 
+def votes(pg, n: int) -> None:
+    """Wait until the pairwise vote counter reads n."""
+    text = f"{n} vote" + ("" if n == 1 else "s")
+    pg.wait_for_function(f"document.querySelector('#votes').textContent === '{text}'")
+
+
 def card_score(pg, i: int) -> str:
     return pg.eval_on_selector(f'.card[data-i="{i}"] .score', "e => e.textContent")
 
@@ -239,21 +245,21 @@ def test_pairwise_pairs_one_prompt_and_counts_votes(page, served):
     assert page.inner_text("#votes") == "0 votes" and page.inner_text("#pnote") == ""
     first = shown()
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("document.querySelector('#votes').textContent === '1 vote'")
+    votes(page, 1)
     second = shown()
     page.click("#right")                                   # a click (or tap) on a picture votes for it
-    page.wait_for_function("document.querySelector('#votes').textContent === '2 votes'")
+    votes(page, 2)
     shown()
     third = shown()
     page.click(".pairbtns [data-win='tie']")
-    page.wait_for_function("document.querySelector('#votes').textContent === '3 votes'")
+    votes(page, 3)
     assert view.pairs() == [(*first, "left"), (*second, "right"), (*third, "tie")]
     page.keyboard.press("z")                               # undo the tie: that pair is shown again
-    page.wait_for_function("document.querySelector('#votes').textContent === '2 votes'")
+    votes(page, 2)
     saved(page)
     assert shown() == third and view.pairs() == [(*first, "left"), (*second, "right")]
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.querySelector('#votes').textContent === '3 votes'")
+    votes(page, 3)
     saved(page)
     assert view.pairs()[-1] == (*third, "right")
 
