@@ -22,6 +22,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .report import format_duration
+
 console = Console(highlight=False, soft_wrap=False, width=None if os.isatty(1) else 120)
 err_console = Console(stderr=True, highlight=False)
 
@@ -143,17 +145,6 @@ def headline(values: Mapping[str, Any], n: int = 4) -> list[str]:
     return [k for k in values if k in keep]
 
 
-def _duration(s: Any) -> str:
-    if not isinstance(s, int | float):
-        return "-"
-    s = float(s)
-    if s < 60:
-        return f"{s:.1f} s"
-    if s < 3600:
-        return f"{int(s // 60)}m {int(s % 60):02d}s"
-    return f"{int(s // 3600)}h {int(s % 3600 // 60):02d}m"
-
-
 def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str, Mapping[str, Any]] | None = None,
                   title: str = "Summary", caption: str | None = None) -> Table:
     """The end-of-run table: one row per stage with its duration (from the manifest
@@ -169,5 +160,5 @@ def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str
         figs = "  ".join(f"{k} [bold]{_fmt(values[k])}[/]" for k in names)
         if more > 0:
             figs += f"  [dim]+{more} more[/]"
-        table.add_row(stage, _duration(records.get(stage, {}).get("seconds")), figs or "-")
+        table.add_row(stage, format_duration(records.get(stage, {}).get("seconds")), figs or "-")
     return table

@@ -190,7 +190,8 @@ def _tick(v: float) -> str:
     return text.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
 
 
-def _duration(s: Any) -> str:
+def format_duration(s: Any) -> str:
+    """Seconds as ``12.5 s``, ``3 min 5 s`` or ``1 h 2 min``; ``-`` when not a number."""
     if not isinstance(s, int | float):
         return "-"
     s = float(s)
@@ -378,7 +379,7 @@ def _overview(run: RunRecord) -> str:
     for st in run.stages:
         figs = " · ".join(f"{_e(k)} <b>{_e(_fmt(st.metrics[k]))}</b>" for k in headline(st.metrics))
         rows.append(f'<tr><td><a href="#stage-{_e(st.name)}">{_e(st.name)}</a></td>'
-                    f'<td class="st-{_e(st.status)}">{_e(st.status)}</td><td class="n">{_e(_duration(st.seconds))}</td>'
+                    f'<td class="st-{_e(st.status)}">{_e(st.status)}</td><td class="n">{_e(format_duration(st.seconds))}</td>'
                     f'<td>{figs}</td><td class="n">{len(st.curves)}</td><td class="n">{len(st.pictures)}</td></tr>')
     return ('<section id="overview"><h2>Stages</h2><table><tr><th>stage</th><th>status</th><th class="n">duration</th>'
             '<th>headline figures</th><th class="n">curves</th><th class="n">pictures</th></tr>'
@@ -409,7 +410,7 @@ def render_run(run: RunRecord, refresh: int | None = None) -> str:
     for st in run.stages:
         parts = [f'<section class="stage" id="stage-{_e(st.name)}" data-stage="{_e(st.name)}">'
                  f'<h2>{_e(st.name)} <small class="st-{_e(st.status)}">'
-                 + (f"{_e(st.status)} · {_e(_duration(st.seconds))}" if st.status != "-" else "") + "</small></h2>"]
+                 + (f"{_e(st.status)} · {_e(format_duration(st.seconds))}" if st.status != "-" else "") + "</small></h2>"]
         if st.error:
             parts.append(f"<p class=\"st-failed\">{_e(st.error)}</p>")
         if st.curves:
@@ -469,8 +470,8 @@ def render_compare(a: RunRecord, b: RunRecord, refresh: int | None = None) -> st
                 change = f'{"+" if d > 0 else ""}{_fmt(float(d))}{rel}' if d else "="
             mrows.append(f'<tr><td>{_e(n)}</td><td>{_e(k)}</td><td class="n">{_e(_fmt(va))}</td>'
                          f'<td class="n">{_e(_fmt(vb))}</td><td class="n">{_e(change)}</td></tr>')
-        mrows.append(f'<tr><td>{_e(n)}</td><td><i>duration</i></td><td class="n">{_e(_duration(sa[n].seconds))}</td>'
-                     f'<td class="n">{_e(_duration(sb[n].seconds))}</td><td></td></tr>')
+        mrows.append(f'<tr><td>{_e(n)}</td><td><i>duration</i></td><td class="n">{_e(format_duration(sa[n].seconds))}</td>'
+                     f'<td class="n">{_e(format_duration(sb[n].seconds))}</td><td></td></tr>')
     body.append('<section id="metrics"><h2>Shared metrics</h2>'
                 + (f'<table><tr><th>stage</th><th>metric</th><th class="n">A</th><th class="n">B</th>'
                    f'<th class="n">B − A</th></tr>{"".join(mrows)}</table>' if mrows else "<p>No shared metrics.</p>")
