@@ -72,10 +72,11 @@ def run(ctx) -> None:
             raise UserError("decoder.perceptual_weight > 0 needs the lpips package and its AlexNet "
                             "weights on disk (torch hub cache); install them or set it to 0")
 
-    from ..threads import size_threads
+    from almost.threads import cpu_budget, set_threads
 
     acc = ctx.accelerator(mixed_precision=dcfg.mixed_precision)
-    size_threads(acc.device)
+    if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
+        set_threads(cpu_budget())
     vae = vae.to(acc.device)
     eval_rng = np.random.default_rng(cfg.seed + 7)
     eval_lat, eval_frames = sample(eval_rng, held_pos, 64)

@@ -42,10 +42,11 @@ def run(ctx) -> None:
             raise UserError(f"episodes in {s.root} and {first.root} come from different games "
                             "(actions or frame shape differ); keep one game per run")
     episodes = [(si, eid, n) for si, s in enumerate(stores) for eid, n in _episode_lengths(s)]
-    from ..threads import size_threads
+    from almost.threads import cpu_budget, set_threads
 
     acc = ctx.accelerator()
-    size_threads(acc.device)
+    if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
+        set_threads(cpu_budget())
     t0 = time.time()
     size = padded_size(first.frame_shape, cfg.env)
 

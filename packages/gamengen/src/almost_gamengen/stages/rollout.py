@@ -37,18 +37,19 @@ def run(ctx, device=None) -> None:
 
     from almost.console import console, progress
     from almost.io import read_json
+    from almost.threads import cpu_budget, set_threads
 
     from ..episodes import EpisodeStore
     from ..latents import LatentStore, WindowDataset
     from ..metrics import lpips_model, lpips_score, psnr, ssim, to_unit
     from ..model import WorldModel, build_world_model
     from ..sampling import make_scheduler, next_latent, rollout
-    from ..threads import size_threads
     from ..vae import decode_latents, encode_frames, load_vae, pad_frames
 
     cfg, rcfg = ctx.config, ctx.config.rollout
     device = torch.device(device) if device is not None else ctx.accelerator().device
-    size_threads(device)
+    if device.type == "cpu":  # a GPU stage leaves the CPU threads alone
+        set_threads(cpu_budget())
     out = ctx.stage_dir()
     latent_dir = ctx.find_stage_dir("encode") / "latents"
     store = LatentStore(latent_dir)

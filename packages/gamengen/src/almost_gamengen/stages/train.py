@@ -60,9 +60,10 @@ def run(ctx) -> None:
     meta = {"action_names": store.action_names, "noop_action": store.noop_action,
             "latent_shape": list(store.latent_shape), "scaling_factor": store.scaling_factor,
             "seed": cfg.seed}
-    from ..threads import size_threads
+    from almost.threads import cpu_budget, set_threads
 
-    size_threads(acc.device)
+    if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
+        set_threads(cpu_budget())
     model = build_world_model(mcfg, len(store.action_names), store.latent_shape[1:], cfg.seed, meta)
     if tcfg.gradient_checkpointing:
         model.unet.enable_gradient_checkpointing()
