@@ -250,6 +250,7 @@ class WorldModel(nn.Module):
     def save(self, directory: str | Path, scheduler_config: dict | None = None) -> Path:
         """Write diffusers layout + own config into ``directory`` (built aside, then renamed)."""
         from almost.checkpoint import save_safetensors
+        from almost.io import fsync_dir, fsync_tree
 
         directory = Path(directory)
         tmp = directory.with_name(directory.name + ".tmp")
@@ -264,6 +265,7 @@ class WorldModel(nn.Module):
                           "action_position.weight": self.action_position.weight},
                          tmp / "world_model.safetensors")
         atomic_write_json(tmp / "world_model.json", self.config_dict())
+        fsync_tree(tmp)  # every file on disk before the rename makes the folder visible
         if directory.exists():
             old = directory.with_name(directory.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -272,6 +274,7 @@ class WorldModel(nn.Module):
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, directory)
+        fsync_dir(directory.parent)
         return directory
 
     @classmethod
