@@ -26,8 +26,9 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def fsync_dir(path: Path) -> None:
-    """Flush a directory entry (after a rename) where the platform allows it."""
+def _fsync(path: str | os.PathLike, *, strict: bool) -> None:
+    """fsync ``path`` (a file or, where the platform allows, a folder); one that cannot be
+    opened is skipped, and a failing fsync raises only when ``strict``."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -35,9 +36,15 @@ def fsync_dir(path: Path) -> None:
     try:
         os.fsync(fd)
     except OSError:
-        pass
+        if strict:
+            raise
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry (after a rename) where the platform allows it."""
+    _fsync(path, strict=False)
 
 
 @contextlib.contextmanager
@@ -99,15 +106,7 @@ def fsync_tree(root: str | os.PathLike) -> None:
     root = Path(root)
     for dirpath, _dirnames, filenames in os.walk(root):
         for name in filenames:
-            p = os.path.join(dirpath, name)
-            try:
-                fd = os.open(p, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(os.path.join(dirpath, name), strict=True)
         fsync_dir(Path(dirpath))
 
 
