@@ -8,6 +8,7 @@ import json
 import pytest
 
 from almost.localserver import MAX_BODY, BadRequest, LocalServer, allowed_hosts, loads_strict
+from almost.testing import raw_request
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -49,19 +50,7 @@ def server():
 
 
 def request(srv, method, path, body=None, headers=None, host=None):
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", f"127.0.0.1:{srv.port}" if host is None else host)
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return r.status, r.read(), dict(r.getheaders())
-    finally:
-        conn.close()
+    return raw_request(srv.port, method, path, body, headers, host)
 
 
 def test_strict_json_refuses_nan_infinity_and_runaway_nesting():

@@ -4,7 +4,6 @@ another Host, a missing token or malformed bodies change nothing (and never cras
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import threading
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from almost.testing import raw_request
 from almost_ddpo.scores import RatingLog, read_scores_json
 from almost_ddpo.webapp import Server, make_app
 
@@ -188,20 +188,8 @@ def test_score_stage_serves_until_done_and_writes_scores_json(images, tmp_path, 
 
 def _raw(url: str, method: str, path: str, body: bytes | None = None, headers=None, host: str | None = None):
     """A request with exactly these headers (as curl would send them): (status, body)."""
-    port = int(url.split(":")[2].split("/")[0])
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host or f"127.0.0.1:{port}")
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+    status, data, _ = raw_request(int(url.split(":")[2].split("/")[0]), method, path, body, headers, host)
+    return status, data
 
 
 def test_foreign_host_and_missing_token_get_nothing(server, done):

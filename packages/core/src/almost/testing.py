@@ -10,12 +10,15 @@ Each ``check_*`` function exercises a component through its protocol and raises
         check_component(app.registry, "reward/mine")
 
 :func:`load_app` gives a fresh App each call (never the CLI's cached one), and
-:func:`run_cli` runs the ``almost`` command in-process and returns its exit code and output.
+:func:`run_cli` runs the ``almost`` command in-process and returns its exit code and output;
+:func:`raw_request` sends a local web UI a request with exactly the headers given (to test
+its :class:`almost.localserver.Guard`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -232,3 +235,23 @@ def run_cli(args: Sequence[str]) -> tuple[int, str, str]:
         plugins.get_app.cache_clear()
         reset_plugin_commands()
     return code, out.getvalue(), err.getvalue()
+
+
+def raw_request(port: int, method: str, path: str, body: bytes | None = None,
+                headers: Mapping[str, str] | None = None, host: str | None = None) -> tuple[int, bytes, dict]:
+    """Send ``127.0.0.1:port`` one request with exactly these headers, as curl would (no
+    automatic ``Accept-Encoding``; ``Host`` is ``host`` or ``127.0.0.1:port``).
+    Returns ``(status, body, response_headers)``."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", f"127.0.0.1:{port}" if host is None else host)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        return r.status, r.read(), dict(r.getheaders())
+    finally:
+        conn.close()
