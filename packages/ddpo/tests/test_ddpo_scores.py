@@ -63,3 +63,16 @@ def test_a_broken_line_inside_the_log_is_a_clear_error(tmp_path):
     p.write_text('{"kind": "score", "image": "a.png", "score": 1}\nnot json\n{"kind": "skip", "image": "b.png"}\n')
     with pytest.raises(UserError, match="line 2 is not JSON"):
         RatingLog(p).scores()
+
+
+def test_rating_log_reads_once_and_sees_appends_from_another_writer(tmp_path, monkeypatch):
+    p = tmp_path / "ratings.jsonl"
+    log, other = RatingLog(p), RatingLog(p)
+    log.append({"kind": "score", "image": "a", "score": 1})
+    assert log.scores() == {"a": 1}
+    reads = []
+    real = type(p).read_text
+    monkeypatch.setattr(type(p), "read_text", lambda self, *a, **k: reads.append(self) or real(self, *a, **k))
+    assert log.scores() == {"a": 1} and log.rated() == {"a"} and reads == []   # unchanged file: not re-read
+    other.append({"kind": "score", "image": "b", "score": -2})                  # another writer appends
+    assert log.scores() == {"a": 1, "b": -2} and len(reads) == 1

@@ -59,6 +59,8 @@ class RatingLog:
     ``ratings.jsonl.torn`` (with a note) so appends start on a clean line.
     """
 
+    _cache: tuple[tuple, list[dict]] | None = None  # (file stat, parsed records)
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +110,17 @@ class RatingLog:
         return record
 
     def records(self) -> list[dict]:
-        if not self.path.is_file():
+        """The records as they stand (undone ones left out). The scoring page asks on every request,
+        so the parsed file is kept until the file's size, mtime or inode changes."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
             return []
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._cache is not None and self._cache[0] == stamp:
+            return list(self._cache[1])
         out = []
+        torn = False
         text = self.path.read_text(encoding="utf-8")
         lines = text.split("\n")
         for i, line in enumerate(lines, 1):
@@ -122,12 +132,15 @@ class RatingLog:
                 if i == len(lines):  # the last line, without its newline: a write was cut off
                     _warn(f"ratings file {self.path}: the last line ({i}) was cut off mid-write and is left out; "
                           "reopening the log sets it aside")
+                    torn = True  # not cached: reported on every read
                     continue
                 raise UserError(f"ratings file {self.path} line {i} is not JSON; fix or remove that line") from None
             if not isinstance(rec, dict):
                 raise UserError(f"ratings file {self.path} line {i} is not a JSON object; fix or remove that line")
             out.append(rec)
-        return drop_undone(out)
+        out = drop_undone(out)
+        self._cache = None if torn else (stamp, out)
+        return list(out)
 
     # -- the same questions RatingView answers, by whatever the records name images with ----
     def scores(self) -> dict[str, int]:
