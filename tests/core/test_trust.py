@@ -80,6 +80,17 @@ def test_force_after_an_interruption_starts_fresh_with_the_new_config(app, tmp_p
     assert all((_weights(tmp_path)[k] == _weights(fresh)[k]).all() for k in _weights(fresh))
 
 
+def test_an_interrupted_forced_stage_says_to_drop_force_and_that_resumes(app, tmp_path, monkeypatch):
+    # following the hint literally must not set the partial work aside a second time
+    _run(app, tmp_path, sets=["steps=8"])
+    monkeypatch.setenv("TRAINY_STOP_AT", "6")
+    with pytest.raises(InterruptedRun, match="re-run the same command without --force to resume"):
+        _run(app, tmp_path, "train", sets=["steps=9"], force=True)
+    monkeypatch.delenv("TRAINY_STOP_AT")
+    metrics = _run(app, tmp_path, "train", sets=["steps=9"])  # the same command, without --force
+    assert metrics["train"]["resumed_from"] == 4.0 and metrics["train"]["steps"] == 9.0
+
+
 # 2 -- --force invalidates every later stage ----------------------------------------------
 def test_force_marks_later_stages_stale_and_they_rerun(app, tmp_path):
     _run(app, tmp_path)

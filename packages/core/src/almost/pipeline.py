@@ -712,7 +712,9 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             _mark(run_dir, name, status="interrupted", seconds=round(before + time.time() - t0, 2),
                   interrupted_at_step=step, signal="SIGTERM" if code == 143 else "SIGINT")
             at = f"at step {step} of {name}" if step is not None else f"during {name}"
-            raise InterruptedRun(f"interrupted {at}; re-run the same command to resume", exit_code=code) from None
+            # after --force the same command would set this partial work aside again
+            again = "the same command without --force" if force else "the same command"
+            raise InterruptedRun(f"interrupted {at}; re-run {again} to resume", exit_code=code) from None
         except BaseException as e:
             _mark(run_dir, name, status="failed", seconds=round(before + time.time() - t0, 2), error=str(e)[:500])
             if not isinstance(e, UserError) and is_disk_full(e):
