@@ -268,15 +268,16 @@ class Generator:
         return results
 
     def check(self, irs: Sequence[dict], codes: Sequence[str]) -> list[Attempt]:
-        results = self.checker.check(list(codes))
+        if self.behaviour is None:
+            results, behave = self.checker.check(list(codes)), None
+        else:  # each program compiled once, for the compile verdict and the behaviour run
+            results, behave = self.behaviour.compile_and_check(list(irs), list(codes))
         out = [Attempt(c, COMPILES if r.ok else FAILS, [] if r.ok else list(r.errors) or [r.describe()])
                for c, r in zip(codes, results)]
-        if self.behaviour is not None:
-            idx = [i for i, a in enumerate(out) if a.verdict == COMPILES]
-            if idx:
-                for i, b in zip(idx, self.behaviour.check([irs[i] for i in idx], [codes[i] for i in idx])):
-                    out[i].verdict = BEHAVES if b.ok else MISBEHAVES
-                    out[i].errors = list(b.failed)
+        for a, b in zip(out, behave or []):
+            if a.verdict == COMPILES:
+                a.verdict = BEHAVES if b.ok else MISBEHAVES
+                a.errors = list(b.failed)
         return out
 
     def ir_to_code(self, results: Sequence[Result], seed: int = 0, rounds: int | None = None,

@@ -431,7 +431,11 @@ class BehaviourChecker:
             raise ValueError("the behaviour check needs mcs and mono")
         self.timeout_s = timeout_s
 
-    def check(self, irs: Sequence[dict], codes: Sequence[str], compiled=None) -> list[BehaviourResult]:
+    def check(self, irs: Sequence[dict], codes: Sequence[str]) -> list[BehaviourResult]:
+        return self.compile_and_check(irs, codes)[1]
+
+    def compile_and_check(self, irs: Sequence[dict], codes: Sequence[str]) -> tuple[list, list[BehaviourResult]]:
+        """The compiler's results and the behaviour results, each program compiled once for both."""
         unchecked = [sum(a["op"] == "custom" for b in ir["behaviours"] for a in b["actions"]) for ir in irs]
         with tempfile.TemporaryDirectory(prefix="almost-behave-") as tmp:
             results = self.compiler.check(codes, keep_dir=tmp)
@@ -456,4 +460,4 @@ class BehaviourChecker:
                 if g.get("error"):
                     break
             out[i] = BehaviourResult(not fails, fails, unchecked[i])
-        return out  # type: ignore[return-value]
+        return results, out  # type: ignore[return-value]

@@ -36,9 +36,9 @@ from ..sharegpt import read_jsonl, turn
 
 
 def score(checker, irs, codes, behaviour=None) -> dict:
-    results = checker.check(codes)
+    # with the behaviour check, each program is compiled once for compile@1 and behaviour@1
+    results, behave = behaviour.compile_and_check(irs, codes) if behaviour is not None else (checker.check(codes), [])
     conf = [conformance(ir, c)[0] for ir, c in zip(irs, codes)]
-    behave = behaviour.check(irs, codes) if behaviour is not None else []
     return {"compile": sum(r.ok for r in results) / len(codes), "conformance": sum(conf) / len(codes),
             "behaviour": sum(b.ok for b in behave) / len(codes) if behave else None, "behave": behave,
             "newer": sum(r.verdict == "newer_csharp" for r in results) / len(codes),

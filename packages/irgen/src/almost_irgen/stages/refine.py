@@ -92,9 +92,10 @@ def greedy_scores(lm, irs: list[dict], max_new_tokens: int, checker, behaviour) 
     if not irs:
         return 0.0, None
     codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs], max_new_tokens=max_new_tokens)]
-    comp = sum(r.ok for r in checker.check(codes)) / len(codes)
-    beh = sum(b.ok for b in behaviour.check(irs, codes)) / len(codes) if behaviour is not None else None
-    return comp, beh
+    if behaviour is None:
+        return sum(r.ok for r in checker.check(codes)) / len(codes), None
+    results, behave = behaviour.compile_and_check(irs, codes)  # each program compiled once for both
+    return sum(r.ok for r in results) / len(codes), sum(b.ok for b in behave) / len(codes)
 
 
 def run(ctx: RunContext) -> None:
