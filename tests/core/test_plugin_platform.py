@@ -321,7 +321,15 @@ def test_thread_policy(monkeypatch):
     assert 1 <= threads.cpu_budget(env={}) <= cores
     monkeypatch.setattr(threads, "available_cores", lambda: 8)
     monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 0, 0))  # 4 cores busy beside us
+    monkeypatch.setattr(threads, "_runnable_now", lambda: None)  # no /proc: the average decides
     assert threads.idle_cores() == 4
+    monkeypatch.setattr(threads, "_runnable_now", lambda: 5.0)  # still busy right now
+    assert threads.idle_cores() == 4
+    monkeypatch.setattr(threads, "_runnable_now", lambda: 1.0)  # the load was our last stage's workers
+    assert threads.idle_cores() == 8
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 0, 0))
+    monkeypatch.setattr(threads, "_runnable_now", lambda: 6.0)  # a burst now, idle over the minute
+    assert threads.idle_cores() == 8
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     before = torch.get_num_threads()
     with threads.for_stage() as n:

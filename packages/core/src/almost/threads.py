@@ -7,7 +7,8 @@ the cores and a small model trains ten times slower: gamengen ``train`` went fro
 
 * the main process of a stage (and ``play``) uses :func:`cpu_budget` threads: the cores in
   its affinity mask (``os.sched_getaffinity``), capped by a cgroup CPU quota, less the
-  cores other programs keep busy (the 1-minute load average beyond our own process) — or
+  cores other programs keep busy (the 1-minute load average beyond our own process, or the
+  tasks runnable right now when fewer, so a finished stage's workers don't count) — or
   exactly ``OMP_NUM_THREADS`` when the user set it. Too few threads costs at most the
   parallel speed-up; too many costs 10× (threads wait on each other's descheduled peers);
 * a process that runs beside others (a worker of ``collect``, one game of a vector env)
@@ -26,6 +27,7 @@ import importlib.util
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping
 
 
@@ -80,14 +82,34 @@ def cpu_budget(workers: int = 1, env: Mapping[str, str] | None = None) -> int:
     return max(1, idle_cores() // max(1, workers))
 
 
+def _runnable_now(samples: int = 5, gap: float = 0.01) -> float | None:
+    """Tasks runnable right now, machine-wide (``/proc/loadavg``'s ``running/total``),
+    averaged over a few samples ``gap`` seconds apart; None where there is no such file."""
+    counts = []
+    for i in range(samples):
+        if i:
+            time.sleep(gap)
+        try:
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]))
+        except (OSError, ValueError, IndexError):
+            return None
+    return sum(counts) / len(counts)
+
+
 def idle_cores() -> int:
-    """:func:`available_cores` less those other programs keep busy (1-minute load average,
-    counting one runnable task as our own); at least one."""
+    """:func:`available_cores` less those other programs keep busy, counting one runnable
+    task as our own; at least one. Busy is the 1-minute load average, or the tasks runnable
+    right now when fewer: the average still carries the previous stage's own worker processes
+    (a 2-core machine that just ran ``collect`` reads ~2 for a minute) and they have ended."""
     cores = available_cores()
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return cores
+    now = _runnable_now()
+    if now is not None:
+        load = min(load, now)
     busy = max(0.0, load - 1.0)
     return max(1, min(cores, math.floor(cores - busy + 0.5)))
 
