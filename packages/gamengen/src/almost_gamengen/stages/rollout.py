@@ -87,8 +87,13 @@ def run(ctx, device=None) -> None:
     rng = np.random.default_rng(cfg.seed + 11)
     picks = np.sort(rng.choice(len(data), size=min(rcfg.eval_frames, len(data)), replace=False))
     windows = [data[int(i)] for i in picks]
-    real = to_unit(np.stack([pixels(int(w["episode"]))[int(w["t"])] for w in windows]))
-    prev = to_unit(np.stack([pixels(int(w["episode"]))[int(w["t"]) - 1] for w in windows]))
+    real_l, prev_l = [], []
+    for w in windows:  # one pass: with more held-out episodes than the cache holds, two passes load each twice
+        f, t = pixels(int(w["episode"])), int(w["t"])
+        real_l.append(f[t])
+        prev_l.append(f[t - 1])
+    real, prev = to_unit(np.stack(real_l)), to_unit(np.stack(prev_l))
+    del real_l, prev_l
     lp = lpips_model()
     scores: dict[str, float] = {}
 
