@@ -133,16 +133,19 @@ def model_branches(model, scheduler, vae, context: torch.Tensor, mask: torch.Ten
     acts = torch.cat([prefix_actions[None].expand(a, -1).to(dev),
                       torch.tensor(actions, device=dev)[:, None]], dim=1)
     shape = (1, *context.shape[1:])
-    frames = []
+    latents = []
     for _ in range(horizon):
         noise = torch.randn(shape, generator=generator, device=generator.device)
         z = next_latent(model, scheduler, ctx, acts, m, steps, context_noise, guidance_scale,
                         generator, noise=noise)
-        frames.append(decode_latents(vae, z, crop))
+        latents.append(z)
         ctx = torch.cat([ctx[:, 1:], z[:, None].to(ctx.dtype)], dim=1)
         m = torch.cat([m[:, 1:], torch.ones_like(m[:, :1])], dim=1)
         acts = torch.cat([acts[:, 1:], acts[:, -1:]], dim=1)
-    return torch.stack(frames, dim=1)
+    # decoded once at the end (batch horizon × A), not once per step: no device→host copy in the loop
+    z = torch.stack(latents, dim=1).flatten(0, 1)  # (A * horizon, 4, h, w), branch-major
+    frames = torch.cat([decode_latents(vae, z[i:i + 64], crop) for i in range(0, len(z), 64)])
+    return frames.reshape(a, horizon, *frames.shape[1:])
 
 
 def through_vae(vae, frames: np.ndarray, size, crop) -> torch.Tensor:
