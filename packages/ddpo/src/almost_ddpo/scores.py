@@ -75,9 +75,14 @@ class RatingLog:
         """Make the file end with a newline: finish a valid last line, set a torn one aside."""
         if not self.path.is_file():
             return
+        with open(self.path, "rb") as f:  # the usual case, a clean end, costs one byte of I/O
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) == b"\n":
+                return
         data = self.path.read_bytes()
-        if not data or data.endswith(b"\n"):
-            return
         start = data.rfind(b"\n") + 1
         tail = data[start:]
         try:
