@@ -73,13 +73,11 @@ class EnvSession:
 
 
 def cpu_cores() -> int:
-    """The cores this process may run on (its affinity mask, not the machine's count)."""
-    import os
+    """The cores this process may run on (its affinity mask capped by a cgroup quota, not the
+    machine's count): :func:`almost.threads.available_cores`."""
+    from almost.threads import available_cores
 
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def size_threads(device: Any = "cpu") -> int:
