@@ -48,7 +48,7 @@ def run(ctx: RunContext) -> None:
     rng = random.Random(cfg.seed)
     size = Size(cfg.max_fields, cfg.max_behaviours, cfg.max_actions)
     specs = [random_ir(rng, size) for _ in range(cfg.count)]
-    rows = []
+    rows, checker = [], None
     if cfg.source == "rules":
         rows = [{"prompt": describe(ir), "ir": ir, "code": generate(ir), "source": "rules"} for ir in specs]
         atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))
@@ -88,9 +88,11 @@ def run(ctx: RunContext) -> None:
                 rows.append(row)
                 bar.update(task, advance=1, info=f"{rejected} rejected")
         rows = [r for r in rows if "code" in r]
+        if not cfg.calibration_file:
+            checker.close()
     cal_metrics = {}
     if cfg.calibration_file:
-        checker = find_compiler(ctx.config.evaluate.compiler)
+        checker = checker or find_compiler(ctx.config.evaluate.compiler)  # the teacher's compile server, reused
         try:
             extra, stats = read_calibration(cfg.calibration_file, checker, cfg.on_bad_item,
                                             report=lambda line: console.print(f"[yellow]{escape(line)}[/]"))
