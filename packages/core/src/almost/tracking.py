@@ -27,7 +27,7 @@ import importlib.util
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +281,3 @@ class StageTrackers:
             except Exception:
                 pass
         self.trackers = []
-
-
-def tracker_names(track: TrackConfig | None) -> Sequence[str]:
-    return tuple(track.trackers) if track else ()
