@@ -64,10 +64,3 @@ def collate_padded(batch: Sequence[tuple[list[int], list[int]]], pad_id: int) ->
         lab_t[r, : len(ids)] = torch.tensor(labels)
         mask[r, : len(ids)] = 1
     return {"input_ids": ids_t, "labels": lab_t, "attention_mask": mask}
-
-
-def real_tokens(batch: dict) -> int:
-    """Tokens that are not padding in a collated batch."""
-    if "attention_mask" in batch:
-        return int(batch["attention_mask"].sum())
-    return int((batch["labels"] != -100).sum() + (batch["position_ids"] == 0).sum())  # rough for packed
