@@ -22,7 +22,6 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 
@@ -214,18 +213,3 @@ class VizdoomEnv(gym.Env):
         if self.game is not None:
             self.game.close()
             self.game = None
-
-
-def make_vizdoom(scenario: str, **kwargs) -> VizdoomEnv:
-    return VizdoomEnv(scenario=scenario, **kwargs)
-
-
-def register_envs(registry) -> None:
-    """Add ``env/vizdoom-<scenario>`` for every single-player scenario of the wheel."""
-    for name in scenario_names():
-        registry.add(
-            "env",
-            f"vizdoom-{name}",
-            functools.partial(make_vizdoom, name),
-            help=f"ViZDoom '{name}' scenario, headless, GameNGen action set",
-        )
