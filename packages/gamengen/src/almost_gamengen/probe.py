@@ -203,8 +203,10 @@ def action_sensitivity(model, scheduler, vae, spec, *, seed: int, states: int, h
 
 
 def model_latent_shape(model, vae, size) -> tuple[int, int, int]:
+    from .vae import latent_factor
+
     shape = model.meta.get("latent_shape")
     if shape:
         return tuple(shape)
-    f = 2 ** (len(vae.config.block_out_channels) - 1)
+    f = latent_factor(vae)
     return (vae.config.latent_channels, size[0] // f, size[1] // f)

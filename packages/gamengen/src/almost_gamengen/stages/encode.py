@@ -27,7 +27,15 @@ def run(ctx) -> None:
     from almost.console import console
 
     from ..episodes import EpisodeStore, find_episode_dirs
-    from ..vae import build_tiny_vae, encode_frames, load_sd_vae, load_vae, pad_frames, padded_size
+    from ..vae import (
+        build_tiny_vae,
+        encode_frames,
+        latent_factor,
+        load_sd_vae,
+        load_vae,
+        pad_frames,
+        padded_size,
+    )
 
     cfg, ecfg = ctx.config, ctx.config.encode
     out = ctx.stage_dir()
@@ -107,7 +115,7 @@ def run(ctx) -> None:
                 start += n
             shards.append({"file": shard_name(k), "frames": start})
         h, w = size
-        f = 2 ** (len(vae.config.block_out_channels) - 1)
+        f = latent_factor(vae)
         if h % f or w % f:
             raise UserError(f"frames of {h}×{w} pixels do not divide into the VAE's {f}×{f} latent "
                             "cells; set env.pad_height/env.pad_width to multiples of it")
