@@ -272,18 +272,13 @@ class Generator:
             results, behave = self.checker.check(list(codes)), None
         else:  # each program compiled once, for the compile verdict and the behaviour run
             results, behave = self.behaviour.compile_and_check(list(irs), list(codes))
-        out = [Attempt(c, COMPILES if r.ok else FAILS, [] if r.ok else list(r.errors) or [r.describe()])
-               for c, r in zip(codes, results)]
-        for a, b in zip(out, behave or []):
-            if a.verdict == COMPILES:
-                a.verdict = BEHAVES if b.ok else MISBEHAVES
-                a.errors = list(b.failed)
-        return out
+        return attempts(codes, results, behave)
 
     def ir_to_code(self, results: Sequence[Result], seed: int = 0, rounds: int | None = None,
-                   first: Sequence[str] | None = None) -> list[Result]:
+                   first: Sequence[str] | None = None, first_checked: Sequence[Attempt] | None = None) -> list[Result]:
         """IR → C#, checked; failing programs go back with their errors for up to ``rounds`` rounds.
-        ``first``: the first answers (one per result with an IR) when they were generated already."""
+        ``first``: the first answers (one per result with an IR) when they were generated already;
+        ``first_checked``: their checks, when done already (used if the answers are their code as is)."""
         rounds = self.repair_rounds if rounds is None else rounds
         convs = {i: conversation(r.ir) for i, r in enumerate(results) if r.ir is not None}
         todo = sorted(convs)
@@ -296,9 +291,12 @@ class Generator:
                 answers = self.backend.complete([convs[i] for i in todo], max_new_tokens=self.max_new_tokens,
                                                 seed=seed + rnd)
             codes = [extract_code(a) for a in answers]
-            attempts = self.check([results[i].ir for i in todo], codes)
+            if rnd == 0 and first_checked is not None and [a.code for a in first_checked] == codes:
+                checked = list(first_checked)
+            else:
+                checked = self.check([results[i].ir for i in todo], codes)
             left = []
-            for i, text, a in zip(todo, answers, attempts):
+            for i, text, a in zip(todo, answers, checked):
                 results[i].attempts.append(a)
                 if a.verdict in (FAILS, MISBEHAVES):
                     convs[i] = [*convs[i], {"from": "gpt", "value": text}, {"from": "human", "value": code_feedback(a)}]
@@ -322,6 +320,17 @@ class Generator:
         return self.generate_many([request], seed)[0]
 
 
+def attempts(codes: Sequence[str], results, behave=None) -> list[Attempt]:
+    """One :class:`Attempt` per program from the compiler's results and (optionally) the behaviour results."""
+    out = [Attempt(c, COMPILES if r.ok else FAILS, [] if r.ok else list(r.errors) or [r.describe()])
+           for c, r in zip(codes, results)]
+    for a, b in zip(out, behave or []):
+        if a.verdict == COMPILES:
+            a.verdict = BEHAVES if b.ok else MISBEHAVES
+            a.errors = list(b.failed)
+    return out
+
+
 def describe(result: Result) -> str:
     """The verdict in one line, as the CLI prints it."""
     if result.ir is None:
@@ -337,14 +346,16 @@ def ir_text(result: Result) -> str:
 
 
 def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Sequence[dict], first_codes: Sequence[str],
-                            checker, behaviour, repair_rounds: int, max_new_tokens: int) -> dict[str, float]:
+                            checker, behaviour, repair_rounds: int, max_new_tokens: int,
+                            first_checked: tuple | None = None) -> dict[str, float]:
     """What ``evaluate`` adds for the generate path, on the same held-out specs:
 
     * ``ir_at_1_from_text`` — the sentence → IR answer (greedy, schema-constrained, no repair) is
       valid IR whose triggers and ops match the reference (:func:`almost_irgen.text2ir.ir_matches`);
       ``ir_valid_from_text`` — it is valid IR at all (over the specs that have a sentence);
     * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``repair_rounds``
-      rounds of feeding the errors back, starting from the greedy programs ``first_codes``.
+      rounds of feeding the errors back, starting from the greedy programs ``first_codes``
+      (``first_checked``: their compiler and behaviour results, when checked already).
     """
     from .text2ir import ir_matches
 
@@ -358,7 +369,8 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
         gen.repair_rounds = repair_rounds
         out["ir_at_1_from_text"] = sum(ir_matches(r.ir, ref) for r, (_, ref) in zip(got, with_text)) / len(with_text)
         out["ir_valid_from_text"] = sum(r.ir is not None for r in got) / len(with_text)
-    res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes))
+    done = attempts(first_codes, *first_checked) if first_checked is not None else None
+    res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes), first_checked=done)
     out["compile_at_1_with_repair"] = sum(r.compiles for r in res) / max(len(res), 1)
     if behaviour is not None:
         out["behaviour_at_1_with_repair"] = sum(r.verdict == BEHAVES for r in res) / max(len(res), 1)

@@ -93,7 +93,8 @@ def run(ctx: RunContext) -> None:
 
         extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
                                         [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
-                                        codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens)
+                                        codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens,
+                                        first_checked=(rows["finetuned"]["results"], rows["finetuned"]["behave"]))
 
     # -- report -------------------------------------------------------------------------
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
