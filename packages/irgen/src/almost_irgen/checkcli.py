@@ -58,7 +58,7 @@ def main(files: list[str], as_json: bool = False, workers: int = 1) -> int:
                               "feature": r.feature or None, "errors": r.errors}))
         else:
             style = "green" if r.verdict == COMPILES else "yellow" if r.verdict == NEWER else "red"
-            console.print(f"{escape(f)}: [{style}]{escape(r.describe())}[/]", highlight=False)
+            console.print(f"{escape(f)}: [{style}]{escape(r.describe())}[/]", highlight=False, soft_wrap=True)
     if not checker.compiles and not as_json:
         console.print("[yellow]mcs is not installed: only the syntax was checked (apt-get install mono-mcs)[/]")
     return 0 if all(r.ok for r in results) else 1
