@@ -234,8 +234,7 @@ class RunContext:
         """Record a file this stage produced (listed in the manifest and the summary)."""
         if not is_main_process():
             return
-        with records_lock(self.run_dir):
-            manifest = _read_manifest(self.run_dir)
+        with _edit_manifest(self.run_dir) as manifest:
             rec = manifest.setdefault("stages", {}).setdefault(self.stage_name, {})
             arts = rec.setdefault("artifacts", {})
             p = Path(path)
@@ -244,7 +243,6 @@ class RunContext:
             except ValueError:
                 rel = str(p)
             arts[label or p.name] = rel
-            atomic_write_json(self.run_dir / "manifest.json", manifest)
         if p.suffix.lower() in (".png", ".gif") and p.is_file():  # pictures: in the history, to trackers
             self._stage_log().log_media(None, {label or p.stem: p})
 
@@ -356,6 +354,17 @@ def _read_manifest(run_dir: Path) -> dict:
             "records); fix it, or remove it and the stages run again"
         )
     return data
+
+
+@contextlib.contextmanager
+def _edit_manifest(run_dir: Path):
+    """``with _edit_manifest(run_dir) as manifest:`` — the run's manifest read under the records
+    lock, to edit in place; written back atomically when the block ends normally (an exception
+    leaves the file as it was). The lock is held throughout, so no other writer interleaves."""
+    with records_lock(run_dir):
+        manifest = _read_manifest(run_dir)
+        yield manifest
+        atomic_write_json(run_dir / "manifest.json", manifest)
 
 
 def _read_metrics(path: Path, nested: bool = True) -> dict:
@@ -756,8 +765,7 @@ def _mark(run_dir: Path, stage: str, replace: bool = False, **fields: Any) -> No
     """Update (``replace``: start afresh) the manifest record of ``stage``, under the records lock."""
     if not is_main_process():
         return
-    with records_lock(run_dir):
-        manifest = _read_manifest(run_dir)
+    with _edit_manifest(run_dir) as manifest:
         stages = manifest.setdefault("stages", {})
         rec = {} if replace else stages.setdefault(stage, {})
         stages[stage] = rec
@@ -767,4 +775,3 @@ def _mark(run_dir: Path, stage: str, replace: bool = False, **fields: Any) -> No
         if fields.get("status") == "done":
             for k in ("interrupted_at_step", "signal", "stale_because"):
                 rec.pop(k, None)
-        atomic_write_json(run_dir / "manifest.json", manifest)
