@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from almost.errors import ConfigError, InterruptedRun, NonFiniteError, RunLocked, UserError
-from almost.pipeline import RunContext, run_pipeline
+from almost.pipeline import RunContext, mark_stale, run_pipeline
 from almost.testing import run_cli
 
 HERE = Path(__file__).parent
@@ -100,9 +100,20 @@ def test_force_marks_later_stages_stale_and_they_rerun(app, tmp_path):
     assert "report" not in shown and "report" not in json.loads((tmp_path / "metrics.json").read_text())
     stale = [p for p in tmp_path.iterdir() if p.name.startswith("report.stale-")]
     assert len(stale) == 1 and json.loads((stale[0] / "almost-set-aside.json").read_text())["metrics"]["weight_sum"]
+    forced = _manifest(tmp_path)["stages"]["report"]
+    assert forced["stale_because"] == "train was redone"
     again = _run(app, tmp_path, sets=["steps=3"])
     assert _status(tmp_path)["report"] == "done" and "weight_sum" in again["report"]
     assert again["train"]["steps"] == 3.0
+    # a plugin marks stages stale with the same function: the same records, folders and metrics
+    moved = mark_stale(tmp_path, ["train", "report"], "the data changed")
+    assert list(moved) == ["train", "report"] and all(p.name.startswith(f"{n}.stale-") for n, p in moved.items())
+    recs = _manifest(tmp_path)["stages"]
+    assert recs["report"].keys() == forced.keys() and recs["train"]["stale_because"] == "the data changed"
+    assert _status(tmp_path) == {"prep": "done", "train": "stale", "report": "stale"}
+    assert set(json.loads((tmp_path / "metrics.json").read_text())) == {"prep"}
+    assert json.loads((moved["train"] / "almost-set-aside.json").read_text())["metrics"]["steps"] == 3.0
+    assert mark_stale(tmp_path, ["train", "report"], "again") == {}  # already stale: nothing to do
 
 
 # 3 -- a bad value is caught before anything moves ----------------------------------------

@@ -80,6 +80,9 @@ def test_import_seed_scores_json_by_content_lists_every_bad_entry(run, seed_fold
     assert {s: manifest["stages"][s]["status"] for s in ("score", "reward", "policy", "export")} == {
         "score": "done", "reward": "stale", "policy": "stale", "export": "stale"}
     assert not (run / "round-001" / "reward").exists() and list((run / "round-001").glob("reward.stale-*"))
+    stamp = next((run / "round-001").glob("reward.stale-*")).name.split(".stale-")[1]
+    assert (f"4 rating(s) imported: reward, policy, export of round 1 are stale and will re-run "
+            f"(old output kept as *.stale-{stamp})") in " ".join(text.split())
     assert set(json.loads((run / "metrics.json").read_text())) == {"generate"}
 
 

@@ -20,7 +20,8 @@ Rules that keep a run trustworthy (see the README, "Runs"):
   a dead process is taken over with a note;
 * ``--force STAGE`` sets the stage's whole folder aside (partial checkpoints too) and marks
   every later stage of the pipeline *stale*: their folders and metrics move aside as well and
-  they run again; the summary shows only stages that are done;
+  they run again; the summary shows only stages that are done (:func:`mark_stale` is that rule
+  for a plugin verb that changes a stage's input, e.g. ``almost ddpo import``);
 * a stage's metrics are kept in its folder too (``.almost-metrics.json``): a stage that starts
   fresh starts with none, one that resumes gets back what it logged before the interruption;
 * a stage marked done whose folder was deleted runs again;
@@ -568,8 +569,8 @@ def run_pipeline(
                            None if out is None else str(out), track=track, signals=signals)
 
 
-def _aside_path(sdir: Path, tag: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+def _aside_path(sdir: Path, tag: str, stamp: str | None = None) -> Path:
+    stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
     aside = sdir.with_name(f"{sdir.name}.{tag}-{stamp}")
     n = 1
     while aside.exists():
@@ -578,7 +579,8 @@ def _aside_path(sdir: Path, tag: str) -> Path:
     return aside
 
 
-def _set_aside(run_dir: Path, round_dir: Path, name: str, manifest: dict, tag: str, reason: str) -> Path | None:
+def _set_aside(run_dir: Path, round_dir: Path, name: str, manifest: dict, tag: str, reason: str,
+               stamp: str | None = None) -> Path | None:
     """Move stage ``name``'s folder aside (with its old record and metrics inside) and forget
     its record and metrics. Returns the new folder (``None``: there was no folder)."""
     sdir = round_dir / name
@@ -591,9 +593,52 @@ def _set_aside(run_dir: Path, round_dir: Path, name: str, manifest: dict, tag: s
             atomic_write_json(path, data)
     aside = None
     if sdir.exists():
-        aside = _aside_path(sdir, tag)
+        aside = _aside_path(sdir, tag, stamp)
         os.replace(sdir, aside)
         atomic_write_json(aside / "almost-set-aside.json", {"reason": reason, "record": rec, "metrics": old_metrics})
+    return aside
+
+
+def mark_stale(run_dir: str | Path, stages: Sequence[str], because: str, *, rounds: bool = False) -> dict[str, Path | None]:
+    """Mark ``stages`` of a run *stale*: what they learned from has changed, so they must run again.
+
+    The same rule ``--force`` applies to the stages after a forced one, for a plugin verb that
+    changes a stage's input outside ``almost run`` (``almost ddpo import`` adding ratings). Each
+    of ``stages`` that has run (a manifest record not already stale, or a folder) is handled so:
+
+    * its folder moves aside to ``NAME.stale-YYYYmmdd-HHMMSS`` (``-2``... if taken), with an
+      ``almost-set-aside.json`` inside holding ``because``, its old record and its metrics:
+      nothing is deleted;
+    * its figures leave ``metrics.json`` (the run's, and the round's), so no summary shows them;
+    * its manifest record becomes ``{"status": "stale", "stale_because": because, "marked": TIME}``:
+      the next ``almost run`` runs it again, and its summary names it among the stale stages.
+
+    ``rounds``: the pipeline was registered with ``rounds=True``; the stages of the run's current
+    round (``round-NNN/``) are marked. The manifest is edited under the records lock and written
+    atomically. A run directory without a manifest is left alone. Returns, for each stage marked
+    (in the order given), where its folder went (``None``: it had no folder)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "manifest.json").is_file():
+        return {}
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # one time for every stage marked together
+    with _edit_manifest(run_dir) as manifest:
+        recs = manifest.setdefault("stages", {})
+        round_dir = run_dir / f"round-{int(manifest.get('round', 1)):03d}" if rounds else run_dir
+        return {name: _set_stale(run_dir, round_dir, manifest, name, because, stamp)
+                for name in stages if _has_run(recs, round_dir, name)}
+
+
+def _has_run(recs: Mapping[str, Any], round_dir: Path, name: str) -> bool:
+    """Whether stage ``name`` has something to mark stale: a record not stale yet, or a folder."""
+    rec = recs.get(name)
+    return (rec is not None and rec.get("status") != "stale") or (round_dir / name).exists()
+
+
+def _set_stale(run_dir: Path, round_dir: Path, manifest: dict, name: str, because: str,
+               stamp: str | None = None) -> Path | None:
+    """:func:`mark_stale` for one stage, on a manifest the caller holds under the records lock."""
+    aside = _set_aside(run_dir, round_dir, name, manifest, "stale", because, stamp)
+    manifest["stages"][name] = {"status": "stale", "stale_because": because, "marked": time.time()}
     return aside
 
 
@@ -659,10 +704,8 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                         aside = _set_aside(run_dir, rdir, name, manifest, "replaced", "--force" if force else "folder gone")
                         if aside is not None:
                             console.print(f"[yellow]stage {name}: --force, previous output (checkpoints too) kept in {aside}[/]")
-                    elif name in recs or (rdir / name).exists():
-                        aside = _set_aside(run_dir, rdir, name, manifest, "stale",
-                                           f"an earlier stage ({names[first]}) was redone")
-                        recs[name] = {"status": "stale", "stale_because": f"{names[first]} was redone"}
+                    elif _has_run(recs, rdir, name):
+                        aside = _set_stale(run_dir, rdir, manifest, name, f"{names[first]} was redone")
                         where = f"; its old output is kept in {aside}" if aside else ""
                         runs_now = " (it runs again now)" if name in selected else \
                             f"; it runs again with `{ctx.command(name)}` or a full run"

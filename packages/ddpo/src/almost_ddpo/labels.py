@@ -4,64 +4,34 @@ New or changed ratings make the stages that learned from the old ones stale: the
 round's ``reward``, ``policy`` and ``export`` records are marked ``stale`` in the manifest,
 their folders are moved aside (``reward.stale-YYYYmmdd-HHMMSS``) and their figures leave
 ``metrics.json``, so the next ``almost run`` retrains them on every label and the summary
-never mixes old and new. (The core's ``--force`` rule does the same for forced stages; this
-is the label-side trigger, kept here until the core offers one.)
+never mixes old and new. The marking is the core's :func:`almost.pipeline.mark_stale`, the
+rule ``--force`` applies to the stages after a forced one; this module is the label-side trigger.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 from almost.console import console
 from almost.errors import UserError
-from almost.io import atomic_write_json, read_json
+from almost.io import read_json
 
 LABEL_CONSUMERS = ("reward", "policy", "export")
 
 
 def mark_labels_changed(run_dir: str | Path, why: str = "the ratings changed") -> list[str]:
     """Mark the current round's label consumers stale; returns the stages that were affected."""
-    from almost.pipeline import records_lock
+    from almost.pipeline import mark_stale
 
     run_dir = Path(run_dir)
-    mpath = run_dir / "manifest.json"
-    if not mpath.is_file():
-        return []
-    with records_lock(run_dir):
-        hit, stamp, rnd = _mark(run_dir, mpath, why)
-    if hit:
-        console.print(f"[yellow]{why}: {', '.join(hit)} of round {rnd} are stale and will re-run "
-                      f"(old output kept as *.stale-{stamp})[/]", soft_wrap=True)
-    return hit
-
-
-def _mark(run_dir: Path, mpath: Path, why: str):
-    manifest = read_json(mpath, "run manifest")
-    stages = manifest.get("stages", {}) if isinstance(manifest, dict) else {}
-    rnd = int(manifest.get("round", 1))
-    round_dir = run_dir / f"round-{rnd:03d}"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    hit = []
-    for name in LABEL_CONSUMERS:
-        rec = stages.get(name)
-        if not rec or rec.get("status") == "stale":
-            continue
-        d = round_dir / name
-        if d.exists():
-            os.replace(d, d.with_name(f"{name}.stale-{stamp}"))
-        stages[name] = {"status": "stale", "stale_because": why, "marked": time.time()}
-        hit.append(name)
-    if not hit:
-        return hit, stamp, rnd
-    atomic_write_json(mpath, manifest)
-    for mfile in (run_dir / "metrics.json", round_dir / "metrics.json"):
-        if mfile.is_file():
-            data = read_json(mfile, "metrics file")
-            if isinstance(data, dict) and set(hit) & set(data):
-                atomic_write_json(mfile, {k: v for k, v in data.items() if k not in hit})
-    return hit, stamp, rnd
+    moved = mark_stale(run_dir, LABEL_CONSUMERS, why, rounds=True)
+    if moved:
+        rnd = int(read_json(run_dir / "manifest.json", "run manifest").get("round", 1))
+        kept = [p.name.split(".stale-", 1)[1] for p in moved.values() if p is not None]
+        where = f" (old output kept as *.stale-{kept[0]})" if kept else ""
+        console.print(f"[yellow]{why}: {', '.join(moved)} of round {rnd} are stale and will re-run{where}[/]",
+                      soft_wrap=True)
+    return list(moved)
 
 
 def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str = "import") -> int:
