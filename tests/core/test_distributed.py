@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from almost.testing import free_port
+
 HERE = Path(__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -26,7 +21,7 @@ def test_two_process_run_syncs_weights_and_writes_records_once(tmp_path: Path):
     # `accelerate launch --multi_gpu` starts its processes with torch.distributed.run; on a
     # machine without GPUs it falls back to one process, so the test calls the same launcher
     # directly. Accelerate then picks gloo on the CPU (its MULTI_CPU mode).
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
                 str(HERE / "ddp_script.py"), str(tmp_path)]
     env = {**os.environ, "ALMOST_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
     r = subprocess.run(launcher, capture_output=True, text=True, timeout=600, env=env)

@@ -8,14 +8,13 @@ import json
 import shutil
 import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from almost.testing import raw_request
+from almost.testing import attacker_site, free_port, raw_request
 from almost_ddpo.scores import RatingLog, read_scores_json
 from almost_ddpo.webapp import Server, make_app
 
@@ -142,7 +141,6 @@ def test_keyboard_scores_survive_reload_and_export(server, tmp_path):
 
 
 def test_score_stage_serves_until_done_and_writes_scores_json(images, tmp_path, monkeypatch):
-    import socket
     import time
 
     import attrs
@@ -156,9 +154,7 @@ def test_score_stage_serves_until_done_and_writes_scores_json(images, tmp_path, 
     gen = run_dir / "round-001" / "generate"
     gen.mkdir(parents=True)
     shutil.copytree(images, gen / "images")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cfg = tiny()
     cfg = attrs.evolve(cfg, score=attrs.evolve(cfg.score, mode="web", port=port, annotator="web-tester"))
     ctx = RunContext(pipeline=Pipeline(name="ddpo", stages=[], profiles={}, rounds=True), config=cfg,
@@ -186,30 +182,24 @@ def test_score_stage_serves_until_done_and_writes_scores_json(images, tmp_path, 
     assert [r["annotator"] for r in store.records()] == ["web-tester"]  # the refused "done" left nothing
 
 
-def _raw(url: str, method: str, path: str, body: bytes | None = None, headers=None, host: str | None = None):
-    """A request with exactly these headers (as curl would send them): (status, body)."""
-    status, data, _ = raw_request(int(url.split(":")[2].split("/")[0]), method, path, body, headers, host)
-    return status, data
-
-
 def test_foreign_host_and_missing_token_get_nothing(server, done):
     url, log = server
     tok = {"X-Almost-Token": TOKEN}
     for path in ("/api/images", "/scores.json", "/img/00000.png", "/", "/api/pair"):
-        assert _raw(url, "GET", path, headers=tok, host="attacker.example")[0] == 400, path
-        assert _raw(url, "GET", path, headers=tok, host=f"attacker.example:{url.split(':')[2][:5]}")[0] == 400
-        assert _raw(url, "GET", path)[0] == 403, path                       # no token
-        assert _raw(url, "GET", path, headers={"X-Almost-Token": "x"})[0] == 403
-        assert _raw(url, "GET", path, headers=tok)[0] == 200, path
+        assert raw_request(url, "GET", path, headers=tok, host="attacker.example")[0] == 400, path
+        assert raw_request(url, "GET", path, headers=tok, host=f"attacker.example:{url.split(':')[2][:5]}")[0] == 400
+        assert raw_request(url, "GET", path)[0] == 403, path                       # no token
+        assert raw_request(url, "GET", path, headers={"X-Almost-Token": "x"})[0] == 403
+        assert raw_request(url, "GET", path, headers=tok)[0] == 200, path
     body = json.dumps({"image": "00000.png", "score": 5}).encode()
-    assert _raw(url, "POST", "/api/score", body, tok, host="attacker.example")[0] == 400
-    assert _raw(url, "POST", "/api/score", body)[0] == 403
-    assert _raw(url, "POST", "/api/score", body, {**tok, "Origin": "http://127.0.0.2:9911",
-                                                   "Content-Type": "text/plain"})[0] == 403
-    assert _raw(url, "POST", "/api/done", b"{}", {**tok, "Origin": "http://evil.example"})[0] == 403
+    assert raw_request(url, "POST", "/api/score", body, tok, host="attacker.example")[0] == 400
+    assert raw_request(url, "POST", "/api/score", body)[0] == 403
+    assert raw_request(url, "POST", "/api/score", body, {**tok, "Origin": "http://127.0.0.2:9911",
+                                                          "Content-Type": "text/plain"})[0] == 403
+    assert raw_request(url, "POST", "/api/done", b"{}", {**tok, "Origin": "http://evil.example"})[0] == 403
     assert log.records() == [] and not done.is_set()
     # the image link works with the token in the query, as the page's <img> tags send it
-    assert _raw(url, "GET", f"/img/00000.png?token={TOKEN}")[0] == 200
+    assert raw_request(url, "GET", f"/img/00000.png?token={TOKEN}")[0] == 200
 
 
 FUZZ_BODIES = [
@@ -234,12 +224,12 @@ def test_fuzzed_bodies_get_4xx_and_change_nothing(server, endpoint, tmp_path):
     url, log = server
     tok = {"X-Almost-Token": TOKEN, "Content-Type": "application/json"}
     for body in FUZZ_BODIES:
-        code, reply = _raw(url, "POST", endpoint, body, tok)
+        code, reply, _ = raw_request(url, "POST", endpoint, body, tok)
         assert 400 <= code < 500, (endpoint, body[:60], code, reply[:200])
         err = json.loads(reply)["error"]
         assert err and "Traceback" not in err and str(tmp_path) not in err, (endpoint, body[:60], err[:200])
     huge = b'{"image": "' + b"x" * (3 << 20) + b'"}'
-    assert _raw(url, "POST", endpoint, huge, tok)[0] == 413
+    assert raw_request(url, "POST", endpoint, huge, tok)[0] == 413
     assert log.records() == [], "a malformed body was logged as a rating"
     # the server is alive and still takes a good rating
     assert _post(_api(url, "api/score"), {"image": "00001.png", "score": -3})[0] == 200
@@ -252,9 +242,9 @@ def test_reads_with_wrong_methods_and_odd_names_are_4xx(server):
     for method, path in [("GET", "/api/score"), ("PUT", "/api/import"), ("DELETE", "/api/done"),
                          ("GET", "/img/..%2F..%2Fetc%2Fpasswd"), ("GET", "/img/%00"), ("GET", "/api/nothing"),
                          ("POST", "/scores.json"), ("GET", "/img/" + "a" * 5000)]:
-        code, body = _raw(url, method, path, b"{}" if method != "GET" else None, tok)
+        code, body, _ = raw_request(url, method, path, b"{}" if method != "GET" else None, tok)
         assert 400 <= code < 500, (method, path, code)
-    assert _raw(url, "GET", "/api/images", headers=tok)[0] == 200
+    assert raw_request(url, "GET", "/api/images", headers=tok)[0] == 200
 
 
 ATTACK = """
@@ -281,45 +271,19 @@ async (args) => {
 """
 
 
-class _Attacker(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        body = b"<!doctype html><title>a page on another site</title><p>hello</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def attacker_site():
-    """A page on another origin (http://127.0.0.2:PORT), as any site the user visits."""
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Attacker)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.2:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 @pytest.mark.browser
-def test_a_page_on_another_origin_cannot_rate_import_or_finish(server, attacker_site, done):
+def test_a_page_on_another_origin_cannot_rate_import_or_finish(server, done):
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     url, log = server
     target = _api(url, "")
-    with sync_api.sync_playwright() as pw:
+    with attacker_site() as foreign, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = browser.new_page()
-            page.goto(attacker_site)
+            page.goto(foreign)
             # without the token, and even with it (a leaked link): the Origin check refuses both
             for token in ("", TOKEN):
                 sent = page.evaluate(ATTACK, [target, token])
@@ -341,6 +305,6 @@ def test_done_and_reads_refuse_huge_bodies_and_keep_serving(server, done):
     tok = {"X-Almost-Token": TOKEN, "Content-Type": "application/json"}
     huge = b"[" + b"0," * (2 << 20) + b"0]"
     for method, path in [("POST", "/api/done"), ("GET", "/api/images"), ("GET", "/scores.json")]:
-        assert _raw(url, method, path, huge, tok)[0] == 413, path
+        assert raw_request(url, method, path, huge, tok)[0] == 413, path
     assert not done.is_set()
-    assert _raw(url, "GET", "/api/images", headers=tok)[0] == 200
+    assert raw_request(url, "GET", "/api/images", headers=tok)[0] == 200

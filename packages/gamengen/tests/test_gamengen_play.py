@@ -4,12 +4,9 @@ per connection and bounded, held keys combine, and it plays in real Chromium."""
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import shutil
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from almost.testing import attacker_site, raw_request
 from almost_gamengen.play.server import (
     MAX_MESSAGE,
     Player,
@@ -82,20 +80,6 @@ class OptionsEnv(gym.Env):
         return self._frame(int(action)), 0.0, False, False, {}
 
 
-def _raw(base: str, method: str, path: str, headers=None, host: str | None = None) -> int:
-    port = int(base.rsplit(":", 1)[1].split("/")[0])
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host or f"127.0.0.1:{port}")
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        conn.endheaders()
-        return conn.getresponse().status
-    finally:
-        conn.close()
-
-
 async def _until(ws, kind: str, n: int = 1, timeout: float = 10) -> list[dict]:
     got = []
     while len(got) < n:
@@ -111,10 +95,10 @@ def test_server_survives_bad_input_and_serves_only_its_page(tmp_path: Path):
     srv = PlayServer(make_app(_gridchase_sessions(), tmp_path / "play", max_fps=50), token=TOKEN)
     with srv as url:
         assert url == f"{srv.base_url}/?token={TOKEN}"
-        assert _raw(url, "GET", f"/?token={TOKEN}") == 200
-        assert _raw(url, "GET", "/") == 403
+        assert raw_request(url, "GET", f"/?token={TOKEN}")[0] == 200
+        assert raw_request(url, "GET", "/")[0] == 403
         for path in ("/../../etc/passwd", "/page.html", "/server.py", "/static/x"):
-            assert _raw(url, "GET", f"{path}?token={TOKEN}") == 404
+            assert raw_request(url, "GET", f"{path}?token={TOKEN}")[0] == 404
 
         async def session():
             async with websockets.connect(srv.ws_url()) as ws:
@@ -158,13 +142,13 @@ def test_foreign_host_origin_or_token_cannot_open_the_socket(tmp_path: Path):
     with srv as url:
         port = url.rsplit(":", 1)[1].split("/")[0]
         ws_path = f"/ws?token={TOKEN}"
-        assert _raw(url, "GET", ws_path, handshake, host="attacker.example") == 400
-        assert _raw(url, "GET", ws_path, handshake, host=f"attacker.example:{port}") == 400
-        assert _raw(url, "GET", ws_path, {**handshake, "Origin": "http://evil.example"}) == 403
-        assert _raw(url, "GET", ws_path, {**handshake, "Origin": "http://127.0.0.2:9911"}) == 403
-        assert _raw(url, "GET", "/ws", handshake) == 403
-        assert _raw(url, "GET", "/ws?token=guess", handshake) == 403
-        assert _raw(url, "GET", f"/?token={TOKEN}", host="attacker.example") == 400
+        assert raw_request(url, "GET", ws_path, headers=handshake, host="attacker.example")[0] == 400
+        assert raw_request(url, "GET", ws_path, headers=handshake, host=f"attacker.example:{port}")[0] == 400
+        assert raw_request(url, "GET", ws_path, headers={**handshake, "Origin": "http://evil.example"})[0] == 403
+        assert raw_request(url, "GET", ws_path, headers={**handshake, "Origin": "http://127.0.0.2:9911"})[0] == 403
+        assert raw_request(url, "GET", "/ws", headers=handshake)[0] == 403
+        assert raw_request(url, "GET", "/ws?token=guess", headers=handshake)[0] == 403
+        assert raw_request(url, "GET", f"/?token={TOKEN}", host="attacker.example")[0] == 400
 
         async def denied(**kw) -> int:
             with pytest.raises(websockets.exceptions.InvalidStatus) as e:
@@ -398,19 +382,6 @@ def test_held_keys_play_the_combined_action_in_the_page(tmp_path: Path):
     assert "MOVE_FORWARD+ATTACK" in seen["keys_help"]
 
 
-class _Attacker(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        body = b"<!doctype html><title>a page on another site</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 OPEN_SOCKET = """
 (url) => new Promise((done) => {
   const ws = new WebSocket(url);
@@ -426,29 +397,23 @@ OPEN_SOCKET = """
 def test_a_page_on_another_origin_cannot_open_the_play_socket(tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), _Attacker)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     srv = PlayServer(make_app(_gridchase_sessions(), tmp_path, max_fps=30), token=TOKEN)
-    try:
-        with srv as url, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            try:
-                foreign = browser.new_page()
-                foreign.goto(f"http://127.0.0.2:{httpd.server_address[1]}/")
-                bare = srv.ws_url().split("?")[0]
-                # without the token, and even with it (a leaked link): refused at the handshake
-                assert foreign.evaluate(OPEN_SOCKET, bare) == "refused"
-                assert foreign.evaluate(OPEN_SOCKET, srv.ws_url()) == "refused"
-                # the control: the page itself opens the same socket
-                own = browser.new_page()
-                own.goto(url)
-                assert own.evaluate(OPEN_SOCKET, srv.ws_url()) == "message: hello"
-            finally:
-                browser.close()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with attacker_site() as site, srv as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            foreign = browser.new_page()
+            foreign.goto(site)
+            bare = srv.ws_url().split("?")[0]
+            # without the token, and even with it (a leaked link): refused at the handshake
+            assert foreign.evaluate(OPEN_SOCKET, bare) == "refused"
+            assert foreign.evaluate(OPEN_SOCKET, srv.ws_url()) == "refused"
+            # the control: the page itself opens the same socket
+            own = browser.new_page()
+            own.goto(url)
+            assert own.evaluate(OPEN_SOCKET, srv.ws_url()) == "message: hello"
+        finally:
+            browser.close()
 
 
 # -- the world model on an explicit device ------------------------------------------------------
