@@ -107,6 +107,22 @@ def test_merge_adds_updates_skips_and_never_rewrites(run, seed_folder):
     assert code == 2 and "999999.png: unknown image" in out and "100123.png: score 9 is out of range" in out
 
 
+def test_import_refuses_a_run_directory_in_use(run, seed_folder):
+    """`almost ddpo import` takes the run directory's lock: while an `almost run` holds it, the
+    import changes nothing and says who holds the directory."""
+    from almost.pipeline import RunDirLock
+
+    f = seed_folder / "scores.json"
+    f.write_text(json.dumps({"100123.png": 3}))
+    args = ["ddpo", "import", str(f), "--images", str(seed_folder), "--run", str(run)]
+    manifest_before = (run / "manifest.json").read_bytes()
+    with RunDirLock(run):
+        code, out, err = run_cli(args)
+    assert code == 2 and "is in use by another run" in err and "Traceback" not in out + err
+    assert not (run / "ratings.jsonl").exists() and (run / "manifest.json").read_bytes() == manifest_before
+    assert run_cli(args)[0] == 0 and (run / "ratings.jsonl").exists()  # the lock released: it goes in
+
+
 def test_log_keeps_a_valid_last_line_without_newline_and_reports_a_torn_one(tmp_path, capsys):
     p = tmp_path / "ratings.jsonl"
     p.write_text('{"kind": "score", "image": "a", "score": 3}\n{"kind": "score", "image": "b", "score": -2}')

@@ -37,6 +37,8 @@ def mark_labels_changed(run_dir: str | Path, why: str = "the ratings changed") -
 def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str = "import") -> int:
     """``almost ddpo import``: merge, print one line per bad entry and the summary; a UserError
     (exit status 2) when nothing could be merged."""
+    from almost.pipeline import RunDirLock
+
     from .scores import merge_seed_scores, run_images, run_log
 
     run = Path(run_dir)
@@ -46,9 +48,12 @@ def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str 
     known = run_images(run)
     if not known:
         raise UserError(f"{run} has no generated images yet; run `almost run --plugin ddpo generate --out {run}` first")
-    report = merge_seed_scores(run_log(run), scores_json, images, known, annotator)
-    if report.merged:
-        mark_labels_changed(run, f"{report.merged} rating(s) imported")
+    # the run's own lock: an `almost run` training on these labels (or another import) would
+    # otherwise see them change under it; a busy run gives one sentence naming its holder
+    with RunDirLock(run):
+        report = merge_seed_scores(run_log(run), scores_json, images, known, annotator)
+        if report.merged:
+            mark_labels_changed(run, f"{report.merged} rating(s) imported")
     for line in report.bad:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
