@@ -16,9 +16,9 @@ from almost.config import field
 from almost.history import History
 from almost.pipeline import Pipeline, Stage, run_pipeline
 from almost.report import _thin, load_run, svg_curve, write_report
-from almost.testing import run_cli
+from almost.testing import chromium_executable, launch_chromium, run_cli
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = chromium_executable()
 
 # the training stages of the three pipelines, each with the values it logs
 TRAINING = {
@@ -204,8 +204,8 @@ def test_end_of_run_table_shows_headline_figures_and_durations(tmp_path, monkeyp
 @pytest.mark.browser
 @pytest.mark.slow
 def test_report_in_chromium(tmp_path, monkeypatch):
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    if CHROMIUM is None:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     monkeypatch.setenv("ALMOST_NO_PROGRESS", "1")
     run = fake_run(tmp_path / "run")
@@ -213,8 +213,7 @@ def test_report_in_chromium(tmp_path, monkeypatch):
     pages = [write_report(run), write_report(tmp_path / "tiny")]
     expected = [TRAINING, {"train": ["loss", "lr"]}]
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(pw)
         try:
             for path, stages in zip(pages, expected):
                 page = browser.new_page()

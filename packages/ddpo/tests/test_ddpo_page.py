@@ -6,7 +6,6 @@ touch, and pairwise mode compares two images of one prompt with a vote count."""
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -14,10 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from almost.testing import chromium_executable, launch_chromium
 from almost_ddpo.scores import RatingLog, RatingView, drop_undone
 from almost_ddpo.webapp import UNDO_DEPTH, Server, make_app
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = chromium_executable()
 N_IMAGES, N_PROMPTS = 500, 50
 TOKEN = "page-test-token-0123456789"
 
@@ -54,12 +54,11 @@ def served(images, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    if CHROMIUM is None:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = launch_chromium(pw)
         try:
             yield b
         finally:

@@ -14,11 +14,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from almost.testing import attacker_site, free_port, raw_request
+from almost.testing import (
+    attacker_site,
+    chromium_executable,
+    free_port,
+    launch_chromium,
+    raw_request,
+)
 from almost_ddpo.scores import RatingLog, read_scores_json
 from almost_ddpo.webapp import Server, make_app
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = chromium_executable()
 
 
 @pytest.fixture
@@ -93,13 +99,12 @@ def test_api_rejects_bad_ratings_and_binds_localhost(server):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_keyboard_scores_survive_reload_and_export(server, tmp_path):
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    if CHROMIUM is None:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     url, log = server
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(pw)
         try:
             page = browser.new_page()
             page.goto(url)  # the link the terminal prints, token included
@@ -273,14 +278,13 @@ async (args) => {
 
 @pytest.mark.browser
 def test_a_page_on_another_origin_cannot_rate_import_or_finish(server, done):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    if CHROMIUM is None:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     url, log = server
     target = _api(url, "")
     with attacker_site() as foreign, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(pw)
         try:
             page = browser.new_page()
             page.goto(foreign)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from almost.testing import attacker_site, raw_request
+from almost.testing import attacker_site, chromium_executable, launch_chromium, raw_request
 from almost_gamengen.play.server import (
     MAX_MESSAGE,
     Player,
@@ -25,7 +24,7 @@ from almost_gamengen.play.server import (
 )
 from almost_gamengen.play.session import EnvSession, size_threads
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = chromium_executable()
 TOKEN = "play-test-token-42"
 
 
@@ -318,8 +317,7 @@ def play_in_browser(url: str, tmp_path: Path, keys=("d", "d", "s", "s"), chords=
 
     page_url = url if "?" in url else url + "/"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 640})
             page.goto(page_url)
@@ -399,8 +397,7 @@ def test_a_page_on_another_origin_cannot_open_the_play_socket(tmp_path: Path):
 
     srv = PlayServer(make_app(_gridchase_sessions(), tmp_path, max_fps=30), token=TOKEN)
     with attacker_site() as site, srv as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(p)
         try:
             foreign = browser.new_page()
             foreign.goto(site)

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+from almost.testing import chromium_executable
+
+CHROMIUM = chromium_executable()
 
 
 def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_world_model_run: Path):

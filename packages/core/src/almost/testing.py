@@ -13,7 +13,9 @@ Each ``check_*`` function exercises a component through its protocol and raises
 :func:`run_cli` runs the ``almost`` command in-process and returns its exit code and output;
 :func:`raw_request` sends a local web UI a request with exactly the headers given (to test
 its :class:`almost.localserver.Guard`), :func:`attacker_site` serves a page from another origin
-to run a browser script against it, and :func:`free_port` picks a port to start a server on.
+to run a browser script against it, :func:`free_port` picks a port to start a server on, and
+:func:`launch_chromium` starts the real headless Chromium that page tests drive (skipping the
+test where Debian's ``chromium`` or playwright is missing).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import http.client
 import io
 import math
+import shutil
 import socket
 import threading
 import urllib.parse
@@ -310,3 +313,25 @@ def attacker_site(page: bytes = ATTACKER_PAGE) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+#: the flags every page test launches Chromium with (no GPU, no sandbox in containers, no
+#: background traffic: a test page must not reach the network)
+CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
+
+
+def chromium_executable() -> str | None:
+    """Debian's ``chromium`` (``apt-get install chromium``), or ``None`` where it is missing."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """A headless Debian Chromium from a ``sync_playwright()`` context, launched with
+    :data:`CHROMIUM_ARGS`. The calling test is skipped (with the install command) where the
+    browser is missing. The caller closes it."""
+    import pytest
+
+    path = chromium_executable()
+    if path is None:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    return playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS))
