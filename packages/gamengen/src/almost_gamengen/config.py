@@ -51,7 +51,8 @@ def small() -> GamengenConfig:
     return attrs.evolve(
         cfg,
         agent=attrs.evolve(cfg.agent, total_steps=60_000, n_steps=256, batch_size=128,
-                           n_epochs=4, learning_rate=5e-4, checkpoint_every=10_000, eval_episodes=50),
+                           n_epochs=4, learning_rate=5e-4, checkpoint_every=10_000, eval_episodes=50,
+                           record_frames=16_384),
         collect=attrs.evolve(cfg.collect, episodes=600),
         encode=attrs.evolve(cfg.encode, vae_fit_steps=1500, vae_fit_batch_size=32),
         model=attrs.evolve(cfg.model, block_out_channels=[48, 96], layers_per_block=2, context=6),

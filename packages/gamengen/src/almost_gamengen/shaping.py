@@ -134,3 +134,21 @@ class ShapedReward(gym.Wrapper):
             truncated,
             info,
         )
+
+
+class ScaledReward(gym.RewardWrapper):
+    """Multiply the reward the learner sees by ``scale`` (outermost, after ``Monitor``, so the
+    logged episode returns keep their own units).
+
+    PPO's value head and policy share one CNN and one clipped gradient norm: returns in the
+    hundreds (ViZDoom ``basic``: −4 a step, −5 a shot, +101 a kill) give value losses of
+    ~10⁴ whose gradient swamps the policy's, and the policy drifts to one action. Scaled to
+    returns of order 1 (``agent.reward_scale`` 0.01 on ``basic``) it learned to aim and shoot
+    within 8k–16k steps (benchmarks/README.md, agent study)."""
+
+    def __init__(self, env: gym.Env, scale: float):
+        super().__init__(env)
+        self.scale = float(scale)
+
+    def reward(self, reward):
+        return self.scale * float(reward)

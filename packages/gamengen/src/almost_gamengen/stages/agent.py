@@ -11,7 +11,14 @@ is wrapped (innermost first) by
    reports game variables, the game's own reward elsewhere (``agent.shaping``);
 3. :class:`~almost_gamengen.policies.PolicyFrames` — upscales frames below the CNN's
    36-pixel minimum (policy input only);
-4. SB3's ``Monitor`` — episode returns for the logs.
+4. SB3's ``Monitor`` — episode returns for the logs (in the game's units);
+5. :class:`~almost_gamengen.shaping.ScaledReward` — the reward PPO learns from, times
+   ``agent.reward_scale``: unscaled ``basic`` returns (hundreds) made the value loss swamp the
+   shared CNN's gradient and the policy collapsed to one action (benchmarks/README.md).
+
+With ``agent.record_frames`` a game records only its first episodes, up to its share of
+that many frames (:class:`RecordFirst`), so the world model's data does not grow with the
+agent's training.
 
 The policy is ``CnnPolicy`` (NatureCNN). It is checkpointed every ``agent.checkpoint_every``
 steps to ``<run>/agent/checkpoints/ppo-<steps>.zip`` (atomic, never deleted); an
@@ -69,10 +76,14 @@ def run(ctx) -> None:
         probe.close()
 
     # episode ids continue after those already recorded (a resumed run)
-    start = 0
+    start, recorded = 0, 0
     if acfg.record:
-        manifest = rebuild_manifest(root) if root.exists() else {"shards": []}
+        manifest = rebuild_manifest(root) if root.exists() else {"shards": [], "frames": 0}
         start = 1 + max((int(e) for s in manifest["shards"] for e in s["episodes"]), default=-1)
+        recorded = int(manifest.get("frames", 0))
+    # agent.record_frames: each game's share of what is left to record (0: every episode)
+    budget = -(-max(0, acfg.record_frames - recorded) // acfg.num_envs) if acfg.record_frames else 0
+    record_root = str(root) if acfg.record and (budget > 0 or not acfg.record_frames) else None
     fns = [
         functools.partial(
             make_agent_env,
@@ -80,10 +91,12 @@ def run(ctx) -> None:
             i,
             acfg.num_envs,
             start,
-            str(root) if acfg.record else None,
+            record_root,
             acfg.shaping,
             acfg.shaping_scale,
             cfg.seed,
+            acfg.reward_scale,
+            budget,
         )
         for i in range(acfg.num_envs)
     ]
@@ -158,16 +171,18 @@ def run(ctx) -> None:
         console.print(
             f"agent: game return {scores['return_mean']:.1f} ± {scores['return_std']:.1f} vs random "
             f"{scores['return_random']:.1f} ± {scores['return_random_std']:.1f} on the same "
-            f"{acfg.eval_episodes} held-out seeds ({scores['return_gain_sigma']:+.1f} σ)"
+            f"{acfg.eval_episodes} held-out seeds ({scores['return_gain_sigma']:+.1f} σ); "
+            f"argmax actions {scores['return_argmax']:.1f}"
         )
     ctx.log_metrics(**metrics)
 
 
 def evaluate_against_random(spec: EnvSpec, policy_path: Path, facts: dict, seed: int,
                             episodes: int) -> dict[str, float]:
-    """The policy's game return (sampled actions, unshaped) next to a uniform random policy's,
-    on the same ``episodes`` evaluation seeds (their own stream: never a training or collect
-    seed). ``return_gain_sigma`` is the difference in units of its standard error."""
+    """The policy's game return (sampled actions, as ``collect`` plays; unshaped, unscaled) next
+    to a uniform random policy's, on the same ``episodes`` evaluation seeds (their own stream:
+    never a training or collect seed). ``return_gain_sigma`` is the difference in units of its
+    standard error. ``return_argmax`` is the policy's return taking its most likely action."""
     from ..policies import make_policy
     from ..seeds import game_seed
 
@@ -176,8 +191,10 @@ def evaluate_against_random(spec: EnvSpec, policy_path: Path, facts: dict, seed:
     env = spec.make()
     try:
         out = {}
-        for name, kind in (("", "agent"), ("_random", "random")):
-            policy = make_policy(kind, facts["action_names"], facts["frame_shape"], policy_path)
+        plays = (("", "agent", False), ("_random", "random", False), ("_argmax", "agent", True))
+        for name, kind, argmax in plays:
+            policy = make_policy(kind, facts["action_names"], facts["frame_shape"], policy_path,
+                                 deterministic=argmax)
             returns = []
             for k in range(episodes):
                 s = game_seed(seed, "eval", k)
@@ -208,26 +225,33 @@ def make_agent_env(
     shaping: bool,
     shaping_scale: float,
     seed: int = 0,
+    reward_scale: float = 1.0,
+    record_frames: int = 0,
 ):
     """One game for the vector env (runs in its own process): seeds → record → shape → policy
     frames. Every episode of game ``index`` is reset with its own seed from the ``agent`` stream
-    (:mod:`almost_gamengen.seeds`), so no training episode shares a seed with ``collect``'s."""
+    (:mod:`almost_gamengen.seeds`), so no training episode shares a seed with ``collect``'s.
+    ``record_frames`` > 0: this game records its first episodes, up to about that many frames
+    (finishing the episode under way), and then plays on unrecorded."""
     from stable_baselines3.common.monitor import Monitor
 
     from ..policies import PolicyFrames, upscale_factor
     from ..recorder import EpisodeRecorder
-    from ..shaping import ShapedReward
+    from ..shaping import ScaledReward, ShapedReward
 
     env = AgentSeeds(spec.make(), seed, index)
     if root is not None:
         env = EpisodeRecorder(
             env, root, prefix=f"agent-e{index:02d}", ids=itertools.count(start + index, n)
         )
+        if record_frames > 0:
+            env = RecordFirst(env, record_frames)
     if shaping:
         env = ShapedReward(env, scale=shaping_scale)
     if upscale_factor(env.observation_space.shape) > 1:
         env = PolicyFrames(env)
-    return Monitor(env)
+    env = Monitor(env)
+    return ScaledReward(env, reward_scale) if reward_scale != 1.0 else env
 
 
 class AgentSeeds(gym.Wrapper):
@@ -244,6 +268,24 @@ class AgentSeeds(gym.Wrapper):
         s = game_seed(self.run_seed, "agent", self.index * 1_000_000 + self.k)
         self.k += 1
         return self.env.reset(seed=s, options=options)
+
+
+class RecordFirst(gym.Wrapper):
+    """Play through ``recorder`` until it has written ``frames`` frames, then (from the next
+    reset on) past it, on the bare game: an episode is never cut, so every one kept is whole."""
+
+    def __init__(self, recorder, frames: int):
+        super().__init__(recorder)
+        self.frames, self.active = int(frames), recorder
+        self.action_names, self.noop_action = recorder.action_names, recorder.noop_action
+
+    def reset(self, **kwargs):
+        if self.active is self.env and self.env.frames_written >= self.frames:
+            self.active = self.env.env  # the game the recorder wraps
+        return self.active.reset(**kwargs)
+
+    def step(self, action):
+        return self.active.step(action)
 
 
 def latest_checkpoint(ckpt_dir: Path) -> Path | None:
