@@ -37,6 +37,30 @@ def test_atomic_write_interrupted_by_keyboard_keeps_old(tmp_path: Path):
     assert aio.read_json(path) == {"a": 1}
 
 
+def test_atomic_dir_swaps_a_whole_folder_and_keeps_the_old_one_on_failure(tmp_path: Path):
+    model = tmp_path / "model"
+    with aio.atomic_dir(model) as tmp:
+        (tmp / "a.bin").write_bytes(b"old")
+        (tmp / "only-old.txt").write_text("x")
+    # a failing save (or Ctrl-C) leaves the old folder exactly as it was, and no temp folder
+    with pytest.raises(KeyboardInterrupt), aio.atomic_dir(model) as tmp:
+        (tmp / "a.bin").write_bytes(b"half")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in model.iterdir()) == ["a.bin", "only-old.txt"]
+    assert (model / "a.bin").read_bytes() == b"old"
+    # a re-run over an existing folder (a stage redone after a crash) replaces it whole:
+    # no file of the old folder survives, nothing is left beside it
+    with aio.atomic_dir(model) as tmp:
+        (tmp / "a.bin").write_bytes(b"new")
+    assert sorted(p.name for p in model.iterdir()) == ["a.bin"] and (model / "a.bin").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    # a crash between the two renames left the old folder aside: the next save clears it
+    (tmp_path / ".model.old").mkdir()
+    with aio.atomic_dir(model) as tmp:
+        (tmp / "b.bin").write_bytes(b"b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
 def test_atomic_files_get_the_usual_permissions(tmp_path: Path):
     import stat
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -22,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NonFiniteError, UserError
-from .io import atomic_path, atomic_write_json, disk_full_error, fsync_dir, fsync_tree, is_disk_full
+from .io import (
+    atomic_path,
+    atomic_write_json,
+    disk_full_error,
+    fsync_tree,
+    is_disk_full,
+    replace_dir,
+)
 
 
 def save_safetensors(tensors: Mapping[str, Any], path: str | Path, metadata: Mapping[str, str] | None = None) -> Path:
@@ -169,15 +175,7 @@ class Checkpoints:
                 atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), "almost_files": files})
                 fsync_tree(tmp)  # every file and folder on disk before the rename makes it visible
                 with _signals_deferred():  # Ctrl-C / SIGTERM wait until the renames are done
-                    if final.exists():  # re-saving the same step: keep the old one aside until done
-                        old = self.directory / f".step-{step:08d}.old"
-                        shutil.rmtree(old, ignore_errors=True)
-                        os.replace(final, old)
-                        os.replace(tmp, final)
-                        shutil.rmtree(old, ignore_errors=True)
-                    else:
-                        os.replace(tmp, final)
-                    fsync_dir(self.directory)
+                    replace_dir(tmp, final)  # re-saving a step keeps the old one aside until done
                 if self.keep:
                     for old in self.all()[: -self.keep]:
                         shutil.rmtree(old, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Files that a crash cannot leave half-written: write to a temp file, fsync, rename.
 
 ``os.replace`` is atomic on POSIX and Windows when source and target are on one file system,
-so readers see either the old file or the new one, never a mix.
+so readers see either the old file or the new one, never a mix. Folders (a saved model, a
+checkpoint) are built aside and swapped in the same way: :func:`atomic_dir`, :func:`replace_dir`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import errno
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +110,45 @@ def fsync_tree(root: str | os.PathLike) -> None:
         for name in filenames:
             _fsync(os.path.join(dirpath, name), strict=True)
         fsync_dir(Path(dirpath))
+
+
+def replace_dir(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Make the finished folder ``tmp`` the folder ``path``: fsync every file in it, then rename it
+    into place. An existing ``path`` is renamed to ``.NAME.old`` first and removed once the new
+    folder is in place, so ``path`` never holds a mix of old and new files; a crash between the
+    two renames leaves the old folder in ``.NAME.old`` (the next call clears it)."""
+    tmp, path = Path(tmp), Path(path)
+    fsync_tree(tmp)  # every file on disk before the rename makes the folder visible
+    if path.exists():
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+    fsync_dir(path.parent)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty folder beside ``path`` to write a model or export into; when the block ends
+    without an error it becomes ``path`` (:func:`replace_dir`). If the block raises, the folder is
+    removed and ``path`` is left as it was; a full disk becomes the one-sentence error."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)  # a crashed earlier attempt
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_dir(tmp, path)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if is_disk_full(e):
+            raise disk_full_error(path) from None
+        raise
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:

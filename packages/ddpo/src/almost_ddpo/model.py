@@ -80,23 +80,18 @@ def build_tiny(words: list[str], image_size: int = 32, seed: int = 0):
 
 def save_pipeline(path: str | Path, unet, vae, text_encoder, tokenizer, scheduler) -> Path:
     """Save the parts as a ``StableDiffusionPipeline`` folder (written aside, then renamed)."""
-    import shutil
-
     from diffusers import StableDiffusionPipeline
 
+    from almost.io import atomic_dir
+
     _quiet()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     pipe = StableDiffusionPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
-    pipe.save_pretrained(tmp, safe_serialization=True)
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
-    return path
+    with atomic_dir(path) as tmp:  # the old folder stays whole until the new one is complete
+        pipe.save_pretrained(tmp, safe_serialization=True)
+    return Path(path)
 
 
 def load_pipeline(path: str | Path, dtype: str = "float32", device: str = "cpu"):

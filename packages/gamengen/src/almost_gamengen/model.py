@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -250,32 +249,19 @@ class WorldModel(nn.Module):
     def save(self, directory: str | Path, scheduler_config: dict | None = None) -> Path:
         """Write diffusers layout + own config into ``directory`` (built aside, then renamed)."""
         from almost.checkpoint import save_safetensors
-        from almost.io import fsync_dir, fsync_tree
+        from almost.io import atomic_dir
 
-        directory = Path(directory)
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.unet.save_pretrained(tmp / "unet", safe_serialization=True)
-        if scheduler_config is not None:
-            from diffusers import DDIMScheduler
+        with atomic_dir(directory) as tmp:
+            self.unet.save_pretrained(tmp / "unet", safe_serialization=True)
+            if scheduler_config is not None:
+                from diffusers import DDIMScheduler
 
-            DDIMScheduler.from_config(scheduler_config).save_pretrained(tmp / "scheduler")
-        save_safetensors({"action_embedding.weight": self.action_embedding.weight,
-                          "action_position.weight": self.action_position.weight},
-                         tmp / "world_model.safetensors")
-        atomic_write_json(tmp / "world_model.json", self.config_dict())
-        fsync_tree(tmp)  # every file on disk before the rename makes the folder visible
-        if directory.exists():
-            old = directory.with_name(directory.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
-        fsync_dir(directory.parent)
-        return directory
+                DDIMScheduler.from_config(scheduler_config).save_pretrained(tmp / "scheduler")
+            save_safetensors({"action_embedding.weight": self.action_embedding.weight,
+                              "action_position.weight": self.action_position.weight},
+                             tmp / "world_model.safetensors")
+            atomic_write_json(tmp / "world_model.json", self.config_dict())
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> WorldModel:

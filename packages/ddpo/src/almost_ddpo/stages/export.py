@@ -16,7 +16,7 @@ import shutil
 from almost.checkpoint import load_safetensors, save_safetensors
 from almost.console import console
 from almost.errors import UserError
-from almost.io import read_json
+from almost.io import atomic_dir, read_json
 
 
 def run(ctx) -> None:
@@ -27,11 +27,8 @@ def run(ctx) -> None:
         raise UserError(f"no trained LoRA in {src}; run the policy stage first")
     out = ctx.stage_dir()
     dst = out / "lora"
-    tmp = out / ".lora.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp)
-    shutil.rmtree(dst, ignore_errors=True)
-    tmp.rename(dst)
+    with atomic_dir(dst) as tmp:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
     cfg = read_json(dst / "adapter_config.json", "LoRA config")
     peft_sd = load_safetensors(dst / "adapter_model.safetensors")
     ctx.add_artifact(dst, "LoRA (diffusers/peft)")

@@ -128,12 +128,10 @@ def run(ctx) -> None:
     acc.wait_for_everyone()
     if not acc.is_main_process:
         return
-    import shutil
+    from almost.io import atomic_dir
 
-    tmp = out / "vae.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    vae.save_pretrained(tmp, safe_serialization=True)
-    tmp.replace(vae_out)
+    with atomic_dir(vae_out) as tmp:  # a re-run after a crash replaces a folder already there
+        vae.save_pretrained(tmp, safe_serialization=True)
     ctx.add_artifact(vae_out, "fine-tuned VAE")
     ctx.log_metrics(psnr_db_before=before, psnr_db_after=after, kept_finetuned=float(kept), steps=dcfg.steps,
                     seconds=round(time.time() - t0, 2))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from almost.errors import UserError
+from almost.io import atomic_dir
 
 from ..latents import INDEX, plan_shards, shard_name, write_index, write_shard
 
@@ -71,8 +72,8 @@ def run(ctx) -> None:
             torch.manual_seed(cfg.seed)
             vae = build_tiny_vae(ecfg.vae_block_out_channels, size)
             fit_metrics = _fit_vae(vae, stores, episodes, ecfg, acc.device, cfg.seed, size)
-            vae.save_pretrained(str(vae_dir) + ".tmp", safe_serialization=True)
-            Path(str(vae_dir) + ".tmp").replace(vae_dir)
+            with atomic_dir(vae_dir) as tmp:
+                vae.save_pretrained(tmp, safe_serialization=True)
         acc.wait_for_everyone()
         vae = load_vae(vae_dir)
     vae = vae.to(acc.device).eval().requires_grad_(False)
