@@ -34,6 +34,8 @@ STUDY = {
     "no reward scale": ["agent.reward_scale=1.0"],
     "scaled, lr 2.5e-4 × 2 epochs": ["agent.learning_rate=2.5e-4", "agent.n_epochs=2"],
     "no shaping (the game's own reward, scaled)": ["agent.shaping=false"],
+    "VecNormalize instead of the fixed scale": ["agent.reward_scale=1.0",
+                                                "agent.normalize_reward=true"],
     "half the steps": ["agent.total_steps=8192"],
 }
 

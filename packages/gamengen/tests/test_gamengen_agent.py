@@ -74,3 +74,26 @@ def test_record_first_keeps_whole_episodes_up_to_the_budget(tmp_path, counter_en
         env.close()
     manifest = rebuild_manifest(tmp_path / "ep")
     assert (manifest["episodes"], manifest["frames"]) == (2, 14)
+
+
+@pytest.mark.slow
+def test_normalized_rewards_save_their_statistics_and_resume_with_them(tmp_path, run_gamengen):
+    import pickle
+
+    sets = ["env.name=gridchase", "env.max_steps=20", "agent.num_envs=1", "agent.total_steps=64",
+            "agent.n_steps=32", "agent.batch_size=32", "agent.checkpoint_every=32",
+            "agent.eval_episodes=1", "agent.normalize_reward=true"]
+    code, out, err = run_gamengen(tmp_path, "agent", sets=sets)
+    assert code == 0, out + err
+    ckpts = tmp_path / "agent" / "checkpoints"
+    stats = ckpts / "ppo-000000032.pkl"
+    assert stats.is_file() and (ckpts / "ppo-000000064.pkl").is_file()
+    with open(stats, "rb") as f:
+        assert pickle.load(f).ret_rms.count > 1  # it saw the returns of the first 32 steps
+
+    (ckpts / "ppo-000000064.zip").unlink()  # as if it had died after the checkpoint at 32
+    (tmp_path / "manifest.json").unlink()
+    code, out, err = run_gamengen(tmp_path, "agent", sets=sets)
+    assert code == 0, out + err
+    assert "reward statistics from ppo-000000032.pkl" in out
+    assert "resuming from ppo-000000032.zip" in out

@@ -101,6 +101,10 @@ class AgentConfig:
         "returns keep the game's units): returns of order 1 keep the value loss from swamping "
         "the policy's gradient"
     )
+    normalize_reward: bool = field(
+        False, help="divide the reward PPO learns from by a running standard deviation of the "
+        "discounted return (SB3 VecNormalize; on top of reward_scale)"
+    )
     record: bool = field(True, help="record every episode played while training")
     record_frames: int = field(
         1024, ge=0, help="record only the first episodes, up to about this many frames in all "

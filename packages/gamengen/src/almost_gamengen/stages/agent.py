@@ -15,6 +15,9 @@ is wrapped (innermost first) by
 5. :class:`~almost_gamengen.shaping.ScaledReward` — the reward PPO learns from, times
    ``agent.reward_scale``: unscaled ``basic`` returns (hundreds) made the value loss swamp the
    shared CNN's gradient and the policy collapsed to one action (benchmarks/README.md).
+   ``agent.normalize_reward`` adds SB3's ``VecNormalize`` over the games (rewards divided by a
+   running deviation of the return, any game's scale; its statistics are saved beside each
+   checkpoint as ``.pkl`` and resume with it).
 
 With ``agent.record_frames`` a game records only its first episodes, up to its share of
 that many frames (:class:`RecordFirst`), so the world model's data does not grow with the
@@ -39,6 +42,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback  # stage modules load only when run
+from stable_baselines3.common.vec_env import VecNormalize
 
 from almost.console import console, progress
 from almost.errors import UserError
@@ -108,6 +112,13 @@ def run(ctx) -> None:
     t0 = time.perf_counter()
     try:
         latest = latest_checkpoint(ckpt_dir)
+        if acfg.normalize_reward:  # the running return statistics resume with the policy
+            stats = latest.with_suffix(".pkl") if latest is not None else None
+            if stats is not None and stats.is_file():
+                vec = VecNormalize.load(str(stats), vec)
+                console.print(f"agent: reward statistics from {stats.name}")
+            else:
+                vec = VecNormalize(vec, norm_obs=False, norm_reward=True, gamma=acfg.gamma)
         if latest is not None:
             model = PPO.load(latest, env=vec, device=acfg.device)
             console.print(f"agent: resuming from {latest.name} ({model.num_timesteps} steps done)")
@@ -298,7 +309,12 @@ def latest_checkpoint(ckpt_dir: Path) -> Path | None:
 
 
 def save_policy(model, path: Path) -> None:
-    """``model.save`` through a temp file and a rename (a crash leaves no half zip)."""
+    """``model.save`` through a temp file and a rename (a crash leaves no half zip); with
+    ``agent.normalize_reward`` the reward statistics first, beside it (``.pkl``)."""
+    env = model.get_vec_normalize_env()  # under SB3's image transpose wrapper
+    if env is not None:
+        with atomic_path(path.with_suffix(".pkl"), suffix=".pkl") as tmp:
+            env.save(str(tmp))
     with atomic_path(path, suffix=".zip") as tmp:
         model.save(tmp)
 
