@@ -77,9 +77,13 @@ def test_record_first_keeps_whole_episodes_up_to_the_budget(tmp_path, counter_en
 
 
 @pytest.mark.slow
-def test_normalized_rewards_save_their_statistics_and_resume_with_them(tmp_path, run_gamengen):
+def test_normalized_rewards_save_their_statistics_and_resume_with_them(tmp_path, run_gamengen, monkeypatch):
     import pickle
+    import tempfile
 
+    systmp = tmp_path / "systmp"  # where SB3 would leave an empty SB3-<date> folder per learn()
+    systmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(systmp))
     sets = ["env.name=gridchase", "env.max_steps=20", "agent.num_envs=1", "agent.total_steps=64",
             "agent.n_steps=32", "agent.batch_size=32", "agent.checkpoint_every=32",
             "agent.eval_episodes=1", "agent.normalize_reward=true"]
@@ -97,3 +101,4 @@ def test_normalized_rewards_save_their_statistics_and_resume_with_them(tmp_path,
     assert code == 0, out + err
     assert "reward statistics from ppo-000000032.pkl" in out
     assert "resuming from ppo-000000032.zip" in out
+    assert list(systmp.glob("SB3-*")) == []  # the agent logs in memory, no empty folders in /tmp

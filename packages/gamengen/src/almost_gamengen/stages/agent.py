@@ -55,6 +55,7 @@ from ..make_env import EnvSpec, describe, env_spec
 def run(ctx) -> None:
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     cfg, acfg = ctx.config, ctx.config.agent
@@ -137,6 +138,9 @@ def run(ctx) -> None:
                 device=acfg.device,
                 verbose=0,
             )
+        # SB3 would otherwise make an empty log folder in /tmp on every learn(): our own logger
+        # (no outputs) keeps its values in memory, where the progress callback reads them
+        model.set_logger(Logger(folder=None, output_formats=[]))
         done_before = model.num_timesteps
         remaining = acfg.total_steps - done_before
         if remaining > 0:
