@@ -89,6 +89,17 @@ def test_no_repair_keeps_the_first_verdict():
     assert result.verdict == FAILS and len(result.attempts) == 1 and result.attempts[0].errors
 
 
+def test_a_repair_that_breaks_the_program_never_replaces_a_better_one():
+    from almost_irgen.pipeline_api import MISBEHAVES, Attempt, Result, describe
+
+    r = Result(None, IR, attempts=[Attempt("ok();", MISBEHAVES, ["rotates about y, expected z"]),
+                                   Attempt("broken(", FAILS, ["CS1525"])])
+    assert r.verdict == MISBEHAVES and r.compiles and r.code == "ok();" and r.repairs == 1
+    assert "kept attempt 1" in describe(r) and "rotates about y" in describe(r)
+    r.attempts.append(Attempt("fixed();", BEHAVES))
+    assert r.verdict == BEHAVES and r.code == "fixed();" and "kept" not in describe(r)
+
+
 def test_generate_end_to_end_on_a_tiny_model(taught_run, tmp_path):
     out = tmp_path / "Coin.cs"
     code, stdout, stderr = run_cli(["irgen", "generate", SENTENCE, "--run", str(taught_run), "--out", str(out),

@@ -101,6 +101,8 @@ class EvaluateConfig:
     compiler: str = choice("auto", "auto", "mcs", "syntax", help="mcs, a tree-sitter syntax check, or auto")
     interactive: bool = field(False, help="after the table, read IR specs from the terminal and answer them")
     text_to_ir: bool = field(True, help="also score sentence → IR (ir_at_1_from_text) on the held-out prompts")
+    ir_max_new_tokens: int = field(192, ge=1, help="generation budget of a sentence → IR answer (evaluate, generate, "
+                                                  "serve); the tiny data's IRs are at most ~140 tokens")
     repair_rounds: int = field(2, ge=0, help="repair rounds for compile_at_1_with_repair (0: skip)")
     endpoint: str = field("", help="also score a model served behind this OpenAI-compatible base URL (…/v1): "
                                    "LM Studio, Ollama, a teacher, `almost irgen serve`; row 'endpoint'")
@@ -148,7 +150,7 @@ def full() -> IrgenConfig:
                           load_in_4bit=True, mixed_precision="bf16"),
         refine=RefineConfig(steps=200, prompts_per_step=8, group_size=8, max_new_tokens=768, lr=5e-5,
                             checkpoint_every=20, eval_examples=200),
-        evaluate=EvaluateConfig(max_examples=200, max_new_tokens=768, batch_size=16, k=5),
+        evaluate=EvaluateConfig(max_examples=200, max_new_tokens=768, ir_max_new_tokens=768, batch_size=16, k=5),
     )
 
 

@@ -39,7 +39,9 @@ def main(request: str, run_dir: str | None, out: str | None, repair: int, ir_onl
     console.print(escape(json.dumps(result.ir, indent=2) if result.ir else ir_text(result) or "-"), highlight=False)
     if result.ir is None:
         raise UserError(f"no script: {describe(result)}")
-    for n, a in enumerate(result.attempts[:-1]):
+    for n, a in enumerate(result.attempts):
+        if a is result.best:
+            continue
         console.print(f"[yellow]attempt {n + 1}: {escape(a.verdict)}[/]: {escape(a.errors[0] if a.errors else '')}",
                       highlight=False)
     target = Path(out) if out else Path(f"{result.ir['class_name']}.cs")

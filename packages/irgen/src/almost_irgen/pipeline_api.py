@@ -32,6 +32,7 @@ from .ir import dumps
 from .text2ir import decoding_schema, parse, text_conversation
 
 BEHAVES, COMPILES, MISBEHAVES, FAILS = "behaves", "compiles", "misbehaves", "does not compile"
+RANK = {BEHAVES: 3, COMPILES: 2, MISBEHAVES: 1, FAILS: 0}  # compiles: no behaviour check was run
 
 
 class Backend(Protocol):
@@ -164,14 +165,22 @@ class Result:
     attempts: list[Attempt] = attrs.Factory(list)
 
     @property
+    def best(self) -> Attempt | None:
+        """The attempt kept: the best verdict (behaves, compiles, misbehaves, fails), the latest of equals.
+        A repair round that breaks a program that compiled never replaces it."""
+        if not self.attempts:
+            return None
+        return max(reversed(self.attempts), key=lambda a: RANK.get(a.verdict, 0))
+
+    @property
     def code(self) -> str:
-        return self.attempts[-1].code if self.attempts else ""
+        return self.best.code if self.attempts else ""
 
     @property
     def verdict(self) -> str:
         if self.ir is None:
             return "no valid IR"
-        return self.attempts[-1].verdict if self.attempts else FAILS
+        return self.best.verdict if self.attempts else FAILS
 
     @property
     def compiles(self) -> bool:
@@ -241,6 +250,7 @@ class Generator:
                            quantize_4bit=bool(cfg.get("train", {}).get("load_in_4bit", False)))
         ev = cfg.get("evaluate", {})
         kw.setdefault("max_new_tokens", int(ev.get("max_new_tokens", 512)))
+        kw.setdefault("ir_tokens", int(ev.get("ir_max_new_tokens", 384)))
         return cls(LocalModel(model, tok, int(ev.get("batch_size", 8))), **kw)
 
     def close(self) -> None:
@@ -336,9 +346,11 @@ def describe(result: Result) -> str:
     if result.ir is None:
         return f"no valid IR after {result.ir_rounds + 1} tries: {'; '.join(result.ir_problems[:2])}"
     rep = f" after {result.repairs} repair round{'s' if result.repairs != 1 else ''}" if result.repairs else ""
-    last = result.attempts[-1] if result.attempts else None
-    why = f": {last.errors[0]}" if last is not None and last.errors else ""
-    return f"{result.verdict}{rep}{why}"
+    kept = result.best
+    why = f": {kept.errors[0]}" if kept is not None and kept.errors else ""
+    which = (f" (kept attempt {result.attempts.index(kept) + 1}: the later ones were worse)"
+             if kept is not None and kept is not result.attempts[-1] else "")
+    return f"{result.verdict}{rep}{which}{why}"
 
 
 def ir_text(result: Result) -> str:
@@ -347,7 +359,7 @@ def ir_text(result: Result) -> str:
 
 def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Sequence[dict], first_codes: Sequence[str],
                             checker, behaviour, repair_rounds: int, max_new_tokens: int,
-                            first_checked: tuple | None = None) -> dict[str, float]:
+                            first_checked: tuple | None = None, ir_tokens: int = 384) -> dict[str, float]:
     """What ``evaluate`` adds for the generate path, on the same held-out specs:
 
     * ``ir_at_1_from_text`` — the sentence → IR answer (greedy, schema-constrained, no repair) is
@@ -360,7 +372,7 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
     from .text2ir import ir_matches
 
     gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=repair_rounds,
-                    max_new_tokens=max_new_tokens)
+                    max_new_tokens=max_new_tokens, ir_tokens=ir_tokens)
     out: dict[str, float] = {}
     with_text = [(p, ir) for p, ir in zip(prompts, irs) if p]
     if with_text:

@@ -94,7 +94,8 @@ def run(ctx: RunContext) -> None:
         extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
                                         [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
                                         codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens,
-                                        first_checked=(rows["finetuned"]["results"], rows["finetuned"]["behave"]))
+                                        first_checked=(rows["finetuned"]["results"], rows["finetuned"]["behave"]),
+                                        ir_tokens=cfg.ir_max_new_tokens)
 
     # -- report -------------------------------------------------------------------------
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
