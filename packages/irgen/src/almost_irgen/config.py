@@ -55,7 +55,7 @@ class TrainConfig:
     target_modules: list[str] = field(factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                        "up_proj", "down_proj"], help="modules that get LoRA adapters")
     lora_layers: int = field(16, ge=0, help="adapt only the top N transformer layers (0: all); backward stops below them")
-    epochs: float = field(1.0, gt=0, help="passes over the training set")
+    epochs: float = field(2.0, gt=0, help="passes over the training set")
     max_steps: int = field(0, ge=0, help="stop after this many optimizer steps (0: no limit)")
     batch_tokens: int = field(1024, ge=1, help="tokens per packed row (each row holds whole examples)")
     batch_size: int = field(1, ge=1, help="packed rows per step")
@@ -129,7 +129,7 @@ class IrgenConfig:
 
 
 def tiny() -> IrgenConfig:
-    """SmolLM2-135M on a 2-core CPU: short specs, one short epoch, 16 eval specs."""
+    """SmolLM2-135M on a 2-core CPU: short specs, two short epochs (86 steps), 16 eval specs."""
     return IrgenConfig()
 
 
