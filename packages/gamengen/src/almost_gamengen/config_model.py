@@ -93,7 +93,8 @@ class ModelConfig:
 
 @attrs.define
 class TrainConfig:
-    steps: int = field(700, ge=1, help="optimizer steps (training is step-based, not epochs)")
+    # tiny: 1500 (benchmarks/README.md: 700 gave sensitivity 0.35 on 12 probe states, 1500 gave 0.53)
+    steps: int = field(1500, ge=1, help="optimizer steps (training is step-based, not epochs)")
     batch_size: int = field(16, ge=1, help="windows per step and process")
     lr: float = field(1e-3, gt=0, help="AdamW learning rate")
     warmup_steps: int = field(50, ge=0, help="linear learning-rate warm-up steps")
@@ -174,7 +175,7 @@ class RolloutConfig:
         "recorded", "recorded", "random", help="drive the rollout with the episode's actions or random ones"
     )
     probe_states: int = field(
-        4, ge=0, help="held-out states of the action-sensitivity probe (replayed in the real game)"
+        12, ge=0, help="held-out states of the action-sensitivity probe (replayed in the real game)"
     )
     probe_horizon: int = field(
         8, ge=1, help="steps each constant action is played from a probe state, in the model and "
