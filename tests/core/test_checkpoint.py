@@ -126,3 +126,29 @@ def test_checkpoints_are_listed_and_never_deleted_by_default(tmp_path: Path):
     Checkpoints(tmp_path, acc, keep=2).save(4)
     assert [p.name for p in ck.all()] == ["step-00000003", "step-00000004"]
     assert Checkpoints(tmp_path / "empty", acc).load() is None
+
+
+def test_adapter_only_checkpoints_hold_the_lora_alone_and_restore_it(tmp_path: Path):
+    peft = pytest.importorskip("peft")
+    from almost.checkpoint import adapter_only_checkpoints
+
+    torch.manual_seed(0)
+    base = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    model = peft.get_peft_model(base, peft.LoraConfig(r=2, target_modules=["0", "2"], init_lora_weights=False))
+    acc = make_accelerator(cpu=True)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model, opt = acc.prepare(model, opt)
+    adapter_only_checkpoints(acc, model)
+    acc.save_state(str(tmp_path / "ck"), safe_serialization=True)
+    saved = load_safetensors(tmp_path / "ck" / "lora.safetensors")
+    assert saved and all("lora_" in k for k in saved)  # the adapter, none of the frozen base
+    assert not list((tmp_path / "ck").glob("model*.safetensors"))
+    lora = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+    base_w = model.base_model.model[0].base_layer.weight.detach().clone()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "lora_" in n:
+                p.add_(1.0)
+    acc.load_state(str(tmp_path / "ck"))
+    assert all(torch.equal(p, lora[n]) for n, p in model.named_parameters() if "lora_" in n)
+    assert torch.equal(model.base_model.model[0].base_layer.weight, base_w)

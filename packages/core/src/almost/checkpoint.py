@@ -85,6 +85,43 @@ def make_accelerator(
 _STEP_RE = re.compile(r"^step-(\d+)$")
 
 
+def adapter_only_checkpoints(accelerator: Any, model: Any, file: str = "lora.safetensors") -> None:
+    """Make ``accelerator.save_state`` / ``load_state`` keep only ``model``'s adapter weights.
+
+    ``model`` is a peft-wrapped module (a LoRA on a UNet or a causal LM) that the accelerator
+    prepared. Its frozen base weights are the user's checkpoint, loaded again on resume, so a
+    training checkpoint holds the adapter alone (``file`` in the checkpoint folder, the
+    ``get_peft_model_state_dict`` keys): megabytes instead of the whole model. Every other
+    prepared object (optimizer, scheduler, RNG states) is saved as accelerate saves it."""
+
+    def _ours(m: Any) -> bool:
+        return accelerator.unwrap_model(m) is bare
+
+    bare = accelerator.unwrap_model(model)
+
+    def save_hook(models, weights, output_dir):
+        from peft.utils import get_peft_model_state_dict
+
+        for i, m in enumerate(models):
+            if _ours(m):
+                save_safetensors(get_peft_model_state_dict(bare), Path(output_dir) / file)
+                weights.pop(i)
+                return
+
+    def load_hook(models, input_dir):
+        from peft.utils import set_peft_model_state_dict
+
+        for i, m in enumerate(models):
+            if _ours(m):
+                set_peft_model_state_dict(bare, load_safetensors(Path(input_dir) / file,
+                                                                 device=str(accelerator.device)))
+                models.pop(i)
+                return
+
+    accelerator.register_save_state_pre_hook(save_hook)
+    accelerator.register_load_state_pre_hook(load_hook)
+
+
 @contextlib.contextmanager
 def _signals_deferred():
     """Hold SIGINT/SIGTERM back for the block (delivered right after it), where the platform allows."""

@@ -34,7 +34,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from almost.checkpoint import Checkpoints, load_safetensors, save_safetensors
+from almost.checkpoint import (
+    Checkpoints,
+    adapter_only_checkpoints,
+    load_safetensors,
+    save_safetensors,
+)
 from almost.console import console, progress
 from almost.io import atomic_write_json
 
@@ -90,7 +95,7 @@ def write_epoch_kohya(unet, lora_cfg, folder: Path, epoch: int) -> Path:
 
 
 def run(ctx) -> None:
-    from ..lora import lora_state_dict, save_lora
+    from ..lora import save_lora
 
     cfg = ctx.config.policy
     n_steps, guidance = sampler_settings(ctx.config)
@@ -154,26 +159,7 @@ def run(ctx) -> None:
     opt = torch.optim.AdamW(lora_params(unet), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=1e-4, eps=1e-8)
     unet, opt = acc.prepare(unet, opt)
 
-    bare_unet = acc.unwrap_model(unet)
-
-    def save_hook(models, weights, output_dir):  # checkpoints hold the LoRA only, not the UNet
-        for i, m in enumerate(models):
-            if acc.unwrap_model(m) is bare_unet:
-                save_safetensors(lora_state_dict(bare_unet), Path(output_dir) / "lora.safetensors")
-                weights.pop(i)
-                return
-
-    def load_hook(models, input_dir):
-        from peft.utils import set_peft_model_state_dict
-
-        for i, m in enumerate(models):
-            if acc.unwrap_model(m) is bare_unet:
-                set_peft_model_state_dict(bare_unet, load_safetensors(Path(input_dir) / "lora.safetensors"))
-                models.pop(i)
-                return
-
-    acc.register_save_state_pre_hook(save_hook)
-    acc.register_load_state_pre_hook(load_hook)
+    adapter_only_checkpoints(acc, unet)  # checkpoints hold the LoRA only, not the UNet
     ckpts = Checkpoints(out / "checkpoints", acc)
     tracker = PerPromptStatTracker(cfg.stat_buffer, cfg.stat_min_count)
     state = ckpts.load()
