@@ -52,6 +52,12 @@ def main() -> None:
               ev.get("behaviour_at_1_with_repair")))
     if "ir_at_1_from_text" in ev:
         print(f"IR@1 from sentences: {ev['ir_at_1_from_text']:.2f} (valid IR: {ev.get('ir_valid_from_text', 0):.2f})")
+    manifest = run / "manifest.json"  # each stage's wall time (model loading and checks included)
+    if manifest.is_file():
+        stages = json.loads(manifest.read_text()).get("stages", {})
+        walls = {n: s["seconds"] for n, s in stages.items() if "seconds" in s}
+        print("wall seconds: " + ", ".join(f"{n} {v:.0f}" for n, v in walls.items())
+              + f" · total {sum(walls.values()):.0f} (target: whole tiny pipeline <= 900 on 2 cores)")
     targets = {"compile@1 ≥ 0.90": ev.get("compile_at_1_finetuned", 0) >= 0.9,
                "behaviour@1 ≥ 0.80": (ev.get("behaviour_at_1_finetuned") or 0) >= 0.8,
                "IR@1 ≥ 0.8": ev.get("ir_at_1_from_text", 0) >= 0.8}
