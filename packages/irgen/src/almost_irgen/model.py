@@ -119,14 +119,11 @@ def base_folder(base: str, cache: Path) -> Path:
     model.hf_quantizer = None  # dequantised already: save as a plain model
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = cache.with_name(cache.name + ".tmp")
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    if cache.exists():
-        import shutil
+    from almost.io import atomic_dir
 
-        shutil.rmtree(cache)
-    os.replace(tmp, cache)
+    with atomic_dir(cache) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
     return cache
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 
 from almost import RunContext
-from almost.io import atomic_write
+from almost.io import atomic_dir, atomic_write
 
 from ..gguf_export import eos_ids, write_gguf
 from ..model import SYSTEM_PROMPT, base_folder, default_device, load_model, load_tokenizer
@@ -52,12 +52,9 @@ def run(ctx: RunContext) -> None:
     tok = load_tokenizer(folder)
     model = load_model(folder, ctx.config.model.dtype, adapter=adapter, device=_merge_device(folder)).merge_and_unload()
     if cfg.merged:
-        tmp = out / ".merged.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        shutil.rmtree(out / "merged", ignore_errors=True)
-        tmp.rename(out / "merged")
+        with atomic_dir(out / "merged") as tmp:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
         ctx.add_artifact(out / "merged", "merged model")
     if cfg.gguf != "none":
         gguf = write_gguf(model, tok, out / f"irgen.{cfg.gguf}.gguf", cfg.gguf)

@@ -32,12 +32,11 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 
 from almost import RunContext
 from almost.console import console, progress
 from almost.errors import UserError
-from almost.io import atomic_write_json
+from almost.io import atomic_dir, atomic_write_json
 
 from ..generate import conversation, extract_code
 from ..ir import dumps, loads
@@ -103,9 +102,8 @@ def run(ctx: RunContext) -> None:
 
     import torch
     from peft import PeftModel
-    from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
-    from almost.checkpoint import Checkpoints, load_safetensors, save_safetensors
+    from almost.checkpoint import Checkpoints, adapter_only_checkpoints
 
     from ..csharp import find_compiler
     from ..gguf_export import eos_ids
@@ -151,24 +149,7 @@ def run(ctx: RunContext) -> None:
         atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh})
     sft = __import__("json").loads(sft_file.read_text()) if sft_file.is_file() else {}
 
-    # -- checkpoints hold the LoRA only ---------------------------------------------------------
-    def save_hook(models, weights, output_dir):
-        for i, m in enumerate(models):
-            if acc.unwrap_model(m) is bare:
-                save_safetensors(get_peft_model_state_dict(bare), Path(output_dir) / "lora.safetensors")
-                weights.pop(i)
-                return
-
-    def load_hook(models, input_dir):
-        for i, m in enumerate(models):
-            if acc.unwrap_model(m) is bare:
-                set_peft_model_state_dict(bare, load_safetensors(Path(input_dir) / "lora.safetensors",
-                                                                 device=str(acc.device)))
-                models.pop(i)
-                return
-
-    acc.register_save_state_pre_hook(save_hook)
-    acc.register_load_state_pre_hook(load_hook)
+    adapter_only_checkpoints(acc, model)  # checkpoints hold the LoRA only
     ckpts = Checkpoints(out / "checkpoints", acc)
     state = ckpts.load()
     start, history = 0, []
@@ -220,12 +201,9 @@ def run(ctx: RunContext) -> None:
 
     adapter = out / "adapter"
     if acc.is_main_process:
-        tmp = out / "adapter.tmp"
-        sh.rmtree(tmp, ignore_errors=True)
-        bare.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        sh.rmtree(adapter, ignore_errors=True)
-        tmp.rename(adapter)
+        with atomic_dir(adapter) as tmp:
+            bare.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
     atomic_write_json(out / "history.json", history)
     ctx.add_artifact(adapter, "refined LoRA adapter")
     bare.eval()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -112,19 +111,13 @@ def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> No
     import torch
 
     from almost.checkpoint import save_safetensors
-    from almost.io import fsync_dir, fsync_tree
+    from almost.io import atomic_dir
 
-    final, tmp = ckdir / f"step-{step:08d}", ckdir / f".step-{step:08d}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    sizes = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
-    atomic_write_json(tmp / "state.json", {"step": step, **state, "almost_files": sizes})
-    fsync_tree(tmp)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    fsync_dir(ckdir)
+    with atomic_dir(ckdir / f"step-{step:08d}") as tmp:
+        save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        sizes = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
+        atomic_write_json(tmp / "state.json", {"step": step, **state, "almost_files": sizes})
     for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
         shutil.rmtree(old, ignore_errors=True)
 
