@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from almost.testing import free_port
+
 HERE = Path(__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -37,7 +32,7 @@ def test_two_process_train_shards_data_and_writes_once(tmp_path, tiny_model_dir)
                               *[x for s in sets for x in ("--set", s)]])
     assert code == 0, out + err
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                str(_free_port()), str(HERE / "irgen_ddp_script.py"), str(two), *sets]
+                str(free_port()), str(HERE / "irgen_ddp_script.py"), str(two), *sets]
     env = {**os.environ, "ALMOST_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     r = subprocess.run(launcher, capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
