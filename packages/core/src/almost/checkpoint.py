@@ -212,7 +212,8 @@ class Checkpoints:
                 atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), "almost_files": files})
                 fsync_tree(tmp)  # every file and folder on disk before the rename makes it visible
                 with _signals_deferred():  # Ctrl-C / SIGTERM wait until the renames are done
-                    replace_dir(tmp, final)  # re-saving a step keeps the old one aside until done
+                    # synced above, outside the deferral; re-saving a step keeps the old one aside until done
+                    replace_dir(tmp, final, synced=True)
                 if self.keep:
                     for old in self.all()[: -self.keep]:
                         shutil.rmtree(old, ignore_errors=True)

@@ -112,13 +112,14 @@ def fsync_tree(root: str | os.PathLike) -> None:
         fsync_dir(Path(dirpath))
 
 
-def replace_dir(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """Make the finished folder ``tmp`` the folder ``path``: fsync every file in it, then rename it
-    into place. An existing ``path`` is renamed to ``.NAME.old`` first and removed once the new
+def replace_dir(tmp: str | os.PathLike, path: str | os.PathLike, *, synced: bool = False) -> Path:
+    """Make the finished folder ``tmp`` the folder ``path``: fsync every file in it (``synced``: the
+    caller already did), then rename it into place. An existing ``path`` is renamed to ``.NAME.old`` first and removed once the new
     folder is in place, so ``path`` never holds a mix of old and new files; a crash between the
     two renames leaves the old folder in ``.NAME.old`` (the next call clears it)."""
     tmp, path = Path(tmp), Path(path)
-    fsync_tree(tmp)  # every file on disk before the rename makes the folder visible
+    if not synced:
+        fsync_tree(tmp)  # every file on disk before the rename makes the folder visible
     if path.exists():
         old = path.with_name(f".{path.name}.old")
         shutil.rmtree(old, ignore_errors=True)
