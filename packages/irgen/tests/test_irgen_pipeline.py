@@ -51,7 +51,8 @@ def test_prepare_writes_sharegpt(tmp_path):
     evals = [json.loads(x) for x in (tmp_path / "prepare" / "eval.jsonl").read_text().splitlines()]
     text = [r for r in train if r.get("task") == "text2ir"]  # both tasks: sentence → IR from the same triplets
     train = [r for r in train if r.get("task") != "text2ir"]
-    assert len(train) + len(evals) == 60 and len(evals) == 9
+    assert len(train) + len(evals) == 60 and len(evals) in (9, 10)  # a spec and its minimal pair stay together
+    assert {r["group"] for r in train}.isdisjoint({r["group"] for r in evals})
     assert len(text) == len(train) and json.loads(text[0]["conversations"][2]["value"])["ir_version"] == "1.0"
     assert text[0]["conversations"][1]["value"] == text[0]["prompt"]
     conv = train[0]["conversations"]

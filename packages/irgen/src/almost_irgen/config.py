@@ -29,6 +29,8 @@ class SynthConfig:
     max_fields: int = field(2, ge=0, help="most fields per generated spec")
     max_behaviours: int = field(1, ge=1, help="most behaviours per generated spec")
     max_actions: int = field(2, ge=1, help="most actions per behaviour")
+    contrast: float = field(0.4, ge=0, le=1, help="chance that a spec is followed by its minimal pair, the same spec "
+                                                  "with a key trigger or held-key condition added or taken away")
     calibration_file: str = field("", help="optional seed-style calibration_data.json whose items are added")
     on_bad_item: str = choice("skip", "skip", "fail", help="a calibration item without prompt/code, with a bad IR or "
                                                           "code that does not compile: report it in one line and "

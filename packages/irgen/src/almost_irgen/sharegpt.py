@@ -3,7 +3,8 @@
 A record is ``{"id": ..., "conversations": [{"from": "system"|"human"|"gpt", "value": ...}]}``
 where the human turn is the compact IR JSON and the gpt turn the C# file. Exact duplicates
 (same prompt and answer) are dropped; records that share a prompt (the same IR, different
-code) form one group, and whole groups go to train or eval, so no spec is in both.
+code) or a ``"group"`` (a spec and its minimal pair from ``synth``) form one group, and whole
+groups go to train or eval, so no spec, and no near copy of one, is in both.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from .ir import dumps
 from .model import SYSTEM_PROMPT
 
 
-def record(ir: dict, code: str, prompt: str = "") -> dict:
+def record(ir: dict, code: str, prompt: str = "", group: int | None = None) -> dict:
     human = dumps(ir)
-    return {"id": hashlib.sha1((human + "\0" + code).encode()).hexdigest()[:16], "prompt": prompt,
-            "conversations": [{"from": "system", "value": SYSTEM_PROMPT}, {"from": "human", "value": human},
-                              {"from": "gpt", "value": code}]}
+    rec = {"id": hashlib.sha1((human + "\0" + code).encode()).hexdigest()[:16], "prompt": prompt,
+           "conversations": [{"from": "system", "value": SYSTEM_PROMPT}, {"from": "human", "value": human},
+                             {"from": "gpt", "value": code}]}
+    if group is not None:
+        rec["group"] = group
+    return rec
 
 
 def turn(rec: dict, who: str) -> str:
@@ -49,9 +53,21 @@ def split(records: list[dict], eval_fraction: float, seed: int) -> tuple[list[di
     """Seeded split by prompt group; about ``eval_fraction`` of the records go to eval."""
     if not 0 < eval_fraction < 1:
         raise UserError(f"prepare.eval_fraction must be between 0 and 1, not {eval_fraction}")
+    parent: dict[str, str] = {}  # union-find over "same prompt" and "same synth group"
+
+    def root(k: str) -> str:
+        while parent.setdefault(k, k) != k:
+            k = parent[k]
+        return k
+
+    for r in records:
+        a = root("h:" + _norm(turn(r, "human")))
+        if r.get("group") is not None:
+            b = root(f"g:{r['group']}")
+            parent[max(a, b)] = min(a, b)
     groups: dict[str, list[dict]] = {}
     for r in records:
-        groups.setdefault(_norm(turn(r, "human")), []).append(r)
+        groups.setdefault(root("h:" + _norm(turn(r, "human"))), []).append(r)
     keys = sorted(groups)
     random.Random(seed).shuffle(keys)
     target = round(eval_fraction * len(records))

@@ -3,10 +3,19 @@
 ``random_ir(rng, size)`` draws a valid IR document (fields first, then behaviours whose ops
 refer to those fields); ``describe(ir)`` writes the request a user would type for it. With
 the rule generator this makes (prompt, IR, code) triplets with no network and no model.
+
+Trigger kinds are drawn evenly (:data:`TRIGGER_KINDS`: one-shot, per-frame, contact, key,
+timer — a fifth each), and ``contrast(rng, ir)`` makes a spec's minimal pair: the same spec
+with a key trigger or held-key condition added or taken away. A small model trained on the
+old draw (key_down 1 in 10, a held key mostly on one-shot events) learned that an ``if
+(Input.GetKey(KeyCode.…))`` may open any method, and filled the key in with the event's own
+name (``KeyCode.Update``, CS0117: 6 of its 7 compile failures); a pair that differs only in
+the key shows that the guard comes from the IR's ``key`` and from nothing else.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 
 import attrs
@@ -19,6 +28,22 @@ _ROLES = ["Spinner", "Mover", "Spawner", "Controller", "Trigger", "Pickup", "Lau
           "Switch", "Timer", "Bouncer", "Guard", "Emitter", "Handler", "Sound", "Killer"]
 _TAGS = ["Player", "Enemy", "Bullet", "Pickup", "Ground"]
 _WORDS = ["started", "hit", "ready", "spawned", "boom", "tick", "done", "armed", "open", "closed"]
+
+# trigger kind → its events; random_ir draws a kind evenly, then an event of that kind
+TRIGGER_KINDS = {"once": ("awake", "start", "on_enable"), "frame": ("update", "fixed_update"),
+                 "contact": ("on_trigger_enter", "on_collision_enter"), "key": ("key_down",), "timer": ("timer",)}
+CONTACT = TRIGGER_KINDS["contact"]
+# a held key means something where the code runs while keys can change: not in one-shot events
+KEY_HELD_EVENTS = ("update", "fixed_update", "timer", "key_down", *CONTACT)
+
+
+def trigger_kind(event: str) -> str:
+    return next((k for k, events in TRIGGER_KINDS.items() if event in events), "once")
+
+
+def has_key(beh: dict) -> bool:
+    """Whether a behaviour reads the keyboard (a key_down trigger or a held-key condition)."""
+    return beh["trigger"]["event"] == "key_down" or beh.get("condition", {}).get("kind") == "key_held"
 
 
 @attrs.define
@@ -68,18 +93,13 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
     comps: list[str] = []
     behaviours = []
     for _ in range(rng.randint(1, size.max_behaviours)):
-        event = rng.choice(["start", "update", "update", "fixed_update", "on_enable", "awake",
-                            "on_trigger_enter", "on_collision_enter", "key_down", "timer"])
-        trig: dict = {"event": event}
-        if event == "key_down":
-            trig["key"] = rng.choice(KEYS)
-        if event == "timer":
-            trig["interval_s"] = rng.choice([0.5, 1, 2, 3, 5])
+        event = rng.choice(TRIGGER_KINDS[rng.choice(list(TRIGGER_KINDS))])
+        trig = _trigger(rng, event)
         beh: dict = {"trigger": trig}
-        if rng.random() < 0.3:
-            if event in ("on_trigger_enter", "on_collision_enter"):
+        if rng.random() < (0.5 if event in CONTACT else 0.3):  # a contact's tag check is the common case
+            if event in CONTACT and rng.random() < 0.7:
                 beh["condition"] = {"kind": "tag", "tag": rng.choice(_TAGS)}
-            elif rng.random() < 0.5:
+            elif event in KEY_HELD_EVENTS and rng.random() < 0.5:
                 beh["condition"] = {"kind": "key_held", "key": rng.choice(KEYS)}
             else:
                 beh["condition"] = {"kind": "compare", "field": field_of(("int", "float")),
@@ -102,7 +122,7 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
             elif op == "spawn":
                 act = {"op": op, "prefab_field": field_of(("GameObject",))}
             elif op == "destroy":
-                other = event in ("on_trigger_enter", "on_collision_enter") and rng.random() < 0.6
+                other = event in CONTACT and rng.random() < 0.6
                 act = {"op": op, "target": "other" if other else "self"}
                 if rng.random() < 0.3:
                     act["delay_s"] = rng.choice([0.5, 1, 2])
@@ -135,6 +155,35 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
         ir["fields"] = fields
     ir["behaviours"] = behaviours
     return validate(ir)
+
+
+def _trigger(rng: random.Random, event: str) -> dict:
+    trig: dict = {"event": event}
+    if event == "key_down":
+        trig["key"] = rng.choice(KEYS)
+    if event == "timer":
+        trig["interval_s"] = rng.choice([0.5, 1, 2, 3, 5])
+    return trig
+
+
+def contrast(rng: random.Random, ir: dict) -> dict:
+    """``ir``'s minimal pair: one behaviour gains a key (a key_down trigger or a held-key
+    condition) or loses it (a non-key trigger, the held key dropped); all else is unchanged."""
+    out = copy.deepcopy(ir)
+    beh = rng.choice(out["behaviours"])
+    event, cond = beh["trigger"]["event"], beh.get("condition")
+    if has_key(beh):
+        if cond and cond["kind"] == "key_held":
+            del beh["condition"]
+        if event == "key_down":  # mostly the per-frame Update a key_down lives in: the sharpest contrast
+            kinds = ["frame", "frame", "once", "timer"] + (["contact"] if "condition" not in beh else [])
+            beh["trigger"] = _trigger(rng, rng.choice(TRIGGER_KINDS[rng.choice(kinds)]))
+    elif event in CONTACT or (event in KEY_HELD_EVENTS and not cond and rng.random() < 0.5):
+        # a contact event keeps its event ('destroy other' needs it); a tag check becomes a held key
+        beh["condition"] = {"kind": "key_held", "key": rng.choice(KEYS)}
+    else:
+        beh["trigger"] = _trigger(rng, "key_down")
+    return validate(out)
 
 
 _WHEN = {"awake": "when it wakes", "start": "at start", "update": "every frame", "fixed_update": "every physics step",

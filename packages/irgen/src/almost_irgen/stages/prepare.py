@@ -4,7 +4,8 @@ Reads ``synth/triplets.jsonl``; writes ``prepare/train.jsonl`` and ``prepare/eva
 (``{"id", "prompt", "conversations": [system, human (IR JSON), gpt (C#)]}``). With
 ``prepare.text_to_ir`` (default) the training side also gets the sentence → IR task of each
 triplet that has a prompt (``"task": "text2ir"``, human = the sentence, gpt = the IR JSON). Exact
-duplicates are dropped, and records sharing a prompt stay on one side of the split.
+duplicates are dropped, and records sharing a prompt or a synth ``group`` (a spec and its
+minimal pair) stay on one side of the split.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def run(ctx: RunContext) -> None:
     records = []
     for n, r in enumerate(rows):
         try:
-            records.append(record(validate(r["ir"], f"{src} line {n + 1}"), r["code"], r.get("prompt", "")))
+            records.append(record(validate(r["ir"], f"{src} line {n + 1}"), r["code"], r.get("prompt", ""),
+                                  r.get("group")))
         except (KeyError, TypeError):
             raise UserError(f"{src} line {n + 1} needs 'ir' and 'code'; re-run synth with --force") from None
         except IRError:

@@ -1,6 +1,9 @@
 """Stage ``synth``: (prompt, IR, code) triplets into ``synth/triplets.jsonl``.
 
 ``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator.
+With probability ``synth.contrast`` a spec is followed by its minimal pair (the same spec with a
+key trigger or held-key condition added or taken away, :func:`~almost_irgen.synthgen.contrast`);
+both carry one ``"group"`` number, and ``prepare`` keeps a group on one side of its split.
 ``synth.source = "teacher"``: a model behind any OpenAI-compatible endpoint writes IR and
 code for each procedural prompt; every answer is validated (IR against the schema, code
 compiled or syntax-checked) before it is kept, and the file is appended line by line, so an
@@ -26,7 +29,7 @@ from almost.io import atomic_write
 from ..calibration import read_calibration
 from ..csharp import find_compiler
 from ..rules import generate
-from ..synthgen import Size, describe, random_ir
+from ..synthgen import Size, contrast, describe, random_ir
 
 
 def _existing(path) -> list[dict]:
@@ -42,15 +45,31 @@ def _existing(path) -> list[dict]:
     return out
 
 
+def specs_and_groups(rng: random.Random, size: Size, count: int, p_contrast: float) -> tuple[list[dict], list[int]]:
+    """``count`` specs; each is followed by its minimal pair with probability ``p_contrast``
+    (the pair shares a group number)."""
+    specs: list[dict] = []
+    groups: list[int] = []
+    while len(specs) < count:
+        g = groups[-1] + 1 if groups else 0
+        specs.append(random_ir(rng, size))
+        groups.append(g)
+        if len(specs) < count and rng.random() < p_contrast:
+            specs.append(contrast(rng, specs[-1]))
+            groups.append(g)
+    return specs, groups
+
+
 def run(ctx: RunContext) -> None:
     cfg = ctx.config.synth
     out = ctx.stage_dir() / "triplets.jsonl"
     rng = random.Random(cfg.seed)
     size = Size(cfg.max_fields, cfg.max_behaviours, cfg.max_actions)
-    specs = [random_ir(rng, size) for _ in range(cfg.count)]
+    specs, groups = specs_and_groups(rng, size, cfg.count, cfg.contrast)
     rows, checker = [], None
     if cfg.source == "rules":
-        rows = [{"prompt": describe(ir), "ir": ir, "code": generate(ir), "source": "rules"} for ir in specs]
+        rows = [{"prompt": describe(ir), "ir": ir, "code": generate(ir), "source": "rules", "group": g}
+                for ir, g in zip(specs, groups)]
         atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))
     else:
         from ..teacher import TeacherClient, TeacherError
@@ -72,7 +91,7 @@ def run(ctx: RunContext) -> None:
             for i, ir in enumerate(specs):
                 if i in done:
                     continue
-                row = {"i": i, "prompt": describe(ir), "source": "teacher"}
+                row = {"i": i, "prompt": describe(ir), "source": "teacher", "group": groups[i]}
                 try:
                     got_ir, code = teacher.triplet(row["prompt"])
                     ok = checker.check([code])[0]
