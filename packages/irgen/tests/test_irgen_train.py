@@ -149,3 +149,52 @@ def test_unknown_target_modules_and_cpu_4bit_are_user_errors(tiny_model_dir):
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="CUDA"):
             load_model(tiny_model_dir, quantize_4bit=True)
+
+
+def test_mixed_precision_auto_is_bf16_only_where_the_hardware_has_it(monkeypatch):
+    import torch
+
+    from almost_irgen.config import tiny
+    from almost_irgen.model import mixed_precision
+
+    assert tiny().train.mixed_precision == "auto" and full().train.mixed_precision == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert mixed_precision("auto") == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)  # emulated bf16 is slower than fp32
+    assert mixed_precision("auto") == "no"
+    assert mixed_precision("no") == "no" and mixed_precision("bf16") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert mixed_precision("auto") == "no"
+
+
+def test_a_bf16_autocast_step_moves_the_lora_and_keeps_it_fp32(tiny_model_dir):
+    """What train does under mixed_precision=bf16 on a CPU: the LoRA weights stay fp32 masters."""
+    import torch
+
+    from almost.checkpoint import make_accelerator
+    from almost_irgen.config import tiny
+    from almost_irgen.stages.train import lora_model
+
+    tok = load_tokenizer(tiny_model_dir)
+    torch.manual_seed(0)
+    model = lora_model(load_model(tiny_model_dir, "float32"), tiny().train)
+    acc = make_accelerator(mixed_precision="bf16", cpu=True)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model, opt = acc.prepare(model, opt)
+    ir = random_ir(random.Random(0), Size(2, 1, 2))
+    ids, labels = encode(tok, record(ir, generate(ir))["conversations"])
+    batch = {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels])}
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    losses = []
+    for _ in range(3):
+        loss = model(**batch, use_cache=False).loss
+        acc.backward(loss)
+        opt.step()
+        opt.zero_grad()
+        losses.append(float(loss.detach()))
+    after = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert all(p.dtype == torch.float32 for p in after.values())
+    assert any(not torch.equal(before[n], after[n]) for n in before) and losses[-1] < losses[0]

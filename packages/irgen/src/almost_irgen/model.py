@@ -58,6 +58,20 @@ def _torch_dtype(name: str):
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
+def mixed_precision(name: str) -> str:
+    """``train.mixed_precision`` for accelerate: ``auto`` is ``bf16`` where the hardware has
+    native bf16 (a CUDA card that supports it, a CPU with AVX512-BF16 or AMX tiles), else ``no``
+    (emulated bf16 on an older CPU is slower than fp32)."""
+    if name != "auto":
+        return name
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "no"
+    native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return "bf16" if any(f is not None and f() for f in native) else "no"
+
+
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 

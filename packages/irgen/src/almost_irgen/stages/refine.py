@@ -40,7 +40,7 @@ from almost.io import atomic_dir, atomic_write_json
 
 from ..generate import conversation, extract_code
 from ..ir import dumps, loads
-from ..model import base_folder, load_model, load_tokenizer
+from ..model import base_folder, load_model, load_tokenizer, mixed_precision
 from ..sharegpt import read_jsonl, turn
 
 
@@ -123,7 +123,7 @@ def run(ctx: RunContext) -> None:
     reward_fn = ctx.registry.build(key, cfg.reward_options, "reward", where="refine.reward_options")
 
     torch.manual_seed(cfg.seed)
-    acc = ctx.accelerator(mixed_precision=ctx.config.train.mixed_precision)
+    acc = ctx.accelerator(mixed_precision=mixed_precision(ctx.config.train.mixed_precision))
     folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
     tok.padding_side = "left"

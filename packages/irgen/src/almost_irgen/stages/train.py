@@ -27,7 +27,7 @@ from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_write_json
 
-from ..model import base_folder, encode, load_model, load_tokenizer
+from ..model import base_folder, encode, load_model, load_tokenizer, mixed_precision
 from ..packing import collate_packed, collate_padded, pack
 from ..sharegpt import read_jsonl
 
@@ -182,7 +182,7 @@ def run(ctx: RunContext) -> None:
     prep = ctx.find_stage_dir("prepare")
     out = ctx.stage_dir()
     torch.manual_seed(cfg.seed)
-    acc = ctx.accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum)
+    acc = ctx.accelerator(mixed_precision=mixed_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum)
 
     folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
