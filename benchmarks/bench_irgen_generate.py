@@ -52,6 +52,11 @@ def main() -> None:
               ev.get("behaviour_at_1_with_repair")))
     if "ir_at_1_from_text" in ev:
         print(f"IR@1 from sentences: {ev['ir_at_1_from_text']:.2f} (valid IR: {ev.get('ir_valid_from_text', 0):.2f})")
+    errors = run / "evaluate" / "error_codes.json"  # e.g. CS0117: an event name used as a KeyCode
+    if errors.is_file():
+        ft = json.loads(errors.read_text()).get("finetuned", {})
+        print("fine-tuned compile errors: " + (", ".join(f"{c}×{n}" for c, n in sorted(ft.items(), key=lambda x: -x[1]))
+                                              or "none"))
     manifest = run / "manifest.json"  # each stage's wall time (model loading and checks included)
     if manifest.is_file():
         stages = json.loads(manifest.read_text()).get("stages", {})

@@ -135,3 +135,23 @@ def test_refine_then_evaluate_log_the_generate_path_metrics(trained, tmp_path):
         assert "behaviour_at_1" in m["refine"] and "behaviour_at_1_with_repair" in m["evaluate"]
     # repair can only add programs that compile, never lose one
     assert m["evaluate"]["compile_at_1_with_repair"] >= m["evaluate"]["compile_at_1_finetuned"]
+    # evaluate took the refined adapter's greedy programs from refine instead of generating them again
+    assert m["evaluate"]["finetuned_programs_reused"] == 1
+    kept = json.loads((tmp_path / "run" / "refine" / "eval_programs.json").read_text())["codes"]
+    samples = [json.loads(x) for x in (tmp_path / "run" / "evaluate" / "samples.jsonl").read_text().splitlines()]
+    assert [s["finetuned_code"] for s in samples] == kept[:2]
+
+
+def test_zero_refine_steps_keep_the_sft_adapter_and_score_it_once(trained, tmp_path):
+    from safetensors.torch import load_file
+
+    code, out = refine(trained, tmp_path / "run", "refine.steps=0", "refine.eval_examples=2")
+    assert code == 0, out
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())["refine"]
+    assert m["steps"] == 0 and m["compile_at_1"] == m["compile_at_1_sft"]
+    sft = load_file(str(trained / "train" / "adapter" / "adapter_model.safetensors"))
+    got = lora(tmp_path / "run")
+    assert sft.keys() == got.keys() and all(bool((sft[k] == got[k]).all()) for k in sft)
+    scored = json.loads((tmp_path / "run" / "refine" / "sft_scores.json").read_text())["codes"]
+    assert json.loads((tmp_path / "run" / "refine" / "eval_programs.json").read_text())["codes"] == scored
+    assert len(scored) == 2

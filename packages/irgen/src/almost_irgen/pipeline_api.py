@@ -367,26 +367,33 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
       ``ir_valid_from_text`` — it is valid IR at all (over the specs that have a sentence);
     * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``repair_rounds``
       rounds of feeding the errors back, starting from the greedy programs ``first_codes``
-      (``first_checked``: their compiler and behaviour results, when checked already).
+      (``first_checked``: their compiler and behaviour results, when checked already);
+    * ``text_to_ir_s`` / ``repair_s`` — the seconds each part took.
     """
+    import time
+
     from .text2ir import ir_matches
 
     gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=repair_rounds,
                     max_new_tokens=max_new_tokens, ir_tokens=ir_tokens)
     out: dict[str, float] = {}
     with_text = [(p, ir) for p, ir in zip(prompts, irs) if p]
+    t0 = time.time()
     if with_text:
         gen.repair_rounds = 0
         got = gen.text_to_ir([p for p, _ in with_text])
         gen.repair_rounds = repair_rounds
         out["ir_at_1_from_text"] = sum(ir_matches(r.ir, ref) for r, (_, ref) in zip(got, with_text)) / len(with_text)
         out["ir_valid_from_text"] = sum(r.ir is not None for r in got) / len(with_text)
+        out["text_to_ir_s"] = time.time() - t0
+    t0 = time.time()
     done = attempts(first_codes, *first_checked) if first_checked is not None else None
     res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes), first_checked=done)
     out["compile_at_1_with_repair"] = sum(r.compiles for r in res) / max(len(res), 1)
     if behaviour is not None:
         out["behaviour_at_1_with_repair"] = sum(r.verdict == BEHAVES for r in res) / max(len(res), 1)
     out["repair_rounds"] = repair_rounds
+    out["repair_s"] = time.time() - t0
     return out
 
 

@@ -8,7 +8,9 @@ a tree-sitter syntax check, and the report says compilation was skipped). Confor
 and API calls the IR implies); behaviour@1 (:mod:`almost_irgen.unitysim`) runs each program
 in a simulated Unity and checks every op's observable effect (axis and speed of a rotation,
 the field set, destroyed only when the condition holds ...). compile@k adds k-1 sampled
-programs per spec for the fine-tuned model. Writes ``evaluate/report.md``,
+programs per spec for the fine-tuned model. The refined adapter's greedy programs are
+taken from ``refine/eval_programs.json`` when refine wrote them for the same specs and budget
+(``finetuned_programs_reused``). Writes ``evaluate/report.md``,
 ``evaluate/samples.jsonl`` and metrics ``compile_at_1_{rules,base,finetuned}``,
 ``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
 whether it ran), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
@@ -59,24 +61,36 @@ def run(ctx: RunContext) -> None:
     tok = load_tokenizer(folder)
     tok.padding_side = "left"
 
+    import time
+
+    t0 = time.time()
     codes = {"rules": [generate(ir) for ir in irs]}
     # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
     model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
     codes["base"] = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="base model")
+    seconds = {"base_s": time.time() - t0}
+    t0 = time.time()
     from peft import PeftModel
 
     model = PeftModel.from_pretrained(model, adapter)
-    codes["finetuned"] = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="fine-tuned")
+    from .refine import reusable_programs
+
+    # refine already wrote this adapter's greedy programs for these specs: the same programs, not made twice
+    reused = reusable_programs(adapter.parent, irs, cfg.max_new_tokens) if adapter.parent.name == "refine" else None
+    codes["finetuned"] = reused or generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="fine-tuned")
     if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
         from ..pipeline_api import endpoint_codes
 
         codes["endpoint"] = endpoint_codes(cfg, irs)
+    seconds["finetuned_s"] = time.time() - t0
+    t0 = time.time()
     behaviour = None
     if checker.compiles and shutil.which("mono"):
         from ..unitysim import BehaviourChecker
 
         behaviour = BehaviourChecker(checker)
     rows = {name: score(checker, irs, c, behaviour) for name, c in codes.items()}
+    seconds["check_s"] = time.time() - t0
 
     at_k = rows["finetuned"]["compile"]
     if cfg.k > 1:
@@ -131,7 +145,8 @@ def run(ctx: RunContext) -> None:
         behaviour_checked=int(behaviour is not None),
         **{f"needs_newer_csharp_{n}": r["newer"] for n, r in rows.items()},
         **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour is not None else {}),
-        eval_specs=len(irs), adapter_refined=int(adapter.parent.name == "refine"), **extra,
+        eval_specs=len(irs), adapter_refined=int(adapter.parent.name == "refine"),
+        finetuned_programs_reused=int(reused is not None), **seconds, **extra,
         **({"compile_at_1_endpoint": rows["endpoint"]["compile"], "conformance_endpoint": rows["endpoint"]["conformance"]}
            if "endpoint" in rows else {}),
     )

@@ -26,6 +26,8 @@ and the first ``refine.eval_examples`` held-out specs are answered greedily by t
 and the refined one: metrics ``compile_at_1``, ``behaviour_at_1`` (refined) and
 ``compile_at_1_sft``, ``behaviour_at_1_sft``, plus ``reward_first`` / ``reward_last`` (mean
 reward of the first and last steps) and ``refine_s``. ``history.json`` has one row per step.
+With ``refine.steps = 0`` the stage keeps the SFT adapter and scores it once. ``eval_programs.json`` keeps the refined adapter's
+greedy programs, which ``evaluate`` reuses instead of generating them again.
 """
 
 from __future__ import annotations
@@ -87,14 +89,36 @@ def completion_mask(gen, width: int, stop: list[int], prompt_mask):
     return torch.cat([prompt_mask, (~after).long()], dim=-1)
 
 
-def greedy_scores(lm, irs: list[dict], max_new_tokens: int, checker, behaviour) -> tuple[float, float | None]:
+def greedy_scores(lm, irs: list[dict], max_new_tokens: int, checker, behaviour,
+                  keep: list | None = None) -> tuple[float, float | None]:
+    """compile@1 and behaviour@1 of greedy programs for ``irs``; the programs are appended to ``keep``."""
     if not irs:
         return 0.0, None
     codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs], max_new_tokens=max_new_tokens)]
+    if keep is not None:
+        keep.extend(codes)
     if behaviour is None:
         return sum(r.ok for r in checker.check(codes)) / len(codes), None
     results, behave = behaviour.compile_and_check(irs, codes)  # each program compiled once for both
     return sum(r.ok for r in results) / len(codes), sum(b.ok for b in behave) / len(codes)
+
+
+PROGRAMS = "eval_programs.json"  # the refined adapter's greedy programs; evaluate reuses them
+
+
+def reusable_programs(refine_dir, irs: list[dict], max_new_tokens: int) -> list[str] | None:
+    """The refined adapter's greedy programs for ``irs`` if refine wrote them for the same specs
+    (a prefix of its list) and the same token budget, else None."""
+    import json
+
+    f = refine_dir / PROGRAMS
+    if not irs or not f.is_file():
+        return None
+    got = json.loads(f.read_text())
+    specs = [dumps(ir) for ir in irs]
+    if got.get("max_new_tokens") != max_new_tokens or got.get("specs", [])[: len(specs)] != specs:
+        return None
+    return list(got["codes"][: len(specs)])
 
 
 def run(ctx: RunContext) -> None:
@@ -145,8 +169,9 @@ def run(ctx: RunContext) -> None:
     # -- evaluation of the SFT adapter (before any step; kept across a resume) -------------------
     sft_file = out / "sft_scores.json"
     if cfg.eval_examples and not sft_file.is_file():
-        comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour)
-        atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh})
+        sft_codes: list[str] = []
+        comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour, sft_codes)
+        atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh, "codes": sft_codes})
     sft = __import__("json").loads(sft_file.read_text()) if sft_file.is_file() else {}
 
     adapter_only_checkpoints(acc, model)  # checkpoints hold the LoRA only
@@ -207,8 +232,17 @@ def run(ctx: RunContext) -> None:
     atomic_write_json(out / "history.json", history)
     ctx.add_artifact(adapter, "refined LoRA adapter")
     bare.eval()
-    comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour) if cfg.eval_examples else (0.0, None)
+    codes_out: list[str] = []
+    if not cfg.eval_examples:
+        comp, beh = 0.0, None
+    elif cfg.steps == 0:  # the adapter is the SFT one, already scored
+        comp, beh, codes_out = sft.get("compile_at_1", 0.0), sft.get("behaviour_at_1"), list(sft.get("codes", []))
+    else:
+        comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour, codes_out)
     checker.close()
+    if codes_out:
+        atomic_write_json(out / PROGRAMS, {"max_new_tokens": cfg.max_new_tokens, "specs": [dumps(ir) for ir in evals],
+                                           "codes": codes_out})
     metrics = {"steps": cfg.steps, "reward_first": history[0]["reward_mean"] if history else 0.0,
                "reward_last": history[-1]["reward_mean"] if history else 0.0, "refine_s": seconds}
     if cfg.eval_examples:
