@@ -183,3 +183,29 @@ def test_out_of_range_settings_are_refused(app, item):
     key = item.split("=")[0]
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         app.pipeline("gamengen").resolve_config("tiny", None, [item])
+
+
+@pytest.mark.parametrize("processes", [1, 4])
+def test_cosine_schedule_warms_up_then_ends_at_zero_on_the_last_step(processes):
+    """``train.lr_schedule=cosine``: full rate after the warm-up, half at mid-decay, 0 at the last
+    step — also with N processes, where accelerate steps the scheduler N times per optimizer step."""
+    from almost_gamengen.stages.train import _lr_schedule
+
+    tcfg = attrs.evolve(tiny().train, steps=100, warmup_steps=10, lr=1e-3, lr_schedule="cosine")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=tcfg.lr)
+    sched = _lr_schedule(opt, tcfg, processes)
+    seen = {}
+    for step in range(1, tcfg.steps + 1):
+        opt.step()
+        for _ in range(processes):  # what accelerate's AcceleratedScheduler does per optimizer step
+            sched.step()
+        seen[step] = sched.get_last_lr()[0]
+    assert seen[10] == pytest.approx(1e-3)
+    assert seen[55] == pytest.approx(0.5e-3, rel=1e-6)
+    assert seen[100] == pytest.approx(0.0, abs=1e-12)
+    assert all(seen[s + 1] <= seen[s] for s in range(10, 100))
+    constant = _lr_schedule(opt, attrs.evolve(tcfg, lr_schedule="constant"), processes)
+    for _ in range(100 * processes):
+        opt.step()
+        constant.step()
+    assert constant.get_last_lr()[0] == pytest.approx(1e-3)

@@ -78,3 +78,24 @@ def test_page_plays_the_world_model(tiny_world_model_run: Path, tmp_path: Path):
     assert seen["fps"] > 0
     assert seen["screenshot_std"] > 5
     assert "left" in seen["keys_help"] and "right" in seen["keys_help"]  # the model's own actions
+
+
+def test_play_samples_as_the_runs_rollout_unless_told_otherwise(tiny_world_model_run: Path, tmp_path: Path):
+    """play's model takes the run's rollout.ddim_steps and guidance_scale (what the metrics
+    measured); --steps still overrides the steps."""
+    import re
+    import shutil
+
+    from almost_gamengen.config import tiny
+    from almost_gamengen.plugin import play_sessions
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_world_model_run, run)
+    text = (run / "config.toml").read_text()
+    text = re.sub(r"(?m)^ddim_steps = \d+$", "ddim_steps = 3", text)
+    text = re.sub(r"(?m)^guidance_scale = [0-9.]+$", "guidance_scale = 1.5", text)
+    (run / "config.toml").write_text(text)
+    env = play_sessions(run, game=False)["model"].env
+    assert env.get_options()["steps"] == 3 and env.guidance_scale == 1.5
+    assert play_sessions(run, steps=2, game=False)["model"].env.get_options()["steps"] == 2
+    assert tiny().rollout.ddim_steps != 3  # the run's value, not the profile's

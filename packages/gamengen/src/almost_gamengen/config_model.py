@@ -98,6 +98,10 @@ class TrainConfig:
     batch_size: int = field(16, ge=1, help="windows per step and process")
     lr: float = field(1e-3, gt=0, help="AdamW learning rate")
     warmup_steps: int = field(50, ge=0, help="linear learning-rate warm-up steps")
+    lr_schedule: str = choice(
+        "constant", "constant", "cosine", help="after the warm-up: constant, or cosine decay to 0 at "
+        "the last step"
+    )
     weight_decay: float = field(0.0, ge=0, help="AdamW weight decay")
     mixed_precision: str = choice(
         "no", "no", "fp16", "bf16", help="mixed precision (fp16 falls back to fp32 on CPU)"

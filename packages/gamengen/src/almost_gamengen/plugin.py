@@ -46,8 +46,8 @@ def almost_commands(cli):
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 "
                   "unless you mean to share the page on your network).")
     @click.option("--port", default=8765, show_default=True, help="Port of the page.")
-    @click.option("--steps", default=4, show_default=True, type=click.IntRange(1, 50),
-                  help="DDIM steps per generated frame (1-50).")
+    @click.option("--steps", default=None, type=click.IntRange(1, 50),
+                  help="DDIM steps per generated frame (1-50; default: the run's rollout.ddim_steps).")
     @click.option("--noise-level", default=0.0, show_default=True, help="Context noise level (0..0.7).")
     @click.option("--max-fps", default=20.0, show_default=True, help="Cap on frames per second.")
     @click.option("--no-game", is_flag=True, help="Offer only the world model, not the real game.")
@@ -84,9 +84,11 @@ def run_dir_path(run_dir):
     return p
 
 
-def play_sessions(run_dir, steps: int = 4, noise_level: float = 0.0, game: bool = True, device="cpu") -> dict:
+def play_sessions(run_dir, steps: int | None = None, noise_level: float = 0.0, game: bool = True,
+                  device="cpu") -> dict:
     """Sessions for the play page: the world model of ``run_dir`` (on ``device``) and, if asked,
-    its real game."""
+    its real game. The model samples as the run's ``rollout`` does (its DDIM steps unless
+    ``steps`` is given, and its guidance scale), so play shows what the metrics measured."""
     from almost.config import load_toml
     from almost.plugins import get_app
 
@@ -95,11 +97,12 @@ def play_sessions(run_dir, steps: int = 4, noise_level: float = 0.0, game: bool 
     from .worldmodel_env import WorldModelEnv
 
     run = run_dir_path(run_dir)
-    sessions = {"model": EnvSession("model", WorldModelEnv(run, steps=steps, noise_level=noise_level,
-                                                           device=device))}
+    app = get_app()
+    profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")
+    cfg = app.pipeline("gamengen").resolve_config(profile, run / "config.toml")
+    model = WorldModelEnv(run, steps=steps or cfg.rollout.ddim_steps, noise_level=noise_level,
+                          guidance_scale=cfg.rollout.guidance_scale, device=device)
+    sessions = {"model": EnvSession("model", model)}
     if game:
-        app = get_app()
-        profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")
-        cfg = app.pipeline("gamengen").resolve_config(profile, run / "config.toml")
         sessions["game"] = EnvSession("game", env_spec(app.registry, cfg.env).make())
     return sessions

@@ -69,8 +69,7 @@ def run(ctx) -> None:
         model.unet.enable_gradient_checkpointing()
     noise_sched = DDPMScheduler.from_config(noise_scheduler_config(mcfg.train_timesteps))
     opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-    warm = max(tcfg.warmup_steps, 1)
-    lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
+    lr_sched = _lr_schedule(opt, tcfg, acc.num_processes)
     model, opt, lr_sched = acc.prepare(model, opt, lr_sched)
     ema = None
     if tcfg.ema_decay > 0:
@@ -145,6 +144,22 @@ def run(ctx) -> None:
                         steps_per_s=(step - start) / max(secs, 1e-9),
                         params_m=sum(p.numel() for p in core.parameters()) / 1e6)
         console.print(f"train: model saved to {model_dir} (held-out loss {heldout_loss:.4f})")
+
+
+def _lr_schedule(opt, tcfg, processes: int):
+    """Linear warm-up, then constant or cosine decay to 0 at ``train.steps``.
+
+    accelerate steps a prepared scheduler once per process for every optimizer step (it
+    assumes the schedule was written for the global batch), so lengths are scaled by the
+    number of processes: the schedule ends at ``train.steps`` on 1 GPU or 8."""
+    warm = max(tcfg.warmup_steps, 1) * processes
+    if tcfg.lr_schedule == "cosine":
+        from diffusers.optimization import get_cosine_schedule_with_warmup
+
+        return get_cosine_schedule_with_warmup(opt, warm, tcfg.steps * processes)
+    from torch.optim.lr_scheduler import LambdaLR
+
+    return LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
 
 
 def _seed(*parts: int) -> int:
