@@ -54,6 +54,44 @@ def test_cfg_drops_the_whole_context_identically_in_training_and_inference():
     assert not torch.allclose(unc, cond)
 
 
+def test_action_guidance_hides_the_last_action_identically_in_training_and_inference(tmp_path):
+    """model.action_drop_prob / rollout.action_guidance: the 'no action' branch masks exactly the
+    token of the action that leads to the frame; guidance 0 is that branch, 1 the plain model,
+    and 2 pushes as far again the way the action moves the frame — alone or with context CFG."""
+    model = build_world_model(tiny_cfg(action_drop_prob=0.1), 3, HW, seed=0).eval()
+    assert model.action_drop_prob == 0.1
+    _, _, ctx, acts, mask, _ = inputs()
+    hidden = WorldModel.hide_action(mask, 2, 3, "cpu", torch.tensor([True, False]))
+    assert hidden.tolist() == [[1, 1, 0], [1, 1, 1]] and mask.sum() == 6  # the input is not changed
+    assert WorldModel.hide_action(None, 2, 3, "cpu").tolist() == [[1, 1, 0], [1, 1, 0]]
+    sched = make_scheduler(noise_scheduler_config(1000))
+
+    def sample(**kw):
+        args = dict(context=ctx, actions=acts, mask=mask, steps=1, generator=torch.Generator().manual_seed(1))
+        args.update(kw)
+        return next_latent(model, sched, **args)
+
+    plain, none = sample(), sample(mask=WorldModel.hide_action(mask, 2, 3, "cpu"))
+    torch.testing.assert_close(sample(action_guidance=0.0), none)
+    torch.testing.assert_close(sample(action_guidance=1.0), plain)
+    # one DDIM step from pure noise is linear in v: x0 = -v at zero terminal SNR
+    torch.testing.assert_close(sample(action_guidance=2.0), plain + (plain - none), atol=1e-5, rtol=1e-4)
+    assert (plain - none).abs().max() > 1e-4  # the action token matters at all
+    other = acts.clone()
+    other[:, -1] = (other[:, -1] + 1) % 3
+    assert not torch.allclose(sample(action_guidance=2.0), sample(action_guidance=2.0, actions=other))
+    both = sample(guidance_scale=1.5, action_guidance=2.0)
+    no_ctx = sample(context=torch.zeros_like(ctx))
+    torch.testing.assert_close(both, no_ctx + 1.5 * (plain - no_ctx) + (plain - none), atol=1e-5, rtol=1e-4)
+    # a saved model keeps the setting; an older model without it loads as 0
+    saved = model.save(tmp_path / "m")
+    assert WorldModel.load(saved).action_drop_prob == 0.1
+    meta = json.loads((saved / "world_model.json").read_text())
+    del meta["action_drop_prob"]
+    (saved / "world_model.json").write_text(json.dumps(meta))
+    assert WorldModel.load(saved).action_drop_prob == 0.0
+
+
 def test_action_position_embeddings_make_order_matter():
     model = build_world_model(tiny_cfg(), 3, HW, seed=0).eval()
     x, t, ctx, acts, mask, bucket = inputs(b=1)

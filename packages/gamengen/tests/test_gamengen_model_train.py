@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from almost import Pipeline
+from almost.errors import UserError
 from almost.pipeline import RunContext
 from almost_gamengen.config import tiny
 from almost_gamengen.latents import shard_name, write_index, write_shard
@@ -142,6 +143,11 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
     c = json.loads((tmp_path / "metrics.json").read_text())["rollout"]
     assert abs(c["psnr_db_gain_over_copy_vae"]) < 1e-4
     assert abs(c["psnr_db_trained"] - c["psnr_db_copy_raw"]) > 0.05
+
+    # action guidance needs a model trained to predict without the action: one sentence otherwise
+    guided = attrs.evolve(cfg, rollout=attrs.evolve(cfg.rollout, action_guidance=2.0))
+    with pytest.raises(UserError, match=r"rollout.action_guidance=2.0 needs .*model.action_drop_prob"):
+        rollout.run(ctx_for(tmp_path, guided, "rollout"))
 
 
 def test_a_nan_loss_stops_training_with_one_sentence(tmp_path):

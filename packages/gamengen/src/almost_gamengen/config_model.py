@@ -69,6 +69,10 @@ class ModelConfig:
     cfg_drop_prob: float = field(
         0.1, ge=0, le=1, help="probability of dropping the whole context in training (classifier-free guidance)"
     )
+    action_drop_prob: float = field(
+        0.0, ge=0, lt=1, help="probability of hiding the action that leads to the predicted frame in "
+        "training, so that rollout.action_guidance can push frames further the way the action moves them"
+    )
     predict_delta: bool = field(
         False, help="diffuse the change from the last context latent instead of the frame itself "
         "(copying costs the model nothing, so it spends its capacity on what the action changes)"
@@ -166,6 +170,10 @@ class RolloutConfig:
     )
     guidance_scale: float = field(
         1.0, ge=0, help="classifier-free guidance over the context (1: off, no extra UNet call)"
+    )
+    action_guidance: float = field(
+        1.0, ge=0, help="guidance towards the action's effect (1: off); needs a model trained with "
+        "model.action_drop_prob > 0"
     )
     eval_frames: int = field(
         48, ge=1, help="held-out (context, next frame) pairs scored teacher-forced per model"

@@ -150,7 +150,7 @@ class WorldModel(nn.Module):
 
     def __init__(self, unet, num_actions: int, context: int, noise_max: float = 0.7,
                  buckets: int = 10, cfg_drop_prob: float = 0.1, meta: dict | None = None,
-                 predict_delta: bool = False, delta_scale: float = 1.0) -> None:
+                 predict_delta: bool = False, delta_scale: float = 1.0, action_drop_prob: float = 0.0) -> None:
         super().__init__()
         if unet.config.in_channels != LATENT_CHANNELS * (context + 1):
             raise UserError(
@@ -167,6 +167,7 @@ class WorldModel(nn.Module):
         self.noise_max = float(noise_max)
         self.buckets = int(buckets)
         self.cfg_drop_prob = float(cfg_drop_prob)
+        self.action_drop_prob = float(action_drop_prob)
         self.predict_delta = bool(predict_delta)
         self.delta_scale = float(delta_scale)
         self.meta = dict(meta or {})
@@ -217,6 +218,18 @@ class WorldModel(nn.Module):
         the pad latent (zeros). The same function serves training and inference."""
         return torch.where(drop.view(-1, 1, 1, 1, 1), torch.zeros_like(context), context)
 
+    @staticmethod
+    def hide_action(mask: torch.Tensor | None, batch: int, tokens: int, device,
+                    hide: torch.Tensor | None = None) -> torch.Tensor:
+        """Action guidance: the attention mask with the last action token (the action that
+        leads to the predicted frame) masked out where ``hide`` (B,) is true (everywhere if
+        ``hide`` is None), so the UNet predicts without knowing it. Training and inference
+        share it."""
+        m = torch.ones(batch, tokens, device=device) if mask is None else mask.clone()
+        keep = torch.zeros(batch, device=device) if hide is None else (~hide).to(m.dtype)
+        m[:, -1] = m[:, -1] * keep
+        return m
+
     # -- denoiser -------------------------------------------------------------------------
     def forward(self, noisy: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor,
                 actions: torch.Tensor, mask: torch.Tensor | None = None,
@@ -241,6 +254,7 @@ class WorldModel(nn.Module):
             "context_noise_max": self.noise_max,
             "context_noise_buckets": self.buckets,
             "cfg_drop_prob": self.cfg_drop_prob,
+            "action_drop_prob": self.action_drop_prob,
             "predict_delta": self.predict_delta,
             "delta_scale": self.delta_scale,
             **self.meta,
@@ -282,10 +296,11 @@ class WorldModel(nn.Module):
         unet = UNet2DConditionModel.from_pretrained(d / "unet")
         meta = {k: v for k, v in cfg.items() if k not in (
             "format_version", "num_actions", "context", "context_noise_max",
-            "context_noise_buckets", "cfg_drop_prob", "predict_delta", "delta_scale")}
+            "context_noise_buckets", "cfg_drop_prob", "predict_delta", "delta_scale", "action_drop_prob")}
         model = cls(unet, cfg["num_actions"], cfg["context"], cfg["context_noise_max"],
                     cfg["context_noise_buckets"], cfg["cfg_drop_prob"], meta,
-                    cfg.get("predict_delta", False), cfg.get("delta_scale", 1.0))
+                    cfg.get("predict_delta", False), cfg.get("delta_scale", 1.0),
+                    cfg.get("action_drop_prob", 0.0))
         state = load_safetensors(d / "world_model.safetensors")
         model.action_embedding.weight.data.copy_(state["action_embedding.weight"])
         model.action_position.weight.data.copy_(state["action_position.weight"])
@@ -315,5 +330,6 @@ def build_world_model(mcfg, num_actions: int, latent_hw: tuple[int, int], seed: 
         unet = UNet2DConditionModel(**tiny_unet_config(mcfg, latent_hw))
     model = WorldModel(unet, num_actions, mcfg.context, mcfg.context_noise_max,
                        mcfg.context_noise_buckets, mcfg.cfg_drop_prob, meta,
-                       getattr(mcfg, "predict_delta", False), getattr(mcfg, "delta_scale", 1.0))
+                       getattr(mcfg, "predict_delta", False), getattr(mcfg, "delta_scale", 1.0),
+                       getattr(mcfg, "action_drop_prob", 0.0))
     return model

@@ -101,7 +101,8 @@ def play_sessions(run_dir, steps: int | None = None, noise_level: float = 0.0, g
     profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")
     cfg = app.pipeline("gamengen").resolve_config(profile, run / "config.toml")
     model = WorldModelEnv(run, steps=steps or cfg.rollout.ddim_steps, noise_level=noise_level,
-                          guidance_scale=cfg.rollout.guidance_scale, device=device)
+                          guidance_scale=cfg.rollout.guidance_scale, device=device,
+                          action_guidance=cfg.rollout.action_guidance)
     sessions = {"model": EnvSession("model", model)}
     if game:
         sessions["game"] = EnvSession("game", env_spec(app.registry, cfg.env).make())

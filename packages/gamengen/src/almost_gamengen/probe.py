@@ -118,7 +118,7 @@ def probe_prefix(seed: int, k: int, context: int, allowed: list[int], spec) -> t
 def model_branches(model, scheduler, vae, context: torch.Tensor, mask: torch.Tensor,
                    prefix_actions: torch.Tensor, actions: list[int], horizon: int, steps: int,
                    generator: torch.Generator, crop, context_noise: float = 0.0,
-                   guidance_scale: float = 1.0) -> torch.Tensor:
+                   guidance_scale: float = 1.0, action_guidance: float = 1.0) -> torch.Tensor:
     """All action branches of one state at once (batch = actions). ``context`` (C, 4, h, w) and
     ``mask`` (C,) on the model's device; ``prefix_actions`` (C - 1,) the actions after all but the
     last context frame. Every step uses one starting noise for all branches. Returns
@@ -137,7 +137,7 @@ def model_branches(model, scheduler, vae, context: torch.Tensor, mask: torch.Ten
     for _ in range(horizon):
         noise = torch.randn(shape, generator=generator, device=generator.device)
         z = next_latent(model, scheduler, ctx, acts, m, steps, context_noise, guidance_scale,
-                        generator, noise=noise)
+                        generator, noise=noise, action_guidance=action_guidance)
         latents.append(z)
         ctx = torch.cat([ctx[:, 1:], z[:, None].to(ctx.dtype)], dim=1)
         m = torch.cat([m[:, 1:], torch.ones_like(m[:, :1])], dim=1)
@@ -162,7 +162,8 @@ def through_vae(vae, frames: np.ndarray, size, crop) -> torch.Tensor:
 
 def action_sensitivity(model, scheduler, vae, spec, *, seed: int, states: int, horizon: int,
                        steps: int, size, crop, device, context_noise: float = 0.0,
-                       guidance_scale: float = 1.0, progress=None) -> dict[str, float]:
+                       guidance_scale: float = 1.0, progress=None,
+                       action_guidance: float = 1.0) -> dict[str, float]:
     """The probe, end to end (see the module doc). ``model``/``vae`` are already on ``device``."""
     from .vae import encode_frames, pad_frames
 
@@ -191,7 +192,8 @@ def action_sensitivity(model, scheduler, vae, spec, *, seed: int, states: int, h
             pre[c - 1 - len(tail):] = torch.tensor(tail[-(c - 1):], dtype=torch.long)
         g = torch.Generator(device).manual_seed(seed * 1000 + k)
         ms.append(model_branches(model, scheduler, vae, context, mask, pre.to(device), actions,
-                                 horizon, steps, g, crop, context_noise, guidance_scale))
+                                 horizon, steps, g, crop, context_noise, guidance_scale,
+                                 action_guidance))
         flat = real.reshape(-1, *real.shape[2:])
         rs.append(through_vae(vae, flat, size, crop).reshape(n_act, horizon, 3, *crop))
         if progress is not None:

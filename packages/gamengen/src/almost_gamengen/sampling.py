@@ -3,7 +3,12 @@
 :func:`next_latent` is the one inference step of the world model: noise the context with the
 bucket nearest to ``context_noise``, run ``steps`` DDIM steps from pure noise, and, when
 ``guidance_scale`` ≠ 1, mix the conditional prediction with one whose *whole* context was
-dropped by :meth:`WorldModel.drop_context` (the same function training uses).
+dropped by :meth:`WorldModel.drop_context` (the same function training uses); when
+``action_guidance`` ≠ 1, also with one that does not see the action leading to the frame
+(:meth:`WorldModel.hide_action`, trained with ``model.action_drop_prob``), which pushes the
+frame further the way that action moves it:
+
+    v = v_cond + (guidance_scale − 1)(v_cond − v_no_context) + (action_guidance − 1)(v_cond − v_no_action)
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ def make_scheduler(scheduler_config: dict):
 def next_latent(model, scheduler, context: torch.Tensor, actions: torch.Tensor,
                 mask: torch.Tensor | None = None, steps: int = 4, context_noise: float = 0.0,
                 guidance_scale: float = 1.0, generator: torch.Generator | None = None,
-                noise: torch.Tensor | None = None) -> torch.Tensor:
+                noise: torch.Tensor | None = None, action_guidance: float = 1.0) -> torch.Tensor:
     """Sample x_0 (B, 4, h, w) given context latents (B, C, 4, h, w) and actions (B, C).
 
     ``noise`` (broadcastable to (B, 4, h, w)) replaces the starting noise: with DDIM's η = 0
@@ -41,22 +46,36 @@ def next_latent(model, scheduler, context: torch.Tensor, actions: torch.Tensor,
         x = noise.to(device, dtype).expand(shape).clone()
     if scheduler.num_inference_steps != steps or scheduler.timesteps.device != torch.device(device):
         scheduler.set_timesteps(steps, device=device)
-    guided = guidance_scale != 1.0
-    if guided:
-        drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(device)
-        context_in = model.drop_context(torch.cat([context, context]), drop)
-        actions_in = torch.cat([actions, actions])
-        mask_in = None if mask is None else torch.cat([mask, mask])
-        bucket_in = torch.cat([bucket, bucket])
+    # one batched UNet call per DDIM step: [conditional, no context?, no action?]
+    passes = 1 + (guidance_scale != 1.0) + (action_guidance != 1.0)
+    context_in, mask_in = [context], [mask]
+    if guidance_scale != 1.0:
+        context_in.append(model.drop_context(context, torch.ones(b, dtype=torch.bool, device=device)))
+        mask_in.append(mask)
+    if action_guidance != 1.0:
+        context_in.append(context)
+        mask_in.append(model.hide_action(mask, b, actions.shape[1], device))
+    if passes > 1:
+        context_in, actions_in, bucket_in = torch.cat(context_in), actions.repeat(passes, 1), bucket.repeat(passes)
+        if mask is None and action_guidance == 1.0:
+            mask_in = None
+        else:
+            mask_in = torch.cat([m if m is not None else torch.ones(b, actions.shape[1], device=device)
+                                 for m in mask_in])
     else:
         context_in, actions_in, mask_in, bucket_in = context, actions, mask, bucket
     for t in scheduler.timesteps:
-        x_in = torch.cat([x, x]) if guided else x
+        x_in = x.repeat(passes, 1, 1, 1) if passes > 1 else x
         ts = torch.full((x_in.shape[0],), int(t), dtype=torch.long, device=device)
         v = model(x_in, ts, context_in, actions_in, mask_in, bucket_in)
-        if guided:
-            v_cond, v_uncond = v.chunk(2)
-            v = v_uncond + guidance_scale * (v_cond - v_uncond)
+        if passes > 1:
+            vs = v.chunk(passes)
+            v, k = vs[0], 1
+            if guidance_scale != 1.0:
+                v = vs[k] + guidance_scale * (vs[0] - vs[k])
+                k += 1
+            if action_guidance != 1.0:
+                v = v + (action_guidance - 1.0) * (vs[0] - vs[k])
         x = scheduler.step(v, t, x).prev_sample
     return model.from_target(x, clean)
 
@@ -65,7 +84,7 @@ def next_latent(model, scheduler, context: torch.Tensor, actions: torch.Tensor,
 def rollout(model, scheduler, vae, context: torch.Tensor, mask: torch.Tensor, actions: torch.Tensor,
             steps: int = 4, context_noise: float = 0.0, guidance_scale: float = 1.0,
             generator: torch.Generator | None = None,
-            crop: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            crop: tuple[int, int] | None = None, action_guidance: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Generate ``len(actions)`` frames autoregressively from one seeded context.
 
     ``context`` (C, 4, h, w) and ``mask`` (C,) hold the seed (padding where mask is 0);
@@ -81,7 +100,7 @@ def rollout(model, scheduler, vae, context: torch.Tensor, mask: torch.Tensor, ac
     lats, frames = [], []
     for k in range(len(actions) - c + 1):
         z = next_latent(model, scheduler, ctx, actions[None, k:k + c], m, steps, context_noise,
-                        guidance_scale, generator)
+                        guidance_scale, generator, action_guidance=action_guidance)
         lats.append(z[0])
         frames.append(decode_latents(vae, z, crop)[0])
         ctx = torch.cat([ctx[:, 1:], z[:, None].to(ctx.dtype)], dim=1)

@@ -32,7 +32,7 @@ class WorldModelEnv(gym.Env):
 
     def __init__(self, run_dir: str | Path, steps: int = 4, noise_level: float = 0.0,
                  guidance_scale: float = 1.0, max_steps: int = 1000, episodes: str = "heldout",
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", action_guidance: float = 1.0) -> None:
         import torch
 
         from almost.io import read_json
@@ -65,6 +65,7 @@ class WorldModelEnv(gym.Env):
         self._opts = {"steps": 4, "noise_level": 0.0}
         self.set_options(steps=steps, noise_level=noise_level)
         self.guidance_scale = float(guidance_scale)
+        self.action_guidance = float(action_guidance) if self.model.action_drop_prob > 0 else 1.0
         split_file = run / "train" / "split.json"
         pos_of = {e["id"]: i for i, e in enumerate(self.store.episodes)}
         pool = list(range(len(self.store)))
@@ -135,7 +136,7 @@ class WorldModelEnv(gym.Env):
         dev = self.device
         z = next_latent(self.model, self.scheduler, self.ctx[None], self.acts[None], self.mask[None],
                         self._opts["steps"], self._opts["noise_level"], self.guidance_scale,
-                        self._gen)[0].to(self.ctx.dtype)
+                        self._gen, action_guidance=self.action_guidance)[0].to(self.ctx.dtype)
         self.ctx = torch.cat([self.ctx[1:], z[None]])
         self.mask = torch.cat([self.mask[1:], torch.ones(1, device=dev)])
         self.acts = torch.cat([self.acts[1:], torch.tensor([self.noop_action], device=dev)])

@@ -36,6 +36,7 @@ def run(ctx, device=None) -> None:
     import torch
 
     from almost.console import console, progress
+    from almost.errors import UserError
     from almost.io import read_json
     from almost.threads import cpu_budget, set_threads
 
@@ -58,6 +59,10 @@ def run(ctx, device=None) -> None:
     trained = WorldModel.load(train_dir / "model").eval().to(device)
     meta = {k: trained.meta[k] for k in ("action_names", "noop_action", "latent_shape",
                                          "scaling_factor", "seed") if k in trained.meta}
+    if rcfg.action_guidance != 1.0 and trained.action_drop_prob <= 0:
+        raise UserError(f"rollout.action_guidance={rcfg.action_guidance} needs a world model trained with "
+                        "model.action_drop_prob > 0; set it (e.g. 0.1) and re-run with --force train, "
+                        "or leave rollout.action_guidance at 1")
     untrained = build_world_model(cfg.model, trained.num_actions, store.latent_shape[1:],
                                   int(trained.meta.get("seed", cfg.seed)), meta).eval().to(device)
     scheduler = make_scheduler(read_json(train_dir / "model/scheduler/scheduler_config.json",
@@ -113,7 +118,8 @@ def run(ctx, device=None) -> None:
                 batch = {k: v.to(device) for k, v in
                          torch.utils.data.default_collate(windows[a:a + 16]).items()}
                 z = next_latent(model, scheduler, batch["context"], batch["actions"], batch["mask"],
-                                rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g)
+                                rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g,
+                                action_guidance=rcfg.action_guidance)
                 preds.append(decode_latents(vae, z, crop))
                 sq.append((z - batch["target"]).pow(2).mean(dim=(1, 2, 3)).cpu())
                 bar.update(task, advance=len(batch["t"]), info=name)
@@ -152,7 +158,8 @@ def run(ctx, device=None) -> None:
         g = torch.Generator(device).manual_seed(cfg.seed + 100 + k)
         t1 = time.time()
         _, gen = rollout(trained, scheduler, vae, context.to(device), mask.to(device), acts.to(device),
-                         rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g, crop)
+                         rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g, crop,
+                         action_guidance=rcfg.action_guidance)
         ar_secs += time.time() - t1
         n_frames += horizon
         truth = to_unit(real_frames[t_start:t_start + horizon])
@@ -187,6 +194,7 @@ def run(ctx, device=None) -> None:
                 trained, scheduler, vae, spec, seed=cfg.seed, states=rcfg.probe_states,
                 horizon=rcfg.probe_horizon, steps=rcfg.ddim_steps, size=size, crop=crop, device=device,
                 context_noise=rcfg.context_noise, guidance_scale=rcfg.guidance_scale,
+                action_guidance=rcfg.action_guidance,
                 progress=lambda: bar.advance(task)))
         metrics["probe_seconds"] = time.time() - t2
     metrics["lpips_skipped"] = 0.0 if lp is not None else 1.0

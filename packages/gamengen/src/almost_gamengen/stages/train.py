@@ -180,11 +180,15 @@ def _loss(core, model, batch, noise_sched, g, device):
     context = core.noise_context(context, bucket, generator=g)
     drop = (torch.rand(b, generator=g, device=gd) < core.cfg_drop_prob).to(device)
     context = core.drop_context(context, drop)
+    mask = batch["mask"].to(device)
+    if core.action_drop_prob > 0:  # drawn only when on: runs without it keep their random stream
+        hide = (torch.rand(b, generator=g, device=gd) < core.action_drop_prob).to(device)
+        mask = core.hide_action(mask, b, mask.shape[1], device, hide)
     noise = torch.randn(target.shape, generator=g, device=gd).to(device)
     t = torch.randint(0, noise_sched.config.num_train_timesteps, (b,), generator=g, device=gd).to(device)
     noisy = noise_sched.add_noise(target, noise, t)
     v = noise_sched.get_velocity(target, noise, t)
-    pred = model(noisy, t, context, batch["actions"].to(device), batch["mask"].to(device), bucket)
+    pred = model(noisy, t, context, batch["actions"].to(device), mask, bucket)
     return torch.nn.functional.mse_loss(pred.float(), v.float())
 
 
