@@ -33,7 +33,11 @@ TARGETS = {"tiny": (1.0, 0.5, 0.0), "small": (2.0, 0.8, 2.0), "full": (2.0, 0.8,
 
 # setting name → --set overrides of the model stages (train, decoder, rollout)
 STUDY = {
-    "GameNGen-style (x0 target, actions by cross-attention) = tiny": [],
+    "tiny now (cosine to 2500 steps, 1 DDIM step)": [],
+    "4 DDIM steps": ["rollout.ddim_steps=4"],
+    "the old training (constant rate, 1500 steps)": ["train.lr_schedule=constant", "train.steps=1500"],
+    "+ action drop 0.1 in training, action guidance 1.5": [
+        "model.action_drop_prob=0.1", "rollout.action_guidance=1.5"],
     "+ diffuse the change (delta ×2) + action in the timestep embedding": [
         "model.predict_delta=true", "model.delta_scale=2.0", "model.action_time_cond=true"],
     "+ action in the timestep embedding only": ["model.action_time_cond=true"],
