@@ -125,3 +125,26 @@ def test_generate_api_on_a_tiny_model_and_ir_request(taught_run):
 def test_generate_without_a_run_is_one_sentence(tmp_path):
     code, stdout, stderr = run_cli(["irgen", "generate", "a coin", "--run", str(tmp_path / "nope")])
     assert code != 0 and "no trained adapter" in stdout + stderr and "Traceback" not in stdout + stderr
+
+
+def test_a_models_ir_gets_the_components_its_ops_imply_but_a_persons_file_is_still_checked():
+    """Run D's commonest IR@1 failure: valid JSON that leaves out the component an op needs
+    (apply_force → Rigidbody). The sentence → IR path completes it; ir.validate still names it."""
+    from almost_irgen.ir import IRError, complete_components, validate
+    from almost_irgen.text2ir import parse, parse_answer
+
+    pushed = {"ir_version": "1.0", "class_name": "Pusher", "components": ["Light"],
+              "behaviours": [{"trigger": {"event": "start"},
+                              "actions": [{"op": "apply_force", "force": [0, 5, 0], "mode": "Impulse"},
+                                          {"op": "apply_force", "force": [1, 0, 0], "mode": "Impulse"}]}]}
+    with pytest.raises(IRError, match="apply_force needs 'Rigidbody' in components"):
+        validate(pushed)
+    ir, found = parse(json.dumps(pushed))
+    assert found == [] and ir["components"] == ["Light", "Rigidbody"]  # kept, then added once
+    assert complete_components(ir) == (ir, [])  # nothing left to add
+    assert parse_answer(json.dumps(pushed))[2] == ["Rigidbody"]  # evaluate counts the completions
+    assert complete_components({**pushed, "components": None})[1] == []  # not a list: left to validation
+    assert complete_components("not an IR") == ("not an IR", [])
+    # an IR with no component-needing op is untouched, and real problems still fail
+    assert parse(json.dumps(IR)) == (IR, [])
+    assert parse(json.dumps({**IR, "fields": []}))[0] is None

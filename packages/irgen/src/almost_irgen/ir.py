@@ -252,6 +252,33 @@ def _semantic_problems(ir: dict) -> list[tuple[str, str]]:
     return problems
 
 
+def implied_components(ir: Any) -> list[str]:
+    """The components the IR's ops require (``apply_force`` → Rigidbody, ``play_sound`` →
+    AudioSource), in :data:`COMPONENTS` order; [] for anything that is not IR-shaped."""
+    need = set()
+    if isinstance(ir, dict) and isinstance(ir.get("behaviours"), list):
+        for beh in ir["behaviours"]:
+            for act in (beh.get("actions") if isinstance(beh, dict) else None) or []:
+                if isinstance(act, dict) and act.get("op") in _NEEDS_COMPONENT:
+                    need.add(_NEEDS_COMPONENT[act["op"]])
+    return [c for c in COMPONENTS if c in need]
+
+
+def complete_components(ir: Any) -> tuple[Any, list[str]]:
+    """``(ir with every implied component listed, the components that were added)``.
+
+    A component an op requires follows from the op, so an IR that leaves it out can only mean
+    one thing; the sentence → IR path completes a model's answer with it instead of rejecting
+    it (IR files given by a person are still checked strictly by :func:`validate`)."""
+    if not isinstance(ir, dict) or not isinstance(ir.get("components", []), list):
+        return ir, []
+    have = list(ir.get("components", []))
+    added = [c for c in implied_components(ir) if c not in have]
+    if not added:
+        return ir, []
+    return {**ir, "components": have + added}, added
+
+
 def problems(ir: Any) -> list[tuple[str, str]]:
     """All ``(json path, message)`` problems of ``ir``; empty when it is valid."""
     found = _schema_problems(ir)

@@ -29,7 +29,7 @@ import attrs
 
 from .generate import conversation, extract_code
 from .ir import dumps
-from .text2ir import decoding_schema, parse, text_conversation
+from .text2ir import decoding_schema, parse_answer, text_conversation
 
 BEHAVES, COMPILES, MISBEHAVES, FAILS = "behaves", "compiles", "misbehaves", "does not compile"
 RANK = {BEHAVES: 3, COMPILES: 2, MISBEHAVES: 1, FAILS: 0}  # compiles: no behaviour check was run
@@ -163,6 +163,7 @@ class Result:
     ir_problems: list[str] = attrs.Factory(list)
     ir_rounds: int = 0
     attempts: list[Attempt] = attrs.Factory(list)
+    ir_completed: list[str] = attrs.Factory(list)  # components added because the IR's ops imply them
 
     @property
     def best(self) -> Attempt | None:
@@ -269,8 +270,9 @@ class Generator:
                                             json_schema=self.schema, seed=seed + rnd)
             left = []
             for i, text in zip(todo, answers):
-                ir, found = parse(text.strip())
+                ir, found, added = parse_answer(text.strip())
                 results[i].ir, results[i].ir_problems, results[i].ir_rounds = ir, found, rnd
+                results[i].ir_completed = added
                 if ir is None:
                     convs[i] = [*convs[i], {"from": "gpt", "value": text}, {"from": "human", "value": ir_feedback(found)}]
                     left.append(i)
@@ -365,6 +367,8 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
     * ``ir_at_1_from_text`` — the sentence → IR answer (greedy, schema-constrained, no repair) is
       valid IR whose triggers and ops match the reference (:func:`almost_irgen.text2ir.ir_matches`);
       ``ir_valid_from_text`` — it is valid IR at all (over the specs that have a sentence);
+      ``ir_completed_from_text`` — the share of answers that left out a component their ops
+      imply, which was added (:func:`almost_irgen.ir.complete_components`);
     * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``repair_rounds``
       rounds of feeding the errors back, starting from the greedy programs ``first_codes``
       (``first_checked``: their compiler and behaviour results, when checked already);
@@ -385,6 +389,7 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
         gen.repair_rounds = repair_rounds
         out["ir_at_1_from_text"] = sum(ir_matches(r.ir, ref) for r, (_, ref) in zip(got, with_text)) / len(with_text)
         out["ir_valid_from_text"] = sum(r.ir is not None for r in got) / len(with_text)
+        out["ir_completed_from_text"] = sum(bool(r.ir_completed) for r in got) / len(with_text)
         out["text_to_ir_s"] = time.time() - t0
     t0 = time.time()
     done = attempts(first_codes, *first_checked) if first_checked is not None else None

@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .ir import ACTION_SCHEMAS, SCHEMA, dumps, problems
+from .ir import ACTION_SCHEMAS, SCHEMA, complete_components, dumps, problems
 
 TEXT_PROMPT = "Write the IR JSON spec (Almost irgen IR 1.0) for this Unity behaviour request."
 
@@ -55,14 +55,22 @@ def text_record(prompt: str, ir: dict) -> dict:
 
 def parse(text: str) -> tuple[dict | None, list[str]]:
     """``(ir, [])`` for a valid IR answer, else ``(None, ["path: message", ...])``."""
+    ir, found, _ = parse_answer(text)
+    return ir, found
+
+
+def parse_answer(text: str) -> tuple[dict | None, list[str], list[str]]:
+    """:func:`parse`, and the components added because the answer's ops imply them
+    (:func:`almost_irgen.ir.complete_components`)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, [f"$: not valid JSON ({e.msg} at character {e.pos}; was the answer cut short?)"]
+        return None, [f"$: not valid JSON ({e.msg} at character {e.pos}; was the answer cut short?)"], []
+    data, added = complete_components(data)  # what an op requires follows from the op
     found = problems(data)
     if found:
-        return None, [f"{p}: {m}" for p, m in found]
-    return data, []
+        return None, [f"{p}: {m}" for p, m in found], added
+    return data, [], added
 
 
 def ops_signature(ir: dict) -> list[tuple]:
