@@ -45,7 +45,7 @@ def test_split_is_seeded_85_15_and_keeps_same_prompt_together():
 
 def test_prepare_writes_sharegpt(tmp_path):
     code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path),
-                              "--set", "synth.count=60"])
+                              "--set", "synth.count=60", "--set", "prepare.text_to_ir_repeats=1"])
     assert code == 0, out + err
     train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
     evals = [json.loads(x) for x in (tmp_path / "prepare" / "eval.jsonl").read_text().splitlines()]
@@ -58,6 +58,24 @@ def test_prepare_writes_sharegpt(tmp_path):
     conv = train[0]["conversations"]
     assert [t["from"] for t in conv] == ["system", "human", "gpt"]
     assert json.loads(conv[1]["value"])["ir_version"] == "1.0" and "MonoBehaviour" in conv[2]["value"]
+
+
+def test_prepare_repeats_the_sentence_to_ir_records_only(tmp_path):
+    """prepare.text_to_ir_repeats=3: every sentence → IR record three times in train.jsonl, the
+    IR → C# records once, the eval set untouched."""
+    code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path),
+                              "--set", "synth.count=60", "--set", "prepare.text_to_ir_repeats=3"])
+    assert code == 0, out + err
+    train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
+    evals = (tmp_path / "prepare" / "eval.jsonl").read_text()
+    from collections import Counter
+
+    text = Counter(r["id"] for r in train if r.get("task") == "text2ir")
+    code_ids = Counter(r["id"] for r in train if r.get("task") != "text2ir")
+    assert text and set(text.values()) == {3} and set(code_ids.values()) == {1}
+    assert len(text) == len(code_ids) and '"text2ir"' not in evals
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["prepare"]
+    assert metrics["text_to_ir_train"] == 3 * len(text)
 
 
 def test_calibration_file_in_the_seed_layout(tmp_path):

@@ -48,6 +48,8 @@ class PrepareConfig:
     eval_fraction: float = field(0.15, gt=0, lt=1, help="share of (deduplicated) examples held out for evaluation")
     seed: int = field(0, help="seed of the train/eval split")
     text_to_ir: bool = field(True, help="also train sentence → IR from each triplet's prompt (both tasks)")
+    text_to_ir_repeats: int = field(1, ge=1, help="times each sentence → IR record appears in the training set "
+                                    "(the shorter task; seen once per epoch, it lags the IR → C# task)")
 
 
 @attrs.define

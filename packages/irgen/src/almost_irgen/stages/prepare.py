@@ -44,8 +44,8 @@ def run(ctx: RunContext) -> None:
         text_tasks = dedup(text_record(r["prompt"], validate(json.loads(turn(r, "human"))))
                            for r in train if r.get("prompt"))
     out = ctx.stage_dir()
-    atomic_write(out / "train.jsonl", jsonl(train + text_tasks))
+    atomic_write(out / "train.jsonl", jsonl(train + text_tasks * cfg.text_to_ir_repeats))
     atomic_write(out / "eval.jsonl", jsonl(evals))
     ctx.add_artifact(out / "train.jsonl", "train set")
     ctx.log_metrics(records=len(records), duplicates=len(records) - len(unique), train=len(train), eval=len(evals),
-                    text_to_ir_train=len(text_tasks))
+                    text_to_ir_train=len(text_tasks) * cfg.text_to_ir_repeats)
