@@ -61,9 +61,12 @@ def test_action_guidance_hides_the_last_action_identically_in_training_and_infer
     model = build_world_model(tiny_cfg(action_drop_prob=0.1), 3, HW, seed=0).eval()
     assert model.action_drop_prob == 0.1
     _, _, ctx, acts, mask, _ = inputs()
-    hidden = WorldModel.hide_action(mask, 2, 3, "cpu", torch.tensor([True, False]))
+    hidden = WorldModel.hide_action(mask, torch.tensor([True, False]))
     assert hidden.tolist() == [[1, 1, 0], [1, 1, 1]] and mask.sum() == 6  # the input is not changed
-    assert WorldModel.hide_action(None, 2, 3, "cpu").tolist() == [[1, 1, 0], [1, 1, 0]]
+    assert WorldModel.hide_action(torch.ones(2, 3)).tolist() == [[1, 1, 0], [1, 1, 0]]
+    with pytest.raises(UserError, match=r"rollout.action_guidance=2.0 needs"):
+        build_world_model(tiny_cfg(), 3, HW, seed=0).check_action_guidance(2.0)
+    model.check_action_guidance(2.0)  # trained for it: no error
     sched = make_scheduler(noise_scheduler_config(1000))
 
     def sample(**kw):
@@ -71,7 +74,9 @@ def test_action_guidance_hides_the_last_action_identically_in_training_and_infer
         args.update(kw)
         return next_latent(model, sched, **args)
 
-    plain, none = sample(), sample(mask=WorldModel.hide_action(mask, 2, 3, "cpu"))
+    plain, none = sample(), sample(mask=WorldModel.hide_action(mask))
+    # no mask given (every token real): guidance still hides exactly the last action token
+    torch.testing.assert_close(sample(mask=None, action_guidance=2.0), sample(action_guidance=2.0))
     torch.testing.assert_close(sample(action_guidance=0.0), none)
     torch.testing.assert_close(sample(action_guidance=1.0), plain)
     # one DDIM step from pure noise is linear in v: x0 = -v at zero terminal SNR

@@ -219,16 +219,24 @@ class WorldModel(nn.Module):
         return torch.where(drop.view(-1, 1, 1, 1, 1), torch.zeros_like(context), context)
 
     @staticmethod
-    def hide_action(mask: torch.Tensor | None, batch: int, tokens: int, device,
-                    hide: torch.Tensor | None = None) -> torch.Tensor:
-        """Action guidance: the attention mask with the last action token (the action that
-        leads to the predicted frame) masked out where ``hide`` (B,) is true (everywhere if
+    def hide_action(mask: torch.Tensor, hide: torch.Tensor | None = None) -> torch.Tensor:
+        """Action guidance: the (B, C) attention mask with the last action token (the action
+        that leads to the predicted frame) masked out where ``hide`` (B,) is true (everywhere if
         ``hide`` is None), so the UNet predicts without knowing it. Training and inference
         share it."""
-        m = torch.ones(batch, tokens, device=device) if mask is None else mask.clone()
-        keep = torch.zeros(batch, device=device) if hide is None else (~hide).to(m.dtype)
-        m[:, -1] = m[:, -1] * keep
+        m = mask.clone()
+        if hide is None:
+            m[:, -1] = 0
+        else:
+            m[:, -1] = m[:, -1] * (~hide).to(m.dtype)
         return m
+
+    def check_action_guidance(self, scale: float) -> None:
+        """One sentence when ``rollout.action_guidance`` asks for what this model never learned."""
+        if scale != 1.0 and self.action_drop_prob <= 0:
+            raise UserError(f"rollout.action_guidance={scale} needs a world model trained with "
+                            "model.action_drop_prob > 0; set it (e.g. 0.1) and re-run with --force train, "
+                            "or leave rollout.action_guidance at 1")
 
     # -- denoiser -------------------------------------------------------------------------
     def forward(self, noisy: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor,

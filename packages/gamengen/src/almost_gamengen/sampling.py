@@ -48,22 +48,20 @@ def next_latent(model, scheduler, context: torch.Tensor, actions: torch.Tensor,
         scheduler.set_timesteps(steps, device=device)
     # one batched UNet call per DDIM step: [conditional, no context?, no action?]
     passes = 1 + (guidance_scale != 1.0) + (action_guidance != 1.0)
+    if action_guidance != 1.0 and mask is None:
+        mask = torch.ones(actions.shape, device=device)
     context_in, mask_in = [context], [mask]
     if guidance_scale != 1.0:
         context_in.append(model.drop_context(context, torch.ones(b, dtype=torch.bool, device=device)))
         mask_in.append(mask)
     if action_guidance != 1.0:
         context_in.append(context)
-        mask_in.append(model.hide_action(mask, b, actions.shape[1], device))
-    if passes > 1:
-        context_in, actions_in, bucket_in = torch.cat(context_in), actions.repeat(passes, 1), bucket.repeat(passes)
-        if mask is None and action_guidance == 1.0:
-            mask_in = None
-        else:
-            mask_in = torch.cat([m if m is not None else torch.ones(b, actions.shape[1], device=device)
-                                 for m in mask_in])
-    else:
+        mask_in.append(model.hide_action(mask))
+    if passes == 1:  # no copies on the plain path
         context_in, actions_in, mask_in, bucket_in = context, actions, mask, bucket
+    else:
+        context_in, actions_in, bucket_in = torch.cat(context_in), actions.repeat(passes, 1), bucket.repeat(passes)
+        mask_in = None if mask is None else torch.cat(mask_in)
     for t in scheduler.timesteps:
         x_in = x.repeat(passes, 1, 1, 1) if passes > 1 else x
         ts = torch.full((x_in.shape[0],), int(t), dtype=torch.long, device=device)

@@ -65,7 +65,8 @@ class WorldModelEnv(gym.Env):
         self._opts = {"steps": 4, "noise_level": 0.0}
         self.set_options(steps=steps, noise_level=noise_level)
         self.guidance_scale = float(guidance_scale)
-        self.action_guidance = float(action_guidance) if self.model.action_drop_prob > 0 else 1.0
+        self.model.check_action_guidance(float(action_guidance))
+        self.action_guidance = float(action_guidance)
         split_file = run / "train" / "split.json"
         pos_of = {e["id"]: i for i, e in enumerate(self.store.episodes)}
         pool = list(range(len(self.store)))

@@ -36,7 +36,6 @@ def run(ctx, device=None) -> None:
     import torch
 
     from almost.console import console, progress
-    from almost.errors import UserError
     from almost.io import read_json
     from almost.threads import cpu_budget, set_threads
 
@@ -59,10 +58,7 @@ def run(ctx, device=None) -> None:
     trained = WorldModel.load(train_dir / "model").eval().to(device)
     meta = {k: trained.meta[k] for k in ("action_names", "noop_action", "latent_shape",
                                          "scaling_factor", "seed") if k in trained.meta}
-    if rcfg.action_guidance != 1.0 and trained.action_drop_prob <= 0:
-        raise UserError(f"rollout.action_guidance={rcfg.action_guidance} needs a world model trained with "
-                        "model.action_drop_prob > 0; set it (e.g. 0.1) and re-run with --force train, "
-                        "or leave rollout.action_guidance at 1")
+    trained.check_action_guidance(rcfg.action_guidance)
     untrained = build_world_model(cfg.model, trained.num_actions, store.latent_shape[1:],
                                   int(trained.meta.get("seed", cfg.seed)), meta).eval().to(device)
     scheduler = make_scheduler(read_json(train_dir / "model/scheduler/scheduler_config.json",

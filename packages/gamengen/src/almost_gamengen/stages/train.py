@@ -183,7 +183,7 @@ def _loss(core, model, batch, noise_sched, g, device):
     mask = batch["mask"].to(device)
     if core.action_drop_prob > 0:  # drawn only when on: runs without it keep their random stream
         hide = (torch.rand(b, generator=g, device=gd) < core.action_drop_prob).to(device)
-        mask = core.hide_action(mask, b, mask.shape[1], device, hide)
+        mask = core.hide_action(mask, hide)
     noise = torch.randn(target.shape, generator=g, device=gd).to(device)
     t = torch.randint(0, noise_sched.config.num_train_timesteps, (b,), generator=g, device=gd).to(device)
     noisy = noise_sched.add_noise(target, noise, t)
