@@ -148,3 +148,25 @@ def test_a_models_ir_gets_the_components_its_ops_imply_but_a_persons_file_is_sti
     # an IR with no component-needing op is untouched, and real problems still fail
     assert parse(json.dumps(IR)) == (IR, [])
     assert parse(json.dumps({**IR, "fields": []}))[0] is None
+
+
+def test_evaluate_counts_the_completed_answers_and_scores_them_like_any_other():
+    """text_and_repair_metrics: one answer missing its Rigidbody (completed, matches), one with
+    the wrong op (valid, no match), one not JSON: IR@1 1/3, valid 2/3, completed 1/3."""
+    from almost_irgen.csharp import find_compiler
+    from almost_irgen.pipeline_api import text_and_repair_metrics
+
+    ref = {"ir_version": "1.0", "class_name": "Pusher", "components": ["Rigidbody"],
+           "behaviours": [{"trigger": {"event": "start"},
+                           "actions": [{"op": "apply_force", "force": [0, 5, 0], "mode": "Impulse"}]}]}
+    missing = {**ref, "components": []}
+    wrong = {**ref, "behaviours": [{"trigger": {"event": "start"}, "actions": [{"op": "destroy", "target": "self"}]}]}
+    stub = Scripted([json.dumps(missing), json.dumps(wrong), "{not json"], [])
+    checker = find_compiler("auto")
+    try:
+        out = text_and_repair_metrics(stub, ["push it up"] * 3, [ref] * 3, [rules_code(ref)] * 3, checker, None,
+                                      repair_rounds=0, max_new_tokens=64)
+    finally:
+        checker.close()
+    assert out["ir_at_1_from_text"] == pytest.approx(1 / 3) and out["ir_valid_from_text"] == pytest.approx(2 / 3)
+    assert out["ir_completed_from_text"] == pytest.approx(1 / 3)
