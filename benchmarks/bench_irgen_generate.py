@@ -9,6 +9,13 @@ compile@1 ≥ 0.90, behaviour@1 ≥ 0.80, IR@1 ≥ 0.8, repair raising each furt
 
     uv run python benchmarks/bench_irgen_generate.py                 # runs the tiny profile in runs/irgen/bench
     uv run python benchmarks/bench_irgen_generate.py --run DIR       # only reads DIR's metrics
+    uv run python benchmarks/bench_irgen_generate.py --run DIR --test 64   # + 64 fresh specs
+
+The run's own held-out set is 16 specs (one spec = 0.06), too few to tell two settings apart.
+``--test N`` also scores the SFT and the refined adapters on N fresh specs: drawn with a fixed
+seed (777) from the run's synth sizes, none equal to a spec the run trained or evaluated on,
+greedy as in ``refine``/``evaluate`` (C# with ``refine.max_new_tokens``, IR under the schema with
+``evaluate.ir_max_new_tokens``).
 """
 
 from __future__ import annotations
@@ -25,10 +32,61 @@ def row(name: str, comp, beh, note: str = "") -> str:
     return f"| {name} | {f(comp)} | {f(beh)} | {note} |"
 
 
+def fresh_test(run: Path, n: int, seed: int = 777) -> None:
+    """compile@1, behaviour@1 and IR@1 from sentences of the run's SFT and refined adapters on
+    ``n`` fresh specs (see the module doc)."""
+    import random
+    import tomllib
+
+    from almost_irgen.csharp import find_compiler
+    from almost_irgen.generate import conversation, extract_code
+    from almost_irgen.ir import dumps, loads
+    from almost_irgen.model import load_model, load_tokenizer
+    from almost_irgen.pipeline_api import LocalModel
+    from almost_irgen.sharegpt import read_jsonl, turn
+    from almost_irgen.synthgen import Size, describe, random_ir
+    from almost_irgen.text2ir import decoding_schema, ir_matches, parse_answer, text_conversation
+    from almost_irgen.unitysim import BehaviourChecker
+
+    cfg = tomllib.loads((run / "config.toml").read_text())
+    sy = cfg["synth"]
+    seen = {dumps(loads(turn(r, "human"), "a prepared IR")) for f in ("train", "eval")
+            for r in read_jsonl(run / "prepare" / f"{f}.jsonl", f) if r.get("task", "ir2code") == "ir2code"}
+    rng, irs = random.Random(seed), []
+    while len(irs) < n:
+        ir = random_ir(rng, Size(sy["max_fields"], sy["max_behaviours"], sy["max_actions"]))
+        if dumps(ir) not in seen:
+            irs.append(ir)
+    folder = run / "base-model"
+    tok = load_tokenizer(folder)
+    checker = find_compiler("auto")
+    behave = BehaviourChecker(checker)
+    print(f"\n{n} fresh specs (seed {seed}, none seen in training or the held-out set)")
+    print("| adapter | compile@1 | behaviour@1 | IR@1 from text (valid) |")
+    print("|---|---|---|---|")
+    for name, adapter in (("SFT", run / "train" / "adapter"), ("SFT+RL", run / "refine" / "adapter")):
+        if not adapter.is_dir():
+            continue
+        lm = LocalModel(load_model(folder, cfg["model"]["dtype"], adapter=adapter), tok,
+                        batch_size=cfg["evaluate"]["batch_size"])
+        codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs],
+                                                      max_new_tokens=cfg["refine"]["max_new_tokens"])]
+        results, behaviour = behave.compile_and_check(irs, codes)
+        answers = lm.complete([text_conversation(describe(ir)) for ir in irs],
+                              max_new_tokens=cfg["evaluate"]["ir_max_new_tokens"], json_schema=decoding_schema())
+        parsed = [parse_answer(a) for a in answers]
+        ok = sum(ir_matches(ir_ if not errs else None, ref) for (ir_, errs, _), ref in zip(parsed, irs))
+        valid = sum(ir_ is not None and not errs for ir_, errs, _ in parsed)
+        print(f"| {name} | {sum(r.ok for r in results) / n:.2f} | {sum(b.ok for b in behaviour) / n:.2f} | "
+              f"{ok / n:.2f} ({valid / n:.2f}) |")
+    checker.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default=None, help="an irgen run folder to read (default: run the tiny profile)")
     ap.add_argument("--set", dest="sets", action="append", default=[], help="config overrides for the run")
+    ap.add_argument("--test", type=int, default=0, help="also score the adapters on N fresh specs (e.g. 64)")
     args = ap.parse_args()
     run = Path(args.run or "runs/irgen/bench")
     if args.run is None:
@@ -67,6 +125,8 @@ def main() -> None:
                "behaviour@1 ≥ 0.80": (ev.get("behaviour_at_1_finetuned") or 0) >= 0.8,
                "IR@1 ≥ 0.8": ev.get("ir_at_1_from_text", 0) >= 0.8}
     print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
+    if args.test:
+        fresh_test(run, args.test)
 
 
 if __name__ == "__main__":

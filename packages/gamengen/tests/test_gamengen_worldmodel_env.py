@@ -47,6 +47,7 @@ def test_missing_model_is_a_clear_error(tmp_path: Path):
 def test_sb3_ppo_trains_inside_the_world_model(tiny_world_model_run: Path):
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
 
     from almost_gamengen.worldmodel_env import WorldModelEnv
 
@@ -54,6 +55,7 @@ def test_sb3_ppo_trains_inside_the_world_model(tiny_world_model_run: Path):
     try:
         model = PPO("CnnPolicy", env, n_steps=100, batch_size=50, n_epochs=1, seed=0, device="cpu",
                     policy_kwargs={"normalize_images": True}, verbose=0)
+        model.set_logger(Logger(folder=None, output_formats=[]))  # else SB3 leaves an empty /tmp/SB3-* folder
         before = [p.detach().clone() for p in model.policy.parameters()]
         model.learn(total_timesteps=200)
         assert model.num_timesteps >= 200

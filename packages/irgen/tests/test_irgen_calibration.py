@@ -119,8 +119,8 @@ def test_nan_loss_stops_training_and_keeps_no_bad_checkpoint(tmp_path, tiny_mode
     def poisoned(self, *a, **kw):
         out = forward(self, *a, **kw)
         calls["n"] += 1
-        if out.loss is not None and self.training and calls["n"] > 2:
-            out.loss = out.loss * torch.tensor(float("nan"))
+        if self.training and calls["n"] > 2:  # train computes its loss from the logits
+            out.logits = out.logits * torch.tensor(float("nan"))
         return out
 
     monkeypatch.setattr(LlamaForCausalLM, "forward", poisoned)

@@ -198,3 +198,87 @@ def test_a_bf16_autocast_step_moves_the_lora_and_keeps_it_fp32(tiny_model_dir):
     after = {n: p for n, p in model.named_parameters() if p.requires_grad}
     assert all(p.dtype == torch.float32 for p in after.values())
     assert any(not torch.equal(before[n], after[n]) for n in before) and losses[-1] < losses[0]
+
+
+def test_unpacked_batches_are_grouped_by_length():
+    """train.pack=false: every example once, in batches of similar length (little padding), seeded."""
+    import attrs
+
+    from almost_irgen.config import tiny
+    from almost_irgen.stages.train import make_batches
+
+    rng = random.Random(0)
+    exs = [([i] * n, [i] * n) for i, n in enumerate(rng.randint(20, 200) for _ in range(300))]
+    cfg = attrs.evolve(tiny().train, pack=False, batch_size=5)
+    assert not tiny().train.pack
+    batches = make_batches(exs, cfg, 0, random.Random(1))
+    seen = sorted(int(b["input_ids"][r, 0]) for b in batches for r in range(b["input_ids"].shape[0]))
+    assert seen == list(range(300))
+    pad = sum(int((b["attention_mask"] == 0).sum()) for b in batches) / sum(b["attention_mask"].numel() for b in batches)
+    # random batches of 5 of these lengths pad ~35% of their tokens; grouped ones a few per cent
+    shuffled = list(exs)
+    random.Random(1).shuffle(shuffled)
+    rand = [shuffled[i:i + 5] for i in range(0, 300, 5)]
+    rand_pad = 1 - sum(len(e[0]) for e in exs) / sum(5 * max(len(e[0]) for e in b) for b in rand)
+    assert pad < 0.05 < 0.25 < rand_pad
+    # the batch order is shuffled (not longest last) and the same seed gives the same batches
+    widths = [b["input_ids"].shape[1] for b in batches]
+    assert widths != sorted(widths)
+    again = make_batches(exs, cfg, 0, random.Random(1))
+    assert all(a["input_ids"].equal(b["input_ids"]) for a, b in zip(batches, again))
+
+
+def test_frozen_linears_in_bf16_change_no_number_under_autocast(tiny_model_dir):
+    """train stores frozen linear weights in the autocast dtype once: same loss and gradients, bf16 weights."""
+    import torch
+
+    from almost_irgen.config import tiny
+    from almost_irgen.stages.train import frozen_linears_to, lora_model
+
+    tok = load_tokenizer(tiny_model_dir)
+    ir = random_ir(random.Random(0), Size(2, 1, 2))
+    ids, labels = encode(tok, record(ir, generate(ir))["conversations"])
+    batch = {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels])}
+
+    def loss_and_grads(cast: str):
+        torch.manual_seed(0)
+        model = lora_model(load_model(tiny_model_dir, "float32"), tiny().train)
+        for n, p in model.named_parameters():  # B starts at zero: give the adapters a signal
+            if "lora_B" in n:
+                torch.nn.init.normal_(p, std=0.02)
+        n_cast = frozen_linears_to(model, cast)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(**batch, use_cache=False).loss
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        return model, n_cast, loss.detach(), grads
+
+    m0, n0, loss0, g0 = loss_and_grads("no")
+    m1, n1, loss1, g1 = loss_and_grads("bf16")
+    assert n0 == 0 and n1 > 0
+    assert torch.equal(loss0, loss1) and all(torch.equal(g0[k], g1[k]) for k in g0)
+    dtypes = {n: p.dtype for n, p in m1.named_parameters()}
+    assert any(v == torch.bfloat16 for k, v in dtypes.items() if "base_layer" in k)
+    assert all(v == torch.float32 for k, v in dtypes.items() if "lora_" in k)
+    assert m1.get_input_embeddings().weight.dtype == torch.float32  # tied to the output head: not cast
+
+
+def test_answer_loss_is_the_models_loss_from_fewer_logits(tiny_model_dir):
+    """train's loss projects only the labelled positions, and equals the model's own loss (padded and packed)."""
+    import torch
+
+    from almost_irgen.stages.train import answer_loss
+
+    tok = load_tokenizer(tiny_model_dir)
+    model = load_model(tiny_model_dir)
+    exs = [encode(tok, r["conversations"]) for r in _records(3, seed=4)]
+    for batch in (collate_padded(exs, tok.pad_token_id), collate_packed(pack(exs, 10_000), tok.pad_token_id)):
+        with torch.no_grad():
+            ours = answer_loss(model, batch)
+            theirs = model(**batch, use_cache=False).loss
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+    # it can fail: the loss of every position differs, and so does one shifted off the labels
+    with torch.no_grad():
+        batch = collate_padded(exs, tok.pad_token_id)
+        shifted = dict(batch, labels=torch.roll(batch["labels"], 1, dims=1))
+        assert abs(float(answer_loss(model, shifted)) - float(model(**batch, use_cache=False).loss)) > 1e-3
