@@ -63,7 +63,7 @@ def test_constrained_decoding_keeps_a_random_model_inside_the_schema(tiny_model_
 
 def test_repair_round_feeds_the_compiler_errors_back():
     broken = rules_code(IR).replace("Rotate(", "Rotat(", 1)
-    bad_ir = json.dumps({**IR, "fields": []})  # rotate names 'speed', which is no longer declared
+    bad_ir = json.dumps({**IR, "fields": [{"name": "speed", "type": "string", "default": "fast"}]})  # rotate by a string
     stub = Scripted([bad_ir, json.dumps(IR)], [broken, rules_code(IR)])
     gen = Generator(stub, repair_rounds=2)
     try:
@@ -147,7 +147,7 @@ def test_a_models_ir_gets_the_components_its_ops_imply_but_a_persons_file_is_sti
     assert complete_components("not an IR") == ("not an IR", [])
     # an IR with no component-needing op is untouched, and real problems still fail
     assert parse(json.dumps(IR)) == (IR, [])
-    assert parse(json.dumps({**IR, "fields": []}))[0] is None
+    assert parse(json.dumps({**IR, "fields": [{"name": "speed", "type": "string", "default": "fast"}]}))[0] is None
 
 
 def test_evaluate_counts_the_completed_answers_and_scores_them_like_any_other():
@@ -163,10 +163,46 @@ def test_evaluate_counts_the_completed_answers_and_scores_them_like_any_other():
     wrong = {**ref, "behaviours": [{"trigger": {"event": "start"}, "actions": [{"op": "destroy", "target": "self"}]}]}
     stub = Scripted([json.dumps(missing), json.dumps(wrong), "{not json"], [])
     checker = find_compiler("auto")
+    details: list[dict] = []
     try:
         out = text_and_repair_metrics(stub, ["push it up"] * 3, [ref] * 3, [rules_code(ref)] * 3, checker, None,
-                                      repair_rounds=0, max_new_tokens=64)
+                                      repair_rounds=0, max_new_tokens=64, details=details)
     finally:
         checker.close()
     assert out["ir_at_1_from_text"] == pytest.approx(1 / 3) and out["ir_valid_from_text"] == pytest.approx(2 / 3)
     assert out["ir_completed_from_text"] == pytest.approx(1 / 3)
+    # and each spec's answer is kept for evaluate's samples.jsonl
+    assert [d["ir_from_text_matches"] for d in details] == [True, False, False]
+    assert details[0]["ir_from_text"]["components"] == ["Rigidbody"] and details[0]["ir_from_text_completed"] == ["Rigidbody"]
+    assert details[1]["ir_from_text"]["behaviours"][0]["actions"][0]["op"] == "destroy"
+    assert details[2]["ir_from_text"] is None and "not valid JSON" in details[2]["ir_from_text_problems"][0]
+    assert all(d["verdict_with_repair"] == "compiles" for d in details)
+
+
+def test_a_field_an_op_names_is_declared_with_the_type_the_op_fixes():
+    """A model's answer that names `rate` and `prefab` in its ops without declaring them gets the
+    declarations (float, GameObject; no default); a person's IR is still rejected, and a name
+    declared with another type stays an error."""
+    from almost_irgen.ir import IRError, complete_fields, validate
+    from almost_irgen.text2ir import parse_answer
+
+    answer = {"ir_version": "1.0", "class_name": "Guard", "fields": [{"name": "isOpen", "type": "bool", "default": True}],
+              "behaviours": [{"trigger": {"event": "on_trigger_enter"},
+                              "actions": [{"op": "rotate", "axis": "x", "degrees_per_second": "rate"},
+                                          {"op": "spawn", "prefab_field": "prefab"},
+                                          {"op": "set_field", "field": "armed", "value": False},
+                                          {"op": "set_active", "target_field": "prefab", "active": True}]}]}
+    with pytest.raises(IRError, match="expected a declared float or int field, got 'rate'"):
+        validate(answer)
+    ir, found, added = parse_answer(json.dumps(answer))
+    assert found == [] and added == ["field rate: float", "field prefab: GameObject", "field armed: bool"]
+    assert ir["fields"][1:] == [{"name": "rate", "type": "float"}, {"name": "prefab", "type": "GameObject"},
+                                {"name": "armed", "type": "bool"}]
+    assert complete_fields(ir) == (ir, [])  # nothing left to add
+    # a number is not a field, and a field declared with another type is not redeclared: still an error
+    assert complete_fields({**answer, "behaviours": [{"trigger": {"event": "start"},
+                                                      "actions": [{"op": "rotate", "axis": "x", "degrees_per_second": 90}]}]})[1] == []
+    clash = {**answer, "fields": [{"name": "prefab", "type": "float", "default": 1}]}
+    ir, found, added = parse_answer(json.dumps(clash))
+    assert ir is None and any("prefab_field: expected a declared GameObject field" in f for f in found)
+    assert complete_fields("not an IR") == ("not an IR", [])

@@ -112,6 +112,9 @@ def test_tiny_model_end_to_end_metrics(tmp_path, tiny_model_dir):
     assert "| rules | 1.00 | 1.00 | 1.00 |" in report
     samples = [json.loads(x) for x in (tmp_path / "evaluate" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 4 and "finetuned_code" in samples[0]
+    # each held-out spec shows its sentence, what the model made of it, and the verdict after repair
+    assert all(s["prompt"] and "ir_from_text" in s and "verdict_with_repair" in s for s in samples)
+    assert sum(bool(s["ir_from_text_matches"]) for s in samples) / 4 == pytest.approx(m["ir_at_1_from_text"])
 
 
 def test_syntax_only_evaluation_says_compilation_was_skipped(tmp_path, tiny_model_dir):

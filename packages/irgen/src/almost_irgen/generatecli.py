@@ -37,6 +37,8 @@ def main(request: str, run_dir: str | None, out: str | None, repair: int, ir_onl
         gen.close()
     console.print("[bold]IR[/]")
     console.print(escape(json.dumps(result.ir, indent=2) if result.ir else ir_text(result) or "-"), highlight=False)
+    if result.ir_completed:  # what the ops imply and the model's answer left out
+        console.print(f"[dim]added because the ops need it: {escape(', '.join(result.ir_completed))}[/]", highlight=False)
     if result.ir is None:
         raise UserError(f"no script: {describe(result)}")
     for n, a in enumerate(result.attempts):

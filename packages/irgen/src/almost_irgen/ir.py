@@ -279,6 +279,54 @@ def complete_components(ir: Any) -> tuple[Any, list[str]]:
     return {**ir, "components": have + added}, added
 
 
+_FIELD_NAME = re.compile(r"^[a-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _value_type(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    return "string" if isinstance(v, str) else None
+
+
+def complete_fields(ir: Any) -> tuple[Any, list[str]]:
+    """``(ir with every field its ops name declared, "name: type" for each field added)``.
+
+    An op that names a field fixes the field's type: ``spawn``'s ``prefab_field`` and
+    ``set_active``'s ``target_field`` are GameObjects, ``play_sound``'s ``clip_field`` an
+    AudioClip, a ``rotate``/``translate`` amount given as a name a float, and ``set_field`` the
+    type of the value it sets. A field added here has no default (C#'s zero value: a reference is
+    assigned in the Inspector, as Unity users do), since a sentence that says "spawn prefab"
+    says nothing more. Like :func:`complete_components` this is for a model's sentence → IR
+    answer only; a name declared with another type is left for :func:`validate` to reject.
+    """
+    if not isinstance(ir, dict) or not isinstance(ir.get("behaviours"), list) or not isinstance(ir.get("fields", []), list):
+        return ir, []
+    declared = {f.get("name") for f in ir.get("fields", []) if isinstance(f, dict)}
+    added: list[dict] = []
+    for beh in ir["behaviours"]:
+        for act in (beh.get("actions") if isinstance(beh, dict) else None) or []:
+            if not isinstance(act, dict):
+                continue
+            op = act.get("op")
+            if op in _FIELD_REFS:
+                key, allowed = _FIELD_REFS[op]
+                name, ftype = act.get(key), allowed[0]
+            elif op == "set_field":
+                name, ftype = act.get("field"), _value_type(act.get("value"))
+            else:
+                continue
+            if (isinstance(name, str) and ftype and _FIELD_NAME.match(name) and name not in declared):
+                declared.add(name)
+                added.append({"name": name, "type": ftype})
+    if not added:
+        return ir, []
+    return {**ir, "fields": list(ir.get("fields", [])) + added}, [f"{f['name']}: {f['type']}" for f in added]
+
+
 def problems(ir: Any) -> list[tuple[str, str]]:
     """All ``(json path, message)`` problems of ``ir``; empty when it is valid."""
     found = _schema_problems(ir)

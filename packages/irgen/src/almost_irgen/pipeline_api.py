@@ -163,7 +163,7 @@ class Result:
     ir_problems: list[str] = attrs.Factory(list)
     ir_rounds: int = 0
     attempts: list[Attempt] = attrs.Factory(list)
-    ir_completed: list[str] = attrs.Factory(list)  # components added because the IR's ops imply them
+    ir_completed: list[str] = attrs.Factory(list)  # components and "field NAME: TYPE" added because the ops imply them
 
     @property
     def best(self) -> Attempt | None:
@@ -361,18 +361,23 @@ def ir_text(result: Result) -> str:
 
 def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Sequence[dict], first_codes: Sequence[str],
                             checker, behaviour, repair_rounds: int, max_new_tokens: int,
-                            first_checked: tuple | None = None, ir_tokens: int = 384) -> dict[str, float]:
+                            first_checked: tuple | None = None, ir_tokens: int = 384,
+                            details: list[dict] | None = None) -> dict[str, float]:
     """What ``evaluate`` adds for the generate path, on the same held-out specs:
 
     * ``ir_at_1_from_text`` — the sentence → IR answer (greedy, schema-constrained, no repair) is
       valid IR whose triggers and ops match the reference (:func:`almost_irgen.text2ir.ir_matches`);
       ``ir_valid_from_text`` — it is valid IR at all (over the specs that have a sentence);
-      ``ir_completed_from_text`` — the share of answers that left out a component their ops
-      imply, which was added (:func:`almost_irgen.ir.complete_components`);
+      ``ir_completed_from_text`` — the share of answers that left out a component or a field
+      declaration their ops imply, which was added (:func:`almost_irgen.ir.complete_components`,
+      :func:`almost_irgen.ir.complete_fields`);
     * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``repair_rounds``
       rounds of feeding the errors back, starting from the greedy programs ``first_codes``
       (``first_checked``: their compiler and behaviour results, when checked already);
     * ``text_to_ir_s`` / ``repair_s`` — the seconds each part took.
+
+    ``details``, if given, gets one dict per spec: the sentence → IR answer (``ir_from_text``,
+    its problems, whether it matched, the components completed) and the verdict after repair.
     """
     import time
 
@@ -391,6 +396,13 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
         out["ir_valid_from_text"] = sum(r.ir is not None for r in got) / len(with_text)
         out["ir_completed_from_text"] = sum(bool(r.ir_completed) for r in got) / len(with_text)
         out["text_to_ir_s"] = time.time() - t0
+        if details is not None:
+            answers = iter(got)
+            for p, ref in zip(prompts, irs):
+                r = next(answers) if p else None
+                details.append({} if r is None else {
+                    "ir_from_text": r.ir, "ir_from_text_problems": r.ir_problems,
+                    "ir_from_text_matches": ir_matches(r.ir, ref), "ir_from_text_completed": r.ir_completed})
     t0 = time.time()
     done = attempts(first_codes, *first_checked) if first_checked is not None else None
     res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes), first_checked=done)
@@ -399,6 +411,11 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
         out["behaviour_at_1_with_repair"] = sum(r.verdict == BEHAVES for r in res) / max(len(res), 1)
     out["repair_rounds"] = repair_rounds
     out["repair_s"] = time.time() - t0
+    if details is not None:
+        if len(details) < len(res):
+            details.extend({} for _ in range(len(res) - len(details)))
+        for d, r in zip(details, res):
+            d.update(verdict_with_repair=r.verdict, repairs=r.repairs)
     return out
 
 

@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .ir import ACTION_SCHEMAS, SCHEMA, complete_components, dumps, problems
+from .ir import ACTION_SCHEMAS, SCHEMA, complete_components, complete_fields, dumps, problems
 
 TEXT_PROMPT = "Write the IR JSON spec (Almost irgen IR 1.0) for this Unity behaviour request."
 
@@ -60,13 +60,16 @@ def parse(text: str) -> tuple[dict | None, list[str]]:
 
 
 def parse_answer(text: str) -> tuple[dict | None, list[str], list[str]]:
-    """:func:`parse`, and the components added because the answer's ops imply them
-    (:func:`almost_irgen.ir.complete_components`)."""
+    """:func:`parse`, and what was added because the answer's ops imply it: components
+    (:func:`almost_irgen.ir.complete_components`) and ``"field NAME: TYPE"`` declarations
+    (:func:`almost_irgen.ir.complete_fields`)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         return None, [f"$: not valid JSON ({e.msg} at character {e.pos}; was the answer cut short?)"], []
     data, added = complete_components(data)  # what an op requires follows from the op
+    data, fields = complete_fields(data)  # and so does the type of a field an op names
+    added = added + [f"field {f}" for f in fields]
     found = problems(data)
     if found:
         return None, [f"{p}: {m}" for p, m in found], added

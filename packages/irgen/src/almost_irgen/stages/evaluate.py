@@ -102,6 +102,7 @@ def run(ctx: RunContext) -> None:
         at_k = sum(ok) / len(ok)
 
     extra = {}  # the generate path: sentence → IR, and repair rounds (see pipeline_api)
+    per_spec: list[dict] = []  # each spec's sentence → IR answer and verdict after repair, for samples.jsonl
     if cfg.text_to_ir or cfg.repair_rounds:
         from ..pipeline_api import LocalModel, text_and_repair_metrics
 
@@ -109,7 +110,7 @@ def run(ctx: RunContext) -> None:
                                         [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
                                         codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens,
                                         first_checked=(rows["finetuned"]["results"], rows["finetuned"]["behave"]),
-                                        ir_tokens=cfg.ir_max_new_tokens)
+                                        ir_tokens=cfg.ir_max_new_tokens, details=per_spec)
 
     # -- report -------------------------------------------------------------------------
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
@@ -130,9 +131,10 @@ def run(ctx: RunContext) -> None:
         console.print("[yellow]mcs is not installed: compilation was skipped, only syntax was checked[/]")
     out = ctx.stage_dir()
     atomic_write(out / "report.md", "\n".join(lines) + "\n")
-    samples = [{"ir": ir, **{f"{n}_code": codes[n][i] for n in codes},
+    samples = [{"ir": ir, "prompt": evals[i].get("prompt", ""), **{f"{n}_code": codes[n][i] for n in codes},
                 **{f"{n}_errors": rows[n]["results"][i].errors for n in rows},
-                **{f"{n}_behaviour": rows[n]["behave"][i].failed for n in rows if rows[n]["behave"]}}
+                **{f"{n}_behaviour": rows[n]["behave"][i].failed for n in rows if rows[n]["behave"]},
+                **(per_spec[i] if i < len(per_spec) else {})}
                for i, ir in enumerate(irs)]
     atomic_write(out / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     atomic_write(out / "error_codes.json", json.dumps({n: dict(Counter(r["errors"])) for n, r in rows.items()}, indent=2))
