@@ -101,3 +101,18 @@ def test_split_keeps_a_pair_on_one_side(tiny_set):
     assert len(evals) == pytest.approx(0.15 * len(recs), abs=2)
     assert {r["group"] for r in train}.isdisjoint({r["group"] for r in evals})
     assert {turn(r, "human") for r in train}.isdisjoint({turn(r, "human") for r in evals})
+
+
+def test_a_free_text_action_never_reads_like_a_typed_one():
+    """No custom text starts with a verb a typed op's sentence starts with ("show X" is set_active),
+    so a sentence maps to one IR (the old "show the score" was answered with a typed op)."""
+    import random
+
+    from almost_irgen.synthgen import CUSTOM_TEXTS, Size, _action_text, random_ir
+
+    rng = random.Random(0)
+    typed = {_action_text(a).split()[0] for _ in range(2000) for b in random_ir(rng, Size(3, 2, 3))["behaviours"]
+             for a in b["actions"] if a["op"] != "custom"}
+    assert {"show", "hide", "rotate", "spawn", "play", "set", "add"} <= typed
+    assert not {t.split()[0] for t in CUSTOM_TEXTS} & typed
+    assert "show" not in {t.split()[0] for t in CUSTOM_TEXTS}

@@ -27,6 +27,9 @@ _NOUNS = ["Coin", "Door", "Enemy", "Player", "Turret", "Platform", "Crate", "Gem
 _ROLES = ["Spinner", "Mover", "Spawner", "Controller", "Trigger", "Pickup", "Launcher", "Logger",
           "Switch", "Timer", "Bouncer", "Guard", "Emitter", "Handler", "Sound", "Killer"]
 _TAGS = ["Player", "Enemy", "Bullet", "Pickup", "Ground"]
+# free-text actions; none starts with a verb that a typed op's sentence uses ("show X" is
+# set_active): "show the score" was answered with a typed op instead of `custom` in runs D-F
+CUSTOM_TEXTS = ["flash the material red", "shake the camera", "fade out over one second", "display the score"]
 _WORDS = ["started", "hit", "ready", "spawned", "boom", "tick", "done", "armed", "open", "closed"]
 
 # trigger kind → its events; random_ir draws a kind evenly, then an event of that kind
@@ -143,8 +146,7 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
             elif op == "log":
                 act = {"op": op, "message": rng.choice(_WORDS)}
             else:
-                act = {"op": op, "text": rng.choice(["flash the material red", "shake the camera",
-                                                     "fade out over one second", "show the score"])}
+                act = {"op": op, "text": rng.choice(CUSTOM_TEXTS)}
             actions.append(act)
         beh["actions"] = actions
         behaviours.append(beh)
