@@ -143,7 +143,7 @@ def tiny() -> IrgenConfig:
     """SmolLM2-135M on a 2-core CPU: 800 short specs, one epoch (~270 steps), 16 eval specs, one repair round."""
     cfg = IrgenConfig()
     # one epoch of 800 specs (~270 steps): eval loss was still falling at 300; on 64 fresh specs the
-    # SFT adapter's behaviour@1 went 0.61 (600 specs) -> 0.86 (800) (benchmarks/README.md, run G)
+    # SFT adapter's behaviour@1 went 0.61 (600 specs) -> 0.86 (800) (benchmarks/README.md, runs B-E)
     cfg.synth.count = 800
     cfg.train.pack, cfg.train.batch_size = False, 5  # ~875 tokens a step, like one packed 1,024-token row
     cfg.train.eval_every = 50  # each eval + checkpoint costs ~5 s

@@ -18,7 +18,9 @@ Training peak (bytes), the terms in the order the table prints them:
   recomputed in backward; without it, every adapted layer's.
 * ``logits + loss`` — tokens × vocab × (dtype + 3 × fp32): the logits, their fp32 upcast in the
   loss, the log-softmax kept for backward and its gradient; this, not the weights, dominates a
-  100k-vocabulary model at long rows.
+  100k-vocabulary model at long rows. ``train`` projects only the answer tokens
+  (:func:`almost_irgen.stages.train.answer_loss`), so counting every token is the worst case: a
+  row that is all answer.
 * ``CUDA context + allocator`` — 0.6 GiB plus 8% of the rest (fragmentation, cuBLAS workspaces).
 
 The test (``tests/test_irgen_memory.py``) runs real small models on the CPU and checks the
