@@ -206,3 +206,18 @@ def test_a_field_an_op_names_is_declared_with_the_type_the_op_fixes():
     ir, found, added = parse_answer(json.dumps(clash))
     assert ir is None and any("prefab_field: expected a declared GameObject field" in f for f in found)
     assert complete_fields("not an IR") == ("not an IR", [])
+
+
+def test_what_is_added_goes_where_the_training_data_puts_it():
+    """An answer without "components" gets them before "fields", as every training IR has them,
+    not appended last: the IR → C# prompt then looks like the ones the model learnt from."""
+    from almost_irgen.ir import dumps
+    from almost_irgen.text2ir import parse_answer
+
+    answer = {"ir_version": "1.0", "class_name": "Coin",
+              "behaviours": [{"trigger": {"event": "on_trigger_enter"},
+                              "actions": [{"op": "play_sound", "clip_field": "jingle"}]}]}
+    ir, found, added = parse_answer(json.dumps(answer))
+    assert found == [] and added == ["AudioSource", "field jingle: AudioClip"]
+    assert list(ir) == ["ir_version", "class_name", "components", "fields", "behaviours"]
+    assert dumps(ir).startswith('{"ir_version":"1.0","class_name":"Coin","components":["AudioSource"],"fields":')

@@ -264,6 +264,16 @@ def implied_components(ir: Any) -> list[str]:
     return [c for c in COMPONENTS if c in need]
 
 
+_KEY_ORDER = ("ir_version", "class_name", "components", "fields", "behaviours")
+
+
+def in_key_order(ir: dict) -> dict:
+    """``ir`` with its top-level keys in the order the synthesised data uses (what a model saw in
+    training), any other keys after them: an added ``components`` list goes before ``fields``,
+    not at the end, so the IR → C# prompt looks like the ones the model learnt from."""
+    return {**{k: ir[k] for k in _KEY_ORDER if k in ir}, **{k: v for k, v in ir.items() if k not in _KEY_ORDER}}
+
+
 def complete_components(ir: Any) -> tuple[Any, list[str]]:
     """``(ir with every implied component listed, the components that were added)``.
 
@@ -276,7 +286,7 @@ def complete_components(ir: Any) -> tuple[Any, list[str]]:
     added = [c for c in implied_components(ir) if c not in have]
     if not added:
         return ir, []
-    return {**ir, "components": have + added}, added
+    return in_key_order({**ir, "components": have + added}), added
 
 
 _FIELD_NAME = re.compile(r"^[a-z_][A-Za-z0-9_]{0,63}$")
@@ -324,7 +334,7 @@ def complete_fields(ir: Any) -> tuple[Any, list[str]]:
                 added.append({"name": name, "type": ftype})
     if not added:
         return ir, []
-    return {**ir, "fields": list(ir.get("fields", [])) + added}, [f"{f['name']}: {f['type']}" for f in added]
+    return in_key_order({**ir, "fields": list(ir.get("fields", [])) + added}), [f"{f['name']}: {f['type']}" for f in added]
 
 
 def problems(ir: Any) -> list[tuple[str, str]]:
