@@ -39,13 +39,12 @@ def fresh_test(run: Path, n: int, seed: int = 777) -> None:
     import tomllib
 
     from almost_irgen.csharp import find_compiler
-    from almost_irgen.generate import conversation, extract_code
     from almost_irgen.ir import dumps, loads
     from almost_irgen.model import load_model, load_tokenizer
-    from almost_irgen.pipeline_api import LocalModel
+    from almost_irgen.pipeline_api import LocalModel, text_and_repair_metrics
     from almost_irgen.sharegpt import read_jsonl, turn
+    from almost_irgen.stages.refine import greedy_scores
     from almost_irgen.synthgen import Size, describe, random_ir
-    from almost_irgen.text2ir import decoding_schema, ir_matches, parse_answer, text_conversation
     from almost_irgen.unitysim import BehaviourChecker
 
     cfg = tomllib.loads((run / "config.toml").read_text())
@@ -69,16 +68,11 @@ def fresh_test(run: Path, n: int, seed: int = 777) -> None:
             continue
         lm = LocalModel(load_model(folder, cfg["model"]["dtype"], adapter=adapter), tok,
                         batch_size=cfg["evaluate"]["batch_size"])
-        codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs],
-                                                      max_new_tokens=cfg["refine"]["max_new_tokens"])]
-        results, behaviour = behave.compile_and_check(irs, codes)
-        answers = lm.complete([text_conversation(describe(ir)) for ir in irs],
-                              max_new_tokens=cfg["evaluate"]["ir_max_new_tokens"], json_schema=decoding_schema())
-        parsed = [parse_answer(a) for a in answers]
-        ok = sum(ir_matches(ir_ if not errs else None, ref) for (ir_, errs, _), ref in zip(parsed, irs))
-        valid = sum(ir_ is not None and not errs for ir_, errs, _ in parsed)
-        print(f"| {name} | {sum(r.ok for r in results) / n:.2f} | {sum(b.ok for b in behaviour) / n:.2f} | "
-              f"{ok / n:.2f} ({valid / n:.2f}) |")
+        codes: list[str] = []  # the same calls as refine's and evaluate's scores
+        comp, beh = greedy_scores(lm, irs, cfg["refine"]["max_new_tokens"], checker, behave, codes)
+        text = text_and_repair_metrics(lm, [describe(ir) for ir in irs], irs, codes, checker, behave, 0,
+                                       cfg["refine"]["max_new_tokens"], ir_tokens=cfg["evaluate"]["ir_max_new_tokens"])
+        print(f"| {name} | {comp:.2f} | {beh:.2f} | {text['ir_at_1_from_text']:.2f} ({text['ir_valid_from_text']:.2f}) |")
     checker.close()
 
 

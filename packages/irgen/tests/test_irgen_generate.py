@@ -221,3 +221,7 @@ def test_what_is_added_goes_where_the_training_data_puts_it():
     assert found == [] and added == ["AudioSource", "field jingle: AudioClip"]
     assert list(ir) == ["ir_version", "class_name", "components", "fields", "behaviours"]
     assert dumps(ir).startswith('{"ir_version":"1.0","class_name":"Coin","components":["AudioSource"],"fields":')
+    # and every prompt is written this way, whatever order a file has its keys in
+    person = {"behaviours": ir["behaviours"], "fields": ir["fields"], "class_name": "Coin", "ir_version": "1.0",
+              "components": ["AudioSource"]}
+    assert dumps(person) == dumps(ir)

@@ -43,6 +43,7 @@ CS_KEYWORDS = frozenset(
 )
 
 _IDENT = "^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_FIELD_NAME_PATTERN = "^[a-z_][A-Za-z0-9_]{0,63}$"  # a declared field (a C# field name)
 _NUM = {"type": "number"}
 _VEC3 = {"type": "array", "items": _NUM, "minItems": 3, "maxItems": 3}
 _NUM_OR_FIELD = {"oneOf": [_NUM, {"type": "string", "pattern": _IDENT}]}
@@ -90,7 +91,7 @@ SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "name": {"type": "string", "pattern": "^[a-z_][A-Za-z0-9_]{0,63}$"},
+                    "name": {"type": "string", "pattern": _FIELD_NAME_PATTERN},
                     "type": {"enum": list(FIELD_TYPES)},
                     "default": {"type": ["number", "boolean", "string", "array", "null"]},
                 },
@@ -269,8 +270,9 @@ _KEY_ORDER = ("ir_version", "class_name", "components", "fields", "behaviours")
 
 def in_key_order(ir: dict) -> dict:
     """``ir`` with its top-level keys in the order the synthesised data uses (what a model saw in
-    training), any other keys after them: an added ``components`` list goes before ``fields``,
-    not at the end, so the IR → C# prompt looks like the ones the model learnt from."""
+    training), any other keys after them. :func:`dumps` writes every IR this way, so a prompt
+    looks like the ones the model learnt from whatever order a file or a completed answer
+    (:func:`complete_components` appends ``components`` last) has its keys in."""
     return {**{k: ir[k] for k in _KEY_ORDER if k in ir}, **{k: v for k, v in ir.items() if k not in _KEY_ORDER}}
 
 
@@ -286,10 +288,10 @@ def complete_components(ir: Any) -> tuple[Any, list[str]]:
     added = [c for c in implied_components(ir) if c not in have]
     if not added:
         return ir, []
-    return in_key_order({**ir, "components": have + added}), added
+    return {**ir, "components": have + added}, added
 
 
-_FIELD_NAME = re.compile(r"^[a-z_][A-Za-z0-9_]{0,63}$")
+_FIELD_NAME = re.compile(_FIELD_NAME_PATTERN)
 
 
 def _value_type(v: Any) -> str | None:
@@ -334,7 +336,7 @@ def complete_fields(ir: Any) -> tuple[Any, list[str]]:
                 added.append({"name": name, "type": ftype})
     if not added:
         return ir, []
-    return in_key_order({**ir, "fields": list(ir.get("fields", [])) + added}), [f"{f['name']}: {f['type']}" for f in added]
+    return {**ir, "fields": list(ir.get("fields", [])) + added}, [f"{f['name']}: {f['type']}" for f in added]
 
 
 def problems(ir: Any) -> list[tuple[str, str]]:
@@ -364,5 +366,6 @@ def loads(text: str, source: str = "IR") -> dict:
 
 
 def dumps(ir: dict) -> str:
-    """Compact, canonical JSON (the form models see and dedup keys use)."""
-    return json.dumps(ir, separators=(",", ":"), ensure_ascii=False)
+    """Compact, canonical JSON (the form models see and dedup keys use): top-level keys in
+    :func:`in_key_order`."""
+    return json.dumps(in_key_order(ir), separators=(",", ":"), ensure_ascii=False)

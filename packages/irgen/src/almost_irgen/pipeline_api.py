@@ -386,6 +386,8 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
     gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=repair_rounds,
                     max_new_tokens=max_new_tokens, ir_tokens=ir_tokens)
     out: dict[str, float] = {}
+    if details is not None:
+        details[:] = [{} for _ in irs]
     with_text = [(p, ir) for p, ir in zip(prompts, irs) if p]
     t0 = time.time()
     if with_text:
@@ -398,11 +400,11 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
         out["text_to_ir_s"] = time.time() - t0
         if details is not None:
             answers = iter(got)
-            for p, ref in zip(prompts, irs):
-                r = next(answers) if p else None
-                details.append({} if r is None else {
-                    "ir_from_text": r.ir, "ir_from_text_problems": r.ir_problems,
-                    "ir_from_text_matches": ir_matches(r.ir, ref), "ir_from_text_completed": r.ir_completed})
+            for d, p, ref in zip(details, prompts, irs):
+                if p:
+                    r = next(answers)
+                    d.update(ir_from_text=r.ir, ir_from_text_problems=r.ir_problems,
+                             ir_from_text_matches=ir_matches(r.ir, ref), ir_from_text_completed=r.ir_completed)
     t0 = time.time()
     done = attempts(first_codes, *first_checked) if first_checked is not None else None
     res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes), first_checked=done)
@@ -412,8 +414,6 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
     out["repair_rounds"] = repair_rounds
     out["repair_s"] = time.time() - t0
     if details is not None:
-        if len(details) < len(res):
-            details.extend({} for _ in range(len(res) - len(details)))
         for d, r in zip(details, res):
             d.update(verdict_with_repair=r.verdict, repairs=r.repairs)
     return out

@@ -23,7 +23,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .ir import ACTION_SCHEMAS, SCHEMA, complete_components, complete_fields, dumps, problems
+from .ir import (
+    ACTION_SCHEMAS,
+    SCHEMA,
+    complete_components,
+    complete_fields,
+    dumps,
+    in_key_order,
+    problems,
+)
 
 TEXT_PROMPT = "Write the IR JSON spec (Almost irgen IR 1.0) for this Unity behaviour request."
 
@@ -73,7 +81,7 @@ def parse_answer(text: str) -> tuple[dict | None, list[str], list[str]]:
     found = problems(data)
     if found:
         return None, [f"{p}: {m}" for p, m in found], added
-    return data, [], added
+    return in_key_order(data), [], added  # shown as the model will be prompted with it
 
 
 def ops_signature(ir: dict) -> list[tuple]:

@@ -134,7 +134,7 @@ def run(ctx: RunContext) -> None:
     samples = [{"ir": ir, "prompt": evals[i].get("prompt", ""), **{f"{n}_code": codes[n][i] for n in codes},
                 **{f"{n}_errors": rows[n]["results"][i].errors for n in rows},
                 **{f"{n}_behaviour": rows[n]["behave"][i].failed for n in rows if rows[n]["behave"]},
-                **(per_spec[i] if i < len(per_spec) else {})}
+                **(per_spec[i] if per_spec else {})}
                for i, ir in enumerate(irs)]
     atomic_write(out / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
     atomic_write(out / "error_codes.json", json.dumps({n: dict(Counter(r["errors"])) for n, r in rows.items()}, indent=2))
