@@ -181,6 +181,11 @@ def test_a_bf16_autocast_step_moves_the_lora_and_keeps_it_fp32(tiny_model_dir):
     tok = load_tokenizer(tiny_model_dir)
     torch.manual_seed(0)
     model = lora_model(load_model(tiny_model_dir, "float32"), tiny().train)
+    # accelerate's state is a process-wide singleton: an earlier test's Accelerator (fp32) would
+    # make this one refuse bf16. A stage resets it the same way (RunContext.accelerator).
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=False)
     acc = make_accelerator(mixed_precision="bf16", cpu=True)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     model, opt = acc.prepare(model, opt)
