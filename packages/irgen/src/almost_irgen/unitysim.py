@@ -148,10 +148,10 @@ def scenarios(ir: dict) -> list[dict]:
     # readings of a conditioned timer agree
     timer_held = sorted({behs[i]["condition"]["key"] for i in _timer_behaviours(ir)
                          if (behs[i].get("condition") or {}).get("kind") == "key_held"})
-    keys: list[tuple[str, float, float]] = [(k, t, t + PRESS_S) for k in down for t in PRESSES]
+    keys: list[tuple[str, float, float]] = [(k, t, round(t + PRESS_S, 6)) for k in down for t in PRESSES]
     keys += [(k, 0.0, seconds + 1) if k in timer_held else (k, *HELD) for k in held]
     decoys = [k for k in DECOYS if k not in set(down) | set(held)][:2]
-    keys += [(k, t, t + 0.15) for k, t in zip(decoys, DECOY_AT)]
+    keys += [(k, t, round(t + 0.15, 6)) for k, t in zip(decoys, DECOY_AT)]
     hits: list[tuple[float, str, str, str]] = []
     n = 0
     for kind, event, t0 in (("trigger", "on_trigger_enter", 0.3), ("collision", "on_collision_enter", 0.35)):
