@@ -435,6 +435,12 @@ def _fmt(v) -> str:
     return "(" + ", ".join(f"{x:.2f}" for x in v) + ")"
 
 
+def _frames_text(fs: list[int], dt: float) -> str:
+    if len(fs) == 1:
+        return f"frame {fs[0]} ({fs[0] * dt:.2f} s)"
+    return f"frames {', '.join(str(f) for f in fs[:4])}{', ...' if len(fs) > 4 else ''} (from {fs[0] * dt:.2f} s)"
+
+
 def _same(a, b) -> bool:
     if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
         return a == b
@@ -526,8 +532,9 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
         if fails and fails[-1].startswith(f"{where}: ") and any(x in fails[-1] for x in ("position", "rotation", "velocity")):
             break  # the first sample that differs says enough
 
-    # events: every expected one once, in its window, and nothing else
+    # events: every expected one once, in its window, and nothing else (one line per kind and detail)
     left = [e for e in events if e[1] in _TRACKED]
+    missing: dict[tuple, list] = {}
     for f, kind, detail in exp["events"]:
         lo, hi = f - 1, f + lag + exp["ticks"][min(f + 1, n - 1)]  # as far behind as a state may be
         match = next((g for g in left if g[1] == kind and g[2] == detail and lo <= g[0] <= hi), None)
@@ -535,13 +542,18 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
             left.remove(match)
             did = True
         elif hi < frames:
-            when = [g[0] for g in events if g[1] == kind and g[2] == detail]
-            fails.append(f"{where}: expected {kind} {detail!r} at frame {f} ({f * dt:.2f} s)" +
-                         (f", got it at frame(s) {when[:5]}" if when else ", it never happened"))
+            missing.setdefault((kind, detail), []).append(f)
+    for (kind, detail), fs in missing.items():
+        when = [g[0] for g in events if g[1] == kind and g[2] == detail]
+        fails.append(f"{where}: expected {kind} {detail!r} at {_frames_text(fs, dt)}" +
+                     (f", got it at {_frames_text(when, dt)}" if when else ", it never happened"))
+    extra: dict[tuple, list] = {}
     for f, kind, detail in left:
         if f >= frames - 2 or (gone is not None and f > gone and kind != "destroy"):
             continue  # at the very end, or while a late destroy is still coming
-        fails.append(f"{where}: unexpected {kind} {detail!r} at frame {f} ({f * dt:.2f} s)")
+        extra.setdefault((kind, detail), []).append(f)
+    for (kind, detail), fs in extra.items():
+        fails.append(f"{where}: {len(fs)} unexpected {kind} {detail!r} at {_frames_text(fs, dt)}")
     return fails[:8], did
 
 
