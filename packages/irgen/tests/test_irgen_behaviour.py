@@ -106,7 +106,7 @@ def test_scenarios_exercise_conditions_both_ways():
     scs = {s["name"]: s for s in scenarios(BOMB)}
     assert list(scs) == ["main", "80 fps", "health=2"] and scs["health=2"]["sets"] == {"health": 2}
     main = expected(BOMB, scs["main"])
-    assert [e for e in main["events"] if e[1] == "destroy"] == [[10, "destroy", "self"]]  # Space goes down at 0.2 s
+    assert [e for e in main["events"] if e[1] == "destroy"] == [[11, "destroy", "self"]]  # Space goes down at 0.21 s
     flipped = expected(BOMB, scs["health=2"])
     assert [e for e in flipped["events"] if e[1] == "destroy"] == [[0, "destroy", "self"]]
     kill = expected(KILL, scenarios(KILL)[0])["events"]
