@@ -559,6 +559,10 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
 
     # events: every expected one once, in its window, and nothing else (one line per kind and detail)
     left = [e for e in events if e[1] in _TRACKED]
+    # once the program has destroyed its object (within its window of the reference's destroy, or
+    # else that destroy is reported), what the reference still does after it cannot be seen, nor
+    # what a drifting timer would have done in the frames it may trail by
+    end = min([frames] + [g[0] for g in left if g[1] == "destroy" and g[2] == "self"])
     missing: dict[tuple, list] = {}
     for f, kind, detail in exp["events"]:
         lo, hi = f - lag, f + lag + exp["ticks"][min(f + 1, n - 1)]  # as far off as a state may be
@@ -566,7 +570,7 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
         if match is not None:
             left.remove(match)
             did = True
-        elif hi < frames:
+        elif hi < frames and (f + exp["ticks"][min(f + 1, n - 1)] <= end or (kind, detail) == ("destroy", "self")):
             missing.setdefault((kind, detail), []).append(f)
     for (kind, detail), fs in missing.items():
         when = [g[0] for g in events if g[1] == kind and g[2] == detail]
