@@ -15,7 +15,7 @@ No run leaves a free pass (:func:`scenarios`):
 * key presses last 0.2 s (``GetKeyDown``, ``GetKey`` and ``GetKeyUp`` differ by 10 frames),
   come four times, and two of them overlap a key that a ``key_held`` condition wants; two
   decoy keys are pressed too;
-* each hit comes twice after a decoy tag, so "set" and "add" differ;
+* each hit comes twice between two decoy tags, so "set" and "add" differ;
 * every int/float field gets a run of its own with another value (a compared field: the value
   that flips the comparison), so a hard-coded constant fails;
 * one run has 80 frames per second against 50 physics steps (``Time.fixedDeltaTime`` in
@@ -164,9 +164,11 @@ def scenarios(ir: dict) -> list[dict]:
         tags = sorted({b["condition"]["tag"] for b in bs if (b.get("condition") or {}).get("kind") == "tag"}) or ["Player"]
         plan = [(t0, "Decoy")] + [(round(t0 + 0.2 + 0.3 * j, 6), t) for j, t in enumerate(tags)]
         plan += [(round(t0 + 0.9 + 0.3 * j, 6), t) for j, t in enumerate(tags)]  # each tag twice: set and add differ
+        plan.append((round(t0 + 0.9 + 0.3 * len(tags), 6), "Decoy"))  # and a decoy after them (no "after N hits")
         for t, tag in plan:
             n += 1
             hits.append((t, kind, tag, f"other{n}"))
+    seconds = max([seconds] + [round(t + 0.3, 6) for t, *_ in hits])
     base = {"name": "main", "seconds": seconds, "dt": DT, "keys": keys, "hits": hits, "sets": {}, "cycle": None}
     out = [base, {**base, "name": "80 fps"}]
     out[1]["dt"] = ALT_DT
@@ -526,7 +528,8 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
                 fails.append(f"{where}: {noun} {name} is missing")
                 continue
             first = trace[0][name]
-            for f in range(-1, (frames if gone is None else gone) + 1):  # up to the frame it went in
+            # from the first frame (Awake and Start both come before it) to the frame it went in
+            for f in range(0, (frames if gone is None else gone) + 1):
                 near = [trace[j][name] for j in window(f)]
                 if not any(_same(v, g[f + 1]) for v in near):
                     fails.append(f"{where}: {noun} {name} after frame {f} ({(f + 1) * dt:.2f} s) is {g[f + 1]!r}, "
