@@ -99,12 +99,18 @@ def _hacks(ir: dict) -> dict[str, str]:
             "constant": CONSTANT.format(cls=cls, fields=fields, assign=assign)}
 
 
-def test_reward_hacks_score_zero_behaviour_reward(checker):
-    """An empty class, one that only logs and one that writes constants do nothing a spec asks."""
+@pytest.fixture(scope="module")
+def reward():
     from almost_irgen.rewards import BehaviourReward
 
-    reward = BehaviourReward.__new__(BehaviourReward)  # the reward, over this module's checker
-    reward.credit, reward.checker, reward.behaviour = 0.5, checker.compiler, checker
+    r = BehaviourReward()  # csharp-behaviour as refine builds it (compile_credit 0.5)
+    yield r
+    r.checker.close()
+
+
+def test_reward_hacks_score_zero_behaviour_reward(reward):
+    """An empty class, one that only logs and one that writes constants do nothing a spec asks."""
+    assert reward.credit == 0.5 and reward.behaviour is not None
     specs = {p.spec: p.ir for p in read_corpus(CORPUS)}
     irs, codes, names = [], [], []
     for spec, ir in specs.items():

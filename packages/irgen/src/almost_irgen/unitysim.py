@@ -469,18 +469,22 @@ def _same(a, b) -> bool:
 
 def _states(got_events: list, kind: str, frames: int) -> dict[str, list]:
     """``name → value after each frame`` (index frame + 1) from the runner's change events."""
-    out: dict[str, list] = {}
+    changes: dict[str, dict[int, object]] = {}
     for f, k, detail in got_events:
-        if k != kind:
-            continue
-        name, _, text = detail.partition("=")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        trace = out.setdefault(name, [None] * (frames + 2))
-        for i in range(f + 1, frames + 2):
-            trace[i] = value
+        if k == kind:
+            name, _, text = detail.partition("=")
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = text
+            changes.setdefault(name, {})[min(max(f + 1, 0), frames + 1)] = value
+    out: dict[str, list] = {}
+    for name, at in changes.items():
+        trace, value = [], None
+        for i in range(frames + 2):
+            value = at.get(i, value)
+            trace.append(value)
+        out[name] = trace
     return out
 
 
@@ -532,7 +536,7 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
             for f in range(0, (frames if gone is None else gone) + 1):
                 near = [trace[j][name] for j in window(f)]
                 if not any(_same(v, g[f + 1]) for v in near):
-                    fails.append(f"{where}: {noun} {name} after frame {f} ({(f + 1) * dt:.2f} s) is {g[f + 1]!r}, "
+                    fails.append(f"{where}: {noun} {name} after frame {f} ({f * dt:.2f} s) is {g[f + 1]!r}, "
                                  f"expected {trace[-1 if f >= frames else f + 1][name]!r}")
                     break
                 if not did and not _same(g[f + 1], first) and any(not _same(v, first) for v in near):
@@ -554,7 +558,7 @@ def compare(ir: dict, sc: dict, got: dict, exp: dict | None = None) -> tuple[lis
                 shown = f"off by {min(dist(p[idx], s[key]) for p in near):.0f}°" if key == "rot" else \
                     f"{_fmt(s[key])}, expected {_fmt(ref[idx])}"
                 fails.append(f"{where}: {'position' if key == 'pos' else 'rotation' if key == 'rot' else 'velocity'} "
-                             f"after frame {f} ({(f + 1) * dt:.2f} s) is {shown} ({what})")
+                             f"after frame {f} ({f * dt:.2f} s) is {shown} ({what})")
             elif not did and dist(ref[idx], start[idx]) > tol(ref) and dist(s[key], start[idx]) > tol(ref):
                 did = True
         if fails and fails[-1].startswith(f"{where}: ") and any(x in fails[-1] for x in ("position", "rotation", "velocity")):
