@@ -20,13 +20,18 @@ No run leaves a free pass (:func:`scenarios`):
   that flips the comparison), so a hard-coded constant fails;
 * one run has 80 frames per second against 50 physics steps (``Time.fixedDeltaTime`` in
   ``Update``, ``GetKeyDown`` read in ``FixedUpdate`` fail there);
-* specs with awake/start/on_enable/on_disable triggers get a disable/enable cycle.
+* specs with awake/start/on_enable/on_disable triggers get a disable/enable cycle (not those
+  with timers: whether a timer runs on, pauses or restarts while its object is inactive depends
+  on the idiom, and the spec does not say).
 
 Timing is judged in time, not in frames: the k-th tick of a timer is due at k × interval and
 may come one frame early (an accumulator counts the first frame's deltaTime) and up to one
 frame late per tick (a timer that resets to 0 loses the remainder each time), so any
 interval works; an effect may lag its cause by one physics step (input read in ``Update``,
-force applied in ``FixedUpdate``). A timer with a condition that changes during a run has two
+force applied in ``FixedUpdate``) or lead it by one (a timer a frame early). So a state observed
+after a frame is matched against the reference's states in that window (positions and
+velocities per axis), and an event against its window; what the reference does after the
+program has destroyed its own object (within its window) cannot be seen and is not asked for. A timer with a condition that changes during a run has two
 readings (the rule generator's accumulator fires as soon as the condition holds again;
 ``InvokeRepeating`` with an ``if`` inside waits for the next tick): either passes.
 
