@@ -426,8 +426,9 @@ def _run_jobs(tools: Path, jobs: list[tuple[str, list[str]]], timeout_s: float) 
             job, res = Path(tmp) / "job.txt", Path(tmp) / "out.jsonl"
             job.write_text("\n".join(line for _, lines in todo for line in lines) + "\n", encoding="utf-8")
             try:
+                frames = sum(int(ln.split("\t")[2]) for _, lines in todo for ln in lines if ln.startswith("scenario\t"))
                 subprocess.run([mono, str(tools / "SimRunner.exe"), str(job), str(res)], capture_output=True,
-                               timeout=timeout_s + 1.0 * len(todo), cwd=tools)
+                               timeout=timeout_s + 1.0 * len(todo) + 1e-3 * frames, cwd=tools)  # 1 ms a frame
             except subprocess.TimeoutExpired:
                 pass
             got = []
