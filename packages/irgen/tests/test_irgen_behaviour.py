@@ -103,11 +103,11 @@ def test_endless_loops_and_missing_classes_fail_cleanly(checker):
 
 
 def test_scenarios_exercise_conditions_both_ways():
-    scs = scenarios(BOMB)
-    assert [s["name"] for s in scs] == ["main", "flipped"] and scs[1]["sets"] == {"health": 2}
-    main = expected(BOMB, scs[0])
-    assert [e for e in main["events"] if e[1] == "destroy"] == [[10, "destroy", "self"]]  # after Space at frame 10
-    flipped = expected(BOMB, scs[1])
+    scs = {s["name"]: s for s in scenarios(BOMB)}
+    assert list(scs) == ["main", "80 fps", "health=2"] and scs["health=2"]["sets"] == {"health": 2}
+    main = expected(BOMB, scs["main"])
+    assert [e for e in main["events"] if e[1] == "destroy"] == [[11, "destroy", "self"]]  # Space goes down at 0.21 s
+    flipped = expected(BOMB, scs["health=2"])
     assert [e for e in flipped["events"] if e[1] == "destroy"] == [[0, "destroy", "self"]]
     kill = expected(KILL, scenarios(KILL)[0])["events"]
-    assert [e[2] for e in kill] == ["other2"]  # the decoy (other1, tag Decoy) survives
+    assert [e[2] for e in kill] == ["other2", "other3"]  # the decoy (other1, tag Decoy) survives; Player comes twice

@@ -16,17 +16,21 @@ import re
 
 from .rules import METHODS
 
+# the Unity calls (or the usual hand-written equivalents) each op implies
 _OP_PATTERNS = {
-    "rotate": lambda a: r"\.Rotate\s*\(",
-    "translate": lambda a: r"\.Translate\s*\(",
-    "apply_force": lambda a: r"\bAddForce\s*\(",
+    "rotate": lambda a: r"(\.Rotate\s*\(|\b(localRotation|rotation)\s*\*?=(?!=)|\b(localEulerAngles|eulerAngles)\s*\+?=(?!=))",
+    "translate": lambda a: r"(\.Translate\s*\(|\b(localPosition|position)\s*[+-]?=(?!=))",
+    "apply_force": lambda a: r"(\bAddForce\s*\(|\bvelocity\s*\+=)",
     "spawn": lambda a: rf"\bInstantiate\s*(<[^>]*>)?\s*\(\s*{a['prefab_field']}\b",
     "destroy": lambda a: r"\bDestroy\s*\(",
-    "play_sound": lambda a: rf"\.(PlayOneShot\s*\(\s*{a['clip_field']}\b|Play\s*\()",
-    "set_active": lambda a: rf"\b{a['target_field']}\s*\.\s*SetActive\s*\(\s*{str(a['active']).lower()}\s*\)",
-    "set_field": lambda a: rf"\b{a['field']}\s*(\+|-)?=(?!=)",
-    "log": lambda a: r"\bDebug\.Log\w*\s*\(",
+    "play_sound": lambda a: rf"(\.(PlayOneShot|PlayClipAtPoint)\s*\(\s*{a['clip_field']}\b|\.Play\s*\()",
+    "set_active": lambda a: rf"\b{a['target_field']}\s*\.\s*SetActive\s*\(",
+    "set_field": lambda a: rf"(\b{a['field']}\s*(\+|-)?=(?!=)|\b{a['field']}\s*(\+\+|--)|(\+\+|--)\s*{a['field']}\b)",
+    "log": lambda a: r"(\bDebug\.Log\w*\s*\(|\bprint\s*\()",
 }
+# a key_down trigger's key as KeyCode, as a key name, or as the button / mouse button bound to it
+_KEY_NAMES = {"Space": ("space", "Jump"), "Return": ("return", "enter", "Submit"), "Escape": ("escape", "Cancel"),
+              "LeftShift": ("left shift",), "Mouse0": ("Fire1",)}
 _TYPE_RE = {"string": r"(string|String)", "Vector3": "Vector3", "int": "int", "float": "float",
             "bool": "bool", "GameObject": "GameObject", "AudioClip": "AudioClip"}
 
@@ -40,17 +44,23 @@ def checks(ir: dict) -> list[tuple[str, str]]:
     """``(name, regex)`` pairs that conforming code matches."""
     out = [(f"class {ir['class_name']}", rf"\bclass\s+{ir['class_name']}\s*:\s*(UnityEngine\.)?MonoBehaviour\b")]
     for f in ir.get("fields", []):
-        out.append((f"field {f['name']}", rf"\b{_TYPE_RE[f['type']]}\s+{f['name']}\s*(=|;)"))
+        out.append((f"field {f['name']}", rf"\b{_TYPE_RE[f['type']]}\s+{f['name']}\s*(=|;|{{)"))  # or a property
     for c in ir.get("components", []):
-        out.append((f"component {c}", rf"(typeof\s*\(\s*{c}\s*\)|GetComponent\s*<\s*{c}\s*>)"))
+        out.append((f"component {c}", rf"(typeof\s*\(\s*{c}\s*\)|GetComponent\s*<\s*{c}\s*>|\b{c}\.\w+\s*\()"))
     for i, beh in enumerate(ir["behaviours"]):
         trig = beh["trigger"]
         method = METHODS[trig["event"]].split("(")[0].split()[-1]
-        out.append((f"behaviours[{i}] method {method}", rf"\bvoid\s+{method}\s*\("))
+        if trig["event"] == "timer":  # Update, or InvokeRepeating / a coroutine from anywhere
+            out.append((f"behaviours[{i}] timer", r"(\bvoid\s+Update\s*\(.*(Time\.deltaTime|Time\.time)|InvokeRepeating|WaitForSeconds)"))
+        else:
+            out.append((f"behaviours[{i}] method {method}", rf"\b(void|IEnumerator)\s+{method}\s*\("))
         if trig["event"] == "key_down":
-            out.append((f"behaviours[{i}] key {trig['key']}", rf"GetKeyDown\s*\(\s*KeyCode\.{trig['key']}\b"))
-        if trig["event"] == "timer":
-            out.append((f"behaviours[{i}] timer", r"Time\.deltaTime|InvokeRepeating|WaitForSeconds"))
+            k = trig["key"]
+            names = [_KEY_NAMES.get(k, (k.lower(),))[0], *_KEY_NAMES.get(k, ())[1:]]
+            alts = [rf"GetKeyDown\s*\(\s*KeyCode\.{k}\b"] + [rf"Get(Key|Button)Down\s*\(\s*\"{n}\"" for n in names]
+            if k.startswith("Mouse"):
+                alts.append(rf"GetMouseButtonDown\s*\(\s*{k[5:]}\s*\)")
+            out.append((f"behaviours[{i}] key {k}", "(" + "|".join(alts) + ")"))
         for j, act in enumerate(beh["actions"]):
             if act["op"] in _OP_PATTERNS:
                 out.append((f"behaviours[{i}].actions[{j}] {act['op']}", _OP_PATTERNS[act["op"]](act)))
@@ -66,5 +76,5 @@ def check(ir: dict, code: str) -> tuple[float, list[str]]:
     body = _DECL.sub(r"\1 :init", code)  # a declaration's initialiser is not an assignment
     todo = checks(ir)
     failed = [name for name, pattern in todo
-              if not re.search(pattern, body if name.endswith(" set_field") else code)]
+              if not re.search(pattern, body if name.endswith(" set_field") else code, re.S)]
     return 1.0 - len(failed) / len(todo), failed

@@ -94,11 +94,15 @@ def almost_commands(cli):
     @click.argument("files", nargs=-1, type=click.Path())
     @click.option("--json", "as_json", is_flag=True, help="one JSON object per file")
     @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="compile processes")
-    def check(files, as_json, workers):
-        """Compile C# files against Unity's API, each on its own: a verdict per file; exit 0 only if all compile."""
+    @click.option("--ir", "ir_path", default=None, metavar="SPEC.json",
+                  help="also run each file in a simulated Unity and judge it against this IR spec")
+    def check(files, as_json, workers, ir_path):
+        """Compile C# files against Unity's API, each on its own: a verdict per file; exit 0 only if all compile.
+
+        With --ir SPEC.json, also a behaviour verdict per file; exit 0 only if all behave."""
         from .checkcli import NotAllCompile, main
 
-        if main(list(files), as_json, workers) != 0:
+        if main(list(files), as_json, workers, ir_path) != 0:
             raise NotAllCompile()
 
     @irgen.command("gguf")

@@ -9,9 +9,11 @@ registered through the ``almost`` entry point plugs in as ``--set refine.reward=
 * ``csharp-compile``: 1 if the program compiles on its own against the UnityEngine stub
   (mono ``mcs``; with no mcs, a tree-sitter syntax check), else 0.
 * ``csharp-behaviour``: 1 if it also does what its IR says in the simulated Unity
-  (:mod:`almost_irgen.unitysim`), ``compile_credit`` (default 0.5) if it compiles but
-  misbehaves, 0 if it does not compile. Without mono it falls back to the compile reward
-  scaled by ``compile_credit`` and says so once.
+  (:mod:`almost_irgen.unitysim`), ``compile_credit`` (default 0.5) if it compiles, misbehaves
+  but shows at least one effect the spec asks for (an expected event, field value or pose),
+  0 otherwise: a program that does nothing the spec asks (an empty class, one that only logs,
+  one that writes constants) earns nothing for compiling, or RL would learn to stop there.
+  Without mono it falls back to the compile reward scaled by ``compile_credit`` and says so once.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class CompileReward:
 
 
 class BehaviourReward:
-    """1.0 behaves as the IR says, ``compile_credit`` compiles only, 0.0 does not compile."""
+    """1.0 behaves as the IR says, ``compile_credit`` compiles and does part of it, else 0.0."""
 
     name = "csharp-behaviour"
 
@@ -75,5 +77,5 @@ class BehaviourReward:
         out = []
         for b in self.behaviour.check(_irs(prompts), codes):
             compiled = not (b.failed and b.failed[0].startswith("does not compile"))
-            out.append(1.0 if b.ok else self.credit if compiled else 0.0)
+            out.append(1.0 if b.ok else self.credit if compiled and b.did_something else 0.0)
         return torch.tensor(out)

@@ -21,7 +21,7 @@ namespace UnityEngine
     // ------------------------------------------------------------------ the simulated world
     internal static partial class Sim
     {
-        internal static float deltaTime = 0.02f, fixedDeltaTime = 0.02f, time, unscaledTime, timeScale = 1f;
+        internal static float deltaTime = 0.02f, fixedDeltaTime = 0.02f, time, fixedTime, unscaledTime, timeScale = 1f;
         internal static int frame;
         internal static bool inFixed;
         internal static List<GameObject> world = new List<GameObject>();
@@ -35,9 +35,9 @@ namespace UnityEngine
 
         internal struct Pending { public Object obj; public float due; }
 
-        internal static void Reset(float dt)
+        internal static void Reset(float dt, float fixedDt)
         {
-            deltaTime = dt; fixedDeltaTime = dt; time = 0f; unscaledTime = 0f; timeScale = 1f; frame = 0;
+            deltaTime = dt; fixedDeltaTime = fixedDt; time = 0f; fixedTime = 0f; unscaledTime = 0f; timeScale = 1f; frame = 0;
             world.Clear(); events.Clear(); held.Clear(); down.Clear(); up.Clear(); pending.Clear();
             routines.Clear(); invokes.Clear(); rng = new System.Random(0); nextId = 1;
         }
@@ -1131,10 +1131,10 @@ namespace UnityEngine
     public class Time
     {
         protected Time() { }
-        public static float time { get { return Sim.time; } }
+        public static float time { get { return Sim.inFixed ? Sim.fixedTime : Sim.time; } }
         public static float deltaTime { get { return Sim.inFixed ? Sim.fixedDeltaTime : Sim.deltaTime; } }
         public static float fixedDeltaTime { get { return Sim.fixedDeltaTime; } set { Sim.fixedDeltaTime = value; } }
-        public static float fixedTime { get { return Sim.time; } }
+        public static float fixedTime { get { return Sim.fixedTime; } }
         public static float timeScale { get { return Sim.timeScale; } set { Sim.timeScale = value; } }
         public static float unscaledDeltaTime { get { return Sim.deltaTime; } }
         public static float unscaledTime { get { return Sim.unscaledTime; } }
@@ -1142,7 +1142,7 @@ namespace UnityEngine
         public static float maximumDeltaTime { get; set; }
         public static float timeSinceLevelLoad { get { return Sim.time; } }
         public static float realtimeSinceStartup { get { return Sim.unscaledTime; } }
-        public static double timeAsDouble { get { return Sim.time; } }
+        public static double timeAsDouble { get { return Time.time; } }
         public static int frameCount { get { return Sim.frame + 1; } }
         public static int captureFramerate { get; set; }
         public static bool inFixedTimeStep { get { return Sim.inFixed; } }
@@ -1898,7 +1898,7 @@ namespace AlmostSim
             var output = new System.IO.StreamWriter(args[1]);
             Assembly asm = null;
             string cls = null, id = null, scen = null;
-            int frames = 0, every = 5; float dt = 0.02f;
+            int frames = 0, every = 5, off = -1, on = -1; float dt = 0.02f, fixedDt = 0.02f;
             var comps = new List<string>(); var objs = new List<string[]>(); var sets = new List<string[]>();
             var keys = new List<Key>(); var hits = new List<Hit>(); var watch = new List<string>(); var watchObj = new List<string>();
             string loadError = null;
@@ -1913,6 +1913,7 @@ namespace AlmostSim
                         break;
                     case "scenario":
                         scen = p[1]; frames = int.Parse(p[2]); dt = float.Parse(p[3], CultureInfo.InvariantCulture); every = int.Parse(p[4]);
+                        fixedDt = p.Length > 5 ? float.Parse(p[5], CultureInfo.InvariantCulture) : dt; off = -1; on = -1;
                         comps.Clear(); objs.Clear(); sets.Clear(); keys.Clear(); hits.Clear(); watch.Clear(); watchObj.Clear();
                         break;
                     case "add": comps.Add(p[1]); break;
@@ -1922,9 +1923,10 @@ namespace AlmostSim
                     case "hit": hits.Add(new Hit { frame = int.Parse(p[1]), collision = p[2] == "collision", tag = p[3], name = p[4] }); break;
                     case "watch": watch.Add(p[1]); break;
                     case "watchobj": watchObj.Add(p[1]); break;
+                    case "cycle": off = int.Parse(p[1]); on = int.Parse(p[2]); break;
                     case "run":
                         string result;
-                        try { result = loadError != null ? Fail(id, scen, loadError) : Run(asm, cls, id, scen, frames, dt, every, comps, objs, sets, keys, hits, watch, watchObj); }
+                        try { result = loadError != null ? Fail(id, scen, loadError) : Run(asm, cls, id, scen, frames, dt, fixedDt, every, off, on, comps, objs, sets, keys, hits, watch, watchObj); }
                         catch (Exception e) { while (e is TargetInvocationException && e.InnerException != null) e = e.InnerException; result = Fail(id, scen, e.GetType().Name + ": " + e.Message); }
                         output.WriteLine(result);
                         output.Flush();
@@ -1976,23 +1978,33 @@ namespace AlmostSim
             return false;
         }
 
+        // as the inspector does: a field, or the serialized backing field of an auto-property
+        // ([field: SerializeField]), or else a property's setter
         static bool SetField(object inst, string name, object value)
         {
             for (var t = inst.GetType(); t != null && t != typeof(MonoBehaviour); t = t.BaseType)
             {
-                var f = t.GetField(name, Any | BindingFlags.DeclaredOnly);
-                if (f == null) continue;
-                try { f.SetValue(inst, Convert.ChangeType(value, f.FieldType, CultureInfo.InvariantCulture)); return true; }
-                catch { try { f.SetValue(inst, value); return true; } catch { return false; } }
+                var f = t.GetField(name, Any | BindingFlags.DeclaredOnly) ?? t.GetField("<" + name + ">k__BackingField", Any | BindingFlags.DeclaredOnly);
+                if (f != null)
+                {
+                    try { f.SetValue(inst, Convert.ChangeType(value, f.FieldType, CultureInfo.InvariantCulture)); return true; }
+                    catch { try { f.SetValue(inst, value); return true; } catch { return false; } }
+                }
+                var pr = t.GetProperty(name, Any | BindingFlags.DeclaredOnly);
+                if (pr != null && pr.CanWrite)
+                {
+                    try { pr.SetValue(inst, Convert.ChangeType(value, pr.PropertyType, CultureInfo.InvariantCulture), null); return true; }
+                    catch { try { pr.SetValue(inst, value, null); return true; } catch { return false; } }
+                }
             }
             return false;
         }
 
-        static string Run(Assembly asm, string cls, string id, string scen, int frames, float dt, int every,
+        static string Run(Assembly asm, string cls, string id, string scen, int frames, float dt, float fixedDt, int every, int off, int on,
                           List<string> comps, List<string[]> objs, List<string[]> sets, List<Key> keys, List<Hit> hits,
                           List<string> watch, List<string> watchObj)
         {
-            Sim.Reset(dt);
+            Sim.Reset(dt, fixedDt);
             Type type = null;
             foreach (var t in asm.GetTypes()) if (t.Name == cls) type = t;
             if (type == null) return Fail(id, scen, "class " + cls + " not found");
@@ -2040,7 +2052,10 @@ namespace AlmostSim
             Sim.AwakeOnce(mb);
             if (mb.isActiveAndEnabled) Sim.Call(mb, "OnEnable");
             var samples = new List<string>();
-            int hitCount = 0;
+            var last = new Dictionary<string, string>();
+            Watch(-1, mb, watch, watchObj, assigned, last);
+            var due = new List<Hit>();
+            int step = 0;  // physics steps taken: step n runs at fixedTime n * fixedDt, in the first frame whose time reaches it
             for (int f = 0; f < frames; f++)
             {
                 Sim.frame = f; Sim.time = f * dt; Sim.unscaledTime = Sim.time;
@@ -2051,31 +2066,39 @@ namespace AlmostSim
                     if (k.press && f == k.from) Sim.down.Add(k.key);
                     if (k.press && f == k.to) Sim.up.Add(k.key);
                 }
+                if (f == off && !go.m_Destroyed) go.SetActive(false);  // the disable/enable cycle (a pool, a menu)
+                if (f == on && !go.m_Destroyed) go.SetActive(true);
+                foreach (var h in hits) if (h.frame == f) due.Add(h);
                 Sim.StartPending();
-                Sim.inFixed = true;
-                foreach (var b in Sim.Live()) Sim.Call(b, "FixedUpdate");
-                foreach (var g in Sim.world.ToArray())
+                while (step * (double)fixedDt <= f * (double)dt + 1e-6)
                 {
-                    var rb = g.GetComponent<Rigidbody>();
-                    if (rb != null && g.activeInHierarchy) rb.Step(Sim.fixedDeltaTime);
-                }
-                foreach (var h in hits)
-                {
-                    if (h.frame != f || go.m_Destroyed) continue;
-                    var other = new GameObject(h.name); other.tag = h.tag; hitCount++;
-                    var col = other.AddComponent<BoxCollider>();
-                    other.AddComponent<Rigidbody>();
-                    object arg;
-                    if (h.collision) arg = new Collision { m_Other = other, relativeVelocity = Vector3.back };
-                    else { col.isTrigger = true; arg = col; }
-                    foreach (var c in go.m_Components.ToArray())
+                    Sim.fixedTime = step * fixedDt; step++;
+                    Sim.inFixed = true;
+                    foreach (var b in Sim.Live()) Sim.Call(b, "FixedUpdate");
+                    foreach (var g in Sim.world.ToArray())
                     {
-                        var b = c as MonoBehaviour;
-                        if (b != null && !b.m_Destroyed) Sim.Call(b, h.collision ? "OnCollisionEnter" : "OnTriggerEnter", arg);
+                        var rb = g.GetComponent<Rigidbody>();
+                        if (rb != null && g.activeInHierarchy) rb.Step(Sim.fixedDeltaTime);
                     }
+                    foreach (var h in due)
+                    {
+                        if (go.m_Destroyed || !go.activeInHierarchy) continue;
+                        var other = new GameObject(h.name); other.tag = h.tag;
+                        var col = other.AddComponent<BoxCollider>();
+                        other.AddComponent<Rigidbody>();
+                        object arg;
+                        if (h.collision) arg = new Collision { m_Other = other, relativeVelocity = Vector3.back };
+                        else { col.isTrigger = true; arg = col; }
+                        foreach (var c in go.m_Components.ToArray())
+                        {
+                            var b = c as MonoBehaviour;
+                            if (b != null && !b.m_Destroyed) Sim.Call(b, h.collision ? "OnCollisionEnter" : "OnTriggerEnter", arg);
+                        }
+                    }
+                    due.Clear();
+                    Sim.Routines("fixed");
+                    Sim.inFixed = false;
                 }
-                Sim.Routines("fixed");
-                Sim.inFixed = false;
                 Sim.StartPending();
                 foreach (var b in Sim.Live()) Sim.Call(b, "Update");
                 Sim.Invokes();
@@ -2083,6 +2106,7 @@ namespace AlmostSim
                 foreach (var b in Sim.Live()) Sim.Call(b, "LateUpdate");
                 Sim.Routines("end");
                 Sim.Destroys();
+                Watch(f, mb, watch, watchObj, assigned, last);
                 if (f % every == every - 1) samples.Add(Sample(f, go, mb, watch, watchObj, assigned));
             }
             // the end of play: the object is disabled (OnDisable runs), then the last sample
@@ -2092,9 +2116,35 @@ namespace AlmostSim
                 go.m_Active = false;
                 foreach (var c in go.m_Components.ToArray()) { var b = c as Behaviour; if (b != null && b.m_Enabled) Sim.Call(b, "OnDisable"); }
             }
+            Watch(frames, mb, watch, watchObj, assigned, last);
             samples.Add(Sample(frames, go, mb, watch, watchObj, assigned));
             return "{\"id\":" + Json.Str(id) + ",\"scenario\":" + Json.Str(scen) + ",\"error\":null,\"events\":[" +
                    string.Join(",", Sim.events.ToArray()) + "],\"samples\":[" + string.Join(",", samples.ToArray()) + "]}";
+        }
+
+        // a "field" / "active" event each time a watched field's value or a watched object's activeSelf changes
+        static void Watch(int f, MonoBehaviour mb, List<string> watch, List<string> watchObj, Dictionary<string, GameObject> assigned,
+                          Dictionary<string, string> last)
+        {
+            var prev = Sim.frame;
+            Sim.frame = f;
+            foreach (var name in watch)
+            {
+                object val;
+                if (!TryField(mb, name, out val)) continue;
+                var text = Value(val);
+                string was;
+                if (!last.TryGetValue("f " + name, out was) || was != text) { last["f " + name] = text; Sim.Event("field", name + "=" + text); }
+            }
+            foreach (var name in watchObj)
+            {
+                GameObject g;
+                if (!assigned.TryGetValue(name, out g)) continue;
+                var text = g.activeSelf ? "true" : "false";
+                string was;
+                if (!last.TryGetValue("a " + name, out was) || was != text) { last["a " + name] = text; Sim.Event("active", name + "=" + text); }
+            }
+            Sim.frame = prev;
         }
 
         static string Sample(int f, GameObject go, MonoBehaviour mb, List<string> watch, List<string> watchObj, Dictionary<string, GameObject> assigned)
