@@ -63,12 +63,24 @@ def test_unreachable_cluster_is_one_sentence(tmp_path, run_gamengen):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("game", ["gridchase", "vizdoom"])
+@pytest.mark.parametrize("game", ["gridchase", "gridchase-agent", "vizdoom"])
 def test_ray_backend_records_the_same_episodes_bitwise_and_resumes(tmp_path, run_gamengen, local_ray, game):
     sets = GRID if game == "gridchase" else [
         "env.name=vizdoom-basic", "env.height=48", "env.width=64", "env.max_steps=40",
         "collect.policy=random", "collect.gif_frames=0"]
     n = 6 if game == "gridchase" else 3
+    if game == "gridchase-agent":  # a PPO policy (untrained, sampled actions): sent once through the object store
+        from stable_baselines3 import PPO
+
+        from almost_example.game import GridChase
+        from almost_gamengen.policies import PolicyFrames
+
+        env = PolicyFrames(GridChase())
+        try:
+            PPO("CnnPolicy", env, n_steps=64, seed=0, device="cpu").save(tmp_path / "ppo.zip")
+        finally:
+            env.close()
+        sets, n = [*GRID, "collect.policy=agent", f"collect.policy_path={tmp_path / 'ppo.zip'}"], 4
     local, remote = tmp_path / "local", tmp_path / "ray"
     code, out, err = run_gamengen(local, "collect", sets=[*sets, "collect.workers=2", f"collect.episodes={n}"])
     assert code == 0, out + err
@@ -87,6 +99,7 @@ def test_ray_backend_records_the_same_episodes_bitwise_and_resumes(tmp_path, run
     code, out, err = run_gamengen(remote, "collect", sets=ray_sets)
     assert code == 0, out + err
     assert f"{n - 2} episodes on disk, 2 to record on Ray" in out
+    assert ("policy agent" in out) == (game == "gridchase-agent")
     after = {p.name: p.stat().st_mtime_ns for p in root.glob("*.parquet")}
     assert all(after[k] == v for k, v in before.items() if k not in lost)  # finished ones not rewritten
     assert sorted(_ids_per_shard(root)) == list(range(n))  # each id exactly once
