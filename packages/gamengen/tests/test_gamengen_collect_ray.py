@@ -173,3 +173,13 @@ def test_an_actor_killed_mid_collection_leaves_every_id_exactly_once(tmp_path, r
     assert prefixes == ({"ray"} if not on_workers else {p for p in prefixes if p.startswith("r")})
     if on_workers:
         assert len(prefixes) >= 2  # several actors wrote their own shards
+
+
+@pytest.mark.slow
+def test_an_error_on_an_actor_is_the_users_one_sentence(tmp_path, run_gamengen, local_ray):
+    bad = tmp_path / "policy.zip"
+    bad.write_bytes(b"not a zip")
+    code, out, err = run_gamengen(tmp_path / "run", "collect", sets=[
+        *GRID, "collect.backend=ray", "collect.policy=agent", f"collect.policy_path={bad}", "collect.episodes=2"])
+    assert code == 2, out + err
+    assert "could not be loaded" in out + err and "Traceback" not in out + err
