@@ -202,10 +202,10 @@ def _play(
     return frames
 
 
-def bar_info(frames: int, t_start: float, alive: int, where: str = "") -> str:
+def bar_info(frames: int, t_start: float, alive: int) -> str:
     """The progress bar's free column, the same for every backend."""
     fps = frames / max(time.perf_counter() - t_start, 1e-9)
-    return f"{frames} frames · {fps:,.0f} frames/s · {alive} workers alive{where}"
+    return f"{frames} frames · {fps:,.0f} frames/s · {alive} workers alive"
 
 
 def worker(
