@@ -161,6 +161,7 @@ def _ray_pids(temp_dir: str, before: set[int]) -> list[int]:
 def two_node_cluster(episodes: int, per_call: int = 2) -> None:
     """Two `ray start` nodes on this machine, one CPU each; episodes must land on both."""
     import os
+    import shutil
     import signal
     import subprocess
     import sys
@@ -197,6 +198,7 @@ def two_node_cluster(episodes: int, per_call: int = 2) -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def main_ray(args) -> None:
