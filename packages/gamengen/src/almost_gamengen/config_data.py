@@ -176,6 +176,29 @@ class CollectConfig:
     start_method: str = choice(
         "forkserver", "forkserver", "spawn", "fork", help="how worker processes start"
     )
+    backend: str = choice(
+        "local",
+        "local",
+        "ray",
+        help="where episodes are played: processes on this machine, or a Ray cluster "
+        "(pip install almost-gamengen[ray])",
+    )
+    ray_address: str = field(
+        "",
+        help="the Ray cluster to join (host:port of `ray start --head`, ray://host:port, auto); "
+        "empty: RAY_ADDRESS, else a Ray started here with collect.workers CPUs",
+    )
+    ray_workers: int = field(
+        0, ge=0, help="Ray actors that play (one CPU each); 0: one per CPU of the cluster"
+    )
+    ray_episodes_per_call: int = field(
+        2, ge=1, help="episodes an actor plays per call (a killed actor's call is played again)"
+    )
+    write_on_workers: bool = field(
+        False,
+        help="Ray actors write their own shards (the run directory must be shared storage); "
+        "otherwise episodes come back to this process, which writes them",
+    )
 
     @classmethod
     def tiny(cls) -> CollectConfig:

@@ -173,8 +173,10 @@ def action_sensitivity(model, scheduler, vae, spec, *, seed: int, states: int, h
     # no shooting on the way to a probe state: a shot that kills ends the game a step later in
     # every branch (ViZDoom's basic), and the branches would all show the same frozen frame
     allowed = [a for a in actions if not (len(names) == n_act and "ATTACK" in names[a])] or actions
+    from almost import ranks
+
     ms, rs, consistent = [], [], True
-    for k in range(states):
+    for k in ranks.share(list(range(states))):  # under `accelerate launch`: this process's states
         s, prefix = probe_prefix(seed, k, c, allowed, spec)
         seen, real, same = play_branches(spec, s, prefix, actions, horizon)
         consistent = consistent and same
@@ -198,7 +200,9 @@ def action_sensitivity(model, scheduler, vae, spec, *, seed: int, states: int, h
         rs.append(through_vae(vae, flat, size, crop).reshape(n_act, horizon, 3, *crop))
         if progress is not None:
             progress()
-    out = branch_scores(ms, rs)
+    merged = ranks.gather_shares(list(zip(ms, rs)), states)
+    consistent = all(ranks.gather(consistent))
+    out = branch_scores([m for m, _ in merged], [r for _, r in merged])
     out["action_probe_states"] = float(states)
     out["action_probe_replay_deterministic"] = float(consistent)
     return out

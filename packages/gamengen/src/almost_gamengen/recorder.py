@@ -66,11 +66,14 @@ class EpisodeRecorder(gym.Wrapper):
         background: bool = True,
         max_queued_episodes: int = 2,
         shard_frames: int = 0,
+        writer=None,
     ):
         super().__init__(env)
         self.action_names = list(env.action_names)
         self.noop_action = int(env.noop_action)
-        self.writer = EpisodeWriter(
+        # ``writer``: anything with add(EncodedEpisode) and flush() instead of shards in ``root``
+        # (collect's Ray actors keep finished episodes in memory for the driver to write)
+        self.writer = writer if writer is not None else EpisodeWriter(
             root,
             self.action_names,
             self.noop_action,

@@ -5,6 +5,8 @@ previous round if there is one, and draws ``images_per_prompt`` images for every
 Each image ``images/NNNNN.png`` gets ``images/NNNNN.json``: prompt, negative prompt, seed,
 sampler settings, model and LoRA identity. Existing files are never deleted or overwritten:
 an interrupted run continues with the missing images, and a new round writes a new folder.
+Under ``accelerate launch`` every process samples its share of the batches (:mod:`almost.ranks`)
+and the main process writes them: the same files as one process.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from almost import ranks
 from almost.console import progress
 from almost.errors import UserError
 from almost.io import atomic_write_json
@@ -54,17 +57,27 @@ def run(ctx) -> None:
     base = cfg.seed + 10000 * (ctx.round - 1)
     jobs = [(f"{i * cfg.images_per_prompt + j:05d}", p, base + j)
             for i, p in enumerate(cfg.prompts) for j in range(cfg.images_per_prompt)]
-    todo = [job for job in jobs if not (out / f"{job[0]}.png").is_file()]
+    # what is missing, as the main process (the one that writes) sees it
+    todo = ranks.broadcast([job for job in jobs if not (out / f"{job[0]}.png").is_file()])
+    ranks.say_share("generate", len(ranks.share(todo, cfg.batch_size)), len(todo), "images")
     with progress() as bar:
         task = bar.add_task("generate", total=len(jobs), completed=len(jobs) - len(todo), info="")
-        for k in range(0, len(todo), cfg.batch_size):
-            batch = todo[k:k + cfg.batch_size]
-            images, _ = sample_images(
-                pipe, [b[1] for b in batch], [b[2] for b in batch], steps=cfg.steps, guidance=cfg.guidance,
-                eta=cfg.eta, negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
-                batch_size=cfg.batch_size,
-            )
-            for (name, prompt, seed), im in zip(batch, images):
+        # under `accelerate launch` each process samples whole batches of each round (the same
+        # batches as one process: the same images); the main process writes the round's images
+        for batch in ranks.in_rounds(todo, cfg.batch_size):
+            images = None
+            if batch:
+                images, _ = sample_images(
+                    pipe, [b[1] for b in batch], [b[2] for b in batch], steps=cfg.steps, guidance=cfg.guidance,
+                    eta=cfg.eta, negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
+                    batch_size=cfg.batch_size,
+                )
+            made = [(b, im) for b, im in zip(batch, images.cpu() if images is not None else [])]
+            made = [x for part in ranks.gather(made) for x in part]
+            if not ranks.is_main():
+                bar.advance(task, len(made))
+                continue
+            for (name, prompt, seed), im in made:
                 atomic_write_json(out / f"{name}.json", {
                     "image": f"{name}.png", "prompt": prompt, "negative_prompt": cfg.negative_prompt,
                     "seed": seed, "steps": cfg.steps, "guidance": cfg.guidance, "eta": cfg.eta,
@@ -74,7 +87,10 @@ def run(ctx) -> None:
                     "round": ctx.round,
                 })
                 save_png(im, out / f"{name}.png")  # the PNG last: its presence means "done"
-            bar.advance(task, len(batch))
+            bar.advance(task, len(made))
+    ranks.barrier()  # every image on disk before anyone reads them back
+    if not ranks.is_main():
+        return
     # a contact sheet of the first image of each prompt
     import numpy as np
     from PIL import Image

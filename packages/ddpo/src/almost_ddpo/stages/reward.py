@@ -3,7 +3,8 @@
 Labels come from the run's ratings store (``<run>/ratings.jsonl``, every round and every
 import): absolute scores −5..5 and the page's pairwise votes. Each labelled image is
 VAE-encoded once (on the GPU in half precision, ``encode_batch_size`` at a time; on a CPU one
-image at a time, so 512 px images cost ~0.7 GB each, not ×32). A fixed-seed split by image
+image at a time, so 512 px images cost ~0.7 GB each, not ×32); under ``accelerate launch`` each
+process encodes its share (:mod:`almost.ranks`) and the main one trains the CNN. A fixed-seed split by image
 keeps three sets apart: *train*; *validation* (``val_fraction``), which picks the best epoch
 and stops training after ``patience`` epochs without improvement; and *held-out*
 (``holdout_fraction``), used only for the reported figures — correlation with the scores and
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from almost import ranks
 from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_write_json, read_json
@@ -114,14 +116,20 @@ def run(ctx) -> None:
     device = best_device()
     vae = load_vae(mpath, device)
     pipe = load_text_encoder(mpath, device) if cfg.prompt_conditioned else None
+    step = cfg.encode_batch_size * 4
+    mine = ranks.share(keys, step)  # under `accelerate launch`: whole chunks, round-robin
+    ranks.say_share("reward", len(mine), len(keys), "images to encode")
     with progress() as bar:
-        task = bar.add_task("reward: encode images", total=len(keys), info="")
+        task = bar.add_task("reward: encode images", total=len(mine), info="")
         parts = []
-        for k in range(0, len(keys), cfg.encode_batch_size * 4):
-            chunk = [files[key] for key in keys[k:k + cfg.encode_batch_size * 4]]
+        for k in range(0, len(mine), step):
+            chunk = [files[key] for key in mine[k:k + step]]
             parts.append(encode_files(vae, chunk, cfg.encode_batch_size))
             bar.advance(task, len(chunk))
-    lat = torch.cat(parts)
+    rows = list(torch.cat(parts)) if parts else []
+    lat = torch.stack(ranks.gather_shares(rows, len(keys), step))
+    if not ranks.is_main():  # the small CNN trains in the main process, which writes it
+        return
     text = None
     if pipe is not None:
         prompts = [_prompt_of(files[k]) for k in keys]

@@ -1,4 +1,4 @@
-"""Stage ``collect``: record episodes with a policy, several processes at once.
+"""Stage ``collect``: record episodes with a policy, several processes (or a Ray cluster) at once.
 
 Writes ``<run>/collect/episodes/`` (parquet shards + ``manifest.json``, the format of
 :mod:`almost_gamengen.episodes`) and ``<run>/collect/episode-<id>.gif`` for a quick look.
@@ -12,6 +12,10 @@ of about ``collect.shard_frames`` frames) and reports progress to this process.
 So an episode's content depends on its id and the seed, not on how many workers there
 were, and an interrupted run keeps every finished episode: the next run records only the
 ids that are missing. ``--set collect.episodes=N`` asks for N episodes.
+
+``collect.backend = "ray"`` plays the same episodes, with the same seeds, on Ray actors
+(:mod:`almost_gamengen.collect_ray`): on the cluster of ``collect.ray_address`` /
+``RAY_ADDRESS``, or on a Ray started here. Same ids, same seeds, so the same episodes.
 
 Run: ``uv run almost run --plugin gamengen collect --set collect.policy=random``.
 """
@@ -49,16 +53,30 @@ def run(ctx) -> None:
     have = {int(e) for s in manifest["shards"] for e in s["episodes"]}
     todo = [i for i in range(ccfg.episodes) if i not in have]
     policy_path = _policy_path(ctx) if ccfg.policy == "agent" else None
-    workers = min(ccfg.workers, len(todo))
-    console.print(
-        f"collect: {len(have)} episodes on disk, {len(todo)} to record with {workers} "
-        f"process(es), policy {ccfg.policy}, game {spec.key}"
-    )
+    ray_stats: dict = {}
+    if ccfg.backend == "ray":
+        from ..collect_ray import play_on_ray, ray_or_say_so
 
-    # -- play in worker processes ---------------------------------------------------------
-    t0 = time.perf_counter()
-    frames = _play(spec, todo, workers, root, ccfg, cfg.seed, policy_path) if todo else 0
-    seconds = time.perf_counter() - t0
+        ray_or_say_so()  # without the extra: one sentence, before anything else happens
+        console.print(
+            f"collect: {len(have)} episodes on disk, {len(todo)} to record on Ray, "
+            f"policy {ccfg.policy}, game {spec.key}"
+        )
+        t0 = time.perf_counter()
+        if todo:
+            ray_stats = play_on_ray(spec, todo, root, ccfg, cfg.seed, policy_path)
+        frames = ray_stats.get("frames", 0)
+        seconds = time.perf_counter() - t0
+    else:
+        workers = min(ccfg.workers, len(todo))
+        console.print(
+            f"collect: {len(have)} episodes on disk, {len(todo)} to record with {workers} "
+            f"process(es), policy {ccfg.policy}, game {spec.key}"
+        )
+        # -- play in worker processes -----------------------------------------------------
+        t0 = time.perf_counter()
+        frames = _play(spec, todo, workers, root, ccfg, cfg.seed, policy_path) if todo else 0
+        seconds = time.perf_counter() - t0
 
     # -- manifest, checks, preview ----------------------------------------------------------
     extra = {
@@ -84,6 +102,7 @@ def run(ctx) -> None:
         recorded_frames_per_s=frames / seconds if frames else 0.0,
         mean_episode_steps=store.num_frames() / max(1, len(store)),
         mean_return=float(np.mean(returns)) if returns else 0.0,
+        **{k: v for k, v in ray_stats.items() if k.startswith("ray_")},
     )
 
 
@@ -132,6 +151,7 @@ def _play(
         for w in range(workers)
     ]
     frames, finished, errors = 0, 0, []
+    t_start = time.perf_counter()
     try:
         for p in procs:
             p.start()
@@ -148,7 +168,8 @@ def _play(
                 if msg[0] == "episode":
                     frames += msg[3]
                     finished += 1
-                    bar.update(task, advance=1, info=f"{frames} frames")
+                    alive = sum(p.is_alive() for p in procs)
+                    bar.update(task, advance=1, info=bar_info(frames, t_start, alive))
                 elif msg[0] == "error":
                     errors.append(msg[2])
                     running -= 1
@@ -179,6 +200,12 @@ def _play(
             f"{finished} of {len(todo)} episodes recorded — run again to resume"
         )
     return frames
+
+
+def bar_info(frames: int, t_start: float, alive: int) -> str:
+    """The progress bar's free column, the same for every backend."""
+    fps = frames / max(time.perf_counter() - t_start, 1e-9)
+    return f"{frames} frames · {fps:,.0f} frames/s · {alive} workers alive"
 
 
 def worker(
@@ -223,16 +250,7 @@ def worker(
         for eid in ids:
             if os.getppid() != parent:  # the parent died without telling us: stop
                 break
-            episode_seed = game_seed(seed, "collect", eid)
-            policy.reset(episode_seed)
-            frame, _ = rec.reset(seed=episode_seed)
-            steps = 0
-            while True:
-                frame, _, terminated, truncated, _ = rec.step(policy.act(frame))
-                steps += 1
-                if terminated or truncated:
-                    break
-            q.put(("episode", index, eid, steps))
+            q.put(("episode", index, eid, play_episode(rec, policy, eid, seed)))
         rec.close()  # every episode on disk before saying done
         rec = env = None
         q.put(("done", index))
@@ -251,6 +269,20 @@ def worker(
             rec.close()  # also closes the game
         elif env is not None:
             env.close()
+
+
+def play_episode(rec: EpisodeRecorder, policy, eid: int, seed: int) -> int:
+    """Play episode ``eid`` to its end through the recorder; returns its steps. Its content
+    depends only on ``eid`` and ``seed``: every backend plays episodes through this."""
+    episode_seed = game_seed(seed, "collect", eid)
+    policy.reset(episode_seed)
+    frame, _ = rec.reset(seed=episode_seed)
+    steps = 0
+    while True:
+        frame, _, terminated, truncated, _ = rec.step(policy.act(frame))
+        steps += 1
+        if terminated or truncated:
+            return steps
 
 
 def write_gif(store: EpisodeStore, episode_id: int, out: Path, max_frames: int, scale: int) -> Path:

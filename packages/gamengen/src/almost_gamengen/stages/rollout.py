@@ -16,6 +16,9 @@ the real game; ``action_sensitivity`` = model-branch divergence ÷ real-branch d
 copier scores 0, the game itself 1) and ``action_nearest_rate``.
 
 Everything runs on the accelerator's device (``run(ctx, device=...)`` takes an explicit one).
+Under ``accelerate launch`` each process takes its share (:mod:`almost.ranks`) of the
+teacher-forced batches, the held-out episodes and the probe states; every batch, episode and
+state has its own seeds, so the figures are those of one process; the main process writes.
 
 Autoregressive: for ``rollout.episodes`` held-out episodes, seed the context with real
 frames (stored latents or freshly encoded pixels), then generate ``rollout.horizon`` frames
@@ -35,6 +38,7 @@ import numpy as np
 def run(ctx, device=None) -> None:
     import torch
 
+    from almost import ranks
     from almost.console import console, progress
     from almost.io import read_json
     from almost.threads import cpu_budget, set_threads
@@ -105,20 +109,27 @@ def run(ctx, device=None) -> None:
             scores[f"lpips_{name}"] = float(lpips_score(lp, pred, real).mean())
 
     t0 = time.time()
+    # under `accelerate launch` each process makes its share of the batches (almost.ranks); each
+    # batch draws its own noise, so a frame is the same whichever process (or how many) made it
+    starts = list(range(0, len(windows), 16))
+    mine = ranks.share(starts)
+    ranks.say_share("rollout", len(mine), len(starts), "teacher-forced batches")
     with progress() as bar:
-        task = bar.add_task("teacher-forced frames", total=2 * len(windows), info="")
+        total = sum(min(16, len(windows) - a) for a in mine)
+        task = bar.add_task("teacher-forced frames", total=2 * total, info="")
         for name, model in (("trained", trained), ("untrained", untrained)):
-            g = torch.Generator(device).manual_seed(cfg.seed + 5)
-            preds, sq = [], []
-            for a in range(0, len(windows), 16):
+            made = []
+            for a in mine:
+                g = torch.Generator(device).manual_seed(cfg.seed + 5 + a)
                 batch = {k: v.to(device) for k, v in
                          torch.utils.data.default_collate(windows[a:a + 16]).items()}
                 z = next_latent(model, scheduler, batch["context"], batch["actions"], batch["mask"],
                                 rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g,
                                 action_guidance=rcfg.action_guidance)
-                preds.append(decode_latents(vae, z, crop))
-                sq.append((z - batch["target"]).pow(2).mean(dim=(1, 2, 3)).cpu())
+                made.append((decode_latents(vae, z, crop),
+                             (z - batch["target"]).pow(2).mean(dim=(1, 2, 3)).cpu()))
                 bar.update(task, advance=len(batch["t"]), info=name)
+            preds, sq = zip(*ranks.gather_shares(made, len(starts))) if starts else ((), ())
             score(name, torch.cat(preds))
             scores[f"latent_mse_{name}"] = float(torch.cat(sq).mean())
     tf_secs = time.time() - t0
@@ -132,7 +143,9 @@ def run(ctx, device=None) -> None:
     # -- autoregressive rollouts + GIFs ---------------------------------------------------
     c = trained.context
     ar_psnr, ar_repeat, ar_copy_vae, gifs, n_frames, ar_secs = [], [], [], [], 0, 0.0
-    for k, pos in enumerate(held[: rcfg.episodes]):
+    chosen = list(enumerate(held[: rcfg.episodes]))
+    made = []
+    for k, pos in ranks.share(chosen):  # this process's episodes; each its own seeds
         length = store.episodes[pos]["length"]
         t_start = min(c, length - 1)
         horizon = min(rcfg.horizon, length - t_start)
@@ -149,23 +162,33 @@ def run(ctx, device=None) -> None:
         mask[c - (t_start - lo):] = 1
         recorded = torch.from_numpy(np.array(store.actions(pos, lo, t_start + horizon - 1)))
         if rcfg.actions == "random":
-            recorded[t_start - lo:] = torch.from_numpy(rng.integers(0, trained.num_actions, horizon - 1))
+            ep_rng = np.random.default_rng([cfg.seed + 11, k])
+            recorded[t_start - lo:] = torch.from_numpy(ep_rng.integers(0, trained.num_actions, horizon - 1))
         acts[c - (t_start - lo):] = recorded
         g = torch.Generator(device).manual_seed(cfg.seed + 100 + k)
         t1 = time.time()
         _, gen = rollout(trained, scheduler, vae, context.to(device), mask.to(device), acts.to(device),
                          rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g, crop,
                          action_guidance=rcfg.action_guidance)
-        ar_secs += time.time() - t1
-        n_frames += horizon
+        secs = time.time() - t1
         truth = to_unit(real_frames[t_start:t_start + horizon])
+        curves = None
         if rcfg.actions == "recorded":
-            ar_psnr.append(psnr(gen, truth).numpy())
-            ar_repeat.append(psnr(to_unit(real_frames[t_start - 1:t_start]).expand_as(truth), truth).numpy())
             last = decode_latents(vae, context[-1:].to(device), crop)
-            ar_copy_vae.append(psnr(last.expand_as(truth), truth).numpy())
+            curves = (psnr(gen, truth).numpy(),
+                      psnr(to_unit(real_frames[t_start - 1:t_start]).expand_as(truth), truth).numpy(),
+                      psnr(last.expand_as(truth), truth).numpy())
+        made.append((gen.cpu(), truth, curves, horizon, secs))
+    for (k, pos), (gen, truth, curves, horizon, secs) in zip(chosen, ranks.gather_shares(made, len(chosen))):
+        ar_secs += secs
+        n_frames += horizon
+        if curves is not None:
+            ar_psnr.append(curves[0])
+            ar_repeat.append(curves[1])
+            ar_copy_vae.append(curves[2])
         gif = out / f"rollout-{k:02d}-{store.episodes[pos]['id'].replace(':', '-')}.gif"
-        _write_gif(gif, truth, gen, rcfg.gif_scale, rcfg.fps)
+        if ranks.is_main():
+            _write_gif(gif, truth, gen, rcfg.gif_scale, rcfg.fps)
         ctx.add_artifact(gif, f"GIF {k} (recorded | generated)")
         gifs.append(gif)
 
@@ -175,7 +198,8 @@ def run(ctx, device=None) -> None:
         metrics["psnr_db_autoregressive_last"] = float(np.mean([a[-1] for a in ar_psnr]))
         metrics["psnr_db_autoregressive_copy_raw"] = float(np.mean(np.concatenate(ar_repeat)))
         metrics["psnr_db_autoregressive_copy_vae"] = float(np.mean(np.concatenate(ar_copy_vae)))
-        _write_curve(out / "psnr_over_horizon.json", ar_psnr, ar_repeat, ar_copy_vae)
+        if ranks.is_main():
+            _write_curve(out / "psnr_over_horizon.json", ar_psnr, ar_repeat, ar_copy_vae)
 
     # -- action sensitivity: model branches vs the real game's ------------------------------
     if rcfg.probe_states > 0:

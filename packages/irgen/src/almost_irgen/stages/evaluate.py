@@ -15,7 +15,9 @@ taken from ``refine/eval_programs.json`` when refine wrote them for the same spe
 ``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
 whether it ran), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
 features Unity accepts; they count as not compiled), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
-it then reads specs from the terminal (see also ``almost irgen try``).
+it then reads specs from the terminal (see also ``almost irgen try``). Under ``accelerate launch``
+each process writes and checks its share of the programs (whole generation batches,
+:mod:`almost.ranks`); the main process runs the text → IR and repair passes and writes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import shutil
 from collections import Counter
 
-from almost import RunContext
+from almost import RunContext, ranks
 from almost.console import console
 from almost.io import atomic_write
 
@@ -38,13 +40,39 @@ from ..sharegpt import read_jsonl, turn
 
 
 def score(checker, irs, codes, behaviour=None) -> dict:
-    # with the behaviour check, each program is compiled once for compile@1 and behaviour@1
-    results, behave = behaviour.compile_and_check(irs, codes) if behaviour is not None else (checker.check(codes), [])
-    conf = [conformance(ir, c)[0] for ir, c in zip(irs, codes)]
+    # under `accelerate launch` each process checks its share of the programs (almost.ranks)
+    mine = ranks.share(range(len(irs)))
+    results, behave, conf = [], [], []
+    if mine:
+        ir_m, code_m = [irs[i] for i in mine], [codes[i] for i in mine]
+        # with the behaviour check, each program is compiled once for compile@1 and behaviour@1
+        results, behave = behaviour.compile_and_check(ir_m, code_m) if behaviour is not None \
+            else (checker.check(code_m), [])
+        conf = [conformance(ir, c)[0] for ir, c in zip(ir_m, code_m)]
+    merged = ranks.gather_shares(list(zip(results, behave or [None] * len(results), conf)), len(irs))
+    results, behave, conf = ([m[k] for m in merged] for k in range(3))
+    behave = [] if behaviour is None else behave
     return {"compile": sum(r.ok for r in results) / len(codes), "conformance": sum(conf) / len(codes),
             "behaviour": sum(b.ok for b in behave) / len(codes) if behave else None, "behave": behave,
             "newer": sum(r.verdict == "newer_csharp" for r in results) / len(codes),
             "errors": error_codes(results), "results": results, "conf": conf}
+
+
+def shared_codes(model, tok, irs, cfg, temperature: float = 0.0, seed: int = 0, desc: str = "generate") -> list[str]:
+    """:func:`generate_code` for ``irs``; under ``accelerate launch`` each process writes whole
+    batches of its share (the same batches as one process: the same greedy programs). A sampled
+    batch draws from its own seed (``seed`` and its first spec), whichever process writes it."""
+    bs = cfg.batch_size
+    mine = ranks.share(range(len(irs)), bs)
+    if temperature == 0:
+        out = generate_code(model, tok, [irs[i] for i in mine], cfg.max_new_tokens, bs, desc=desc) if mine else []
+    else:
+        out = []
+        for a in range(0, len(mine), bs):
+            idx = mine[a:a + bs]
+            out += generate_code(model, tok, [irs[i] for i in idx], cfg.max_new_tokens, bs, temperature,
+                                 seed=seed * 1_000_003 + idx[0], desc=desc)
+    return ranks.gather_shares(out, len(irs), bs)
 
 
 def run(ctx: RunContext) -> None:
@@ -67,7 +95,8 @@ def run(ctx: RunContext) -> None:
     codes = {"rules": [generate(ir) for ir in irs]}
     # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
     model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
-    codes["base"] = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="base model")
+    ranks.say_share("evaluate", len(ranks.share(irs, cfg.batch_size)), len(irs), "specs")
+    codes["base"] = shared_codes(model, tok, irs, cfg, desc="base model")
     seconds = {"base_s": time.time() - t0}
     t0 = time.time()
     from peft import PeftModel
@@ -76,12 +105,13 @@ def run(ctx: RunContext) -> None:
     from .refine import reusable_programs
 
     # refine already wrote this adapter's greedy programs for these specs: the same programs, not made twice
-    reused = reusable_programs(adapter.parent, irs, cfg.max_new_tokens) if adapter.parent.name == "refine" else None
-    codes["finetuned"] = reused or generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, desc="fine-tuned")
+    reused = ranks.broadcast(reusable_programs(adapter.parent, irs, cfg.max_new_tokens)
+                             if adapter.parent.name == "refine" and ranks.is_main() else None)
+    codes["finetuned"] = reused or shared_codes(model, tok, irs, cfg, desc="fine-tuned")
     if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
         from ..pipeline_api import endpoint_codes
 
-        codes["endpoint"] = endpoint_codes(cfg, irs)
+        codes["endpoint"] = ranks.broadcast(endpoint_codes(cfg, irs) if ranks.is_main() else None)
     seconds["finetuned_s"] = time.time() - t0
     t0 = time.time()
     behaviour = None
@@ -96,10 +126,13 @@ def run(ctx: RunContext) -> None:
     if cfg.k > 1:
         ok = [r.ok for r in rows["finetuned"]["results"]]
         for j in range(cfg.k - 1):
-            sampled = generate_code(model, tok, irs, cfg.max_new_tokens, cfg.batch_size, cfg.temperature,
-                                    seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
-            ok = [a or b.ok for a, b in zip(ok, checker.check(sampled))]
+            sampled = shared_codes(model, tok, irs, cfg, cfg.temperature, seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
+            mine = ranks.share(range(len(irs)))
+            checked = checker.check([sampled[i] for i in mine]) if mine else []
+            ok = [a or b for a, b in zip(ok, ranks.gather_shares([r.ok for r in checked], len(irs)))]
         at_k = sum(ok) / len(ok)
+    if not ranks.is_main():  # the main process repairs, reports and writes
+        return
 
     extra = {}  # the generate path: sentence → IR, and repair rounds (see pipeline_api)
     per_spec: list[dict] = []  # each spec's sentence → IR answer and verdict after repair, for samples.jsonl

@@ -16,13 +16,14 @@ the run (``"fail"``); ``synth/calibration.json`` records what was converted, kep
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 
 from rich.markup import escape
 
-from almost import RunContext
+from almost import RunContext, ranks
 from almost.console import console, progress
 from almost.io import atomic_write
 
@@ -74,38 +75,50 @@ def run(ctx: RunContext) -> None:
     else:
         from ..teacher import TeacherClient, TeacherError
 
+        # under `accelerate launch` each process asks for its share of the prompts, at its share
+        # of the request rate (almost.ranks); the main process appends every answer, in order
         teacher = TeacherClient(cfg.teacher_url, cfg.teacher_model, api_key=os.environ.get(cfg.teacher_key_env),
                                 timeout_s=cfg.teacher_timeout_s, retries=cfg.teacher_retries,
-                                requests_per_min=cfg.teacher_requests_per_min)
+                                requests_per_min=cfg.teacher_requests_per_min / ranks.world_size())
         checker = find_compiler(ctx.config.evaluate.compiler)
-        rows = _existing(out)
+        main = ranks.is_main()
+        rows = ranks.broadcast(_existing(out) if main else None)
         rows = [r for r in rows if "i" in r]  # calibration items are appended again below
         done = {r["i"] for r in rows}
         if done:
             console.print(f"resuming: {len(done)} of {cfg.count} prompts already answered")
-        if out.exists():
+        if out.exists() and main:
             atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))  # drop a torn last line
+        todo = [i for i in range(len(specs)) if i not in done]
+        ranks.say_share("synth", len(ranks.share(todo)), len(todo), "teacher prompts")
+
+        def answer(i: int) -> dict:
+            row = {"i": i, "prompt": describe(specs[i]), "source": "teacher", "group": groups[i]}
+            try:
+                got_ir, code = teacher.triplet(row["prompt"])
+                ok = checker.check([code])[0]
+                if not ok.ok:
+                    raise TeacherError(f"code does not compile ({'; '.join(ok.errors[:2])})")
+                row.update(ir=got_ir, code=code)
+            except TeacherError as e:
+                row.update(rejected=str(e)[:300])
+            return row
+
         rejected = 0
-        with open(out, "a", encoding="utf-8") as f, progress() as bar:
+        with (open(out, "a", encoding="utf-8") if main else contextlib.nullcontext()) as f, progress() as bar:
             task = bar.add_task("teacher", total=cfg.count, completed=len(done), info="")
-            for i, ir in enumerate(specs):
-                if i in done:
-                    continue
-                row = {"i": i, "prompt": describe(ir), "source": "teacher", "group": groups[i]}
-                try:
-                    got_ir, code = teacher.triplet(row["prompt"])
-                    ok = checker.check([code])[0]
-                    if not ok.ok:
-                        raise TeacherError(f"code does not compile ({'; '.join(ok.errors[:2])})")
-                    row.update(ir=got_ir, code=code)
-                except TeacherError as e:
-                    row.update(rejected=str(e)[:300])
-                    rejected += 1
-                f.write(json.dumps(row) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-                rows.append(row)
-                bar.update(task, advance=1, info=f"{rejected} rejected")
+            for mine in ranks.in_rounds(todo, 1):
+                for row in [r for part in ranks.gather([answer(i) for i in mine]) for r in part]:
+                    if main:
+                        f.write(json.dumps(row) + "\n")
+                        f.flush()
+                        os.fsync(f.fileno())
+                    rows.append(row)
+                    rejected += "rejected" in row
+                    bar.update(task, advance=1, info=f"{rejected} rejected")
+        if not main:
+            checker.close()
+            return
         rows = [r for r in rows if "code" in r]
         if not cfg.calibration_file:
             checker.close()
