@@ -17,6 +17,7 @@ Use :func:`choice` for a field with a fixed set of values, so errors can list th
 from __future__ import annotations
 
 import enum
+import json
 import math
 import re
 import tomllib
@@ -457,6 +458,29 @@ def flat_items(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def identity(cfg: Any) -> tuple[str, dict[str, Any]]:
+    """``(hash, flat dict)`` of a config (an attrs instance or its dict): what a stage's folder
+    and checkpoints record, so a stage resumes only the work of the config it runs now."""
+    import hashlib
+
+    flat = flat_items(cfg if isinstance(cfg, Mapping) else to_dict(cfg))
+    text = json.dumps(flat, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], flat
+
+
+def describe_diff(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 4) -> str:
+    """``train.lr 0.001 → 0.0005, model.x unset → 3``: what differs between two flat configs."""
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+    def show(d, k):
+        return json.dumps(d[k], default=str) if k in d else "unset"
+
+    parts = [f"{k} {show(old, k)} → {show(new, k)}" for k in keys[:limit]]
+    if len(keys) > limit:
+        parts.append(f"{len(keys) - limit} more")
+    return ", ".join(parts) or "nothing visible"
 
 
 def help_of(cls: type) -> dict[str, str]:

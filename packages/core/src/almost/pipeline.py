@@ -190,8 +190,12 @@ class RunContext:
         if bad:
             where = f" at step {step}" if step is not None else ""
             stage = self.stage_name or "training"
+            from .checkpoint import latest_in
+
+            last = latest_in(self.round_dir() / stage) if self.stage_name else None
+            kept = f"the last good checkpoint {last.name} is kept" if last else "no checkpoint was saved"
             raise NonFiniteError(
-                f"{stage}: {what} became {v}{where}; the last good checkpoint is kept; lower the "
+                f"{stage}: {what} became {v}{where}; {kept}; lower the "
                 "learning rate or check the data, then re-run with --force " + stage,
                 stage=stage, step=step, value=v,
             )
@@ -313,6 +317,52 @@ class RunContext:
 
 
 STAGE_METRICS = ".almost-metrics.json"  # a stage's own metrics, in its folder
+STAGE_CONFIG = ".almost-config.json"  # the config a stage's work in its folder was made with
+
+
+def _stage_identity(sdir: Path) -> dict | None:
+    """``{"hash", "config"}`` recorded in a stage folder (``None``: none, or unreadable)."""
+    try:
+        data = json.loads((sdir / STAGE_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("hash"), str) else None
+
+
+def _run_stage(ctx: RunContext, fn: Callable[[RunContext], Any]) -> None:
+    """Call the stage; a NaN right after resuming from a checkpoint sets that checkpoint aside and
+    runs the stage again from the one before it (once: a NaN from there too is the training's)."""
+    from .checkpoint import resumed_from
+    from .threads import for_stage
+
+    fallback = None
+    while True:
+        try:
+            with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
+                fn(ctx)
+            return
+        except NonFiniteError as e:
+            came = resumed_from()
+            if fallback is not None:  # the older checkpoint diverged too: put the newer one back, give up
+                bad, aside = fallback
+                with contextlib.suppress(OSError):
+                    if is_main_process() and not bad.exists():
+                        os.replace(aside, bad)
+                        (bad / "almost-damaged.txt").unlink(missing_ok=True)
+                raise NonFiniteError(f"{e} (the same after falling back from {bad.name} to an older checkpoint: "
+                                     "the training diverges, not a checkpoint)", stage=e.stage, step=e.step) from None
+            ckpts = came.get("checkpoints")
+            if not came or ckpts is None or len(ckpts.all()) < 2:
+                raise
+            bad = Path(came["path"])
+            aside = ckpts.set_aside(bad, f"NaN or infinity after resuming from it ({e})")
+            console.print(f"[yellow]{ctx.stage_name}: NaN after resuming from {bad.name}; set it aside as "
+                          f"{aside.name} and resuming from the checkpoint before it[/]")
+            fallback = (bad, aside)
+            ctx._accelerator = None  # a fresh Accelerator: the models are built again
+            from .checkpoint import reset_last_saved
+
+            reset_last_saved()
 
 
 def _quote(text: str) -> str:
@@ -666,6 +716,18 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             )
     names = [s.name for s in pipeline.stages]
     selected = stages or names
+    cfg_hash, cfg_flat = cfgmod.identity(new_cfg)
+    if not force:  # a stage resumes only the work of the config it runs with now
+        rdir0 = run_dir / f"round-{int(manifest.get('round', 1)):03d}" if pipeline.rounds else run_dir
+        for name in selected:
+            rec = manifest.get("stages", {}).get(name, {})
+            if rec.get("status") in ("running", "interrupted", "failed") and (rdir0 / name).is_dir():
+                old = _stage_identity(rdir0 / name)
+                if old is not None and old.get("hash") != cfg_hash:
+                    raise ConfigError(
+                        f"stage {name} was {rec['status']} under another config "
+                        f"({cfgmod.describe_diff(old.get('config') or {}, cfg_flat)}), so it cannot resume that work; "
+                        f"re-run with --force {name} to start it over with this config, or with the old values to resume")
     _barrier()  # every process has read the same manifest before the main one changes it
 
     manifest.update({"pipeline": pipeline.name, "profile": profile, "versions": _versions()})
@@ -740,8 +802,11 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                 if not resuming:
                     with contextlib.suppress(FileNotFoundError):
                         (sdir / STAGE_METRICS).unlink()
+                if not resuming or _stage_identity(sdir) is None:
+                    atomic_write_json(sdir / STAGE_CONFIG, {"hash": cfg_hash, "config": cfg_flat})
                 _mark(run_dir, name, status="running", started=time.time(), replace=not resuming,
-                      attempts=int(rec.get("attempts", 0) or 0) + 1 if resuming else 1)
+                      attempts=int(rec.get("attempts", 0) or 0) + 1 if resuming else 1,
+                      config_hash=cfg_hash)
         if resuming:
             console.print(f"stage {name}: resuming ({rec.get('status')} before)")
         console.rule(f"[bold]{pipeline.name} · {name}")
@@ -751,11 +816,11 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         reset_last_step()
         reset_last_saved()
         t0 = time.time()
-        from .threads import for_stage
+        from .checkpoint import clear_identity, set_identity
 
+        set_identity(name, cfg_hash, cfg_flat)
         try:
-            with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
-                fn(ctx)
+            _run_stage(ctx, fn)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (_Terminated)
             if signals is not None:
                 signals["stopping"] = True  # a second Ctrl-C must not tear the records
@@ -772,6 +837,8 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             if not isinstance(e, UserError) and is_disk_full(e):
                 raise disk_full_error(getattr(e, "filename", None) or sdir) from None
             raise
+        finally:
+            clear_identity()
         used = getattr(registry, "distributions_used", None)  # every plugin distribution that took part
         _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2), finished=time.time(),
               dir=sdir.is_dir(), **({"plugins": used([pipeline.plugin])} if used else {}))
