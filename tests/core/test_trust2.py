@@ -171,3 +171,35 @@ def test_nan_message_claims_a_kept_checkpoint_only_when_there_is_one(app, tmp_pa
     with pytest.raises(NonFiniteError) as e:
         _run(app, tmp_path / "b", sets=["nan_at=4"])
     assert "the last good checkpoint step-00000002 is kept" in str(e.value)
+
+
+# -- a stage is done only with its model, metrics and record ------------------------------------------
+def _script(*args, env=None):
+    return subprocess.run([sys.executable, str(HERE / "trust_plugin.py"), *args], capture_output=True, text=True,
+                          env={**os.environ, "ALMOST_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", **(env or {})},
+                          timeout=300)
+
+
+@pytest.mark.parametrize("where", ["KILL_AFTER_ARTIFACT", "KILL_AFTER_METRICS"])
+def test_kill_9_around_the_end_of_a_stage_never_leaves_it_done_without_metrics(tmp_path, where):
+    args = ["run", "--plugin", "trainy", "--out", str(tmp_path), "--set", "steps=4"]
+    r = _script(*args, env={f"TRAINY_{where}": "1"})
+    assert r.returncode == -9, r.stderr[-2000:]
+    rec = json.loads((tmp_path / "manifest.json").read_text())["stages"]["train"]
+    assert rec["status"] == "running"  # not done: the record is the commit
+    r = _script(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rec = json.loads((tmp_path / "manifest.json").read_text())["stages"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert rec["train"]["status"] == "done" and metrics["train"]["steps"] == 4.0
+    assert rec["train"]["metrics"] == metrics["train"]  # the record holds the metrics it was done with
+    assert metrics["report"]["weight_sum"] and "train" in r.stdout  # in the summary
+
+
+def test_metrics_lost_after_the_commit_come_back_from_the_record(app, tmp_path):
+    _run(app, tmp_path, sets=["steps=2"])
+    expected = json.loads((tmp_path / "metrics.json").read_text())
+    (tmp_path / "metrics.json").write_text(json.dumps({"prep": expected["prep"]}))  # as a kill between the two files
+    shown = _run(app, tmp_path, sets=["steps=2"])
+    assert shown["train"] == expected["train"] and shown["report"] == expected["report"]
+    assert json.loads((tmp_path / "metrics.json").read_text()) == expected

@@ -320,6 +320,23 @@ STAGE_METRICS = ".almost-metrics.json"  # a stage's own metrics, in its folder
 STAGE_CONFIG = ".almost-config.json"  # the config a stage's work in its folder was made with
 
 
+def _restore_done_metrics(run_dir: Path, rdir: Path, manifest: Mapping[str, Any]) -> None:
+    """Metrics of a done stage missing from ``metrics.json`` (a kill between the record, which is
+    the commit, and the metrics files) come back from its record. Call under the records lock."""
+    for path in {run_dir / "metrics.json", rdir / "metrics.json"}:
+        data = _read_metrics(path)
+        changed = False
+        for name, rec in manifest.get("stages", {}).items():
+            kept = rec.get("metrics")
+            if rec.get("status") == "done" and isinstance(kept, dict) and kept:
+                merged = {**kept, **data.get(name, {})}
+                if merged != data.get(name):
+                    data[name] = merged
+                    changed = True
+        if changed:
+            atomic_write_json(path, data)
+
+
 def _stage_identity(sdir: Path) -> dict | None:
     """``{"hash", "config"}`` recorded in a stage folder (``None``: none, or unreadable)."""
     try:
@@ -774,6 +791,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                         console.print(f"[yellow]stage {name}: stale, it used {names[first]}'s old output{where}{runs_now}[/]")
             atomic_write(cfg_path, cfgmod.to_toml(cfg, {"pipeline": pipeline.name, "profile": profile}))
             atomic_write_json(run_dir / "manifest.json", manifest)
+            _restore_done_metrics(run_dir, rdir, manifest)
     _barrier()
 
     for name in selected:
@@ -840,8 +858,12 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         finally:
             clear_identity()
         used = getattr(registry, "distributions_used", None)  # every plugin distribution that took part
-        _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2), finished=time.time(),
-              dir=sdir.is_dir(), **({"plugins": used([pipeline.plugin])} if used else {}))
+        if main:  # the commit: one manifest write makes the stage done, with the metrics it has now
+            with records_lock(run_dir):
+                done_metrics = _read_metrics(rdir / "metrics.json").get(name, {})
+                _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2),
+                      finished=time.time(), dir=sdir.is_dir(), metrics=done_metrics,
+                      **({"plugins": used([pipeline.plugin])} if used else {}))
         _barrier()
 
     metrics = _read_metrics(run_dir / "metrics.json")
