@@ -100,9 +100,8 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path, tiny_model_dir)
     import json
     import shutil
 
-    from almost.testing import run_cli
-
     from almost.history import read_history
+    from almost.testing import run_cli
 
     _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=4"])
     straight = json.loads((tmp_path / "metrics.json").read_text())["train"]

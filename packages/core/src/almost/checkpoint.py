@@ -210,6 +210,7 @@ class Checkpoints:
             acc.wait_for_everyone()
             if acc.is_main_process:
                 atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), **record_of(tmp)})
+                flush_stage_logs()  # the steps this checkpoint covers are in the history and trackers first
                 fsync_tree(tmp)  # every file and folder on disk before the rename makes it visible
                 with _signals_deferred():  # Ctrl-C / SIGTERM wait until the renames are done
                     # synced above, outside the deferral; re-saving a step keeps the old one aside until done
@@ -372,13 +373,25 @@ def check_config(path: Path, state_file: str = "almost_state.json", stage: str =
                                   old if isinstance(old, dict) else {})
 
 
-def set_identity(stage: str, config_hash: str, flat: Mapping[str, Any]) -> None:
+_flush: list[Any] = []  # the running stage's ctx.flush_logs
+
+
+def set_identity(stage: str, config_hash: str, flat: Mapping[str, Any], flush: Any = None) -> None:
     _identity.clear()
     _identity.update(stage=stage, hash=config_hash, config=dict(flat))
+    _flush[:] = [flush] if flush is not None else []
 
 
 def clear_identity() -> None:
     _identity.clear()
+    _flush.clear()
+
+
+def flush_stage_logs() -> None:
+    """The running stage's history and tracker events written out: call it before a checkpoint
+    becomes visible (:meth:`Checkpoints.save` does), so the steps it covers survive a kill."""
+    for fn in _flush:
+        fn()
 
 
 def refuse_other_config(what: str, stage: str, old_flat: Mapping[str, Any]) -> UserError:

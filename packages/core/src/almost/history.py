@@ -239,6 +239,15 @@ class History:
         self._fh.write(_line(rec))
         self._fh.flush()
 
+    def flush(self) -> None:
+        """Every record appended so far on disk (flushed and fsynced)."""
+        if self._fh is not None:
+            self._fh.flush()
+            try:
+                os.fsync(self._fh.fileno())
+            except OSError:
+                pass
+
     def close(self) -> None:
         if self._fh is not None:
             try:
@@ -293,6 +302,12 @@ class StageLog:
             self.trackers.log_media(rec["step"], {k: Path(v) for k, v in items.items()},
                                     first_step=self.history.first_step)
         return rec
+
+    def flush(self) -> None:
+        """The history file and the trackers written out up to now (before a checkpoint counts)."""
+        self.history.flush()
+        if self.trackers is not None:
+            self.trackers.flush()
 
     def close(self) -> None:
         self.history.close()

@@ -281,6 +281,14 @@ class RunContext:
             self._steplog = StageLog.for_context(self)
         return self._steplog
 
+    def flush_logs(self) -> None:
+        """Write out the step history and the trackers' queued events (TensorBoard's) up to now.
+        :class:`almost.checkpoint.Checkpoints` calls it before a checkpoint counts; a stage that
+        writes its own checkpoints calls it just before committing one, so a kill after the
+        checkpoint loses no step that the resumed stage will not log again."""
+        if self._steplog is not None:
+            self._steplog.flush()
+
     def close_logs(self) -> None:
         """Close the stage's history file and finish its tracker runs (at the stage's end)."""
         if self._steplog is not None:
@@ -836,7 +844,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         t0 = time.time()
         from .checkpoint import clear_identity, set_identity
 
-        set_identity(name, cfg_hash, cfg_flat)
+        set_identity(name, cfg_hash, cfg_flat, flush=ctx.flush_logs)
         try:
             _run_stage(ctx, fn)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (_Terminated)

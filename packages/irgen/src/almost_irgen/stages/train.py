@@ -161,13 +161,14 @@ def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> No
     ``state.json``), then one rename, so a kill at any moment leaves whole checkpoints only."""
     import torch
 
-    from almost.checkpoint import record_of, save_safetensors
+    from almost.checkpoint import flush_stage_logs, record_of, save_safetensors
     from almost.io import atomic_dir
 
     with atomic_dir(ckdir / f"step-{step:08d}") as tmp:
         save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         atomic_write_json(tmp / "state.json", {"step": step, **state, **record_of(tmp)})  # checksums, config hash
+        flush_stage_logs()  # history and tracker events up to this step written before the checkpoint counts
     for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
         shutil.rmtree(old, ignore_errors=True)
 
