@@ -142,6 +142,21 @@ def kill_loop(cmd: list[str], out: Path, ckdir: Path, gap: float, seed: int) -> 
     return log
 
 
+def _timed(key: str) -> bool:
+    return key in ("time", "seconds") or key.endswith(("_per_s", "_s", "resumed_from", "resumed_from_step"))
+
+
+def _untimed(values: dict) -> dict:
+    return {k: v for k, v in values.items() if not _timed(k)}
+
+
+def _history(sdir: Path) -> list[dict]:
+    """A stage's history without wall-clock values (each step once, the same numbers)."""
+    from almost.history import read_history
+
+    return [_untimed(r) for r in read_history(sdir) if "media" not in r]
+
+
 def fault_case(tmp_path: Path, plugin: str, stage: str, prepared: Path, sets: list[str], weights_of, ckdir_of,
                seed: int) -> list[str]:
     ref, faulted = tmp_path / "reference", tmp_path / "faulted"
@@ -164,6 +179,12 @@ def fault_case(tmp_path: Path, plugin: str, stage: str, prepared: Path, sets: li
     stages = manifest["stages"]
     assert stages[stage]["status"] == "done"
     assert_bitwise_equal(tensors(weights_of(ref)), tensors(weights_of(faulted)))
+    # history and metrics as an uninterrupted run's (running averages are part of the checkpoint)
+    sdir = weights_of(ref) if weights_of(ref).name == stage else weights_of(ref).parent
+    rel = sdir.relative_to(ref)
+    assert _history(ref / rel) == _history(faulted / rel)
+    assert _untimed(json.loads((ref / "metrics.json").read_text())[stage]) == \
+        _untimed(json.loads((faulted / "metrics.json").read_text())[stage])
     print(f"{plugin} {stage}: reference {total:.1f}s, {len(times)} checkpoints {gap:.2f}s apart; kills: {log}")
     assert sum(hit != "finished first" for hit in log) >= 2, log  # the loop really interrupted it
     return log

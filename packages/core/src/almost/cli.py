@@ -294,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as e:  # one sentence, not click's usage block
+        msg = " ".join(e.format_message().split())
+        cmd = e.ctx.command_path if e.ctx is not None else "almost"
+        click.echo(f"error: {msg} (see `{cmd} --help`)", err=True)
+        return e.exit_code
     except click.ClickException as e:
         e.show()
         return e.exit_code

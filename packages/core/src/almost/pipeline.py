@@ -416,20 +416,52 @@ def records_lock(run_dir: Path):
     return lock
 
 
+STATUSES = ("running", "interrupted", "failed", "done", "stale")
+_MANIFEST_FIX = "fix it, or remove it and the stages run again"
+_RECORD_FIELDS = {"status": "str?", "seconds": "number?", "attempts": "count?", "started": "number?",
+                  "finished": "number?", "artifacts": "dict?", "metrics": "dict?", "dir": "bool?",
+                  "interrupted_at_step": "int|null?", "error": "str?", "config_hash": "str?"}
+
+
 def _read_manifest(run_dir: Path) -> dict:
+    """The run's ``manifest.json``, checked entry by entry: anything malformed is one sentence
+    naming the file, the entry and the fix (never a traceback, never a silently dropped stage)."""
+    from .io import check_fields
+
     path = run_dir / "manifest.json"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return {}
-    data = read_json(path, "run manifest")
-    stages = data.get("stages", {}) if isinstance(data, dict) else None
-    if (not isinstance(data, dict) or not isinstance(stages, dict)
-            or not all(isinstance(r, dict) for r in stages.values())
-            or not isinstance(data.get("round", 1), int) or not isinstance(data.get("history", []), list)):
-        raise UserError(
-            f"run manifest {path} is valid JSON but not an Almost manifest (stages are not a mapping of "
-            "records); fix it, or remove it and the stages run again"
-        )
+    data = read_json(path, "run manifest", _MANIFEST_FIX)
+    if not isinstance(data, dict):
+        from .io import describe
+
+        raise UserError(f"run manifest {path} is valid JSON but not an Almost manifest (it holds {describe(data)}, "
+                        f"not an object); {_MANIFEST_FIX}")
+    check_fields(data, path, "run manifest", {"stages": "dict?", "round": "posint?", "history": "list?",
+                                              "pipeline": "str?", "profile": "str?"}, _MANIFEST_FIX)
+    _check_records(data.get("stages", {}), path, "")
+    for i, past in enumerate(data.get("history", [])):
+        check_fields(past, path, "run manifest", {"round": "posint", "stages": "dict"}, _MANIFEST_FIX,
+                     entry=f"history entry {i + 1}")
+        _check_records(past["stages"], path, f"round {past['round']} ")
     return data
+
+
+def _check_records(stages: Mapping[str, Any], path: Path, where: str) -> None:
+    from .io import check_fields, describe
+
+    for name, rec in stages.items():
+        entry = f"{where}stage {name!r}"
+        if not isinstance(rec, dict):
+            raise UserError(f"run manifest {path} is valid JSON but not an Almost manifest ({entry} holds "
+                            f"{describe(rec)}, not a record); {_MANIFEST_FIX}")
+        check_fields(rec, path, "run manifest", _RECORD_FIELDS, _MANIFEST_FIX, entry=entry)
+        if "status" in rec and rec["status"] not in STATUSES:
+            raise UserError(f"run manifest {path}, {entry}, has status {describe(rec['status'])}, not one of "
+                            f"{', '.join(STATUSES)}; {_MANIFEST_FIX}")
+        bad = [k for k, v in (rec.get("artifacts") or {}).items() if not isinstance(v, str)]
+        if bad:
+            raise UserError(f"run manifest {path}, {entry}, has artifact {bad[0]!r} that is not a path; {_MANIFEST_FIX}")
 
 
 @contextlib.contextmanager
@@ -445,14 +477,20 @@ def _edit_manifest(run_dir: Path):
 
 def _read_metrics(path: Path, nested: bool = True) -> dict:
     """``{stage: {metric: value}}`` (``nested=False``: ``{metric: value}``); a wrong shape is
-    one sentence naming the file."""
-    if not path.exists():
+    one sentence naming the file and the entry. Values are numbers, null, text or true/false."""
+    if not path.exists() and not path.is_symlink():
         return {}
-    data = read_json(path, "metrics file")
-    ok = isinstance(data, dict) and (not nested or all(isinstance(v, dict) for v in data.values()))
-    if not ok:
-        shape = "{stage: {metric: number}}" if nested else "{metric: number}"
-        raise UserError(f"metrics file {path} is valid JSON but not {shape}; fix it or remove it")
+    fix = "fix it or remove it"
+    data = read_json(path, "metrics file", fix)
+    shape = "{stage: {metric: number}}" if nested else "{metric: number}"
+    if not isinstance(data, dict) or (nested and not all(isinstance(v, dict) for v in data.values())):
+        raise UserError(f"metrics file {path} is valid JSON but not {shape}; {fix}")
+    for stage, values in (data.items() if nested else [("", data)]):
+        for k, v in values.items():
+            if isinstance(v, dict | list):
+                where = f"{stage}.{k}" if stage else k
+                raise UserError(f"metrics file {path} has {where} = a{'n object' if isinstance(v, dict) else ' list'}, "
+                                f"not a number; {fix}")
     return data
 
 

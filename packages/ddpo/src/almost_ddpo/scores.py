@@ -30,7 +30,7 @@ from pathlib import Path
 import attrs
 
 from almost.errors import UserError
-from almost.io import atomic_write_json, read_json
+from almost.io import atomic_write_json, loads_strict, read_json
 
 SCORE_MIN, SCORE_MAX = -5, 5
 RATINGS_FILE = "ratings.jsonl"
@@ -126,23 +126,26 @@ class RatingLog:
             return list(self._cache[1])
         out = []
         torn = False
-        text = self.path.read_text(encoding="utf-8")
-        lines = text.split("\n")
-        for i, line in enumerate(lines, 1):
-            if not line.strip():
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:  # a folder where the file should be, no permission...
+            raise UserError(f"ratings file {self.path} cannot be read ({e.strerror or e}); "
+                            "it must be the run's ratings.jsonl file") from None
+        lines = data.split(b"\n")
+        for i, raw in enumerate(lines, 1):
+            if not raw.strip():
                 continue
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
+                rec = loads_strict(raw.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
                 if i == len(lines):  # the last line, without its newline: a write was cut off
                     _warn(f"ratings file {self.path}: the last line ({i}) was cut off mid-write and is left out; "
                           "reopening the log sets it aside")
                     torn = True  # not cached: reported on every read
                     continue
-                raise UserError(f"ratings file {self.path} line {i} is not JSON; fix or remove that line") from None
-            if not isinstance(rec, dict):
-                raise UserError(f"ratings file {self.path} line {i} is not a JSON object; fix or remove that line")
-            out.append(rec)
+                what = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else "not JSON"
+                raise UserError(f"ratings file {self.path} line {i} is {what}; fix or remove that line") from None
+            out.append(check_rating(rec, self.path, i))
         out = drop_undone(out)
         self._cache = None if torn else (stamp, out)
         return list(out)
@@ -157,6 +160,37 @@ class RatingLog:
 
     def rated(self) -> set[str]:
         return rated_of(self.records())
+
+
+_RATING_FIELDS = {
+    "score": {"image": "str", "score": "int"},
+    "pair": {"left": "str", "right": "str", "winner": "str"},
+    "skip": {"image": "str"},
+    "undo": {"undoes": "str"},
+}
+
+
+def check_rating(rec, path: Path, line: int) -> dict:
+    """One ratings record, checked: its kind known, the fields that kind needs present and typed,
+    a score an integer in -5..5, a pair's winner left/right/tie. One sentence naming the line."""
+    from almost.io import check_fields, describe
+
+    fix = "fix or remove that line"
+    entry = f"line {line}"
+    if not isinstance(rec, dict):
+        raise UserError(f"ratings file {path} line {line} is not a JSON object; {fix}")
+    kind = rec.get("kind")
+    if kind not in _RATING_FIELDS:
+        raise UserError(f"ratings file {path} line {line} has kind {describe(kind)}, not one of "
+                        f"{', '.join(_RATING_FIELDS)}; {fix}")
+    check_fields(rec, path, "ratings file", {**_RATING_FIELDS[kind], "time": "number?"}, fix, entry=entry)
+    if kind == "score" and not SCORE_MIN <= rec["score"] <= SCORE_MAX:
+        raise UserError(f"ratings file {path} line {line} has score {rec['score']}, outside "
+                        f"{SCORE_MIN}..{SCORE_MAX}; {fix}")
+    if kind == "pair" and rec["winner"] not in ("left", "right", "tie"):
+        raise UserError(f"ratings file {path} line {line} has winner {describe(rec['winner'])}, not left, right "
+                        f"or tie; {fix}")
+    return rec
 
 
 def drop_undone(records: list[dict]) -> list[dict]:
