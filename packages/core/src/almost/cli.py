@@ -254,7 +254,7 @@ def report(run_dir, other, out, open_, watch) -> None:
     from .console import console
     from .report import write_report
 
-    path = write_report(run_dir, other, out, refresh=watch)
+    path = write_report(run_dir, other, out, refresh=watch, strict=not watch)
     console.print(f"report: {path}")
     if open_:
         import webbrowser
@@ -267,7 +267,7 @@ def report(run_dir, other, out, open_, watch) -> None:
         try:
             while True:
                 time.sleep(watch)
-                write_report(run_dir, other, out, refresh=watch)
+                write_report(run_dir, other, out, refresh=watch, strict=False)
         except KeyboardInterrupt:
             write_report(run_dir, other, out)  # the final page does not reload itself
             console.print(f"report: {path}")

@@ -236,10 +236,12 @@ _KIND = {dict: "an object {...}", list: "a list [...]"}
 
 def describe(v: Any) -> str:
     """A short description of a JSON value for an error message: ``"abc"``, ``3``, ``a list``."""
-    if isinstance(v, dict):
-        return "an object"
-    if isinstance(v, list):
-        return "a list"
+    if isinstance(v, dict | list):
+        try:
+            text = json.dumps(v)
+        except (TypeError, ValueError):
+            text = ""
+        return text if text and len(text) <= 40 else ("an object" if isinstance(v, dict) else "a list")
     if v is None:
         return "null"
     text = json.dumps(v) if isinstance(v, str | int | float | bool) else type(v).__name__
