@@ -203,3 +203,29 @@ def test_metrics_lost_after_the_commit_come_back_from_the_record(app, tmp_path):
     shown = _run(app, tmp_path, sets=["steps=2"])
     assert shown["train"] == expected["train"] and shown["report"] == expected["report"]
     assert json.loads((tmp_path / "metrics.json").read_text()) == expected
+
+
+# -- bounds for numeric settings: one sentence, before anything runs --------------------------------
+@pytest.mark.parametrize("plugin, item, message", [
+    ("gamengen", "model.block_out_channels=[-32,64]", "model.block_out_channels must be >= 1"),
+    ("gamengen", "model.block_out_channels=[]", "model.block_out_channels must list at least one size"),
+    ("gamengen", "train.steps=1180591620717411303424", "train.steps must be <= 1000000000"),
+    ("gamengen", "train.steps=1e12", "train.steps must be an int, not '1e12'"),
+    ("gamengen", "train.batch_size=100000000", "train.batch_size must be <= 1048576"),
+    ("gamengen", "train.warmup_steps=100000000000000000000", "train.warmup_steps must be <= 1000000000"),
+    ("ddpo", "pretrain.image_size=33", "pretrain.image_size must be a multiple of 8"),
+    ("ddpo", "generate.prompts=[]", "generate.prompts must be a list of at least one non-empty prompt"),
+    ("irgen", "train.max_steps=99999999999", "train.max_steps must be <= 1000000000"),
+])
+def test_out_of_bound_settings_are_one_sentence(plugin, item, message):
+    from almost.testing import run_cli
+
+    code, out, err = run_cli(["config", "--plugin", plugin, "--set", item])
+    assert code == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
+def test_config_given_a_folder_is_one_sentence(tmp_path):
+    from almost.testing import run_cli
+
+    code, out, err = run_cli(["run", "--plugin", "gamengen", "--config", str(tmp_path)])
+    assert code == 2 and err.count("\n") == 1 and "is a directory" in err and "Usage:" not in err, err

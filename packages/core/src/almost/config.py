@@ -379,9 +379,52 @@ def resolve(
             data.pop("track", None)
         cfg = apply_mapping(cfg, data)
     cfg = apply_sets(cfg, [s for s in sets if not (core and parse_set(s)[0].split(".")[0] == "track")])
+    check_sane(cfg)
     if registry is not None:
         check_components(cfg, registry)
     return cfg
+
+
+# Bounds every config gets, by the name of the setting, where its own field states none: what no
+# machine could ever run (a step count of 2^70) or what means nothing (a layer of -32 channels).
+MAX_INT = 2**53  # exact in JSON and float64
+_SANE: list[tuple[re.Pattern, int | None, int | None, str]] = [
+    (re.compile(r"(^|_)(steps|epochs|episodes|frames|iterations|rounds)$|^max_steps$|_every$"), None, 10**9,
+     "no machine runs more"),
+    (re.compile(r"batch_size$|(^|_)batch$|batch_tokens$"), 1, 2**20, "a batch holds at least one item and fits a machine"),
+    (re.compile(r"(^|_)(image_size|height|width|resolution)$"), 0, 2**14, "pixels per side"),
+    (re.compile(r"(^|_)(channels|block_out_channels|sizes|dims)$"), 1, 2**16, "a layer's size is positive"),
+]
+
+
+def check_sane(cfg: Any, prefix: str = "") -> None:
+    """Bounds for numeric settings that state none of their own (see ``_SANE``), and non-empty
+    lists of sizes: one ConfigError naming the key."""
+    for name, f in _fields(cfg).items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = getattr(cfg, name)
+        if attrs.has(type(value)):
+            check_sane(value, key)
+            continue
+        own = (f.metadata.get(_RANGE) or "").split(" and ")
+        values = value if isinstance(value, list | tuple) else [value]
+        ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        if len(ints) != len(values) or not ints and not isinstance(value, list | tuple):
+            continue
+        for pattern, lo, hi, why in _SANE:
+            if not pattern.search(name):
+                continue
+            if isinstance(value, list | tuple) and not value and lo:
+                raise ConfigError(f"{key} must list at least one size, not []")
+            for v in ints:
+                if lo is not None and v < lo and not any(r.startswith(">") for r in own if r):
+                    raise ConfigError(f"{key} must be >= {lo} ({why}), not {value!r}")
+                if hi is not None and v > hi and not any(r.startswith("<") for r in own if r):
+                    raise ConfigError(f"{key} must be <= {hi} ({why}), not {value!r}")
+            break
+        for v in ints:
+            if abs(v) > MAX_INT:
+                raise ConfigError(f"{key} must be within ±2^53, not {value!r}")
 
 
 def component_fields(cfg: Any, prefix: str = "") -> dict[str, tuple[str, Any]]:
