@@ -49,6 +49,9 @@ def bases(tmp_path_factory):
     _ddpo_run(root / "ddpo")
     _world_model(root / "wm")
     _latent_store(root / "latents")
+    from almost_gamengen.synthetic import write_synthetic
+
+    write_synthetic(root / "episodes", episodes=2, length=4, height=8, width=8)
     return root, app
 
 
@@ -188,6 +191,12 @@ def LATENTS(w: Path) -> None:
     LatentStore(w / "latents")
 
 
+def EPISODES(w: Path) -> None:
+    from almost_gamengen.episodes import EpisodeStore
+
+    EpisodeStore(w / "episodes")
+
+
 def WORLD_MODEL(w: Path) -> None:
     from almost_gamengen.model import WorldModel
 
@@ -197,7 +206,7 @@ def WORLD_MODEL(w: Path) -> None:
 # (file kind, corruption, damage, command, a part of the file's path the message must name)
 M, MT, CF = "run/manifest.json", "run/metrics.json", "run/config.toml"
 H, RT, SC = "run/train/history.jsonl", "ddpo/run/ratings.jsonl", "ddpo/seed/scores.json"
-IX, WJ = "latents/index.json", "wm/world_model.json"
+IX, WJ, EM = "latents/index.json", "wm/world_model.json", "episodes/manifest.json"
 UNET = "wm/unet/diffusion_pytorch_model.safetensors"
 RATING = '{"kind": "score", "image": "abc", "score": 1, "time": 1}\n'
 
@@ -303,6 +312,14 @@ CASES = [
     ("latent index", "random bytes", put(IX, RANDOM), LATENTS, "index.json"),
     ("latent index", "a list", put(IX, "[]"), LATENTS, "index.json"),
     ("latent shard", "truncated", put("latents/shard-00000.safetensors", truncate(30)), LATENTS, "shard-00000"),
+    # gamengen episode manifest (encode, the agent's data, collect read it)
+    ("episode manifest", "a list", put(EM, "[]"), EPISODES, "manifest.json"),
+    ("episode manifest", "random bytes", put(EM, RANDOM), EPISODES, "manifest.json"),
+    ("episode manifest", "missing action_names", edit_json(EM, drop("action_names")), EPISODES, "manifest.json"),
+    ("episode manifest", "a shard without frames", edit_json(EM, lambda d: d["shards"][0].pop("frames") and None),
+     EPISODES, "manifest.json"),
+    ("episode manifest", "episode ids of text", edit_json(EM, setv("shards.0.episodes", ["a"])), EPISODES,
+     "manifest.json"),
     # gamengen world model (rollout, play, the world-model env load it)
     ("world_model.json", "missing num_actions", edit_json(WJ, drop("num_actions")), WORLD_MODEL, "world_model.json"),
     ("world_model.json", "missing context", edit_json(WJ, drop("context")), WORLD_MODEL, "world_model.json"),
@@ -319,7 +336,7 @@ CASES = [
 @pytest.fixture
 def world(bases, tmp_path):
     root, app = bases
-    for name in ("run", "ddpo", "wm", "latents"):
+    for name in ("run", "ddpo", "wm", "latents", "episodes"):
         shutil.copytree(root / name, tmp_path / name)
     return tmp_path, app
 

@@ -41,7 +41,7 @@ def run(ctx) -> None:
     store = LatentStore(ctx.find_stage_dir("encode") / "latents")
     model_dir = out / "model"
     if (model_dir / "world_model.json").is_file():
-        done = read_json(model_dir / "world_model.json", "world model config").get("trained_steps")
+        done = read_json(model_dir / "world_model.json", "world model config", expect=dict).get("trained_steps")
         if done == tcfg.steps:
             console.print(f"train: {model_dir} already holds the model after {done} steps")
             return
