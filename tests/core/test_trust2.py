@@ -229,3 +229,21 @@ def test_config_given_a_folder_is_one_sentence(tmp_path):
 
     code, out, err = run_cli(["run", "--plugin", "gamengen", "--config", str(tmp_path)])
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err and "Usage:" not in err, err
+
+
+def test_a_damaged_history_is_kept_aside_not_silently_rewritten(tmp_path, capsys):
+    from almost.history import History, read_history
+
+    good = '{"step": 1, "loss": 1.0}\n'
+    (tmp_path / "history.jsonl").write_bytes(good.encode() + b"\xff\xfe garbage\n\x00\x01\n")
+    h = History(tmp_path)
+    h.log(2, {"loss": 0.5})
+    h.close()
+    assert [r["step"] for r in read_history(tmp_path)] == [1, 2]
+    assert (tmp_path / "history.jsonl.damaged").read_bytes().startswith(good.encode() + b"\xff")
+    assert "2 line(s) are not step records" in " ".join(capsys.readouterr().out.split())
+    # a torn last line (what kill -9 leaves) is dropped quietly, as before
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "history.jsonl").write_text(good + '{"step": 2, "lo')
+    History(tmp_path / "b").log(2, {"loss": 0.5})
+    assert not (tmp_path / "b" / "history.jsonl.damaged").exists()

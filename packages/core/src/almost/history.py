@@ -158,6 +158,16 @@ class History:
         self._checked = True
         records, bad = self._read()
         if bad:  # a torn last line: rewrite the file without it, then append after it
+            data = self.path.read_bytes()
+            if bad > 1 or data.endswith(b"\n"):  # more than a kill -9 leaves: keep the file as it was
+                import shutil
+
+                from .console import console
+
+                aside = self.path.with_name(self.path.name + ".damaged")
+                shutil.copyfile(self.path, aside)
+                console.print(f"[yellow]history {self.path}: {bad} line(s) are not step records; the file is "
+                              f"kept as {aside.name} and the {len(records)} good records go on[/]")
             self._rewrite(records)
 
     def _rewrite(self, records: list[dict]) -> None:
