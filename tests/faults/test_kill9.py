@@ -290,3 +290,37 @@ def test_irgen_train_survives_kill_9(tmp_path, irgen_prepared):
     fault_case(tmp_path, "irgen", "train", prepared, sets,
                weights_of=lambda run: run / "train" / "adapter",
                ckdir_of=lambda run: run / "train" / "checkpoints", seed=3)
+
+
+def test_gamengen_train_never_resumes_a_checkpoint_of_another_config(tmp_path, gamengen_prepared):
+    """The issue's repro: kill train (lr 0.001) after a checkpoint; `rollout --force --set
+    train.lr=0.0005` rewrites config.toml (and fails: train is not done); the next
+    `train --set train.lr=0.0005` must refuse to resume the lr=0.001 checkpoint, in one sentence
+    offering --force train, and `--force train` then trains the new config from step 0."""
+    run = tmp_path / "run"
+    shutil.copytree(gamengen_prepared, run)
+    sets = [*GAMENGEN, "train.lr=0.001"]
+    p = subprocess.Popen(run_args("gamengen", run, ["train"], sets), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, env=ENV)
+    ckdir = run / "train" / "checkpoints"
+    while p.poll() is None and not _steps(ckdir):
+        time.sleep(0.02)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    p.stderr.close()
+    assert _steps(ckdir), "train finished before the kill"
+    new = [*GAMENGEN, "train.lr=0.0005"]
+    r = subprocess.run(run_args("gamengen", run, ["rollout", "--force"], new), capture_output=True, text=True,
+                       env=ENV, timeout=600)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "lr = 0.0005" in (run / "config.toml").read_text()
+    r = subprocess.run(run_args("gamengen", run, ["train"], new), capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 2, (r.stdout[-2000:], r.stderr[-2000:])
+    err = r.stderr.strip()
+    assert err.count("\n") == 0 and "stage train was killed under another config" in err, err
+    assert "train.lr 0.001 → 0.0005" in err and "--force train" in err, err
+    r = subprocess.run(run_args("gamengen", run, ["train", "--force"], new), capture_output=True, text=True,
+                       env=ENV, timeout=600)
+    assert r.returncode == 0 and "resuming from step" not in r.stdout, r.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())["train"]
+    assert metrics["resumed_from_step"] == 0.0

@@ -345,6 +345,9 @@ def _restore_done_metrics(run_dir: Path, rdir: Path, manifest: Mapping[str, Any]
             atomic_write_json(path, data)
 
 
+_STOPPED = {"running": "killed", "interrupted": "interrupted", "failed": "stopped by an error"}
+
+
 def _stage_identity(sdir: Path) -> dict | None:
     """``{"hash", "config"}`` recorded in a stage folder (``None``: none, or unreadable)."""
     try:
@@ -788,7 +791,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                 old = _stage_identity(rdir0 / name)
                 if old is not None and old.get("hash") != cfg_hash:
                     raise ConfigError(
-                        f"stage {name} was {rec['status']} under another config "
+                        f"stage {name} was {_STOPPED[rec['status']]} under another config "
                         f"({cfgmod.describe_diff(old.get('config') or {}, cfg_flat)}), so it cannot resume that work; "
                         f"re-run with --force {name} to start it over with this config, or with the old values to resume")
     _barrier()  # every process has read the same manifest before the main one changes it
