@@ -45,6 +45,7 @@ class PretrainConfig:
     vae_batch_size: int = field(16, help="images per autoencoder step", validator=ge(1))
     unet_steps: int = field(1000, help="text-conditioned UNet training steps", validator=ge(1))
     batch_size: int = field(32, help="images per UNet training step", validator=ge(1))
+    checkpoint_every: int = field(500, help="UNet steps between resumable checkpoints", validator=ge(1))
     lr: float = field(2e-3, help="AdamW learning rate (one-cycle schedule)", validator=gt(0.0))
     uncond_prob: float = field(0.1, help="prompt dropout, so classifier-free guidance works", validator=_FRACTION)
     seed: int = field(0, help="seed of the data and the weights")
