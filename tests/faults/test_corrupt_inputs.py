@@ -283,6 +283,8 @@ CASES = [
     ("ratings", "a line that is not JSON", put(RT, "nope\n" + RATING), IMPORT, "ratings.jsonl"),
     ("ratings", "NaN score", put(RT, '{"kind": "score", "image": "k", "score": NaN}\n' + RATING), IMPORT,
      "ratings.jsonl"),
+    ("ratings", "a file path that is a number", put(RT, '{"kind": "score", "image": "k", "score": 1, "file": 7}\n'),
+     IMPORT, "ratings.jsonl"),
     ("ratings", "a folder instead of the file", put(RT, lambda p: p.mkdir()), IMPORT, "ratings.jsonl"),
     # the seed's scores.json, read by `almost ddpo import`
     ("scores", "NaN", put(SC, '{"100120.png": NaN}'), IMPORT, "scores.json"),

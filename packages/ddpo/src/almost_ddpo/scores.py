@@ -183,7 +183,8 @@ def check_rating(rec, path: Path, line: int) -> dict:
     if kind not in _RATING_FIELDS:
         raise UserError(f"ratings file {path} line {line} has kind {describe(kind)}, not one of "
                         f"{', '.join(_RATING_FIELDS)}; {fix}")
-    check_fields(rec, path, "ratings file", {**_RATING_FIELDS[kind], "time": "number?"}, fix, entry=entry)
+    check_fields(rec, path, "ratings file", {**_RATING_FIELDS[kind], "time": "number?", "file": "str?",
+                                             "left_file": "str?", "right_file": "str?"}, fix, entry=entry)
     if kind == "score" and not SCORE_MIN <= rec["score"] <= SCORE_MAX:
         raise UserError(f"ratings file {path} line {line} has score {rec['score']}, outside "
                         f"{SCORE_MIN}..{SCORE_MAX}; {fix}")
