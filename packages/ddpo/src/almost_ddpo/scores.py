@@ -304,7 +304,8 @@ def read_scores_json(path: str | Path, known_images: set[str] | None = None) -> 
     path = Path(path)
     data = read_json(path, "scores file")
     if not isinstance(data, dict):
-        raise UserError(f"scores file {path} must be a JSON object of image file name → integer score")
+        raise UserError(f"scores file {path} must be a JSON object of image file name → integer score "
+                        "(it holds something else); fix it")
     out = {}
     for name, score in data.items():
         out[name] = validate_score(name, score)
@@ -365,7 +366,8 @@ def merge_seed_scores(log: RatingLog, scores_file: str | Path, images_dir: str |
     scores_file, images_dir = Path(scores_file), Path(images_dir)
     data = read_json(scores_file, "scores file")
     if not isinstance(data, dict):
-        raise UserError(f"scores file {scores_file} must be a JSON object of image file name → integer score")
+        raise UserError(f"scores file {scores_file} must be a JSON object of image file name → integer score "
+                        "(it holds something else); fix it")
     if not images_dir.is_dir():
         raise UserError(f"--images {images_dir} is not a folder; give the folder that holds the scored images")
     report = MergeReport()
