@@ -324,3 +324,27 @@ def test_gamengen_train_never_resumes_a_checkpoint_of_another_config(tmp_path, g
     assert r.returncode == 0 and "resuming from step" not in r.stdout, r.stderr[-2000:]
     metrics = json.loads((run / "metrics.json").read_text())["train"]
     assert metrics["resumed_from_step"] == 0.0
+
+
+def test_gamengen_train_killed_between_its_model_and_its_metrics_finishes_them(tmp_path, gamengen_prepared):
+    """A kill after train wrote its model, before it logged its metrics: the next run must log them
+    (it used to find the model, return at once, and be marked done with no metrics)."""
+    run = tmp_path / "run"
+    shutil.copytree(gamengen_prepared, run)
+    env = {**ENV, "PYTHONPATH": str(Path(__file__).parent)}
+    code = ("import os, signal, sys; from almost import pipeline; "
+            "real = pipeline.RunContext.log_metrics\n"
+            "def killed(self, *a, **k):\n"
+            "    if self.stage_name == 'train': os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    return real(self, *a, **k)\n"
+            "pipeline.RunContext.log_metrics = killed\n"
+            "from almost.cli import main; sys.exit(main(sys.argv[1:]))")
+    args = run_args("gamengen", run, ["train"], GAMENGEN)[3:]  # after `python -m almost.cli`
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert (run / "train" / "model" / "world_model.json").is_file()
+    assert json.loads((run / "manifest.json").read_text())["stages"]["train"]["status"] == "running"
+    run_ok(run_args("gamengen", run, ["train"], GAMENGEN))
+    rec = json.loads((run / "manifest.json").read_text())["stages"]["train"]
+    metrics = json.loads((run / "metrics.json").read_text())["train"]
+    assert rec["status"] == "done" and "heldout_loss" in metrics and rec["metrics"] == metrics
