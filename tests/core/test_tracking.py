@@ -178,6 +178,14 @@ KILLED = textwrap.dedent('''
     from almost.config import field
     from almost.pipeline import Pipeline, Stage, run_pipeline
 
+    # a loaded machine: tensorboardX's writer thread lags behind the training loop
+    from tensorboardX.event_file_writer import EventsWriter
+    _write = EventsWriter.write_event
+    def slow_write(self, event):
+        time.sleep(0.05)
+        return _write(self, event)
+    EventsWriter.write_event = slow_write
+
     @attrs.define
     class Cfg:
         steps: int = field(16, help="steps")
@@ -191,10 +199,10 @@ KILLED = textwrap.dedent('''
             # the killed run's steps after its checkpoint differ (as on a GPU): they must not show
             ctx.log_step(step, loss=(3.0 - w) ** 2 + (100.0 if os.environ.get("KILL_AT") else 0.0), w=w)
             if step % 4 == 0:
+                ctx.flush_logs()  # before the checkpoint counts (almost.checkpoint.Checkpoints does this itself)
                 state_file.write_text(json.dumps({"step": step, "w": w}))
             if os.environ.get("KILL_AT") == str(step):
-                time.sleep(1.5)  # tensorboardX writes from a queue: let it drain, as a kill some time later would
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), signal.SIGKILL)  # no grace: whatever is still queued is lost
 
     p = Pipeline("toy", [Stage("train", train)], {"tiny": Cfg})
     run_pipeline(p, None, out=sys.argv[1], sets=["track.with=tensorboard"])

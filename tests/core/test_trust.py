@@ -212,7 +212,7 @@ def test_checkpoints_refuse_a_negative_keep(tmp_path):
 
 # 6 -- NaN stops training; records stay strict JSON ------------------------------------------
 def test_nan_loss_stops_with_stage_and_step_and_keeps_the_last_good_checkpoint(app, tmp_path):
-    with pytest.raises(NonFiniteError, match=r"^train: loss became nan at step 4; the last good checkpoint is kept"):
+    with pytest.raises(NonFiniteError, match=r"^train: loss became nan at step 4; the last good checkpoint step-00000002 is kept"):
         _run(app, tmp_path, sets=["steps=8", "nan_at=3"])
     assert _status(tmp_path)["train"] == "failed"
     ck = sorted(p.name for p in (tmp_path / "train" / "checkpoints").iterdir())
@@ -259,7 +259,7 @@ def test_resume_skips_a_torn_checkpoint_and_matches_an_uninterrupted_run(app, tm
     metrics = _run(app, run, sets=["steps=8"])
     out = " ".join(capsys.readouterr().out.split())
     assert "step-00000004 is damaged (model.safetensors has 40 bytes, not the" in out
-    assert "resuming from step-00000002: skipped the damaged step-00000004" in out
+    assert "set aside as damaged-step-00000004" in out
     assert metrics["train"]["resumed_from"] == 2.0
     _run(app, tmp_path / "straight", sets=["steps=8"])
     a, b = _weights(run), _weights(tmp_path / "straight")
@@ -273,7 +273,7 @@ def test_no_intact_checkpoint_is_one_sentence(app, tmp_path, monkeypatch):
     monkeypatch.delenv("TRAINY_STOP_AT")
     (tmp_path / "train" / "checkpoints" / "step-00000002" / "model.safetensors").write_bytes(b"junk")
     with pytest.raises(UserError, match=r"^no intact checkpoint in .*checkpoints \(step-00000002: model.safetensors "
-                                        r"has 4 bytes.*re-run with --force train to start that stage over$"):
+                                        r"has 4 bytes.*re-run with --force train\)$"):
         _run(app, tmp_path, sets=["steps=8"])
 
 

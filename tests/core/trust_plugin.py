@@ -36,7 +36,8 @@ class TrainyConfig:
 def _hook(name: str) -> str:
     """Test hooks come from the environment, so a resumed run has the same config:
     TRAINY_STOP_AT=N (KeyboardInterrupt before step N), TRAINY_SIGNAL_AT=N with
-    TRAINY_SIG=TERM|INT (a real signal to this process), TRAINY_STOP_AFTER_ARTIFACT=1."""
+    TRAINY_SIG=TERM|INT (a real signal to this process), TRAINY_STOP_AFTER_ARTIFACT=1,
+    TRAINY_KILL_AFTER_ARTIFACT=1 / TRAINY_KILL_AFTER_METRICS=1 (kill -9)."""
     return os.environ.get(f"TRAINY_{name}", "")
 
 
@@ -102,7 +103,11 @@ def train(ctx):
     ctx.add_artifact(weights, "weights")
     if _hook("STOP_AFTER_ARTIFACT"):
         raise KeyboardInterrupt
+    if _hook("KILL_AFTER_ARTIFACT"):  # kill -9 between the model and its metrics
+        os.kill(os.getpid(), signal.SIGKILL)
     ctx.log_metrics(steps=step, resumed_from=start, loss=float(loss.detach()))
+    if _hook("KILL_AFTER_METRICS"):  # kill -9 between the metrics and the stage's record
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def report(ctx):

@@ -142,6 +142,21 @@ def kill_loop(cmd: list[str], out: Path, ckdir: Path, gap: float, seed: int) -> 
     return log
 
 
+def _timed(key: str) -> bool:
+    return key in ("time", "seconds") or key.endswith(("_per_s", "_s", "resumed_from", "resumed_from_step"))
+
+
+def _untimed(values: dict) -> dict:
+    return {k: v for k, v in values.items() if not _timed(k)}
+
+
+def _history(sdir: Path) -> list[dict]:
+    """A stage's history without wall-clock values (each step once, the same numbers)."""
+    from almost.history import read_history
+
+    return [_untimed(r) for r in read_history(sdir) if "media" not in r]
+
+
 def fault_case(tmp_path: Path, plugin: str, stage: str, prepared: Path, sets: list[str], weights_of, ckdir_of,
                seed: int) -> list[str]:
     ref, faulted = tmp_path / "reference", tmp_path / "faulted"
@@ -164,6 +179,12 @@ def fault_case(tmp_path: Path, plugin: str, stage: str, prepared: Path, sets: li
     stages = manifest["stages"]
     assert stages[stage]["status"] == "done"
     assert_bitwise_equal(tensors(weights_of(ref)), tensors(weights_of(faulted)))
+    # history and metrics as an uninterrupted run's (running averages are part of the checkpoint)
+    sdir = weights_of(ref) if weights_of(ref).name == stage else weights_of(ref).parent
+    rel = sdir.relative_to(ref)
+    assert _history(ref / rel) == _history(faulted / rel)
+    assert _untimed(json.loads((ref / "metrics.json").read_text())[stage]) == \
+        _untimed(json.loads((faulted / "metrics.json").read_text())[stage])
     print(f"{plugin} {stage}: reference {total:.1f}s, {len(times)} checkpoints {gap:.2f}s apart; kills: {log}")
     assert sum(hit != "finished first" for hit in log) >= 2, log  # the loop really interrupted it
     return log
@@ -269,3 +290,61 @@ def test_irgen_train_survives_kill_9(tmp_path, irgen_prepared):
     fault_case(tmp_path, "irgen", "train", prepared, sets,
                weights_of=lambda run: run / "train" / "adapter",
                ckdir_of=lambda run: run / "train" / "checkpoints", seed=3)
+
+
+def test_gamengen_train_never_resumes_a_checkpoint_of_another_config(tmp_path, gamengen_prepared):
+    """The issue's repro: kill train (lr 0.001) after a checkpoint; `rollout --force --set
+    train.lr=0.0005` rewrites config.toml (and fails: train is not done); the next
+    `train --set train.lr=0.0005` must refuse to resume the lr=0.001 checkpoint, in one sentence
+    offering --force train, and `--force train` then trains the new config from step 0."""
+    run = tmp_path / "run"
+    shutil.copytree(gamengen_prepared, run)
+    sets = [*GAMENGEN, "train.lr=0.001"]
+    p = subprocess.Popen(run_args("gamengen", run, ["train"], sets), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, env=ENV)
+    ckdir = run / "train" / "checkpoints"
+    while p.poll() is None and not _steps(ckdir):
+        time.sleep(0.02)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    p.stderr.close()
+    assert _steps(ckdir), "train finished before the kill"
+    new = [*GAMENGEN, "train.lr=0.0005"]
+    r = subprocess.run(run_args("gamengen", run, ["rollout", "--force"], new), capture_output=True, text=True,
+                       env=ENV, timeout=600)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "lr = 0.0005" in (run / "config.toml").read_text()
+    r = subprocess.run(run_args("gamengen", run, ["train"], new), capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 2, (r.stdout[-2000:], r.stderr[-2000:])
+    err = r.stderr.strip()
+    assert err.count("\n") == 0 and "stage train was killed under another config" in err, err
+    assert "train.lr 0.001 → 0.0005" in err and "--force train" in err, err
+    r = subprocess.run(run_args("gamengen", run, ["train", "--force"], new), capture_output=True, text=True,
+                       env=ENV, timeout=600)
+    assert r.returncode == 0 and "resuming from step" not in r.stdout, r.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())["train"]
+    assert metrics["resumed_from_step"] == 0.0
+
+
+def test_gamengen_train_killed_between_its_model_and_its_metrics_finishes_them(tmp_path, gamengen_prepared):
+    """A kill after train wrote its model, before it logged its metrics: the next run must log them
+    (it used to find the model, return at once, and be marked done with no metrics)."""
+    run = tmp_path / "run"
+    shutil.copytree(gamengen_prepared, run)
+    env = {**ENV, "PYTHONPATH": str(Path(__file__).parent)}
+    code = ("import os, signal, sys; from almost import pipeline; "
+            "real = pipeline.RunContext.log_metrics\n"
+            "def killed(self, *a, **k):\n"
+            "    if self.stage_name == 'train': os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    return real(self, *a, **k)\n"
+            "pipeline.RunContext.log_metrics = killed\n"
+            "from almost.cli import main; sys.exit(main(sys.argv[1:]))")
+    args = run_args("gamengen", run, ["train"], GAMENGEN)[3:]  # after `python -m almost.cli`
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert (run / "train" / "model" / "world_model.json").is_file()
+    assert json.loads((run / "manifest.json").read_text())["stages"]["train"]["status"] == "running"
+    run_ok(run_args("gamengen", run, ["train"], GAMENGEN))
+    rec = json.loads((run / "manifest.json").read_text())["stages"]["train"]
+    metrics = json.loads((run / "metrics.json").read_text())["train"]
+    assert rec["status"] == "done" and "heldout_loss" in metrics and rec["metrics"] == metrics

@@ -98,9 +98,11 @@ def test_merge_adds_updates_skips_and_never_rewrites(run, seed_folder):
     assert (run / "ratings.jsonl").read_bytes().startswith(first)  # appended, earlier lines untouched
     view = RatingView(run_log(run), run / "round-001" / "generate" / "images", run)
     assert view.scores() == {"00000.png": 3, "00001.png": 1, "00002.png": -2}
-    # the same file again: nothing to merge → exit 2, one sentence, the summary still printed
+    # the same file again: a no-op, not an error (exit 0, says nothing is new, the log unchanged)
+    before = (run / "ratings.jsonl").read_bytes()
     code, out, err = run_cli(args)
-    assert code == 2 and "added 0, updated 0, skipped 3" in out and "nothing in" in err and "Traceback" not in out + err
+    assert code == 0 and "added 0, updated 0, skipped 3" in out and "nothing new in" in out and not err
+    assert (run / "ratings.jsonl").read_bytes() == before
     # a file of only bad entries → exit 2, every entry listed
     f.write_text(json.dumps({"999999.png": 1, "100123.png": 9}))
     code, out, err = run_cli(args)

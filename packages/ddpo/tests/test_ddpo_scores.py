@@ -71,8 +71,8 @@ def test_rating_log_reads_once_and_sees_appends_from_another_writer(tmp_path, mo
     log.append({"kind": "score", "image": "a", "score": 1})
     assert log.scores() == {"a": 1}
     reads = []
-    real = type(p).read_text
-    monkeypatch.setattr(type(p), "read_text", lambda self, *a, **k: reads.append(self) or real(self, *a, **k))
+    real = type(p).read_bytes
+    monkeypatch.setattr(type(p), "read_bytes", lambda self, *a, **k: reads.append(self) or real(self, *a, **k))
     assert log.scores() == {"a": 1} and log.rated() == {"a"} and reads == []   # unchanged file: not re-read
     other.append({"kind": "score", "image": "b", "score": -2})                  # another writer appends
     assert log.scores() == {"a": 1, "b": -2} and len(reads) == 1

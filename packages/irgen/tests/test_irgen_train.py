@@ -100,9 +100,12 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path, tiny_model_dir)
     import json
     import shutil
 
+    from almost.history import read_history
     from almost.testing import run_cli
 
     _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=4"])
+    straight = json.loads((tmp_path / "metrics.json").read_text())["train"]
+    ema = [(r["step"], r["loss_ema"]) for r in read_history(tmp_path / "train") if "loss_ema" in r]
     # as if stopped after step 2: its checkpoint is the last one, the stage is marked interrupted
     shutil.rmtree(tmp_path / "train" / "checkpoints" / "step-00000004")
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -114,7 +117,11 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path, tiny_model_dir)
                               "--set", "train.lr=0.01", "--set", "train.patience=0", "--set", "train.max_steps=4"])
     assert code == 0, out + err
     assert "resuming from step 2" in out
-    assert json.loads((tmp_path / "metrics.json").read_text())["train"]["steps"] == 4
+    resumed = json.loads((tmp_path / "metrics.json").read_text())["train"]
+    assert resumed["steps"] == 4
+    # the running average is part of the checkpoint: history and metrics as if never stopped
+    assert resumed["final_train_loss"] == straight["final_train_loss"]
+    assert [(r["step"], r["loss_ema"]) for r in read_history(tmp_path / "train") if "loss_ema" in r] == ema
 
 
 def test_full_profile_builds_lora_with_gradient_checkpointing_on_cpu(tiny_model_dir):

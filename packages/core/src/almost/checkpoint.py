@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -208,8 +209,8 @@ class Checkpoints:
             acc.save_state(str(tmp), safe_serialization=True)
             acc.wait_for_everyone()
             if acc.is_main_process:
-                files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
-                atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), "almost_files": files})
+                atomic_write_json(tmp / "almost_state.json", {"step": step, **dict(extra or {}), **record_of(tmp)})
+                flush_stage_logs()  # the steps this checkpoint covers are in the history and trackers first
                 fsync_tree(tmp)  # every file and folder on disk before the rename makes it visible
                 with _signals_deferred():  # Ctrl-C / SIGTERM wait until the renames are done
                     # synced above, outside the deferral; re-saving a step keeps the old one aside until done
@@ -231,7 +232,8 @@ class Checkpoints:
     def verify(path: Path, state_file: str = "almost_state.json") -> str | None:
         """Why checkpoint ``path`` cannot be used (``None``: every recorded file is whole).
 
-        ``state_file`` (in ``path``) holds ``almost_files``: the size of each file as written."""
+        ``state_file`` (in ``path``) holds ``almost_files``: the size and SHA-256 of each file
+        as written (older checkpoints: the size alone)."""
         try:
             with open(Path(path) / state_file, encoding="utf-8") as f:
                 state = json.load(f)
@@ -239,19 +241,40 @@ class Checkpoints:
             return f"{state_file} is unreadable ({e})"
         if not isinstance(state, dict):
             return f"{state_file} is not a JSON object"
-        for rel, size in (state.get("almost_files") or {}).items():
+        files = state.get("almost_files") or {}
+        if not isinstance(files, dict):
+            return f"{state_file} has no list of files"
+        for rel, rec in files.items():
+            size, digest = (rec.get("bytes"), rec.get("sha256")) if isinstance(rec, dict) else (rec, None)
             p = path / rel
             if not p.is_file():
                 return f"{rel} is missing"
             if p.stat().st_size != size:
                 return f"{rel} has {p.stat().st_size} bytes, not the {size} written"
+            if digest is not None and file_sha256(p) != digest:
+                return f"{rel} does not match the checksum written with it"
         return None
+
+    def set_aside(self, path: Path, why: str) -> Path:
+        """Move a damaged checkpoint out of the way (``damaged-step-N``, with the reason inside):
+        never resumed again, never deleted."""
+        aside = path.with_name(f"damaged-{path.name}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = path.with_name(f"damaged-{path.name}-{n}")
+        if self.accelerator.is_main_process:
+            with contextlib.suppress(OSError):
+                os.replace(path, aside)
+                (aside / "almost-damaged.txt").write_text(why + "\n", encoding="utf-8")
+        return aside
 
     def load(self, path: str | Path | None = None) -> dict[str, Any] | None:
         """Restore ``path`` (default: the newest intact one); ``None`` if there is nothing to resume.
 
-        Without ``path``, a checkpoint that fails to load is skipped for the next older one
-        (the console says which and why); if none loads, a one-sentence UserError."""
+        Without ``path``, a checkpoint that fails its checksums or fails to load is set aside
+        (one line says which and why) and the next older one is tried; if none loads, a
+        one-sentence UserError. A checkpoint made under another config is refused (ConfigError)."""
         from .console import console
 
         if path is not None:
@@ -261,7 +284,8 @@ class Checkpoints:
             why = self.verify(path)
             if why:
                 raise UserError(f"checkpoint {path} is damaged: {why}")
-            return self._load(path)
+            self._check_config(path)
+            return self._loaded(path, self._load(path))
         candidates = self.all()
         if not candidates:
             return None
@@ -269,6 +293,7 @@ class Checkpoints:
         for cand in reversed(candidates):
             why = self.verify(cand)
             if why is None:
+                self._check_config(cand)
                 try:
                     state = self._load(cand)
                 except (KeyboardInterrupt, SystemExit):
@@ -276,26 +301,108 @@ class Checkpoints:
                 except Exception as e:  # a torn tensor file, a truncated pickle, ...
                     why = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
                 else:
-                    if self.skipped:
-                        names = ", ".join(f"{p.name} ({w})" for p, w in self.skipped)
-                        console.print(f"[yellow]resuming from {cand.name}: skipped the damaged {names}[/]")
-                    return state
+                    return self._loaded(cand, state)
             self.skipped.append((cand, why))
-            console.print(f"[yellow]checkpoint {cand} is damaged ({why}); trying an older one[/]")
+            aside = self.set_aside(cand, why)
+            console.print(f"[yellow]checkpoint {cand.name} is damaged ({why}); set aside as {aside.name}[/]")
         names = "; ".join(f"{p.name}: {w}" for p, w in self.skipped)
-        raise UserError(f"no intact checkpoint in {self.directory} ({names}); remove the folder or re-run "
-                        f"with --force {self.directory.parent.name} to start that stage over")
+        stage = self.directory.parent.name
+        raise UserError(f"no intact checkpoint in {self.directory} ({names}); they were set aside as damaged-*, "
+                        f"so the same command now starts {stage} from step 0 (or re-run with --force {stage})")
+
+    def _loaded(self, path: Path, state: dict[str, Any]) -> dict[str, Any]:
+        _resumed.update(path=path, checkpoints=self, step=state.get("step"))
+        return state
+
+    def _check_config(self, path: Path) -> None:
+        check_config(path, stage=self.directory.parent.name)
 
     def _load(self, path: Path) -> dict[str, Any]:
+        self._check_config(path)
         self.accelerator.load_state(str(path))
         with open(path / "almost_state.json", encoding="utf-8") as f:
             state = json.load(f)
-        state.pop("almost_files", None)
+        for k in ("almost_files", "almost_config_hash", "almost_config"):
+            state.pop(k, None)
         return state
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 # the newest checkpoint saved in this process (the interruption message names it)
 _saved: dict[str, Any] = {}
+# the checkpoint the running stage resumed from ({"path", "checkpoints", "step"}): a NaN after
+# resuming falls back to the one before it (almost.pipeline)
+_resumed: dict[str, Any] = {}
+# the config of the running stage ({"hash", "config" (flat), "stage"}), set by the pipeline:
+# every checkpoint records its hash and only checkpoints of the same hash are resumed
+_identity: dict[str, Any] = {}
+
+
+def record_of(folder: Path) -> dict[str, Any]:
+    """What a checkpoint's state file records beside the caller's values: the size and SHA-256 of
+    every file in ``folder`` (``almost_files``) and the running stage's config hash."""
+    files = {str(p.relative_to(folder)): {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+    ident = {"almost_config_hash": _identity["hash"], "almost_config": _identity["config"]} if _identity else {}
+    return {"almost_files": files, **ident}
+
+
+def check_config(path: Path, state_file: str = "almost_state.json", stage: str = "") -> None:
+    """Refuse (one sentence, ConfigError) checkpoint ``path`` if it was made under another config
+    than the running stage's (checkpoints from before config hashes pass)."""
+    if not _identity:
+        return
+    try:
+        with open(Path(path) / state_file, encoding="utf-8") as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return  # verify() reports it
+    h = state.get("almost_config_hash") if isinstance(state, dict) else None
+    if h is not None and h != _identity["hash"]:
+        old = state.get("almost_config")
+        raise refuse_other_config(f"checkpoint {path}", _identity.get("stage") or stage,
+                                  old if isinstance(old, dict) else {})
+
+
+_flush: list[Any] = []  # the running stage's ctx.flush_logs
+
+
+def set_identity(stage: str, config_hash: str, flat: Mapping[str, Any], flush: Any = None) -> None:
+    _identity.clear()
+    _identity.update(stage=stage, hash=config_hash, config=dict(flat))
+    _flush[:] = [flush] if flush is not None else []
+
+
+def clear_identity() -> None:
+    _identity.clear()
+    _flush.clear()
+
+
+def flush_stage_logs() -> None:
+    """The running stage's history and tracker events written out: call it before a checkpoint
+    becomes visible (:meth:`Checkpoints.save` does), so the steps it covers survive a kill."""
+    for fn in _flush:
+        fn()
+
+
+def refuse_other_config(what: str, stage: str, old_flat: Mapping[str, Any]) -> UserError:
+    """The one-sentence refusal to resume ``what`` (made under ``old_flat``) with the current config."""
+    from .config import describe_diff
+    from .errors import ConfigError
+
+    return ConfigError(
+        f"{what} was made with another config ({describe_diff(old_flat, _identity.get('config', {}))}), so "
+        f"{stage} cannot resume it; re-run with --force {stage} to start {stage} over with this config, "
+        "or with the old values to resume")
 
 
 def last_saved_step() -> int | None:
@@ -304,3 +411,19 @@ def last_saved_step() -> int | None:
 
 def reset_last_saved() -> None:
     _saved.clear()
+    _resumed.clear()
+
+
+def resumed_from() -> dict[str, Any]:
+    """``{"path", "checkpoints", "step"}`` of the checkpoint this stage resumed from (empty: none)."""
+    return dict(_resumed)
+
+
+def latest_in(folder: Path) -> Path | None:
+    """The newest complete checkpoint anywhere under a stage folder (for honest messages)."""
+    found = []
+    for p in Path(folder).glob("**/step-*/almost_state.json"):
+        m = _STEP_RE.match(p.parent.name)
+        if m and not any(part.startswith(".") for part in p.relative_to(folder).parts):
+            found.append((int(m.group(1)), p.parent))
+    return max(found)[1] if found else None

@@ -254,7 +254,7 @@ def report(run_dir, other, out, open_, watch) -> None:
     from .console import console
     from .report import write_report
 
-    path = write_report(run_dir, other, out, refresh=watch)
+    path = write_report(run_dir, other, out, refresh=watch, strict=not watch)
     console.print(f"report: {path}")
     if open_:
         import webbrowser
@@ -267,7 +267,7 @@ def report(run_dir, other, out, open_, watch) -> None:
         try:
             while True:
                 time.sleep(watch)
-                write_report(run_dir, other, out, refresh=watch)
+                write_report(run_dir, other, out, refresh=watch, strict=False)
         except KeyboardInterrupt:
             write_report(run_dir, other, out)  # the final page does not reload itself
             console.print(f"report: {path}")
@@ -294,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as e:  # one sentence, not click's usage block
+        msg = " ".join(e.format_message().split())
+        cmd = e.ctx.command_path if e.ctx is not None else "almost"
+        click.echo(f"error: {msg} (see `{cmd} --help`)", err=True)
+        return e.exit_code
     except click.ClickException as e:
         e.show()
         return e.exit_code

@@ -17,6 +17,7 @@ Use :func:`choice` for a field with a fixed set of values, so errors can list th
 from __future__ import annotations
 
 import enum
+import json
 import math
 import re
 import tomllib
@@ -378,9 +379,52 @@ def resolve(
             data.pop("track", None)
         cfg = apply_mapping(cfg, data)
     cfg = apply_sets(cfg, [s for s in sets if not (core and parse_set(s)[0].split(".")[0] == "track")])
+    check_sane(cfg)
     if registry is not None:
         check_components(cfg, registry)
     return cfg
+
+
+# Bounds every config gets, by the name of the setting, where its own field states none: what no
+# machine could ever run (a step count of 2^70) or what means nothing (a layer of -32 channels).
+MAX_INT = 2**53  # exact in JSON and float64
+_SANE: list[tuple[re.Pattern, int | None, int | None, str]] = [
+    (re.compile(r"(^|_)(steps|epochs|episodes|frames|iterations|rounds)$|^max_steps$|_every$"), None, 10**9,
+     "no machine runs more"),
+    (re.compile(r"batch_size$|(^|_)batch$|batch_tokens$"), 1, 2**20, "a batch holds at least one item and fits a machine"),
+    (re.compile(r"(^|_)(image_size|height|width|resolution)$"), 0, 2**14, "pixels per side"),
+    (re.compile(r"(^|_)(channels|block_out_channels|sizes|dims)$"), 1, 2**16, "a layer's size is positive"),
+]
+
+
+def check_sane(cfg: Any, prefix: str = "") -> None:
+    """Bounds for numeric settings that state none of their own (see ``_SANE``), and non-empty
+    lists of sizes: one ConfigError naming the key."""
+    for name, f in _fields(cfg).items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = getattr(cfg, name)
+        if attrs.has(type(value)):
+            check_sane(value, key)
+            continue
+        own = (f.metadata.get(_RANGE) or "").split(" and ")
+        values = value if isinstance(value, list | tuple) else [value]
+        ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        if len(ints) != len(values) or not ints and not isinstance(value, list | tuple):
+            continue
+        for pattern, lo, hi, why in _SANE:
+            if not pattern.search(name):
+                continue
+            if isinstance(value, list | tuple) and not value and lo:
+                raise ConfigError(f"{key} must list at least one size, not []")
+            for v in ints:
+                if lo is not None and v < lo and not any(r.startswith(">") for r in own if r):
+                    raise ConfigError(f"{key} must be >= {lo} ({why}), not {value!r}")
+                if hi is not None and v > hi and not any(r.startswith("<") for r in own if r):
+                    raise ConfigError(f"{key} must be <= {hi} ({why}), not {value!r}")
+            break
+        for v in ints:
+            if abs(v) > MAX_INT:
+                raise ConfigError(f"{key} must be within ±2^53, not {value!r}")
 
 
 def component_fields(cfg: Any, prefix: str = "") -> dict[str, tuple[str, Any]]:
@@ -457,6 +501,29 @@ def flat_items(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def identity(cfg: Any) -> tuple[str, dict[str, Any]]:
+    """``(hash, flat dict)`` of a config (an attrs instance or its dict): what a stage's folder
+    and checkpoints record, so a stage resumes only the work of the config it runs now."""
+    import hashlib
+
+    flat = flat_items(cfg if isinstance(cfg, Mapping) else to_dict(cfg))
+    text = json.dumps(flat, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], flat
+
+
+def describe_diff(old: Mapping[str, Any], new: Mapping[str, Any], limit: int = 4) -> str:
+    """``train.lr 0.001 → 0.0005, model.x unset → 3``: what differs between two flat configs."""
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+    def show(d, k):
+        return json.dumps(d[k], default=str) if k in d else "unset"
+
+    parts = [f"{k} {show(old, k)} → {show(new, k)}" for k in keys[:limit]]
+    if len(keys) > limit:
+        parts.append(f"{len(keys) - limit} more")
+    return ", ".join(parts) or "nothing visible"
 
 
 def help_of(cls: type) -> dict[str, str]:

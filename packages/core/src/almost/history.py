@@ -158,6 +158,16 @@ class History:
         self._checked = True
         records, bad = self._read()
         if bad:  # a torn last line: rewrite the file without it, then append after it
+            data = self.path.read_bytes()
+            if bad > 1 or data.endswith(b"\n"):  # more than a kill -9 leaves: keep the file as it was
+                import shutil
+
+                from .console import console
+
+                aside = self.path.with_name(self.path.name + ".damaged")
+                shutil.copyfile(self.path, aside)
+                console.print(f"[yellow]history {self.path}: {bad} line(s) are not step records; the file is "
+                              f"kept as {aside.name} and the {len(records)} good records go on[/]")
             self._rewrite(records)
 
     def _rewrite(self, records: list[dict]) -> None:
@@ -239,6 +249,15 @@ class History:
         self._fh.write(_line(rec))
         self._fh.flush()
 
+    def flush(self) -> None:
+        """Every record appended so far on disk (flushed and fsynced)."""
+        if self._fh is not None:
+            self._fh.flush()
+            try:
+                os.fsync(self._fh.fileno())
+            except OSError:
+                pass
+
     def close(self) -> None:
         if self._fh is not None:
             try:
@@ -293,6 +312,12 @@ class StageLog:
             self.trackers.log_media(rec["step"], {k: Path(v) for k, v in items.items()},
                                     first_step=self.history.first_step)
         return rec
+
+    def flush(self) -> None:
+        """The history file and the trackers written out up to now (before a checkpoint counts)."""
+        self.history.flush()
+        if self.trackers is not None:
+            self.trackers.flush()
 
     def close(self) -> None:
         self.history.close()

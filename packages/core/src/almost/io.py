@@ -178,20 +178,120 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write(path, text + "\n")
 
 
-def read_json(path: str | os.PathLike, what: str = "file") -> Any:
-    """Read JSON, turning a missing or malformed file into a one-sentence UserError."""
+def read_text(path: str | os.PathLike, what: str = "file", fix: str = "fix or remove it") -> str:
+    """A text file's UTF-8 text; missing, a folder, unreadable or not UTF-8 is one sentence."""
     from .errors import UserError
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{what} {path} is not UTF-8 text") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} {path} is a folder, not a file; {fix}") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{what} {path} is not UTF-8 text (byte {e.start}); {fix}") from None
+    except OSError as e:
+        raise UserError(f"{what} {path} cannot be read ({e.strerror or e}); {fix}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"{text} is beyond a 64-bit float")
+    return v
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` that refuses NaN, Infinity and numbers that overflow a float (ValueError)."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def read_json(path: str | os.PathLike, what: str = "file", fix: str = "fix or remove it",
+              expect: type | None = None) -> Any:
+    """Read strict JSON (no NaN / Infinity / overflowing numbers), turning a missing, unreadable or
+    malformed file into a one-sentence UserError naming it; ``expect=dict``: it must be an object."""
+    from .errors import UserError
+
+    path = Path(path)
+    text = read_text(path, what, fix)
     try:
-        return json.loads(text)
+        data = loads_strict(text)
     except json.JSONDecodeError as e:
-        raise UserError(
-            f"{what} {path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); fix or remove it"
-        ) from None
+        raise UserError(f"{what} {path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); {fix}") from None
+    except (ValueError, RecursionError) as e:
+        raise UserError(f"{what} {path} is not valid JSON ({str(e)[:80]}); {fix}") from None
+    if expect is not None and not isinstance(data, expect):
+        raise UserError(f"{what} {path} is valid JSON but not {_KIND.get(expect, expect.__name__)} "
+                        f"(it holds {describe(data)}); {fix}")
+    return data
+
+
+_KIND = {dict: "an object {...}", list: "a list [...]"}
+
+
+def describe(v: Any) -> str:
+    """A short description of a JSON value for an error message: ``"abc"``, ``3``, ``a list``."""
+    if isinstance(v, dict | list):
+        try:
+            text = json.dumps(v)
+        except (TypeError, ValueError):
+            text = ""
+        return text if text and len(text) <= 40 else ("an object" if isinstance(v, dict) else "a list")
+    if v is None:
+        return "null"
+    text = json.dumps(v) if isinstance(v, str | int | float | bool) else type(v).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is(v: Any, kind: str) -> bool:
+    num = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return {
+        "str": isinstance(v, str),
+        "int": isinstance(v, int) and not isinstance(v, bool),
+        "posint": isinstance(v, int) and not isinstance(v, bool) and v > 0,
+        "count": isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "number": num,
+        "bool": isinstance(v, bool),
+        "dict": isinstance(v, dict),
+        "list": isinstance(v, list),
+        "strs": isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "posints": isinstance(v, list) and bool(v) and all(_is(x, "posint") for x in v),
+        "numbers": isinstance(v, list) and all(_is(x, "number") for x in v),
+        "null": v is None,
+    }[kind]
+
+
+_KIND_TEXT = {"str": "a string", "int": "a whole number", "posint": "a positive whole number",
+              "count": "a whole number >= 0", "number": "a finite number", "bool": "true or false",
+              "dict": "an object", "list": "a list", "strs": "a list of strings",
+              "posints": "a non-empty list of positive whole numbers", "numbers": "a list of finite numbers",
+              "null": "null"}
+
+
+def check_fields(data: Any, path: str | os.PathLike, what: str, fields: dict[str, str],
+                 fix: str = "fix or remove it", entry: str = "") -> dict:
+    """Check a JSON object against ``{key: kind}`` (kinds: ``str``, ``int``, ``posint``, ``count``,
+    ``number``, ``bool``, ``dict``, ``list``, ``strs``, ``posints``, ``numbers``; ``"number?"`` may be
+    absent, ``"number|null"`` either). The first mismatch is one sentence naming the file, the
+    entry and the fix. Returns ``data``."""
+    from .errors import UserError
+
+    where = f"{what} {path}" + (f", {entry}," if entry else "")
+    if not isinstance(data, dict):
+        raise UserError(f"{where} holds {describe(data)}, not an object {{...}}; {fix}")
+    for key, spec in fields.items():
+        optional = spec.endswith("?")
+        kinds = spec.rstrip("?").split("|")
+        if key not in data:
+            if optional:
+                continue
+            raise UserError(f"{where} has no {key!r}; {fix}")
+        if not any(_is(data[key], k) for k in kinds):
+            want = " or ".join(_KIND_TEXT[k] for k in kinds)
+            raise UserError(f"{where} has {key!r} = {describe(data[key])}, not {want}; {fix}")
+    return data

@@ -26,12 +26,15 @@ Starlette and uvicorn come with ``almost-core[web]`` and are imported only when 
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
+import os
 import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -233,6 +236,166 @@ def _with_headers(send):
     return wrapped
 
 
+# -- connection limits ------------------------------------------------------------------------
+HEADER_TIMEOUT = 10.0
+"""Seconds a connection may take to send a request's headers (from opening it, or from the end
+of its previous response): a half-open or slow connection is closed after this."""
+KEEP_ALIVE_TIMEOUT = 5
+"""Seconds an idle keep-alive connection is kept after a response."""
+
+
+def default_max_connections() -> int:
+    """Connections held at once: well under this process's open-file limit, so a flood of
+    half-open connections can never exhaust it (``accept`` failing with EMFILE)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft == resource.RLIM_INFINITY or soft > 1 << 20:
+            soft = 1 << 20
+    except (ImportError, OSError, ValueError):  # no resource module (Windows)
+        soft = 1024
+    return max(16, min(1000, (soft - 64) // 2))
+
+
+ACCEPT_BATCH = 64
+"""Connections asyncio accepts per turn of the event loop (its ``backlog``): few enough that
+the cap closes the excess before the open-file limit is reached. The kernel's queue of waiting
+connections is made :data:`LISTEN_QUEUE` long after the start, so a burst is not refused."""
+LISTEN_QUEUE = 4096
+
+
+def _listen_queue(server, n: int = LISTEN_QUEUE) -> None:
+    import socket
+
+    for srv in getattr(server, "servers", []) or []:
+        for s in srv.sockets:
+            try:
+                dup = socket.socket(fileno=os.dup(s.fileno()))
+            except OSError:
+                continue
+            try:
+                dup.listen(n)  # the same socket: only its queue length changes
+            except OSError:
+                pass
+            finally:
+                dup.close()
+
+
+class _Limits:
+    """Shared by every connection of one server: the cap, the header timeout and the one-line-a-
+    second log when a limit is hit (never a traceback per connection)."""
+
+    def __init__(self, max_connections: int, header_timeout: float, what: str, say: Callable[[str], None]) -> None:
+        self.max_connections = int(max_connections)
+        self.header_timeout = float(header_timeout)
+        self.what = what
+        self.say = say
+        self._last_log = 0.0
+        self.evicted = 0  # connections closed to stay under the cap
+        self.timed_out = 0  # connections closed for sending no request in time
+        self._logged = (0, 0, 0)
+        self.open: dict[Any, None] = {}  # this server's HTTP connections, oldest first
+        self.fd_exhausted = 0  # accepts that failed for want of file descriptors
+        self._handler_on = None
+
+    def watch(self, loop) -> None:
+        """Route the event loop's "accept failed: too many open files" reports to :meth:`note`
+        (asyncio logs a traceback for each otherwise)."""
+        if self._handler_on is loop:
+            return
+        self._handler_on = loop
+
+        def handler(lp, context):
+            exc = context.get("exception")
+            if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self.fd_exhausted += 1
+                self.note()
+                return
+            lp.default_exception_handler(context)
+
+        loop.set_exception_handler(handler)
+
+    def note(self) -> None:
+        """At most one line a second, saying what was closed since the last line."""
+        now = time.monotonic()
+        if now - self._last_log < 1.0:
+            return
+        self._last_log = now
+        ev, to = self.evicted - self._logged[0], self.timed_out - self._logged[1]
+        fd = self.fd_exhausted - self._logged[2]
+        self._logged = (self.evicted, self.timed_out, self.fd_exhausted)
+        parts = []
+        if fd:
+            parts.append(f"{fd} connection(s) refused: out of file descriptors")
+        if ev:
+            parts.append(f"{ev} idle connection(s) closed to stay under {self.max_connections} at once")
+        if to:
+            parts.append(f"{to} closed for sending no request within {self.header_timeout:g} s")
+        if parts:
+            self.say(f"warning: {self.what}: {'; '.join(parts)} (a client opening many connections?)")
+
+
+def _limited_protocol(base: type, limits: _Limits) -> type:
+    """uvicorn's HTTP protocol with a header timeout and a connection cap: when a new connection
+    would pass the cap, the oldest connections with no request in progress are closed (a flood of
+    half-open connections cannot lock the user out of the page)."""
+
+    class Limited(base):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            limits.watch(self.loop)
+            self._opened = time.monotonic()
+            self._header_timer = None
+            self._arm()
+            limits.open[self] = None  # oldest first (dicts keep insertion order)
+            if len(self.connections) > limits.max_connections:
+                # the oldest HTTP connections with no request in progress go first (a WebSocket,
+                # the play page's, is never closed for a flood); every one busy: this one goes
+                excess = len(self.connections) - limits.max_connections
+                victims = list(islice((c for c in limits.open if c is not self and _idle(c)), max(excess, 0)))
+                for c in victims or [self]:
+                    limits.open.pop(c, None)
+                    c.transport.close()
+                    limits.evicted += 1
+                limits.note()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if _idle(self):  # between requests, or headers not complete: the clock runs
+                self._arm()
+
+        def connection_lost(self, exc) -> None:
+            limits.open.pop(self, None)
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(limits.header_timeout, self._deadline, self.cycle)
+
+        def _deadline(self, cycle) -> None:
+            self._header_timer = None
+            if self.transport.is_closing() or self.transport.get_protocol() is not self:  # closed, or a WebSocket now
+                return
+            if self.cycle is cycle and _idle(self):  # no new request's headers since the clock started
+                self.transport.close()
+                limits.timed_out += 1
+                limits.note()
+            elif _idle(self):
+                self._arm()
+
+    Limited.__name__ = f"Limited{base.__name__}"
+    return Limited
+
+
+def _idle(proto) -> bool:
+    cycle = getattr(proto, "cycle", None)
+    return cycle is None or cycle.response_complete
+
+
 # -- serving ----------------------------------------------------------------------------------
 class LocalServer:
     """Serve ``app`` behind a :class:`Guard` with uvicorn; ``url`` carries the token.
@@ -243,15 +406,20 @@ class LocalServer:
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None,
                  max_body: int = MAX_BODY, ws_max_size: int = MAX_WS_FRAME, what: str = "the page",
-                 say: Callable[[str], None] | None = None) -> None:
+                 say: Callable[[str], None] | None = None, max_connections: int | None = None,
+                 header_timeout: float = HEADER_TIMEOUT) -> None:
         import uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol
 
         self.host, self.what = host, what
         self.token = token or new_token()
         self.guarded = Guard(app, token=self.token, hosts=allowed_hosts(host), max_body=max_body)
+        self.limits = _Limits(max_connections or default_max_connections(), header_timeout, what,
+                              lambda line: self._print(line))
         self.server = uvicorn.Server(uvicorn.Config(
             self.guarded, host=host, port=port, log_level="warning", lifespan="off",
-            ws_max_size=ws_max_size, server_header=False))
+            ws_max_size=ws_max_size, server_header=False, http=_limited_protocol(H11Protocol, self.limits),
+            timeout_keep_alive=KEEP_ALIVE_TIMEOUT, backlog=ACCEPT_BATCH))
         self.thread: threading.Thread | None = None
         self.port: int | None = None
         self.url = ""
@@ -274,15 +442,18 @@ class LocalServer:
         return (f"warning: {self.what} listens on {self.host}, so other machines can reach it; anyone "
                 "with the link (its token) can use it")
 
-    def _announce(self) -> None:
+    def _print(self, line: str) -> None:
         say = self._say
         if say is None:
             from almost.console import console
 
             say = console.print
+        say(line)
+
+    def _announce(self) -> None:
         line = self.warning()
         if line:
-            say(line)
+            self._print(line)
 
     def start(self) -> str:
         from almost.errors import UserError
@@ -297,6 +468,7 @@ class LocalServer:
                                 "choose a free port")
             time.sleep(0.02)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        _listen_queue(self.server)
         self.url = self.page_url()
         return self.url
 

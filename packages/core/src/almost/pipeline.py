@@ -190,8 +190,12 @@ class RunContext:
         if bad:
             where = f" at step {step}" if step is not None else ""
             stage = self.stage_name or "training"
+            from .checkpoint import latest_in
+
+            last = latest_in(self.round_dir() / stage) if self.stage_name else None
+            kept = f"the last good checkpoint {last.name} is kept" if last else "no checkpoint was saved"
             raise NonFiniteError(
-                f"{stage}: {what} became {v}{where}; the last good checkpoint is kept; lower the "
+                f"{stage}: {what} became {v}{where}; {kept}; lower the "
                 "learning rate or check the data, then re-run with --force " + stage,
                 stage=stage, step=step, value=v,
             )
@@ -277,6 +281,14 @@ class RunContext:
             self._steplog = StageLog.for_context(self)
         return self._steplog
 
+    def flush_logs(self) -> None:
+        """Write out the step history and the trackers' queued events (TensorBoard's) up to now.
+        :class:`almost.checkpoint.Checkpoints` calls it before a checkpoint counts; a stage that
+        writes its own checkpoints calls it just before committing one, so a kill after the
+        checkpoint loses no step that the resumed stage will not log again."""
+        if self._steplog is not None:
+            self._steplog.flush()
+
     def close_logs(self) -> None:
         """Close the stage's history file and finish its tracker runs (at the stage's end)."""
         if self._steplog is not None:
@@ -313,6 +325,72 @@ class RunContext:
 
 
 STAGE_METRICS = ".almost-metrics.json"  # a stage's own metrics, in its folder
+STAGE_CONFIG = ".almost-config.json"  # the config a stage's work in its folder was made with
+
+
+def _restore_done_metrics(run_dir: Path, rdir: Path, manifest: Mapping[str, Any]) -> None:
+    """Metrics of a done stage missing from ``metrics.json`` (a kill between the record, which is
+    the commit, and the metrics files) come back from its record. Call under the records lock."""
+    for path in {run_dir / "metrics.json", rdir / "metrics.json"}:
+        data = _read_metrics(path)
+        changed = False
+        for name, rec in manifest.get("stages", {}).items():
+            kept = rec.get("metrics")
+            if rec.get("status") == "done" and isinstance(kept, dict) and kept:
+                merged = {**kept, **data.get(name, {})}
+                if merged != data.get(name):
+                    data[name] = merged
+                    changed = True
+        if changed:
+            atomic_write_json(path, data)
+
+
+_STOPPED = {"running": "killed", "interrupted": "interrupted", "failed": "stopped by an error"}
+
+
+def _stage_identity(sdir: Path) -> dict | None:
+    """``{"hash", "config"}`` recorded in a stage folder (``None``: none, or unreadable)."""
+    try:
+        data = json.loads((sdir / STAGE_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("hash"), str) else None
+
+
+def _run_stage(ctx: RunContext, fn: Callable[[RunContext], Any]) -> None:
+    """Call the stage; a NaN right after resuming from a checkpoint sets that checkpoint aside and
+    runs the stage again from the one before it (once: a NaN from there too is the training's)."""
+    from .checkpoint import resumed_from
+    from .threads import for_stage
+
+    fallback = None
+    while True:
+        try:
+            with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
+                fn(ctx)
+            return
+        except NonFiniteError as e:
+            came = resumed_from()
+            if fallback is not None:  # the older checkpoint diverged too: put the newer one back, give up
+                bad, aside = fallback
+                with contextlib.suppress(OSError):
+                    if is_main_process() and not bad.exists():
+                        os.replace(aside, bad)
+                        (bad / "almost-damaged.txt").unlink(missing_ok=True)
+                raise NonFiniteError(f"{e} (the same after falling back from {bad.name} to an older checkpoint: "
+                                     "the training diverges, not a checkpoint)", stage=e.stage, step=e.step) from None
+            ckpts = came.get("checkpoints")
+            if not came or ckpts is None or len(ckpts.all()) < 2:
+                raise
+            bad = Path(came["path"])
+            aside = ckpts.set_aside(bad, f"NaN or infinity after resuming from it ({e})")
+            console.print(f"[yellow]{ctx.stage_name}: NaN after resuming from {bad.name}; set it aside as "
+                          f"{aside.name} and resuming from the checkpoint before it[/]")
+            fallback = (bad, aside)
+            ctx._accelerator = None  # a fresh Accelerator: the models are built again
+            from .checkpoint import reset_last_saved
+
+            reset_last_saved()
 
 
 def _quote(text: str) -> str:
@@ -341,20 +419,52 @@ def records_lock(run_dir: Path):
     return lock
 
 
+STATUSES = ("running", "interrupted", "failed", "done", "stale")
+_MANIFEST_FIX = "fix it, or remove it and the stages run again"
+_RECORD_FIELDS = {"status": "str?", "seconds": "number?", "attempts": "count?", "started": "number?",
+                  "finished": "number?", "artifacts": "dict?", "metrics": "dict?", "dir": "bool?",
+                  "interrupted_at_step": "int|null?", "error": "str?", "config_hash": "str?"}
+
+
 def _read_manifest(run_dir: Path) -> dict:
+    """The run's ``manifest.json``, checked entry by entry: anything malformed is one sentence
+    naming the file, the entry and the fix (never a traceback, never a silently dropped stage)."""
+    from .io import check_fields
+
     path = run_dir / "manifest.json"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return {}
-    data = read_json(path, "run manifest")
-    stages = data.get("stages", {}) if isinstance(data, dict) else None
-    if (not isinstance(data, dict) or not isinstance(stages, dict)
-            or not all(isinstance(r, dict) for r in stages.values())
-            or not isinstance(data.get("round", 1), int) or not isinstance(data.get("history", []), list)):
-        raise UserError(
-            f"run manifest {path} is valid JSON but not an Almost manifest (stages are not a mapping of "
-            "records); fix it, or remove it and the stages run again"
-        )
+    data = read_json(path, "run manifest", _MANIFEST_FIX)
+    if not isinstance(data, dict):
+        from .io import describe
+
+        raise UserError(f"run manifest {path} is valid JSON but not an Almost manifest (it holds {describe(data)}, "
+                        f"not an object); {_MANIFEST_FIX}")
+    check_fields(data, path, "run manifest", {"stages": "dict?", "round": "posint?", "history": "list?",
+                                              "pipeline": "str?", "profile": "str?"}, _MANIFEST_FIX)
+    _check_records(data.get("stages", {}), path, "")
+    for i, past in enumerate(data.get("history", [])):
+        check_fields(past, path, "run manifest", {"round": "posint", "stages": "dict"}, _MANIFEST_FIX,
+                     entry=f"history entry {i + 1}")
+        _check_records(past["stages"], path, f"round {past['round']} ")
     return data
+
+
+def _check_records(stages: Mapping[str, Any], path: Path, where: str) -> None:
+    from .io import check_fields, describe
+
+    for name, rec in stages.items():
+        entry = f"{where}stage {name!r}"
+        if not isinstance(rec, dict):
+            raise UserError(f"run manifest {path} is valid JSON but not an Almost manifest ({entry} holds "
+                            f"{describe(rec)}, not a record); {_MANIFEST_FIX}")
+        check_fields(rec, path, "run manifest", _RECORD_FIELDS, _MANIFEST_FIX, entry=entry)
+        if "status" in rec and rec["status"] not in STATUSES:
+            raise UserError(f"run manifest {path}, {entry}, has status {describe(rec['status'])}, not one of "
+                            f"{', '.join(STATUSES)}; {_MANIFEST_FIX}")
+        bad = [k for k, v in (rec.get("artifacts") or {}).items() if not isinstance(v, str)]
+        if bad:
+            raise UserError(f"run manifest {path}, {entry}, has artifact {bad[0]!r} that is not a path; {_MANIFEST_FIX}")
 
 
 @contextlib.contextmanager
@@ -370,14 +480,20 @@ def _edit_manifest(run_dir: Path):
 
 def _read_metrics(path: Path, nested: bool = True) -> dict:
     """``{stage: {metric: value}}`` (``nested=False``: ``{metric: value}``); a wrong shape is
-    one sentence naming the file."""
-    if not path.exists():
+    one sentence naming the file and the entry. Values are numbers, null, text or true/false."""
+    if not path.exists() and not path.is_symlink():
         return {}
-    data = read_json(path, "metrics file")
-    ok = isinstance(data, dict) and (not nested or all(isinstance(v, dict) for v in data.values()))
-    if not ok:
-        shape = "{stage: {metric: number}}" if nested else "{metric: number}"
-        raise UserError(f"metrics file {path} is valid JSON but not {shape}; fix it or remove it")
+    fix = "fix it or remove it"
+    data = read_json(path, "metrics file", fix)
+    shape = "{stage: {metric: number}}" if nested else "{metric: number}"
+    if not isinstance(data, dict) or (nested and not all(isinstance(v, dict) for v in data.values())):
+        raise UserError(f"metrics file {path} is valid JSON but not {shape}; {fix}")
+    for stage, values in (data.items() if nested else [("", data)]):
+        for k, v in values.items():
+            if isinstance(v, dict | list):
+                where = f"{stage}.{k}" if stage else k
+                raise UserError(f"metrics file {path} has {where} = a{'n object' if isinstance(v, dict) else ' list'}, "
+                                f"not a number; {fix}")
     return data
 
 
@@ -666,6 +782,18 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             )
     names = [s.name for s in pipeline.stages]
     selected = stages or names
+    cfg_hash, cfg_flat = cfgmod.identity(new_cfg)
+    if not force:  # a stage resumes only the work of the config it runs with now
+        rdir0 = run_dir / f"round-{int(manifest.get('round', 1)):03d}" if pipeline.rounds else run_dir
+        for name in selected:
+            rec = manifest.get("stages", {}).get(name, {})
+            if rec.get("status") in ("running", "interrupted", "failed") and (rdir0 / name).is_dir():
+                old = _stage_identity(rdir0 / name)
+                if old is not None and old.get("hash") != cfg_hash:
+                    raise ConfigError(
+                        f"stage {name} was {_STOPPED[rec['status']]} under another config "
+                        f"({cfgmod.describe_diff(old.get('config') or {}, cfg_flat)}), so it cannot resume that work; "
+                        f"re-run with --force {name} to start it over with this config, or with the old values to resume")
     _barrier()  # every process has read the same manifest before the main one changes it
 
     manifest.update({"pipeline": pipeline.name, "profile": profile, "versions": _versions()})
@@ -712,6 +840,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                         console.print(f"[yellow]stage {name}: stale, it used {names[first]}'s old output{where}{runs_now}[/]")
             atomic_write(cfg_path, cfgmod.to_toml(cfg, {"pipeline": pipeline.name, "profile": profile}))
             atomic_write_json(run_dir / "manifest.json", manifest)
+            _restore_done_metrics(run_dir, rdir, manifest)
     _barrier()
 
     for name in selected:
@@ -740,8 +869,11 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                 if not resuming:
                     with contextlib.suppress(FileNotFoundError):
                         (sdir / STAGE_METRICS).unlink()
+                if not resuming or _stage_identity(sdir) is None:
+                    atomic_write_json(sdir / STAGE_CONFIG, {"hash": cfg_hash, "config": cfg_flat})
                 _mark(run_dir, name, status="running", started=time.time(), replace=not resuming,
-                      attempts=int(rec.get("attempts", 0) or 0) + 1 if resuming else 1)
+                      attempts=int(rec.get("attempts", 0) or 0) + 1 if resuming else 1,
+                      config_hash=cfg_hash)
         if resuming:
             console.print(f"stage {name}: resuming ({rec.get('status')} before)")
         console.rule(f"[bold]{pipeline.name} · {name}")
@@ -751,11 +883,11 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         reset_last_step()
         reset_last_saved()
         t0 = time.time()
-        from .threads import for_stage
+        from .checkpoint import clear_identity, set_identity
 
+        set_identity(name, cfg_hash, cfg_flat, flush=ctx.flush_logs)
         try:
-            with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
-                fn(ctx)
+            _run_stage(ctx, fn)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (_Terminated)
             if signals is not None:
                 signals["stopping"] = True  # a second Ctrl-C must not tear the records
@@ -772,9 +904,15 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             if not isinstance(e, UserError) and is_disk_full(e):
                 raise disk_full_error(getattr(e, "filename", None) or sdir) from None
             raise
+        finally:
+            clear_identity()
         used = getattr(registry, "distributions_used", None)  # every plugin distribution that took part
-        _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2), finished=time.time(),
-              dir=sdir.is_dir(), **({"plugins": used([pipeline.plugin])} if used else {}))
+        if main:  # the commit: one manifest write makes the stage done, with the metrics it has now
+            with records_lock(run_dir):
+                done_metrics = _read_metrics(rdir / "metrics.json").get(name, {})
+                _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2),
+                      finished=time.time(), dir=sdir.is_dir(), metrics=done_metrics,
+                      **({"plugins": used([pipeline.plugin])} if used else {}))
         _barrier()
 
     metrics = _read_metrics(run_dir / "metrics.json")

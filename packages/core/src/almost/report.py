@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 import os
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from .history import HISTORY_FILE, media, read_history, series
+from .history import HISTORY_FILE, media, series
 
 REPORT_FILE = "report.html"
 PICTURES = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -62,6 +61,7 @@ class RunRecord:
     config: dict[str, Any]
     manifest: dict[str, Any]
     stages: list[StageRecord]
+    problems: list[str] = attrs.Factory(list)  # records that could not be read (left out of the page)
 
     @property
     def title(self) -> str:
@@ -71,34 +71,82 @@ class RunRecord:
 # ---------------------------------------------------------------------------------------
 # reading a run
 # ---------------------------------------------------------------------------------------
-def _read_json(path: Path) -> dict:
+class _Problems(list):
+    """What the report could not read: one short phrase per record, named by its file."""
+
+    def read(self, fn, *args, default):
+        from .errors import UserError
+
+        try:
+            return fn(*args)
+        except UserError as e:
+            self.append(str(e).split("; ")[0])
+            return default
+
+
+def _history(sdir: Path, problems: _Problems) -> list[dict]:
+    """A stage's history records; a file that is not JSON lines (binary, damaged) is a problem,
+    a torn last line (kill -9 mid-write) is not."""
+    from .history import parse_lines
+
+    path = sdir / HISTORY_FILE
+    if not path.exists():
+        return []
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append(f"history {path} is not UTF-8 text (binary or damaged)")
+        return []
+    except OSError as e:
+        problems.append(f"history {path} cannot be read ({e.strerror or e})")
+        return []
+    records, bad = parse_lines(text)
+    torn_tail = bad == 1 and not text.endswith("\n")
+    if bad and not torn_tail:
+        problems.append(f"history {path} has {bad} line(s) that are not step records")
+    return records
+
+
+def _picture_ok(path: Path) -> str | None:
+    """Why a PNG/GIF/JPEG cannot be shown (``None``: it decodes, every frame of a GIF too)."""
+    try:
+        from PIL import Image, ImageSequence
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        with Image.open(path) as im:
+            for frame in ImageSequence.Iterator(im):
+                frame.load()
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError... for damaged files
+        return f"picture {path} cannot be decoded ({(str(e) or type(e).__name__)[:80]})"
+    return None
 
 
 def load_run(run_dir: str | os.PathLike) -> RunRecord:
-    """Everything the report shows about ``run_dir``; a folder that is not a run is a UserError."""
+    """Everything the report shows about ``run_dir``; a folder that is not a run is a UserError.
+    Records it cannot read (a damaged manifest, metrics or history, a picture that does not
+    decode) are left out and listed in ``problems``."""
     import tomllib
 
     from .errors import UserError
+    from .io import read_text
+    from .pipeline import _read_manifest, _read_metrics
 
     run = Path(run_dir)
     if not run.is_dir():
         raise UserError(f"run directory {run} does not exist; give the folder an `almost run` wrote (e.g. runs/gamengen/tiny)")
-    if not (run / "manifest.json").is_file() and not (run / "config.toml").is_file():
+    if not (run / "manifest.json").exists() and not (run / "config.toml").exists():
         raise UserError(f"{run} is not a run directory (no manifest.json or config.toml); give the folder an `almost run` wrote")
-    manifest = _read_json(run / "manifest.json")
+    problems = _Problems()
+    manifest = problems.read(_read_manifest, run, default={})
     config_text, config = "", {}
-    if (run / "config.toml").is_file():
-        config_text = (run / "config.toml").read_text(encoding="utf-8", errors="replace")
+    if (run / "config.toml").exists():
+        config_text = problems.read(read_text, run / "config.toml", "config file", default="")
         try:
             config = tomllib.loads(config_text)
-        except tomllib.TOMLDecodeError:
-            config = {}
+        except tomllib.TOMLDecodeError as e:
+            problems.append(f"config file {run / 'config.toml'} is not valid TOML ({e})")
+            config_text, config = "", {}
     stages: list[StageRecord] = []
     rounds = sorted(p for p in run.glob("round-[0-9][0-9][0-9]") if p.is_dir())
     if rounds:
@@ -106,11 +154,12 @@ def load_run(run_dir: str | os.PathLike) -> RunRecord:
         for rdir in rounds:
             r = int(rdir.name.split("-")[1])
             recs = manifest.get("stages", {}) if r == manifest.get("round") else past.get(r, {})
-            metrics = _read_json(rdir / "metrics.json")
-            stages += _stages(rdir, recs, metrics, prefix=f"{rdir.name}/")
+            metrics = problems.read(_read_metrics, rdir / "metrics.json", default={})
+            stages += _stages(rdir, recs, metrics, prefix=f"{rdir.name}/", problems=problems)
     else:
-        stages = _stages(run, manifest.get("stages", {}), _read_json(run / "metrics.json"))
-    return RunRecord(run, config_text, config, manifest, stages)
+        metrics = problems.read(_read_metrics, run / "metrics.json", default={})
+        stages = _stages(run, manifest.get("stages", {}), metrics, problems=problems)
+    return RunRecord(run, config_text, config, manifest, stages, list(problems))
 
 
 def _order(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[str]:
@@ -125,12 +174,16 @@ def _order(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any]) ->
     return names
 
 
-def _stages(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any], prefix: str = "") -> list[StageRecord]:
+def _stages(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any], prefix: str = "",
+            problems: list[str] | None = None) -> list[StageRecord]:
+    problems = problems if problems is not None else _Problems()
     out = []
     for name in _order(folder, recs, metrics):
         rec = recs.get(name, {}) if isinstance(recs.get(name), dict) else {}
         sdir = folder / name
-        hist = read_history(sdir)
+        hist = _history(sdir, problems)
+        if not metrics.get(name) and isinstance(rec.get("metrics"), dict):
+            metrics = {**metrics, name: rec["metrics"]}  # the done record holds them (a kill lost the file's)
         st = StageRecord(prefix + name, sdir, status=str(rec.get("status", "-")),
                          seconds=rec.get("seconds"), metrics=dict(metrics.get(name, {}) or {}),
                          curves=series(hist), error=str(rec.get("error", "") or ""))
@@ -155,6 +208,10 @@ def _stages(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any], p
             if key in seen or not path.is_file():
                 continue
             seen.add(key)
+            why = _picture_ok(path) if path.stat().st_size <= MAX_PICTURE_BYTES else None
+            if why:
+                problems.append(why)
+                continue
             st.pictures.append((label, path))
         st.pictures = st.pictures[:MAX_PICTURES_PER_STAGE]
         out.append(st)
@@ -490,9 +547,10 @@ def render_compare(a: RunRecord, b: RunRecord, refresh: int | None = None) -> st
 
 
 def write_report(run_dir: str | os.PathLike, other: str | os.PathLike | None = None,
-                 out: str | os.PathLike | None = None, refresh: int | None = None) -> Path:
+                 out: str | os.PathLike | None = None, refresh: int | None = None, strict: bool = True) -> Path:
     """Write the report of ``run_dir`` (or ``run_dir`` vs ``other``); returns its path.
-    ``refresh``: the page reloads itself every so many seconds (``almost report --watch``)."""
+    ``refresh``: the page reloads itself every so many seconds (``almost report --watch``).
+    Records it could not read are left out of the page; ``strict``: then a UserError names them."""
     from .io import atomic_write
 
     a = load_run(run_dir)
@@ -504,4 +562,11 @@ def write_report(run_dir: str | os.PathLike, other: str | os.PathLike | None = N
         text = render_compare(a, b, refresh)
         path = Path(out) if out else a.path / f"report-vs-{b.title}.html"
     atomic_write(path, text)
+    problems = a.problems + (b.problems if other is not None else [])
+    if problems and strict:  # the page is written without them; the user hears which and exits 2
+        from .errors import UserError
+
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise UserError(f"the report {path} leaves out {len(problems)} record(s) it could not read "
+                        f"({'; '.join(problems[:3])}{more}); fix or remove them and run `almost report` again")
     return path

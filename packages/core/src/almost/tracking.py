@@ -153,6 +153,21 @@ def _flat_config(cfg: Any) -> dict[str, Any]:
     return {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in flat.items()}
 
 
+def _drain(writer: Any) -> None:
+    """Flush a TensorBoard ``SummaryWriter`` with its queue drained. tensorboardX's ``flush()``
+    flushes the file only: events still in its queue (its worker thread lags under load) would die
+    with a killed process. Its worker is stopped (it writes everything queued before the stop
+    signal, the queue being FIFO) and a new one started on the same file."""
+    fw = writer._get_file_writer() if hasattr(writer, "_get_file_writer") else None
+    efw = getattr(fw, "event_writer", None)
+    worker = getattr(efw, "_worker", None)
+    if worker is not None and type(efw).__module__.startswith("tensorboardX") and hasattr(worker, "stop"):
+        worker.stop()
+        efw._worker = type(worker)(efw._event_queue, efw._ev_writer, efw._flush_secs)
+        efw._worker.start()
+    writer.flush()
+
+
 class StageTrackers:
     """The trackers of one stage, started on the first value logged (so TensorBoard can be
     told where a resumed stage picks up: ``purge_step`` hides the replayed steps)."""
@@ -273,6 +288,14 @@ class StageTrackers:
                           "it is left out for the rest of this stage[/]")
             if t in self.trackers:
                 self.trackers.remove(t)
+
+    def flush(self) -> None:
+        """Everything logged so far written out (TensorBoard's queue drained to its file): called
+        before a checkpoint counts, so a kill after it loses no step that resume will not log again."""
+        for t in list(self.trackers):
+            writer = getattr(t, "writer", None)
+            if writer is not None and hasattr(writer, "flush"):
+                self._safe(t, "flush", lambda w=writer: _drain(w))
 
     def finish(self) -> None:
         for t in self.trackers:

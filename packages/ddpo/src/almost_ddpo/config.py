@@ -19,6 +19,16 @@ from .shapes import all_prompts
 _FRACTION = and_(ge(0.0), lt(1.0))
 
 
+def _multiple_of_8(inst, attribute, value) -> None:  # the tiny model halves the picture 3 times
+    if value % 8:
+        raise ValueError(f"'{attribute.name}' must be a multiple of 8 (the model halves it three times): {value!r}")
+
+
+def _some_prompts(inst, attribute, value) -> None:  # an empty list would make no picture at all
+    if not value or not all(isinstance(p, str) and p.strip() for p in value):
+        raise ValueError(f"'{attribute.name}' must be a list of at least one non-empty prompt: {value!r}")
+
+
 @attrs.define
 class ModelConfig:
     path: str = field("", help="local SD 1.x diffusers folder or single-file checkpoint (.safetensors/.ckpt); empty: the tiny model the pretrain stage trains")
@@ -29,12 +39,13 @@ class ModelConfig:
 
 @attrs.define
 class PretrainConfig:
-    image_size: int = field(32, help="pixels per side of the procedural shapes", validator=ge(8))
+    image_size: int = field(32, help="pixels per side of the procedural shapes", validator=[ge(8), _multiple_of_8])
     dataset_size: int = field(4096, help="procedural images (colour × shape × position × size)", validator=ge(1))
     vae_steps: int = field(300, help="autoencoder training steps", validator=ge(1))
     vae_batch_size: int = field(16, help="images per autoencoder step", validator=ge(1))
     unet_steps: int = field(1000, help="text-conditioned UNet training steps", validator=ge(1))
     batch_size: int = field(32, help="images per UNet training step", validator=ge(1))
+    checkpoint_every: int = field(500, help="UNet steps between resumable checkpoints", validator=ge(1))
     lr: float = field(2e-3, help="AdamW learning rate (one-cycle schedule)", validator=gt(0.0))
     uncond_prob: float = field(0.1, help="prompt dropout, so classifier-free guidance works", validator=_FRACTION)
     seed: int = field(0, help="seed of the data and the weights")
@@ -42,7 +53,7 @@ class PretrainConfig:
 
 @attrs.define
 class GenerateConfig:
-    prompts: list[str] = field(factory=all_prompts, help="prompts to sample (any list)")
+    prompts: list[str] = field(factory=all_prompts, help="prompts to sample (any list)", validator=_some_prompts)
     negative_prompt: str = field("", help="negative prompt (empty: unconditional)")
     images_per_prompt: int = field(8, help="images per prompt, seeds seed, seed+1, ...", validator=ge(1))
     height: int = field(0, help="image height in pixels (0: the model's default)", validator=ge(0))

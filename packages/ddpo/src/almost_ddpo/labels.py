@@ -36,7 +36,8 @@ def mark_labels_changed(run_dir: str | Path, why: str = "the ratings changed") -
 
 def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str = "import") -> int:
     """``almost ddpo import``: merge, print one line per bad entry and the summary; a UserError
-    (exit status 2) when nothing could be merged."""
+    (exit status 2) when nothing could be merged because of bad entries (the same file imported
+    again merges nothing and is no error: exit 0, "nothing new")."""
     from almost.pipeline import RunDirLock
 
     from .scores import merge_seed_scores, run_images, run_log
@@ -57,6 +58,10 @@ def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str 
     for line in report.bad:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
+    if not report.merged and not report.bad:  # the same file imported again: nothing to do
+        console.print(f"nothing new in {scores_json}: every image already has that score in {run}",
+                      markup=False, highlight=False, soft_wrap=True)
+        return 0
     if not report.merged:
         raise UserError(f"nothing in {scores_json} was merged into {run} ({report.summary()}); "
                         "fix the entries listed above, or check --images is the folder the file was scored in")

@@ -30,7 +30,7 @@ from pathlib import Path
 import attrs
 
 from almost.errors import UserError
-from almost.io import atomic_write_json, read_json
+from almost.io import atomic_write_json, loads_strict, read_json
 
 SCORE_MIN, SCORE_MAX = -5, 5
 RATINGS_FILE = "ratings.jsonl"
@@ -126,23 +126,26 @@ class RatingLog:
             return list(self._cache[1])
         out = []
         torn = False
-        text = self.path.read_text(encoding="utf-8")
-        lines = text.split("\n")
-        for i, line in enumerate(lines, 1):
-            if not line.strip():
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:  # a folder where the file should be, no permission...
+            raise UserError(f"ratings file {self.path} cannot be read ({e.strerror or e}); "
+                            "it must be the run's ratings.jsonl file") from None
+        lines = data.split(b"\n")
+        for i, raw in enumerate(lines, 1):
+            if not raw.strip():
                 continue
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
+                rec = loads_strict(raw.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
                 if i == len(lines):  # the last line, without its newline: a write was cut off
                     _warn(f"ratings file {self.path}: the last line ({i}) was cut off mid-write and is left out; "
                           "reopening the log sets it aside")
                     torn = True  # not cached: reported on every read
                     continue
-                raise UserError(f"ratings file {self.path} line {i} is not JSON; fix or remove that line") from None
-            if not isinstance(rec, dict):
-                raise UserError(f"ratings file {self.path} line {i} is not a JSON object; fix or remove that line")
-            out.append(rec)
+                what = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else "not JSON"
+                raise UserError(f"ratings file {self.path} line {i} is {what}; fix or remove that line") from None
+            out.append(check_rating(rec, self.path, i))
         out = drop_undone(out)
         self._cache = None if torn else (stamp, out)
         return list(out)
@@ -157,6 +160,38 @@ class RatingLog:
 
     def rated(self) -> set[str]:
         return rated_of(self.records())
+
+
+_RATING_FIELDS = {
+    "score": {"image": "str", "score": "int"},
+    "pair": {"left": "str", "right": "str", "winner": "str"},
+    "skip": {"image": "str"},
+    "undo": {"undoes": "str"},
+}
+
+
+def check_rating(rec, path: Path, line: int) -> dict:
+    """One ratings record, checked: its kind known, the fields that kind needs present and typed,
+    a score an integer in -5..5, a pair's winner left/right/tie. One sentence naming the line."""
+    from almost.io import check_fields, describe
+
+    fix = "fix or remove that line"
+    entry = f"line {line}"
+    if not isinstance(rec, dict):
+        raise UserError(f"ratings file {path} line {line} is not a JSON object; {fix}")
+    kind = rec.get("kind")
+    if kind not in _RATING_FIELDS:
+        raise UserError(f"ratings file {path} line {line} has kind {describe(kind)}, not one of "
+                        f"{', '.join(_RATING_FIELDS)}; {fix}")
+    check_fields(rec, path, "ratings file", {**_RATING_FIELDS[kind], "time": "number?", "file": "str?",
+                                             "left_file": "str?", "right_file": "str?"}, fix, entry=entry)
+    if kind == "score" and not SCORE_MIN <= rec["score"] <= SCORE_MAX:
+        raise UserError(f"ratings file {path} line {line} has score {rec['score']}, outside "
+                        f"{SCORE_MIN}..{SCORE_MAX}; {fix}")
+    if kind == "pair" and rec["winner"] not in ("left", "right", "tie"):
+        raise UserError(f"ratings file {path} line {line} has winner {describe(rec['winner'])}, not left, right "
+                        f"or tie; {fix}")
+    return rec
 
 
 def drop_undone(records: list[dict]) -> list[dict]:
@@ -269,7 +304,8 @@ def read_scores_json(path: str | Path, known_images: set[str] | None = None) -> 
     path = Path(path)
     data = read_json(path, "scores file")
     if not isinstance(data, dict):
-        raise UserError(f"scores file {path} must be a JSON object of image file name → integer score")
+        raise UserError(f"scores file {path} must be a JSON object of image file name → integer score "
+                        "(it holds something else); fix it")
     out = {}
     for name, score in data.items():
         out[name] = validate_score(name, score)
@@ -330,7 +366,8 @@ def merge_seed_scores(log: RatingLog, scores_file: str | Path, images_dir: str |
     scores_file, images_dir = Path(scores_file), Path(images_dir)
     data = read_json(scores_file, "scores file")
     if not isinstance(data, dict):
-        raise UserError(f"scores file {scores_file} must be a JSON object of image file name → integer score")
+        raise UserError(f"scores file {scores_file} must be a JSON object of image file name → integer score "
+                        "(it holds something else); fix it")
     if not images_dir.is_dir():
         raise UserError(f"--images {images_dir} is not a folder; give the folder that holds the scored images")
     report = MergeReport()

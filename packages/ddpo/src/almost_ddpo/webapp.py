@@ -36,7 +36,7 @@ def load_items(images_dir: Path) -> list[dict]:
     items = []
     for png in sorted(images_dir.glob("*.png")):
         side = png.with_suffix(".json")
-        meta = read_json(side, "sidecar record") if side.is_file() else {}
+        meta = read_json(side, "sidecar record", expect=dict) if side.is_file() else {}
         items.append({"name": png.name, "prompt": meta.get("prompt", ""), "seed": meta.get("seed")})
     return items
 

@@ -357,7 +357,13 @@ def _shard_info(path: Path) -> tuple[dict, dict]:
         raise UserError(
             f"{path} is not an episode shard (no 'almost' metadata); remove it from {path.parent}"
         )
-    meta = json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise UserError(f"{path} is not an episode shard (its 'almost' metadata is not a JSON object); "
+                        f"remove it from {path.parent}")
     ids = t.column("episode_id").to_numpy()
     rewards = t.column("reward").to_numpy()
     order = list(dict.fromkeys(ids.tolist()))
@@ -413,14 +419,15 @@ class EpisodeStore:
             )
         mpath = self.root / MANIFEST
         manifest = (
-            read_json(mpath, "episode manifest") if mpath.exists() else rebuild_manifest(self.root)
+            read_json(mpath, "episode manifest", "delete it to rebuild it from the shards", expect=dict)
+            if mpath.exists() else rebuild_manifest(self.root)
         )
         try:
             self.action_names: list[str] = list(manifest["action_names"])
             self.noop_action: int = int(manifest["noop_action"])
             self.frame_shape: tuple[int, int, int] = tuple(int(x) for x in manifest["frame_shape"])
             shards = manifest["shards"]
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             if not manifest.get("shards", True):
                 raise UserError(
                     f"episode folder {self.root} holds no episodes; run the agent or "
@@ -430,6 +437,17 @@ class EpisodeStore:
                 f"episode manifest {mpath} lacks action_names/noop_action/frame_shape/shards; "
                 "delete it to rebuild it from the shards"
             ) from None
+        from almost.io import check_fields
+
+        if not isinstance(shards, list):
+            raise UserError(f"episode manifest {mpath} has 'shards' that is not a list; delete it to rebuild it "
+                            "from the shards")
+        for i, s in enumerate(shards):
+            check_fields(s, mpath, "episode manifest", {"file": "str", "episodes": "list", "frames": "count"},
+                         "delete it to rebuild it from the shards", entry=f"shard {i + 1}")
+            if not all(isinstance(e, int) and not isinstance(e, bool) for e in s["episodes"]):
+                raise UserError(f"episode manifest {mpath}, shard {i + 1}, lists an episode id that is not a whole "
+                                "number; delete it to rebuild it from the shards")
         self.manifest = manifest
         self._where: dict[int, str] = {}
         self._lengths: dict[int, int] = {}

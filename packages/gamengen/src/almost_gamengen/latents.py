@@ -74,6 +74,38 @@ def write_index(root: Path, *, latent_shape: Sequence[int], dtype: str, scaling_
     })
 
 
+_INDEX_FIX = "re-run the encode stage with --force (it writes the index)"
+
+
+def read_index(path: Path) -> dict:
+    """The latent store's ``index.json``, checked entry by entry (one sentence naming the file,
+    the entry and the fix; never a KeyError)."""
+    from almost.io import check_fields
+
+    index = read_json(path, "latent store index", _INDEX_FIX, expect=dict)
+    check_fields(index, path, "latent store index", {
+        "latent_shape": "posints", "scaling_factor": "number", "action_names": "strs", "noop_action": "count",
+        "frame_shape": "posints", "shards": "list", "episodes": "list"}, _INDEX_FIX)
+    if len(index["latent_shape"]) != 3 or len(index["frame_shape"]) != 3:
+        raise UserError(f"latent store index {path} has a latent_shape or frame_shape that is not 3 numbers; "
+                        f"{_INDEX_FIX}")
+    if not index["action_names"] or index["noop_action"] >= len(index["action_names"]):
+        raise UserError(f"latent store index {path} has noop_action {index['noop_action']} outside its "
+                        f"{len(index['action_names'])} action names; {_INDEX_FIX}")
+    for i, s in enumerate(index["shards"]):
+        check_fields(s, path, "latent store index", {"file": "str", "frames": "count"}, _INDEX_FIX,
+                     entry=f"shard {i + 1}")
+        if "/" in s["file"] or "\\" in s["file"] or s["file"].startswith("."):
+            raise UserError(f"latent store index {path}, shard {i + 1}, names {s['file']!r}, not a file of the "
+                            f"store; {_INDEX_FIX}")
+    for i, e in enumerate(index["episodes"]):
+        check_fields(e, path, "latent store index", {"id": "int|str", "length": "count", "shard": "count",
+                                                     "start": "count"}, _INDEX_FIX, entry=f"episode {i + 1}")
+        if e["shard"] >= len(index["shards"]) or e["start"] + e["length"] > index["shards"][e["shard"]]["frames"]:
+            raise UserError(f"latent store index {path}, episode {i + 1}, points outside its shard; {_INDEX_FIX}")
+    return index
+
+
 def _memmap_tensors(path: Path) -> dict[str, np.memmap]:
     """Memory-map every tensor of a safetensors file without reading its data."""
     try:
@@ -114,7 +146,7 @@ class LatentStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.index = read_json(self.root / INDEX, "latent store index")
+        self.index = read_index(self.root / INDEX)
         self.latent_shape = tuple(self.index["latent_shape"])
         self.scaling_factor = float(self.index["scaling_factor"])
         self.action_names = list(self.index["action_names"])

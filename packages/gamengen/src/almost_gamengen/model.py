@@ -291,7 +291,6 @@ class WorldModel(nn.Module):
         from diffusers import UNet2DConditionModel
 
         from almost.checkpoint import load_safetensors
-        from almost.io import read_json
 
         offline()
         d = Path(directory)
@@ -300,8 +299,13 @@ class WorldModel(nn.Module):
                 f"{d} is not a saved world model (needs world_model.json and unet/); "
                 "run the train stage first"
             )
-        cfg = read_json(d / "world_model.json", "world model config")
-        unet = UNet2DConditionModel.from_pretrained(d / "unet")
+        cfg = read_world_model_config(d / "world_model.json")
+        try:
+            unet = UNet2DConditionModel.from_pretrained(d / "unet")
+        except Exception as e:  # a torn safetensors file, a config.json that is not a UNet's, ...
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            raise UserError(f"the world model's UNet in {d / 'unet'} cannot be loaded ({first}); its weights are "
+                            "damaged or incomplete: re-run the train stage with --force train") from None
         meta = {k: v for k, v in cfg.items() if k not in (
             "format_version", "num_actions", "context", "context_noise_max",
             "context_noise_buckets", "cfg_drop_prob", "predict_delta", "delta_scale", "action_drop_prob")}
@@ -310,9 +314,29 @@ class WorldModel(nn.Module):
                     cfg.get("predict_delta", False), cfg.get("delta_scale", 1.0),
                     cfg.get("action_drop_prob", 0.0))
         state = load_safetensors(d / "world_model.safetensors")
-        model.action_embedding.weight.data.copy_(state["action_embedding.weight"])
-        model.action_position.weight.data.copy_(state["action_position.weight"])
+        try:
+            model.action_embedding.weight.data.copy_(state["action_embedding.weight"])
+            model.action_position.weight.data.copy_(state["action_position.weight"])
+        except (KeyError, RuntimeError) as e:
+            raise UserError(f"world model weights {d / 'world_model.safetensors'} do not fit its config ({e}); "
+                            f"{WORLD_MODEL_FIX}") from None
         return model
+
+
+WORLD_MODEL_FIX = "re-run the train stage with --force train (it writes the model)"
+
+
+def read_world_model_config(path: Path) -> dict:
+    """``world_model.json``, checked field by field (one sentence naming the file and the field)."""
+    from almost.io import check_fields, read_json
+
+    cfg = read_json(path, "world model config", WORLD_MODEL_FIX, expect=dict)
+    return check_fields(cfg, path, "world model config", {
+        "num_actions": "posint", "context": "posint", "context_noise_max": "number",
+        "context_noise_buckets": "posint", "cfg_drop_prob": "number", "predict_delta": "bool?",
+        "delta_scale": "number?", "action_drop_prob": "number?", "action_names": "strs?",
+        "noop_action": "count?", "latent_shape": "posints?", "scaling_factor": "number?",
+        "trained_steps": "count?"}, WORLD_MODEL_FIX)
 
 
 def build_world_model(mcfg, num_actions: int, latent_hw: tuple[int, int], seed: int,

@@ -136,13 +136,18 @@ def train_tiny(ctx, out: Path) -> None:
     ckpts = Checkpoints(out / "checkpoints", acc)
     state = ckpts.load() or {"step": 0}
     start = int(state["step"])
-    g.manual_seed(cfg.seed + start)
+    if state.get("data_rng"):  # the data order goes on where the checkpoint left it (as if never stopped)
+        import base64
+
+        g.set_state(torch.frombuffer(bytearray(base64.b64decode(state["data_rng"])), dtype=torch.uint8))
+    else:
+        g.manual_seed(cfg.seed + start)
     noise_sched = DDPMScheduler.from_config(scheduler.config)
     ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length,
                     return_tensors="pt").input_ids
     empty = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length,
                       return_tensors="pt").input_ids
-    loss_ema = None
+    loss_ema = state.get("loss")  # a running average: part of the checkpoint, so a resume logs the same
     with progress() as p:
         task = p.add_task("pretrain: text-to-image UNet", total=cfg.unet_steps, completed=start, info="")
         for step in range(start, cfg.unet_steps):
@@ -165,8 +170,11 @@ def train_tiny(ctx, out: Path) -> None:
             loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
             p.update(task, advance=1, info=f"loss {loss_ema:.4f}")
             ctx.log_step(step + 1, unet_loss=loss_ema, unet_lr=sched.get_last_lr()[0])
-            if (step + 1) % 500 == 0 and step + 1 < cfg.unet_steps:
-                ckpts.save(step + 1, {"loss": loss_ema})
+            if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.unet_steps:
+                import base64
+
+                ckpts.save(step + 1, {"loss": loss_ema,
+                                      "data_rng": base64.b64encode(g.get_state().numpy().tobytes()).decode()})
     unet.eval()
     text_encoder.eval()
     path = save_pipeline(out / "model", unet, vae, text_encoder, tokenizer, scheduler)

@@ -266,4 +266,4 @@ def run(ctx) -> None:
 
 def _prompt_of(image: Path) -> str:
     side = image.with_suffix(".json")
-    return read_json(side, "sidecar record").get("prompt", "") if side.is_file() else ""
+    return read_json(side, "sidecar record", expect=dict).get("prompt", "") if side.is_file() else ""

@@ -93,7 +93,7 @@ def _prompt(images_dir, name: str) -> str:
     from almost.io import read_json
 
     side = (images_dir / name).with_suffix(".json")
-    return read_json(side, "sidecar record").get("prompt", "") if side.is_file() else ""
+    return read_json(side, "sidecar record", expect=dict).get("prompt", "") if side.is_file() else ""
 
 
 def serve(images_dir, log, host: str = "127.0.0.1", port: int = 0, annotator: str = "me") -> None:

@@ -41,8 +41,8 @@ def run(ctx) -> None:
     store = LatentStore(ctx.find_stage_dir("encode") / "latents")
     model_dir = out / "model"
     if (model_dir / "world_model.json").is_file():
-        done = read_json(model_dir / "world_model.json", "world model config").get("trained_steps")
-        if done == tcfg.steps:
+        done = read_json(model_dir / "world_model.json", "world model config", expect=dict).get("trained_steps")
+        if done == tcfg.steps and "heldout_loss" in _logged(out):  # a kill before its metrics: finish them
             console.print(f"train: {model_dir} already holds the model after {done} steps")
             return
 
@@ -144,6 +144,19 @@ def run(ctx) -> None:
                         steps_per_s=(step - start) / max(secs, 1e-9),
                         params_m=sum(p.numel() for p in core.parameters()) / 1e6)
         console.print(f"train: model saved to {model_dir} (held-out loss {heldout_loss:.4f})")
+
+
+def _logged(out) -> dict:
+    """The metrics this stage folder has logged (the core keeps a copy in it)."""
+    import json
+
+    from almost.pipeline import STAGE_METRICS
+
+    try:
+        data = json.loads((out / STAGE_METRICS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _lr_schedule(opt, tcfg, processes: int):

@@ -161,14 +161,14 @@ def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> No
     ``state.json``), then one rename, so a kill at any moment leaves whole checkpoints only."""
     import torch
 
-    from almost.checkpoint import save_safetensors
+    from almost.checkpoint import flush_stage_logs, record_of, save_safetensors
     from almost.io import atomic_dir
 
     with atomic_dir(ckdir / f"step-{step:08d}") as tmp:
         save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        sizes = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
-        atomic_write_json(tmp / "state.json", {"step": step, **state, "almost_files": sizes})
+        atomic_write_json(tmp / "state.json", {"step": step, **state, **record_of(tmp)})  # checksums, config hash
+        flush_stage_logs()  # history and tracker events up to this step written before the checkpoint counts
     for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
         shutil.rmtree(old, ignore_errors=True)
 
@@ -177,7 +177,7 @@ def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
     """Load the newest intact checkpoint; a damaged newer one is skipped with a note."""
     import torch
 
-    from almost.checkpoint import Checkpoints, load_safetensors
+    from almost.checkpoint import Checkpoints, check_config, load_safetensors
     from almost.console import console
     from almost.errors import UserError
 
@@ -186,6 +186,7 @@ def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
     for ck in reversed(found):
         why = Checkpoints.verify(ck, state_file="state.json")
         if why is None:
+            check_config(ck, "state.json", "train")  # another config's checkpoint: refused
             try:
                 weights = load_safetensors(ck / "adapter.safetensors")
                 opt_state = torch.load(ck / "optimizer.pt", weights_only=True)
@@ -203,7 +204,8 @@ def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
         if skipped:
             console.print(f"resuming from {ck.name}: skipped the damaged {', '.join(skipped)}")
         state = json.loads((ck / "state.json").read_text())
-        state.pop("almost_files", None)
+        for k in ("almost_files", "almost_config_hash", "almost_config"):
+            state.pop(k, None)
         return state
     if found:
         raise UserError(f"every checkpoint in {ckdir} is damaged ({', '.join(skipped)}); "
@@ -287,7 +289,7 @@ def run(ctx: RunContext) -> None:
     for _ in range(step * cfg.grad_accum):  # skip what the checkpoint already saw
         next(stream)
     del rng
-    tokens, t0, loss_ema, stopped = 0, time.time(), None, False
+    tokens, t0, loss_ema, stopped = 0, time.time(), state.get("loss_ema"), False  # the average goes on
     first_loss = state.get("first_loss")
     with progress() as bar:
         task = bar.add_task("train (LoRA)", total=total, completed=step, info="")
@@ -323,7 +325,8 @@ def run(ctx: RunContext) -> None:
                 ctx.log_step(step, eval_loss=ev)
                 if acc.is_main_process:  # one writer; the others wait so nobody reads a half-written step
                     save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
-                                    {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss})
+                                    {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss,
+                                     "loss_ema": loss_ema})
                 acc.wait_for_everyone()
     seconds = time.time() - t0
     if stopped:
