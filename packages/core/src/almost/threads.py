@@ -76,10 +76,15 @@ def cpu_budget(workers: int = 1, env: Mapping[str, str] | None = None) -> int:
     # processes of one `accelerate launch` on this machine share its cores
     workers = max(1, workers) * (_int_env("LOCAL_WORLD_SIZE", env) or 1)
     for name in ("ALMOST_THREADS", "OMP_NUM_THREADS"):
-        n = _int_env(name, env)
+        # inside a stage, OMP_NUM_THREADS=1 is for_stage's setting for the processes it starts,
+        # not the user's: read the user's own value, which for_stage kept aside
+        n = _int_env(_USER_OMP if name == "OMP_NUM_THREADS" and _USER_OMP in env else name, env)
         if n is not None:
             return n if workers <= 1 else max(1, n // workers)
     return max(1, idle_cores() // max(1, workers))
+
+
+_USER_OMP = "ALMOST_USER_OMP_NUM_THREADS"  # set by for_stage while a stage runs ("" = unset)
 
 
 def _runnable_now(samples: int = 5, gap: float = 0.01) -> float | None:
@@ -146,6 +151,8 @@ def for_stage(workers: int = 1) -> Iterator[int]:
     if torch is not None:
         torch.set_num_threads(n)
     os.environ["OMP_NUM_THREADS"] = "1"  # for the processes this stage starts
+    saved_user = os.environ.get(_USER_OMP)
+    os.environ[_USER_OMP] = saved_env or ""  # cpu_budget() inside the stage reads the user's value
     try:
         yield n
     finally:
@@ -153,5 +160,9 @@ def for_stage(workers: int = 1) -> Iterator[int]:
             os.environ.pop("OMP_NUM_THREADS", None)
         else:
             os.environ["OMP_NUM_THREADS"] = saved_env
+        if saved_user is None:
+            os.environ.pop(_USER_OMP, None)
+        else:
+            os.environ[_USER_OMP] = saved_user
         if torch is not None and saved is not None:
             torch.set_num_threads(saved)
