@@ -13,6 +13,13 @@ from almost.config import choice, field
 
 @attrs.define
 class EncodeConfig:
+    vae: str = field(
+        "shipped",
+        help="the frame autoencoder when model.pretrained is empty: 'shipped' = the pretrained "
+        "tiny VAE inside the package for the frame sizes it was trained at (48×64, ViZDoom; "
+        "benchmarks/train_tiny_vae.py), fitted here like 'fit' for other sizes; 'fit' = a small "
+        "VAE fitted on this run's frames (encode.vae_*); or a diffusers AutoencoderKL folder",
+    )
     vae_block_out_channels: list[int] = field(
         factory=lambda: [16, 32, 32],
         help="tiny VAE built from scratch when model.pretrained is empty: channels per level "
@@ -30,8 +37,8 @@ class EncodeConfig:
 
     @classmethod
     def tiny(cls) -> EncodeConfig:
-        # the VAE's ceiling bounds the gain over copy-through-VAE (400 steps: ceiling only
-        # +1.2 dB above it): fit longer
+        # 'fit' only (a game with no shipped VAE): the VAE's ceiling bounds the gain over
+        # copy-through-VAE (400 steps: ceiling only +1.2 dB above it), so fit longer
         return cls(vae_fit_steps=800)
 
     @classmethod
@@ -170,6 +177,10 @@ class RolloutConfig:
     # over copy-through-VAE and sensitivity 0.64 / 0.56 / 0.53 / 0.51 on one tiny model: one step
     # is the model's best estimate, sharper samples from more steps cost PSNR at this size)
     ddim_steps: int = field(1, ge=1, help="DDIM sampling steps per generated frame")
+    play_steps: int = field(
+        0, ge=0, help="DDIM steps per frame in `almost gamengen play` (0: rollout.ddim_steps); when it "
+        "differs, rollout scores the trained model at this setting too (psnr_db_play, sharpness_play)"
+    )
     context_noise: float = field(
         0.0, ge=0, help="σ of the noise added to the context at inference (snapped to a trained bucket)"
     )
