@@ -402,3 +402,20 @@ def test_end_of_run_table_shows_cpu_per_wall_when_recorded():
     text = render({"train": {"seconds": 60, "cpu_per_wall": 1.93}, "rollout": {"seconds": 5}})
     assert "CPU÷wall" in text and "1.93" in text
     assert "CPU÷wall" not in render({"train": {"seconds": 60}})
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)")
+def test_stage_cpu_counts_grandchild_processes():
+    """A worker's own child (a game, a forkserver's worker) is never waited for by the stage's
+    process, so os.times() misses it; TreeCpu counts it."""
+    from almost.threads import TreeCpu
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\ntime.sleep(0.5)"
+    outer = f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {burn!r}]); import time; time.sleep(3)"
+    cpu = TreeCpu(every_s=0.1)
+    try:
+        child = subprocess.Popen([sys.executable, "-c", outer])  # its grandchild burns 0.6 CPU-s
+        child.wait(timeout=60)
+        assert cpu.seconds() >= 0.55
+    finally:
+        cpu.close()

@@ -751,12 +751,18 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         reset_last_step()
         reset_last_saved()
         t0 = time.time()
-        cpu0 = _cpu_seconds()
+        from .threads import TreeCpu
+
+        cpu = TreeCpu()  # this process and every process the stage starts
         from .threads import for_stage
 
         try:
-            with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
-                fn(ctx)
+            try:
+                with for_stage(), ctx.stage_logs():  # torch threads = the cores this process really gets (almost.threads)
+                    fn(ctx)
+            finally:
+                cpu_seconds = cpu.seconds()
+                cpu.close()
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (_Terminated)
             if signals is not None:
                 signals["stopping"] = True  # a second Ctrl-C must not tear the records
@@ -775,7 +781,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             raise
         used = getattr(registry, "distributions_used", None)  # every plugin distribution that took part
         _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2), finished=time.time(),
-              dir=sdir.is_dir(), cpu_per_wall=round((_cpu_seconds() - cpu0) / max(time.time() - t0, 1e-9), 2), **({"plugins": used([pipeline.plugin])} if used else {}))
+              dir=sdir.is_dir(), cpu_per_wall=round(cpu_seconds / max(time.time() - t0, 1e-9), 2), **({"plugins": used([pipeline.plugin])} if used else {}))
         _barrier()
 
     metrics = _read_metrics(run_dir / "metrics.json")
@@ -795,12 +801,6 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
             console.print(f"  [cyan]{stage_name}[/] {label}: {run_dir / rel}")
     console.print(f"run directory: {run_dir}")
     return shown
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished child processes (a stage's workers)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def _interrupted_step() -> int | None:
