@@ -104,11 +104,11 @@ def evaluate(vae, frames, boxes, batch: int = 64) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=2500)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--channels", type=int, nargs="+", default=[16, 32, 64])
-    ap.add_argument("--latent-channels", type=int, default=8)
+    ap.add_argument("--latent-channels", type=int, default=16)
     ap.add_argument("--kl-weight", type=float, default=1e-6)
     ap.add_argument("--edge-weight", type=float, default=0.5)
     ap.add_argument("--object-weight", type=float, default=4.0)
