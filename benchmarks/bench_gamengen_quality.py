@@ -51,7 +51,7 @@ SAMPLERS = {
     "2 DDIM steps": ["rollout.ddim_steps=2"],
     "4 DDIM steps": ["rollout.ddim_steps=4"],
     "8 DDIM steps": ["rollout.ddim_steps=8"],
-    "4 steps, context guidance 1.5": ["rollout.ddim_steps=4", "rollout.guidance_scale=1.5"],
+    "1 step, context guidance 1.3": ["rollout.ddim_steps=1", "rollout.guidance_scale=1.3"],
 }
 DATA_STAGES = ["agent", "collect", "encode"]
 MODEL_STAGES = ["train", "decoder", "rollout"]
