@@ -14,15 +14,18 @@ Runs the gamengen pipeline (default: the ``tiny`` profile) and prints, from the 
 ``--study`` runs the data stages once and then the model stages once per setting of
 ``STUDY`` (the table in benchmarks/README.md), each in its own run folder.
 
+``--samplers RUN`` re-runs only the rollout stage of a finished run once per sampler setting
+(``SAMPLERS``): PSNR, PSNR inside the game's object boxes, sharpness (high-frequency energy of
+the generated frames ÷ the real ones') and sensitivity side by side for one trained model.
+
 Run: ``uv run python benchmarks/bench_gamengen_quality.py [--profile tiny] [--study]
-[--out DIR] [--set key=value ...]``.
+[--samplers RUN] [--out DIR] [--set key=value ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +44,14 @@ STUDY = {
     "+ diffuse the change (delta ×2) + action in the timestep embedding": [
         "model.predict_delta=true", "model.delta_scale=2.0", "model.action_time_cond=true"],
     "+ action in the timestep embedding only": ["model.action_time_cond=true"],
+}
+# sampler settings (rollout only, one trained model): --samplers RUN
+SAMPLERS = {
+    "1 DDIM step": ["rollout.ddim_steps=1"],
+    "2 DDIM steps": ["rollout.ddim_steps=2"],
+    "4 DDIM steps": ["rollout.ddim_steps=4"],
+    "8 DDIM steps": ["rollout.ddim_steps=8"],
+    "1 step, context guidance 1.3": ["rollout.ddim_steps=1", "rollout.guidance_scale=1.3"],
 }
 DATA_STAGES = ["agent", "collect", "encode"]
 MODEL_STAGES = ["train", "decoder", "rollout"]
@@ -72,6 +83,11 @@ def report(out: Path, profile: str, label: str = "", seconds: float | None = Non
         "psnr_db_autoregressive_copy_vae": r.get("psnr_db_autoregressive_copy_vae"),
         "action_sensitivity": r.get("action_sensitivity"),
         "action_nearest_rate": r.get("action_nearest_rate"),
+        "psnr_db_objects": r.get("psnr_db_objects"),
+        "psnr_db_objects_copy_vae": r.get("psnr_db_objects_copy_vae"),
+        "psnr_db_objects_vae_ceiling": r.get("psnr_db_objects_vae_ceiling"),
+        "sharpness": r.get("sharpness_trained"),
+        "sharpness_autoregressive": r.get("sharpness_autoregressive"),
         "agent_return": a.get("return_mean"),
         "random_return": a.get("return_random"),
         "agent_gain_sigma": a.get("return_gain_sigma"),
@@ -81,6 +97,7 @@ def report(out: Path, profile: str, label: str = "", seconds: float | None = Non
     row["pass"] = {
         f"gain ≥ {tg} dB": gain >= tg,
         f"sensitivity ≥ {ts}": (row["action_sensitivity"] or 0) >= ts,
+        "objects above copy-through-VAE": (row["psnr_db_objects"] or -1e9) > (row["psnr_db_objects_copy_vae"] or 1e9),
         f"agent > random by {ta}σ": (row["agent_gain_sigma"] or -1e9) > ta,
     }
     return row
@@ -101,6 +118,10 @@ def print_rows(rows: list[dict]) -> None:
               f"{fmt(r['action_nearest_rate']):>5s} {fmt(r['agent_return'], '.1f'):>7s} "
               f"{fmt(r['random_return'], '.1f'):>7s} {fmt(r['agent_gain_sigma'], '+.1f'):>5s} "
               f"{fmt(r['seconds'], '.0f'):>6s}")
+        print(f"    objects: model {fmt(r['psnr_db_objects'])} dB, copy-through-VAE "
+              f"{fmt(r['psnr_db_objects_copy_vae'])}, VAE ceiling {fmt(r['psnr_db_objects_vae_ceiling'])}; "
+              f"sharpness (high-frequency energy ÷ the game's) teacher-forced {fmt(r['sharpness'])}, "
+              f"autoregressive {fmt(r['sharpness_autoregressive'])}")
         print("    " + ", ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in r["pass"].items()))
 
 
@@ -110,8 +131,16 @@ def main() -> None:
     p.add_argument("--out", default="runs/bench-quality", help="folder for the run(s)")
     p.add_argument("--study", action="store_true", help="also run every setting of STUDY")
     p.add_argument("--set", action="append", default=[], dest="sets", help="extra config overrides")
+    p.add_argument("--samplers", metavar="RUN", help="re-run only the rollout of a finished run once per "
+                   "SAMPLERS setting (its metrics.json is left with the last one)")
     args = p.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+    if args.samplers:
+        run, rows = Path(args.samplers), []
+        for label, sets in SAMPLERS.items():
+            secs = almost_run(run, args.profile, ["rollout"], [*args.sets, *sets], force=True)
+            rows.append(report(run, args.profile, label, secs))
+        print_rows(rows)
+        return
     base = Path(args.out) / args.profile
     if not args.study:
         secs = almost_run(base, args.profile, [], args.sets)

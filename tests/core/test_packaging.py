@@ -77,6 +77,9 @@ def test_every_wheel_is_publishable(wheels):
         if name != "almost_core":
             core = [r for r in meta.get_all("Requires-Dist") if r.startswith("almost-core")]
             assert core and "<" in core[0] and ">=" in core[0], f"{name}: almost-core unbounded: {core}"
+    _, names = _metadata(wheels["almost_gamengen"])  # the pretrained tiny VAE ships inside the wheel
+    for f in ("config.json", "diffusion_pytorch_model.safetensors"):
+        assert f"almost_gamengen/pretrained/vae-48x64/{f}" in names
     core_meta, _ = _metadata(wheels["almost_core"])
     requires = core_meta.get_all("Requires-Dist")
     assert not any(r.startswith(("torch", "accelerate")) and "extra" not in r for r in requires)

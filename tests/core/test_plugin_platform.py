@@ -335,10 +335,15 @@ def test_thread_policy(monkeypatch):
     with threads.for_stage() as n:
         assert n == 3 and torch.get_num_threads() == 3
         assert os.environ["OMP_NUM_THREADS"] == "1"  # what worker processes of the stage inherit
+        assert threads.cpu_budget() == 3  # the stage itself still reads the user's 3, not the workers' 1
         code = "import torch; print(torch.get_num_threads())"
         child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert child.stdout.strip() == "1"
     assert os.environ["OMP_NUM_THREADS"] == "3" and torch.get_num_threads() == before
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    with threads.for_stage() as n:  # no user setting: a stage sizes itself from the idle cores
+        assert n == 8 and threads.cpu_budget() == 8 and os.environ["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in os.environ and threads._USER_OMP not in os.environ
     threads.worker_init()
     assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"
     torch.set_num_threads(before)
@@ -381,3 +386,36 @@ def test_python_api_takes_track_settings_beside_a_config_object(toy_app, tmp_pat
     assert metrics["b"] == {"steps_done": 2.0}
     assert "seed = 3" in (tmp_path / "config.toml").read_text()
     assert [t.trackers for t in seen] == [("tensorboard",)]
+
+
+def test_end_of_run_table_shows_cpu_per_wall_when_recorded():
+    """Each stage's CPU-seconds ÷ wall-seconds (the pipeline records it) gets its own column."""
+    from rich.console import Console
+
+    from almost.console import summary_table
+
+    def render(records):
+        c = Console(width=160, record=True)
+        c.print(summary_table({"train": {"loss": 0.5}, "rollout": {"psnr": 30.0}}, records))
+        return c.export_text()
+
+    text = render({"train": {"seconds": 60, "cpu_per_wall": 1.93}, "rollout": {"seconds": 5}})
+    assert "CPU÷wall" in text and "1.93" in text
+    assert "CPU÷wall" not in render({"train": {"seconds": 60}})
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)")
+def test_stage_cpu_counts_grandchild_processes():
+    """A worker's own child (a game, a forkserver's worker) is never waited for by the stage's
+    process, so os.times() misses it; TreeCpu counts it."""
+    from almost.threads import TreeCpu
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\ntime.sleep(0.5)"
+    outer = f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {burn!r}]); import time; time.sleep(3)"
+    cpu = TreeCpu(every_s=0.1)
+    try:
+        child = subprocess.Popen([sys.executable, "-c", outer])  # its grandchild burns 0.6 CPU-s
+        child.wait(timeout=60)
+        assert cpu.seconds() >= 0.55
+    finally:
+        cpu.close()

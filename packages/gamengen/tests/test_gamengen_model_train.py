@@ -119,8 +119,10 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
     r = m["rollout"]
     for key in ("psnr_db_trained", "psnr_db_untrained", "psnr_db_copy_raw", "psnr_db_copy_vae",
                 "psnr_db_gain_over_copy_vae", "ssim_trained", "psnr_db_autoregressive",
-                "psnr_db_autoregressive_copy_vae", "lpips_skipped"):
+                "psnr_db_autoregressive_copy_vae", "lpips_skipped", "psnr_db_objects", "psnr_db_objects_copy_vae",
+                "psnr_db_objects_vae_ceiling", "sharpness_trained", "sharpness_autoregressive"):
         assert key in r
+    assert r["object_frames"] == r["eval_frames"]  # the synthetic square is on every frame
     assert m["train"]["heldout_loss"] < 0.7 * m["train"]["heldout_loss_init"]
     assert r["latent_mse_trained"] < 0.5 * r["latent_mse_untrained"]
     assert r["psnr_db_trained"] > r["psnr_db_untrained"] + 0.5

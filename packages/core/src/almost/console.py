@@ -153,6 +153,10 @@ def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str
     table = Table(title=title, show_lines=False, caption=caption, min_width=min(len(title) + 4, 120))
     table.add_column("stage", style="cyan")
     table.add_column("time", justify="right")
+    # CPU-seconds ÷ wall-seconds of the stage's process and its workers (2.0: two cores busy)
+    cpu = any(records.get(s, {}).get("cpu_per_wall") is not None for s in metrics)
+    if cpu:
+        table.add_column("CPU÷wall", justify="right")
     table.add_column("headline figures")
     for stage, values in metrics.items():
         names = headline(values)
@@ -160,5 +164,7 @@ def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str
         figs = "  ".join(f"{k} [bold]{_fmt(values[k])}[/]" for k in names)
         if more > 0:
             figs += f"  [dim]+{more} more[/]"
-        table.add_row(stage, format_duration(records.get(stage, {}).get("seconds")), figs or "-")
+        rec = records.get(stage, {})
+        ratio = [] if not cpu else [f"{rec['cpu_per_wall']:.2f}" if rec.get("cpu_per_wall") is not None else "-"]
+        table.add_row(stage, format_duration(rec.get("seconds")), *ratio, figs or "-")
     return table

@@ -423,7 +423,8 @@ STATUSES = ("running", "interrupted", "failed", "done", "stale")
 _MANIFEST_FIX = "fix it, or remove it and the stages run again"
 _RECORD_FIELDS = {"status": "str?", "seconds": "number?", "attempts": "count?", "started": "number?",
                   "finished": "number?", "artifacts": "dict?", "metrics": "dict?", "dir": "bool?",
-                  "interrupted_at_step": "int|null?", "error": "str?", "config_hash": "str?"}
+                  "interrupted_at_step": "int|null?", "error": "str?", "config_hash": "str?",
+                  "cpu_per_wall": "number?"}
 
 
 def _read_manifest(run_dir: Path) -> dict:
@@ -884,10 +885,17 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
         reset_last_saved()
         t0 = time.time()
         from .checkpoint import clear_identity, set_identity
+        from .threads import TreeCpu
+
+        cpu = TreeCpu()  # this process and every process the stage starts
 
         set_identity(name, cfg_hash, cfg_flat, flush=ctx.flush_logs)
         try:
-            _run_stage(ctx, fn)
+            try:
+                _run_stage(ctx, fn)
+            finally:
+                cpu_seconds = cpu.seconds()
+                cpu.close()
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (_Terminated)
             if signals is not None:
                 signals["stopping"] = True  # a second Ctrl-C must not tear the records
@@ -912,6 +920,7 @@ def _run_locked(pipeline: Pipeline, registry: Any, cfg: Any, run_dir: Path, stag
                 done_metrics = _read_metrics(rdir / "metrics.json").get(name, {})
                 _mark(run_dir, name, status="done", seconds=round(before + time.time() - t0, 2),
                       finished=time.time(), dir=sdir.is_dir(), metrics=done_metrics,
+                      cpu_per_wall=round(cpu_seconds / max(time.time() - t0, 1e-9), 2),
                       **({"plugins": used([pipeline.plugin])} if used else {}))
         _barrier()
 

@@ -76,10 +76,15 @@ def cpu_budget(workers: int = 1, env: Mapping[str, str] | None = None) -> int:
     # processes of one `accelerate launch` on this machine share its cores
     workers = max(1, workers) * (_int_env("LOCAL_WORLD_SIZE", env) or 1)
     for name in ("ALMOST_THREADS", "OMP_NUM_THREADS"):
-        n = _int_env(name, env)
+        # inside a stage, OMP_NUM_THREADS=1 is for_stage's setting for the processes it starts,
+        # not the user's: read the user's own value, which for_stage kept aside
+        n = _int_env(_USER_OMP if name == "OMP_NUM_THREADS" and _USER_OMP in env else name, env)
         if n is not None:
             return n if workers <= 1 else max(1, n // workers)
     return max(1, idle_cores() // max(1, workers))
+
+
+_USER_OMP = "ALMOST_USER_OMP_NUM_THREADS"  # set by for_stage while a stage runs ("" = unset)
 
 
 def _runnable_now(samples: int = 5, gap: float = 0.01) -> float | None:
@@ -146,6 +151,8 @@ def for_stage(workers: int = 1) -> Iterator[int]:
     if torch is not None:
         torch.set_num_threads(n)
     os.environ["OMP_NUM_THREADS"] = "1"  # for the processes this stage starts
+    saved_user = os.environ.get(_USER_OMP)
+    os.environ[_USER_OMP] = saved_env or ""  # cpu_budget() inside the stage reads the user's value
     try:
         yield n
     finally:
@@ -153,5 +160,88 @@ def for_stage(workers: int = 1) -> Iterator[int]:
             os.environ.pop("OMP_NUM_THREADS", None)
         else:
             os.environ["OMP_NUM_THREADS"] = saved_env
+        if saved_user is None:
+            os.environ.pop(_USER_OMP, None)
+        else:
+            os.environ[_USER_OMP] = saved_user
         if torch is not None and saved is not None:
             torch.set_num_threads(saved)
+
+
+class TreeCpu:
+    """CPU-seconds of this process and every process it started (worker processes, the games
+    they run, a forkserver's children), for a stage's CPU-seconds ÷ wall-seconds figure.
+
+    ``os.times()`` counts only children this process has waited for; a ``collect`` worker is
+    a forkserver's child and a ViZDoom game its worker's, so on Linux a helper thread reads
+    ``/proc`` every ``every_s`` seconds and keeps the last CPU time seen of each descendant (a
+    process that ends between two reads loses at most that interval). Elsewhere: ``os.times()``.
+    """
+
+    def __init__(self, every_s: float = 1.0) -> None:
+        import threading
+
+        self._seen: dict[int, float] = {}
+        self._start = self._own()
+        self._base = {pid: cpu for pid, cpu in self._descendants().items()}  # already running: count from now
+        self._stop = threading.Event()
+        self._thread = None
+        if os.path.isdir("/proc/self/task"):
+            self._thread = threading.Thread(target=self._watch, args=(every_s,), name="almost-cpu", daemon=True)
+            self._thread.start()
+        self._times0 = os.times()
+
+    @staticmethod
+    def _own() -> float:
+        t = os.times()
+        return t.user + t.system
+
+    @staticmethod
+    def _descendants() -> dict[int, float]:
+        """pid → CPU-seconds of every live descendant of this process (Linux ``/proc``)."""
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return {}
+        hz = os.sysconf("SC_CLK_TCK")
+        parent, cpu = {}, {}
+        for n in names:
+            if not n.isdigit():
+                continue
+            try:
+                with open(f"/proc/{n}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parent[int(n)] = int(fields[1])
+            cpu[int(n)] = (int(fields[11]) + int(fields[12])) / hz  # utime + stime
+        me, out = os.getpid(), {}
+        for pid in cpu:
+            p, hops = parent.get(pid), 0
+            while p is not None and p > 1 and p != me and hops < 64:
+                p, hops = parent.get(p), hops + 1
+            if p == me and pid != me:
+                out[pid] = cpu[pid]
+        return out
+
+    def _sample(self) -> None:
+        for pid, c in self._descendants().items():
+            self._seen[pid] = max(self._seen.get(pid, 0.0), c - self._base.get(pid, 0.0))
+
+    def _watch(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self._sample()
+
+    def seconds(self) -> float:
+        """CPU-seconds used since creation by this process and its descendants."""
+        own = self._own() - self._start
+        if self._thread is None:
+            t = os.times()
+            return own + (t.children_user + t.children_system) - (self._times0.children_user + self._times0.children_system)
+        self._sample()
+        return own + sum(self._seen.values())
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

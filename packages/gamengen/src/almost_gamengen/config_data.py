@@ -50,6 +50,11 @@ class EnvConfig:
     render_hud: bool = field(
         False, help="draw the status bar (GameNGen keeps it; small frames drop it)"
     )
+    labels: bool = field(
+        True,
+        help="record each frame's object boxes from ViZDoom's labels buffer (the episodes' "
+        "optional objects column; rollout scores PSNR inside them); costs ~0.07 ms per step",
+    )
     pad_height: int = field(
         0,
         ge=0,

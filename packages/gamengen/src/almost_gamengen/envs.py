@@ -63,6 +63,31 @@ GAME_VARIABLES = (
 
 
 
+# labels that are not objects in the room: the player's own weapon sprite (``DoomPlayer``,
+# always on screen) and effects that come and go in a few tics (bullet puffs, blood splats)
+NOT_OBJECTS = frozenset({"DoomPlayer", "BulletPuff", "Blood", "BloodSplatter", "TeleportFog", "ItemFog",
+                         "RocketSmokeTrail"})
+
+
+def object_boxes(labels, frame_shape: tuple[int, int], out_shape: tuple[int, int]) -> np.ndarray:
+    """ViZDoom's labels (one per visible object) → int16 boxes (n, 4) ``x0, y0, x1, y1`` in
+    ``out_shape`` pixels, end-exclusive, clipped to the frame; empty boxes and
+    labels in :data:`NOT_OBJECTS` are dropped."""
+    sy, sx = out_shape[0] / frame_shape[0], out_shape[1] / frame_shape[1]
+    boxes = []
+    for lab in labels or ():
+        if lab.object_name in NOT_OBJECTS:
+            continue
+        x0, y0 = int(np.floor(lab.x * sx)), int(np.floor(lab.y * sy))
+        x1 = int(np.ceil((lab.x + lab.width) * sx))
+        y1 = int(np.ceil((lab.y + lab.height) * sy))
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(out_shape[1], x1), min(out_shape[0], y1)
+        if x1 > x0 and y1 > y0:
+            boxes.append((x0, y0, x1, y1))
+    return np.asarray(boxes, np.int16).reshape(-1, 4)
+
+
 def action_table(combos: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:
     """Action names and their button vectors: the base set, then ``combos`` like ``A+B``."""
     names = list(BASE_ACTIONS)
@@ -99,6 +124,7 @@ class VizdoomEnv(gym.Env):
         combos: Sequence[str] = (),
         doom_skill: int = 0,
         render_hud: bool = False,
+        labels: bool = False,
     ):
         d = scenarios_dir()
         cfg = d / f"{scenario}.cfg" if d else None
@@ -117,6 +143,8 @@ class VizdoomEnv(gym.Env):
             int(max_steps),
         )
         self.doom_skill, self.render_hud = int(doom_skill), bool(render_hud)
+        self.labels = bool(labels)
+        self._objects = np.zeros((0, 4), np.int16)
         self.action_names, self._buttons = action_table(combos)
         self.noop_action = 0
         self.action_space = gym.spaces.Discrete(len(self.action_names))
@@ -150,7 +178,7 @@ class VizdoomEnv(gym.Env):
         game.set_audio_buffer_enabled(False)
         game.set_automap_buffer_enabled(False)
         game.set_depth_buffer_enabled(False)
-        game.set_labels_buffer_enabled(False)
+        game.set_labels_buffer_enabled(self.labels)
         game.set_sound_enabled(False)
         if self.doom_skill:
             game.set_doom_skill(self.doom_skill)
@@ -162,7 +190,10 @@ class VizdoomEnv(gym.Env):
         state = self.game.get_state()
         if state is None:  # finished: keep showing the last frame
             self._vars["DEAD"] = float(self.game.is_player_dead())
-            return self._frame.copy(), {"game_variables": self._vars}
+            info = {"game_variables": self._vars}
+            if self.labels:
+                info["objects"] = self._objects.copy()
+            return self._frame.copy(), info
         frame = state.screen_buffer
         if frame.shape[:2] != (self.height, self.width):
             from PIL import Image
@@ -173,7 +204,12 @@ class VizdoomEnv(gym.Env):
             self._vars = dict(
                 zip(GAME_VARIABLES, (float(v) for v in state.game_variables), strict=False)
             )
-        return self._frame.copy(), {"game_variables": dict(self._vars)}
+        info = {"game_variables": dict(self._vars)}
+        if self.labels:
+            self._objects = object_boxes(state.labels, frame_shape=state.screen_buffer.shape[:2],
+                                         out_shape=(self.height, self.width))
+            info["objects"] = self._objects.copy()
+        return self._frame.copy(), info
 
     # -- gymnasium ----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -17,6 +17,8 @@ frame          struct{bytes,path}   frame ``t`` as PNG bytes (a ``datasets`` Ima
 action         int64                action id taken after seeing frame ``t``
 reward         float32              reward received for that action
 done           bool                 true on the episode's last row only
+objects        list<int16>          optional: the game's object boxes on frame ``t``,
+                                    ``x0, y0, x1, y1`` (end-exclusive pixels) per object
 =============  ===================  ==================================================
 
 **Alignment.** ``action[t]`` is chosen after seeing ``frame[t]`` and leads to
@@ -73,12 +75,14 @@ class Episode:
     actions: np.ndarray  # (T,) int64
     rewards: np.ndarray  # (T,) float32
     dones: np.ndarray  # (T,) bool, True on the last step only
+    # optional: per frame, the game's object boxes (n, 4) int16 x0, y0, x1, y1 (ViZDoom labels)
+    objects: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
 
     @classmethod
-    def build(cls, episode_id: int, frames, actions, rewards=None, dones=None) -> Episode:
+    def build(cls, episode_id: int, frames, actions, rewards=None, dones=None, objects=None) -> Episode:
         """Make an episode from lists/arrays; ``dones`` defaults to the last step only."""
         frames = np.asarray(frames, dtype=np.uint8)
         actions = np.asarray(actions, dtype=np.int64)
@@ -88,7 +92,9 @@ class Episode:
             dones = np.zeros(t, bool)
             if t:
                 dones[-1] = True
-        return cls(int(episode_id), frames, actions, rewards, np.asarray(dones, bool))
+        if objects is not None:
+            objects = [np.asarray(b, np.int16).reshape(-1, 4) for b in objects]
+        return cls(int(episode_id), frames, actions, rewards, np.asarray(dones, bool), objects)
 
     def check(self) -> None:
         t = len(self.actions)
@@ -99,7 +105,7 @@ class Episode:
                 f"episode {self.episode_id}: frames must be (T, H, W, 3) uint8, "
                 f"not {self.frames.shape} {self.frames.dtype}"
             )
-        for name in ("frames", "rewards", "dones"):
+        for name in ("frames", "rewards", "dones") + (("objects",) if self.objects is not None else ()):
             if len(getattr(self, name)) != t:
                 raise ValueError(
                     f"episode {self.episode_id}: {len(getattr(self, name))} {name} for {t} actions"
@@ -131,6 +137,7 @@ class EncodedEpisode:
     rewards: np.ndarray
     dones: np.ndarray
     frame_shape: tuple[int, int, int]
+    objects: list[np.ndarray] | None = None  # optional object boxes per frame (see Episode)
 
     @classmethod
     def from_episode(cls, ep: Episode, compress_level: int = 1) -> EncodedEpisode:
@@ -142,6 +149,7 @@ class EncodedEpisode:
             ep.rewards,
             ep.dones,
             tuple(int(x) for x in ep.frames.shape[1:]),
+            ep.objects,
         )
 
     def __len__(self) -> int:
@@ -163,6 +171,8 @@ def write_shard(
         raise ValueError("a shard needs at least one episode")
     n = len(action_names)
     shape = tuple(episodes[0].frame_shape)
+    with_objects = all(e.objects is not None for e in episodes)  # optional column: all or none
+    boxes: list[list[int]] = []
     cols: dict[str, list] = {
         k: [] for k in ("episode_id", "step", "png", "action", "reward", "done")
     }
@@ -182,6 +192,10 @@ def write_shard(
         cols["action"].append(np.asarray(ep.actions, np.int64))
         cols["reward"].append(np.asarray(ep.rewards, np.float32))
         cols["done"].append(np.asarray(ep.dones, bool))
+        if with_objects:
+            if len(ep.objects) != t:
+                raise ValueError(f"episode {ep.episode_id} has {len(ep.objects)} object lists for {t} frames")
+            boxes.extend(np.asarray(b, np.int16).reshape(-1).tolist() for b in ep.objects)
     frame = pa.StructArray.from_arrays(
         [pa.array(cols["png"], pa.binary()), pa.nulls(len(cols["png"]), pa.string())],
         names=["bytes", "path"],
@@ -194,13 +208,16 @@ def write_shard(
             "action": pa.array(np.concatenate(cols["action"])),
             "reward": pa.array(np.concatenate(cols["reward"])),
             "done": pa.array(np.concatenate(cols["done"])),
+            **({"objects": pa.array(boxes, pa.list_(pa.int16()))} if with_objects else {}),
         }
     )
     meta = _shard_meta(action_names, noop_action, shape, metadata)
     table = table.replace_schema_metadata(
         {
             _META_KEY: json.dumps(meta).encode(),
-            b"huggingface": json.dumps({"info": {"features": _HF_FEATURES}}).encode(),
+            b"huggingface": json.dumps({"info": {"features": {**_HF_FEATURES, **(
+                {"objects": {"feature": {"dtype": "int16", "_type": "Value"}, "_type": "Sequence"}}
+                if with_objects else {})}}}).encode(),
         }
     )
     with atomic_path(path, suffix=".parquet.tmp") as tmp:
@@ -519,6 +536,7 @@ class EpisodeStore:
             actions=rows.column("action").to_numpy()[order].astype(np.int64),
             rewards=rows.column("reward").to_numpy()[order].astype(np.float32),
             dones=rows.column("done").to_numpy(zero_copy_only=False)[order].astype(bool),
+            objects=_objects(rows, order),
         )
 
     def __getitem__(self, index: int) -> Episode:
@@ -528,6 +546,14 @@ class EpisodeStore:
     def __iter__(self):
         for eid in self.episode_ids():
             yield self.load(eid)
+
+
+def _objects(rows, order) -> list[np.ndarray] | None:
+    """The optional ``objects`` column as one (n, 4) int16 array per frame, in step order."""
+    if "objects" not in rows.column_names:
+        return None
+    col = rows.column("objects").to_pylist()
+    return [np.asarray(col[i] or [], np.int16).reshape(-1, 4) for i in order]
 
 
 def find_episode_dirs(run_dir: str | Path) -> list[Path]:

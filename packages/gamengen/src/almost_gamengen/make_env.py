@@ -43,6 +43,7 @@ OPTIONS = (
     "combos",
     "doom_skill",
     "render_hud",
+    "labels",
 )
 
 

@@ -1,6 +1,7 @@
 """The world model: an action-conditioned diffusers ``UNet2DConditionModel`` (GameNGen).
 
-Inputs of one denoising call (shapes for batch B, context C, latent 4×h×w):
+Inputs of one denoising call (shapes for batch B, context C, latent 4×h×w; the shipped tiny
+VAE's latents have 8 channels, and every 4 below is then 8):
 
 * ``noisy``   (B, 4, h, w)    the noisy target latent x_t;
 * ``context`` (B, C, 4, h, w) the C past latents, oldest first, concatenated with x_t in
@@ -96,7 +97,7 @@ def adapt_pretrained_unet(unet, context: int, buckets: int):
     return unet
 
 
-def tiny_unet_config(mcfg, latent_hw: tuple[int, int]) -> dict[str, Any]:
+def tiny_unet_config(mcfg, latent_hw: tuple[int, int], latent_channels: int = LATENT_CHANNELS) -> dict[str, Any]:
     """A small UNet2DConditionModel config built from ``model.*`` (no weights needed)."""
     levels = len(mcfg.block_out_channels)
     cross = list(mcfg.cross_attention_levels)
@@ -114,8 +115,8 @@ def tiny_unet_config(mcfg, latent_hw: tuple[int, int]) -> dict[str, Any]:
     up = ["CrossAttnUpBlock2D" if c else "UpBlock2D" for c in reversed(cross)]
     return {
         "sample_size": list(latent_hw),
-        "in_channels": LATENT_CHANNELS * (mcfg.context + 1),
-        "out_channels": LATENT_CHANNELS,
+        "in_channels": latent_channels * (mcfg.context + 1),
+        "out_channels": latent_channels,
         "down_block_types": down,
         "up_block_types": up,
         "block_out_channels": list(mcfg.block_out_channels),
@@ -152,10 +153,11 @@ class WorldModel(nn.Module):
                  buckets: int = 10, cfg_drop_prob: float = 0.1, meta: dict | None = None,
                  predict_delta: bool = False, delta_scale: float = 1.0, action_drop_prob: float = 0.0) -> None:
         super().__init__()
-        if unet.config.in_channels != LATENT_CHANNELS * (context + 1):
+        lc = unet.config.out_channels  # latent channels: SD's 4, the shipped tiny VAE's 8
+        if unet.config.in_channels != lc * (context + 1):
             raise UserError(
                 f"the UNet takes {unet.config.in_channels} input channels but context {context} "
-                f"needs {LATENT_CHANNELS * (context + 1)}; rebuild the model for this context"
+                f"needs {lc * (context + 1)}; rebuild the model for this context"
             )
         dim = unet.config.cross_attention_dim
         device = unet.conv_in.weight.device
@@ -340,10 +342,10 @@ def read_world_model_config(path: Path) -> dict:
 
 
 def build_world_model(mcfg, num_actions: int, latent_hw: tuple[int, int], seed: int,
-                      meta: dict | None = None) -> WorldModel:
+                      meta: dict | None = None, latent_channels: int = LATENT_CHANNELS) -> WorldModel:
     """The world model for ``model.*``: from SD 1.x weights (``model.pretrained``) or a small
-    from-scratch UNet. The same ``seed`` gives the same initial weights (the untrained
-    baseline of the rollout stage)."""
+    from-scratch UNet over ``latent_channels``-channel latents. The same ``seed`` gives the
+    same initial weights (the untrained baseline of the rollout stage)."""
     from diffusers import UNet2DConditionModel
 
     offline()
@@ -359,7 +361,7 @@ def build_world_model(mcfg, num_actions: int, latent_hw: tuple[int, int], seed: 
             )
         unet = adapt_pretrained_unet(unet, mcfg.context, mcfg.context_noise_buckets)
     else:
-        unet = UNet2DConditionModel(**tiny_unet_config(mcfg, latent_hw))
+        unet = UNet2DConditionModel(**tiny_unet_config(mcfg, latent_hw, latent_channels))
     model = WorldModel(unet, num_actions, mcfg.context, mcfg.context_noise_max,
                        mcfg.context_noise_buckets, mcfg.cfg_drop_prob, meta,
                        getattr(mcfg, "predict_delta", False), getattr(mcfg, "delta_scale", 1.0),

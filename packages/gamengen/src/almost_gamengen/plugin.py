@@ -47,7 +47,7 @@ def almost_commands(cli):
                   "unless you mean to share the page on your network).")
     @click.option("--port", default=8765, show_default=True, help="Port of the page.")
     @click.option("--steps", default=None, type=click.IntRange(1, 50),
-                  help="DDIM steps per generated frame (1-50; default: the run's rollout.ddim_steps).")
+                  help="DDIM steps per generated frame (1-50; default: the run's rollout.play_steps).")
     @click.option("--noise-level", default=0.0, show_default=True, help="Context noise level (0..0.7).")
     @click.option("--max-fps", default=20.0, show_default=True, help="Cap on frames per second.")
     @click.option("--no-game", is_flag=True, help="Offer only the world model, not the real game.")
@@ -87,8 +87,9 @@ def run_dir_path(run_dir):
 def play_sessions(run_dir, steps: int | None = None, noise_level: float = 0.0, game: bool = True,
                   device="cpu") -> dict:
     """Sessions for the play page: the world model of ``run_dir`` (on ``device``) and, if asked,
-    its real game. The model samples as the run's ``rollout`` does (its DDIM steps unless
-    ``steps`` is given, and its guidance scale), so play shows what the metrics measured."""
+    its real game. The model samples with ``rollout.play_steps`` DDIM steps (the setting chosen
+    for a person to look at, scored by rollout as ``psnr_db_play``/``sharpness_play``; when 0,
+    ``rollout.ddim_steps``) unless ``steps`` is given, and with the rollout's guidance scale."""
     from almost.config import load_toml
     from almost.plugins import get_app
 
@@ -100,7 +101,7 @@ def play_sessions(run_dir, steps: int | None = None, noise_level: float = 0.0, g
     app = get_app()
     profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")
     cfg = app.pipeline("gamengen").resolve_config(profile, run / "config.toml")
-    model = WorldModelEnv(run, steps=steps or cfg.rollout.ddim_steps, noise_level=noise_level,
+    model = WorldModelEnv(run, steps=steps or cfg.rollout.play_steps or cfg.rollout.ddim_steps, noise_level=noise_level,
                           guidance_scale=cfg.rollout.guidance_scale, device=device,
                           action_guidance=cfg.rollout.action_guidance)
     sessions = {"model": EnvSession("model", model)}

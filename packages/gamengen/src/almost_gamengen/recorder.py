@@ -10,6 +10,9 @@ is dropped, so every stored episode is complete.
 Frames are encoded on a helper thread (``zlib`` releases the GIL), so where a core is
 free the encoding overlaps the game's own work; at most ``max_pending`` raw frames wait.
 
+A game whose ``info`` carries ``"objects"`` (ViZDoom with ``env.labels``: the object boxes of
+each frame) gets the optional ``objects`` column too.
+
 Each recorder writes shards named ``<prefix>-NNNNN.parquet`` and takes episode ids from
 ``ids`` (an iterator), so several processes can share a folder without clashing.
 """
@@ -97,7 +100,9 @@ class EpisodeRecorder(gym.Wrapper):
         self._batch: list[np.ndarray] = []
         self._actions: list[int] = []
         self._rewards: list[float] = []
+        self._objects: list[np.ndarray] | None = None  # boxes of each recorded frame, when the game gives them
         self._frame: np.ndarray | None = None
+        self._frame_objects: np.ndarray | None = None
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -123,22 +128,29 @@ class EpisodeRecorder(gym.Wrapper):
         for f in self._encoding:
             f.cancel()
         self._encoding, self._batch, self._pngs, self._actions, self._rewards = [], [], [], [], []
+        self._objects = None
 
     # -- gymnasium ----------------------------------------------------------------------
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
         self._forget_episode()  # an unfinished episode is not recorded
         self._frame = np.asarray(obs)
+        self._frame_objects = _boxes(info)
         return obs, info
 
     def step(self, action):
         if self._frame is None:
             raise RuntimeError("call reset() before step()")
         self._encode(self._frame)  # frame t, seen before a_t
+        if self._frame_objects is not None:
+            if self._objects is None:
+                self._objects = []
+            self._objects.append(self._frame_objects)
         self._actions.append(int(action))
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._rewards.append(float(reward))
         self._frame = np.asarray(obs)
+        self._frame_objects = _boxes(info)
         if terminated or truncated:
             self._finish()
         return obs, reward, terminated, truncated, info
@@ -181,6 +193,7 @@ class EpisodeRecorder(gym.Wrapper):
                 np.asarray(self._rewards, np.float32),
                 dones,
                 tuple(int(x) for x in self._frame.shape),
+                self._objects if self._objects is not None and len(self._objects) == t else None,
             )
             if self._pool is None:
                 self._write(self._pngs, *args)
@@ -198,7 +211,13 @@ class EpisodeRecorder(gym.Wrapper):
         self._forget_episode()
         self._frame = None
 
-    def _write(self, pngs, episode_id, actions, rewards, dones, shape) -> None:
+    def _write(self, pngs, episode_id, actions, rewards, dones, shape, objects=None) -> None:
         if pngs and isinstance(pngs[0], Future):
             pngs = [p for f in pngs for p in f.result()]
-        self.writer.add(EncodedEpisode(episode_id, pngs, actions, rewards, dones, shape))
+        self.writer.add(EncodedEpisode(episode_id, pngs, actions, rewards, dones, shape, objects))
+
+
+def _boxes(info) -> np.ndarray | None:
+    """The frame's object boxes from a game's ``info`` (None when the game gives none)."""
+    b = info.get("objects") if isinstance(info, dict) else None
+    return None if b is None else np.asarray(b, np.int16).reshape(-1, 4)

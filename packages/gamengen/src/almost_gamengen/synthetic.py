@@ -2,7 +2,8 @@
 
 Frames are (H, W, 3) uint8: a fixed colour gradient, a white square that ``left``/``right``
 move by 4 pixels (``noop`` keeps it), and a red bar that drifts on its own. Small, fast and
-action-dependent, so a world model has something to learn without ViZDoom.
+action-dependent, so a world model has something to learn without ViZDoom. The square is the
+game's one object: its box is recorded in the ``objects`` column, as ViZDoom's labels are.
 """
 
 from __future__ import annotations
@@ -24,17 +25,18 @@ def synthetic_episode(episode_id: int, length: int, height: int = 48, width: int
     x = int(rng.integers(0, width - size))
     y = height // 2
     bar = int(rng.integers(0, width))
-    frames, actions = [], []
+    frames, actions, boxes = [], [], []
     for _ in range(length):
         f = bg.copy()
         f[y:y + size, x:x + size] = 255
         f[2:5, bar:bar + 8] = (230, 30, 30)
         frames.append(f)
+        boxes.append([[x, y, x + size, y + size]])
         a = int(rng.choice(3, p=[0.3, 0.35, 0.35]))
         actions.append(a)
         x = int(np.clip(x + (0, -4, 4)[a], 0, width - size))
         bar = (bar + 2) % width
-    return Episode.build(episode_id, np.stack(frames), np.array(actions))
+    return Episode.build(episode_id, np.stack(frames), np.array(actions), objects=boxes)
 
 
 def write_synthetic(root, episodes: int = 6, length: int = 40, height: int = 48, width: int = 64,

@@ -16,8 +16,8 @@ from almost.errors import UserError
 from .model import check_sd_layout, offline
 
 
-def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int]):
-    """A small AutoencoderKL with 4 latent channels and no attention (cheap on a CPU)."""
+def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int], latent_channels: int = 4):
+    """A small AutoencoderKL with ``latent_channels`` channels and no attention (cheap on a CPU)."""
     from diffusers import AutoencoderKL
 
     levels = len(block_out_channels)
@@ -29,7 +29,7 @@ def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int]):
             f"{factor} or fewer encode.vae_block_out_channels"
         )
     return AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4,
+        in_channels=3, out_channels=3, latent_channels=int(latent_channels),
         down_block_types=["DownEncoderBlock2D"] * levels,
         up_block_types=["UpDecoderBlock2D"] * levels,
         block_out_channels=list(block_out_channels), layers_per_block=1,
@@ -46,7 +46,18 @@ def load_vae(path: str | Path, subfolder: str | None = None):
     p = Path(path) / subfolder if subfolder else Path(path)
     if not (p / "config.json").is_file():
         raise UserError(f"{p} is not a diffusers VAE folder (no config.json); re-run the stage that writes it")
-    return AutoencoderKL.from_pretrained(p)
+    # fp32 whatever the stored dtype (the shipped VAE is stored in fp16 to stay small)
+    return AutoencoderKL.from_pretrained(p, torch_dtype=torch.float32)
+
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+
+
+def shipped_vae_dir(frame_hw: tuple[int, int]) -> Path | None:
+    """The pretrained tiny VAE shipped in the package for ``frame_hw`` frames
+    (``pretrained/vae-<H>x<W>/``, trained by ``benchmarks/train_tiny_vae.py``), or None."""
+    d = PRETRAINED / f"vae-{int(frame_hw[0])}x{int(frame_hw[1])}"
+    return d if (d / "config.json").is_file() else None
 
 
 def load_sd_vae(pretrained: str | Path):

@@ -83,16 +83,20 @@ def cpu_cores() -> int:
 def size_threads(device: Any = "cpu") -> int:
     """Set torch's intra-op threads for play on ``device``; returns the number chosen.
 
-    ``OMP_NUM_THREADS`` wins when set; otherwise the cores in this process's affinity mask (at
-    most 8), not the machine's count. Measured on a 2-core machine at load 19 with the tiny
-    world model: 1 thread 2.4-4.2 FPS, 2 threads 3.7-8.4 FPS, so no core is held back.
+    ``OMP_NUM_THREADS`` wins when set; otherwise the cores in this process's affinity mask
+    that other programs leave idle (:func:`almost.threads.idle_cores`; at most 8), not the
+    machine's count. Measured 2026-12-07 on a 2-core machine at load 5.5 with the tiny world
+    model at 2 DDIM steps: 2 threads 0.51 FPS, 1 thread 16.1 FPS (benchmarks/bench_play.py):
+    threads beyond the idle cores wait on descheduled peers.
     """
     import os
 
     import torch
 
+    from almost import threads
+
     env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    n = int(env) if env.isdigit() and int(env) > 0 else min(8, cpu_cores())
+    n = int(env) if env.isdigit() and int(env) > 0 else min(8, cpu_cores(), threads.idle_cores())
     if torch.device(device).type != "cpu":
         n = min(n, 2)  # the accelerator does the work; the CPU only feeds it
     torch.set_num_threads(n)

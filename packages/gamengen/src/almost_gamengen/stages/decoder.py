@@ -97,6 +97,9 @@ def run(ctx) -> None:
     if perceptual is not None:
         perceptual = perceptual.to(acc.device)
     loss_sum = None
+    from ..cpu_share import ThreadRetune
+
+    retune = ThreadRetune(enabled=acc.device.type == "cpu")  # threads follow the idle cores as it runs
     with progress() as bar:
         task = bar.add_task("fine-tune decoder", total=dcfg.steps, info="")
         for step in range(1, dcfg.steps + 1):
@@ -118,6 +121,7 @@ def run(ctx) -> None:
                 bar.update(task, info=f"loss {lv:.4f}")
                 ctx.log_step(step, loss=lv)
             bar.update(task, advance=1)
+            retune()
     vae.eval()
     after = float(psnr(decode_latents(vae, eval_lat), target).mean())
     kept = after >= before

@@ -2,9 +2,13 @@
 
 Reads every episode folder of the run (``agent/episodes``, ``collect/episodes``) and writes
 ``encode/latents/`` (see :mod:`almost_gamengen.latents` for the layout), so training never
-touches pixels. The VAE is SD 1.x's (``model.pretrained``) or, when that is empty, a small
-``AutoencoderKL`` built from ``encode.vae_*`` and fitted here on the frames first (saved in
-diffusers layout as ``encode/vae/``). Shards are split across processes (``accelerate
+touches pixels. The VAE is SD 1.x's (``model.pretrained``) or, when that is empty,
+``encode.vae``: ``shipped`` copies the pretrained tiny VAE of the package
+(:func:`almost_gamengen.vae.shipped_vae_dir`, 48×64 frames) into ``encode/vae/`` and only
+encodes with it, as GameNGen does with SD's (the ``decoder`` stage fine-tunes its decoder);
+for a frame size with no shipped VAE, and with ``fit``, a small ``AutoencoderKL`` built from
+``encode.vae_*`` is fitted here on the frames first (saved in diffusers layout as
+``encode/vae/``); any other value is a diffusers VAE folder, copied the same way. Shards are split across processes (``accelerate
 launch``: process i encodes shards i, i+n, …); a shard already on disk is skipped, so an
 interrupted run resumes, and the index is written last.
 """
@@ -62,12 +66,27 @@ def run(ctx) -> None:
     # -- the VAE ----------------------------------------------------------------------------
     vae_dir = out / "vae"
     fit_metrics: dict[str, float] = {}
+    source = _vae_source(ecfg.vae, size) if not cfg.model.pretrained else None
     if cfg.model.pretrained:
         vae = load_sd_vae(cfg.model.pretrained)
     elif (vae_dir / "config.json").is_file():
         vae = load_vae(vae_dir)
-        console.print(f"encode: reusing the fitted VAE in {vae_dir}")
+        console.print(f"encode: reusing the VAE in {vae_dir}")
+    elif source is not None:  # pretrained: copied into the run, so the run stands on its own
+        if acc.is_main_process:
+            import shutil
+
+            with atomic_dir(vae_dir) as tmp:
+                for f in ("config.json", "diffusion_pytorch_model.safetensors"):
+                    shutil.copy2(source / f, tmp / f)
+        acc.wait_for_everyone()
+        vae = load_vae(vae_dir)
+        console.print(f"encode: pretrained VAE {source} (no fitting)")
+        fit_metrics = {"vae_pretrained": 1.0}
     else:
+        if ecfg.vae == "shipped":
+            console.print(f"encode: no VAE ships for {size[0]}×{size[1]} frames; fitting one here "
+                          "(encode.vae_fit_steps)")
         if acc.is_main_process:
             torch.manual_seed(cfg.seed)
             vae = build_tiny_vae(ecfg.vae_block_out_channels, size)
@@ -84,6 +103,9 @@ def run(ctx) -> None:
     mine = list(range(acc.process_index, len(plan), acc.num_processes))
     from almost.console import progress
 
+    from ..cpu_share import ThreadRetune
+
+    retune = ThreadRetune(enabled=acc.device.type == "cpu")  # threads follow the idle cores as it runs
     with progress() as bar:
         task = bar.add_task("encode frames", total=sum(episodes[i][2] for k in mine for i in plan[k]), info="")
         for k in mine:
@@ -99,6 +121,7 @@ def run(ctx) -> None:
                 for a in range(0, len(ep), ecfg.batch_size):
                     lats.append(encode_frames(vae, pad_frames(ep.frames[a:a + ecfg.batch_size], size), acc.device))
                     bar.advance(task, min(ecfg.batch_size, len(ep) - a))
+                    retune()
                 acts.append(ep.actions)
             write_shard(path, torch.cat(lats).to(dtype), np.concatenate(acts))
     acc.wait_for_everyone()
@@ -132,6 +155,21 @@ def run(ctx) -> None:
                         frames_per_s=total / max(secs, 1e-9), **fit_metrics)
         ctx.add_artifact(latent_dir / INDEX, "latent index")
         console.print(f"encode: {total} frames of {len(episodes)} episodes → {len(plan)} shards in {latent_dir}")
+
+
+def _vae_source(choice: str, size) -> Path | None:
+    """The folder of a pretrained VAE to copy for ``encode.vae``, or None to fit one."""
+    from ..vae import shipped_vae_dir
+
+    if choice == "fit":
+        return None
+    if choice == "shipped":
+        return shipped_vae_dir(size)
+    p = Path(choice).expanduser()
+    if not (p / "config.json").is_file() or not (p / "diffusion_pytorch_model.safetensors").is_file():
+        raise UserError(f"encode.vae {choice!r} is not 'shipped', 'fit' or a diffusers VAE folder "
+                        "(config.json + diffusion_pytorch_model.safetensors)")
+    return p
 
 
 def _episode_lengths(store) -> list[tuple[int, int]]:

@@ -64,7 +64,8 @@ def run(ctx) -> None:
 
     if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
         set_threads(cpu_budget())
-    model = build_world_model(mcfg, len(store.action_names), store.latent_shape[1:], cfg.seed, meta)
+    model = build_world_model(mcfg, len(store.action_names), store.latent_shape[1:], cfg.seed, meta,
+                              latent_channels=store.latent_shape[0])
     if tcfg.gradient_checkpointing:
         model.unet.enable_gradient_checkpointing()
     noise_sched = DDPMScheduler.from_config(noise_scheduler_config(mcfg.train_timesteps))
@@ -96,6 +97,9 @@ def run(ctx) -> None:
     step, t0, loss_avg = start, time.time(), state.get("loss")
     loss_sum, loss_n = None, 0  # on the device; read back every log_every steps
     model.train()
+    from ..cpu_share import ThreadRetune
+
+    retune = ThreadRetune(enabled=acc.device.type == "cpu")  # threads follow the idle cores as it runs
     with progress() as bar:
         task = bar.add_task("train world model", total=tcfg.steps, completed=start, info="")
         for micro, batch in enumerate(loader, start=start * accum):
@@ -122,6 +126,7 @@ def run(ctx) -> None:
                 ctx.log_step(step, loss=loss_avg, lr=lr_sched.get_last_lr()[0],
                              steps_per_s=(step - start) / max(time.time() - t0, 1e-9))
             bar.update(task, advance=1)
+            retune()
             if step % tcfg.checkpoint_every == 0 and step < tcfg.steps:
                 ckpts.save(step, {"loss": loss_avg, "heldout_loss_init": init_loss})
     secs = time.time() - t0
@@ -141,7 +146,8 @@ def run(ctx) -> None:
                         loss_final=loss_avg if loss_avg is not None else float("nan"),
                         heldout_loss=heldout_loss, heldout_loss_init=init_loss, train_windows=len(data),
                         heldout_episodes=len(held_pos), seconds=round(secs, 2),
-                        steps_per_s=(step - start) / max(secs, 1e-9),
+                        steps_per_s=(step - start) / max(secs, 1e-9), threads=torch.get_num_threads(),
+                        thread_changes=retune.changes,
                         params_m=sum(p.numel() for p in core.parameters()) / 1e6)
         console.print(f"train: model saved to {model_dir} (held-out loss {heldout_loss:.4f})")
 
