@@ -1,6 +1,9 @@
 """Stage ``synth``: (prompt, IR, code) triplets into ``synth/triplets.jsonl``.
 
-``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator.
+``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator, each
+request phrased in a training family of :mod:`almost_irgen.phrasing` (``"families"`` names them).
+``synth/heldout_phrasing.jsonl`` holds ``synth.heldout_phrasing`` other specs requested in the
+held-out families only, for ``evaluate``'s ``ir_match_heldout_phrasing``.
 With probability ``synth.contrast`` a spec is followed by its minimal pair (the same spec with a
 key trigger or held-key condition added or taken away, :func:`~almost_irgen.synthgen.contrast`);
 both carry one ``"group"`` number, and ``prepare`` keeps a group on one side of its split.
@@ -28,6 +31,7 @@ from almost.io import atomic_write
 
 from ..calibration import read_calibration
 from ..csharp import find_compiler
+from ..phrasing import phrase
 from ..rules import generate
 from ..synthgen import Size, contrast, describe, random_ir
 
@@ -60,6 +64,18 @@ def specs_and_groups(rng: random.Random, size: Size, count: int, p_contrast: flo
     return specs, groups
 
 
+def heldout_phrasing(seed: int, size: Size, count: int) -> list[dict]:
+    """``count`` fresh specs (their own seed), each requested in the held-out phrasing families
+    (:data:`almost_irgen.phrasing.HELDOUT`): evaluated alone, never trained on."""
+    rng = random.Random(f"heldout-phrasing-{seed}")
+    out = []
+    for _ in range(count):
+        ir = random_ir(rng, size)
+        prompt, families = phrase(ir, rng, heldout=True)
+        out.append({"prompt": prompt, "families": families, "ir": ir})
+    return out
+
+
 def run(ctx: RunContext) -> None:
     cfg = ctx.config.synth
     out = ctx.stage_dir() / "triplets.jsonl"
@@ -68,8 +84,11 @@ def run(ctx: RunContext) -> None:
     specs, groups = specs_and_groups(rng, size, cfg.count, cfg.contrast)
     rows, checker = [], None
     if cfg.source == "rules":
-        rows = [{"prompt": describe(ir), "ir": ir, "code": generate(ir), "source": "rules", "group": g}
-                for ir, g in zip(specs, groups)]
+        rows = []
+        for ir, g in zip(specs, groups):  # each request in a training phrasing family (never a held-out one)
+            prompt, families = phrase(ir, rng)
+            rows.append({"prompt": prompt, "families": families, "ir": ir, "code": generate(ir), "source": "rules",
+                         "group": g})
         atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))
     else:
         from ..teacher import TeacherClient, TeacherError
@@ -124,6 +143,8 @@ def run(ctx: RunContext) -> None:
             for r in extra:
                 f.write(json.dumps(r) + "\n")
     kept = len(rows)
+    held = heldout_phrasing(cfg.seed, size, cfg.heldout_phrasing)
+    atomic_write(ctx.stage_dir() / "heldout_phrasing.jsonl", "".join(json.dumps(r) + "\n" for r in held))
     ctx.add_artifact(out, "triplets")
     ctx.log_metrics(triplets=kept, ops_per_spec=sum(len(b["actions"]) for r in rows for b in r["ir"]["behaviours"]) / max(kept, 1),
                     **cal_metrics)
