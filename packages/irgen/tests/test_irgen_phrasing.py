@@ -127,3 +127,15 @@ def test_no_held_out_family_sentence_reaches_the_training_split(tmp_path):
     assert code == 0, o + e
     assert "SENTINEL" not in (tmp_path / "prepare" / "train.jsonl").read_text()
     assert json.loads((tmp_path / "metrics.json").read_text())["prepare"]["heldout_phrasing_dropped"] == 1
+
+
+def test_more_phrasings_per_spec_are_more_sentence_to_ir_records(tmp_path):
+    _run(tmp_path, "synth.phrasings=3")
+    train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
+    code = [r for r in train if r.get("task") != "text2ir"]
+    text = [r for r in train if r.get("task") == "text2ir"]
+    assert len(text) > 2.5 * len(code) and not any("paraphrases" in r for r in train)
+    by_ir: dict[str, set[str]] = {}
+    for r in text:
+        by_ir.setdefault(r["conversations"][2]["value"], set()).add(r["prompt"])
+    assert sum(len(p) == 3 for p in by_ir.values()) > 0.8 * len(by_ir)  # three different requests per spec

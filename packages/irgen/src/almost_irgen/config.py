@@ -31,6 +31,8 @@ class SynthConfig:
     max_actions: int = field(2, ge=1, help="most actions per behaviour")
     contrast: float = field(0.4, ge=0, le=1, help="chance that a spec is followed by its minimal pair, the same spec "
                                                   "with a key trigger or held-key condition added or taken away")
+    phrasings: int = field(1, ge=1, le=8, help="requests per spec in training phrasing families: each is a sentence "
+                                               "→ IR record in training (the program is learnt once)")
     heldout_phrasing: int = field(16, ge=0, help="specs requested in the held-out phrasing families only "
                                                 "(synth/heldout_phrasing.jsonl), for evaluate.ir_match_heldout_phrasing; "
                                                 "never trained on")

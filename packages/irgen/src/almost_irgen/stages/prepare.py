@@ -36,6 +36,10 @@ def run(ctx: RunContext) -> None:
             rec = record(validate(r["ir"], f"{src} line {n + 1}"), r["code"], r.get("prompt", ""), r.get("group"))
             if r.get("families"):
                 rec["families"] = list(r["families"])
+            paraphrases = [p for p in r.get("paraphrases") or () if isinstance(p, dict) and isinstance(p.get("prompt"), str)
+                           and not HELDOUT.intersection(p.get("families") or ())]
+            if paraphrases:
+                rec["paraphrases"] = [p["prompt"] for p in paraphrases]
             records.append(rec)
         except (KeyError, TypeError):
             raise UserError(f"{src} line {n + 1} needs 'ir' and 'code'; re-run synth with --force") from None
@@ -49,8 +53,10 @@ def run(ctx: RunContext) -> None:
     if cfg.text_to_ir:  # both tasks from the triplets: sentence → IR too (train side only; eval keeps its prompts)
         from ..text2ir import text_record
 
-        text_tasks = dedup(text_record(r["prompt"], validate(json.loads(turn(r, "human"))))
-                           for r in train if r.get("prompt"))
+        text_tasks = dedup(text_record(p, validate(json.loads(turn(r, "human"))))
+                           for r in train for p in [r.get("prompt"), *r.get("paraphrases", ())] if p)
+    for r in unique:
+        r.pop("paraphrases", None)  # used for the sentence → IR records above
     out = ctx.stage_dir()
     trained = train + text_tasks * cfg.text_to_ir_repeats
     atomic_write(out / "train.jsonl", jsonl(trained))

@@ -1,7 +1,8 @@
 """Stage ``synth``: (prompt, IR, code) triplets into ``synth/triplets.jsonl``.
 
 ``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator, each
-request phrased in a training family of :mod:`almost_irgen.phrasing` (``"families"`` names them).
+request phrased in a training family of :mod:`almost_irgen.phrasing` (``"families"`` names them;
+``synth.phrasings`` > 1 adds that many minus one other requests as ``"paraphrases"``).
 ``synth/heldout_phrasing.jsonl`` holds ``synth.heldout_phrasing`` other specs requested in the
 held-out families only, for ``evaluate``'s ``ir_match_heldout_phrasing``.
 With probability ``synth.contrast`` a spec is followed by its minimal pair (the same spec with a
@@ -87,8 +88,11 @@ def run(ctx: RunContext) -> None:
         rows = []
         for ir, g in zip(specs, groups):  # each request in a training phrasing family (never a held-out one)
             prompt, families = phrase(ir, rng)
-            rows.append({"prompt": prompt, "families": families, "ir": ir, "code": generate(ir), "source": "rules",
-                         "group": g})
+            row = {"prompt": prompt, "families": families, "ir": ir, "code": generate(ir), "source": "rules", "group": g}
+            more = [dict(zip(("prompt", "families"), phrase(ir, rng))) for _ in range(cfg.phrasings - 1)]
+            if more:  # other requests for the same spec: more sentence → IR records, not more programs
+                row["paraphrases"] = more
+            rows.append(row)
         atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))
     else:
         from ..teacher import TeacherClient, TeacherError
