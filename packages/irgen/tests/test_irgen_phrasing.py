@@ -139,3 +139,67 @@ def test_more_phrasings_per_spec_are_more_sentence_to_ir_records(tmp_path):
     for r in text:
         by_ir.setdefault(r["conversations"][2]["value"], set()).add(r["prompt"])
     assert sum(len(p) == 3 for p in by_ir.values()) > 0.8 * len(by_ir)  # three different requests per spec
+
+
+def test_a_paraphrase_must_keep_every_number_and_key():
+    from almost_irgen.stages.synth import says_the_numbers_and_keys
+
+    ir = {"ir_version": "1.0", "class_name": "Fan", "behaviours": [
+        {"trigger": {"event": "key_down", "key": "Space"}, "actions": [{"op": "rotate", "axis": "y", "degrees_per_second": 90}]}]}
+    assert says_the_numbers_and_keys("on spacebar spin around y at ninety deg/s", ir)
+    assert says_the_numbers_and_keys("When SPACE is pressed rotate 90 degrees a second", ir)
+    assert not says_the_numbers_and_keys("on spacebar spin around y at 9 deg/s", ir)
+    assert not says_the_numbers_and_keys("when E is pressed rotate at 90", ir)
+    assert not says_the_numbers_and_keys("press space to spin at 190 deg/s", ir)
+    log = {"ir_version": "1.0", "class_name": "L", "fields": [{"name": "hitSound", "type": "AudioClip"}],
+           "components": ["AudioSource"], "behaviours": [{"trigger": {"event": "start"}, "actions": [
+               {"op": "log", "message": "ready"}, {"op": "play_sound", "clip_field": "hitSound"}]}]}
+    assert says_the_numbers_and_keys("at start print ready and play the hit sound", log)
+    assert not says_the_numbers_and_keys("at start print ready and play a sound", log)
+    assert not says_the_numbers_and_keys("at start log something and play hitSound", log)
+
+
+def test_teacher_paraphrases_join_the_training_sentences(tmp_path):
+    """synth.teacher_paraphrase: each request goes to the endpoint; a rewrite that still says every
+    number and key becomes one more sentence → IR record, one that lost them is counted and dropped."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            request = body["messages"][-1]["content"]
+            seen.append(request)
+            # every other answer keeps the request's words (minus the template), the rest lose them
+            text = request.split(" that ", 1)[-1].rstrip(".") + " pls" if len(seen) % 2 else "do the thing"
+            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": f'"{text}"'}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        _run(tmp_path, "synth.teacher_paraphrase=true", f"synth.teacher_url=http://127.0.0.1:{httpd.server_address[1]}/v1",
+             "synth.teacher_requests_per_min=0")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert len(seen) == 60 and all(s.startswith("Make a Unity script") for s in seen)
+    rows = [json.loads(x) for x in (tmp_path / "synth" / "triplets.jsonl").read_text().splitlines()]
+    kept = [p["prompt"] for r in rows for p in r.get("paraphrases", []) if p["families"] == ["teacher"]]
+    m = json.loads((tmp_path / "metrics.json").read_text())["synth"]
+    assert m["teacher_paraphrases"] == len(kept) and m["teacher_paraphrases"] + m["teacher_paraphrases_rejected"] == 60
+    assert 20 <= len(kept) <= 45  # the rewrites that lost a number, key, field or message are gone
+    for r in rows:
+        for p in r.get("paraphrases", []):
+            assert p["prompt"].endswith(" pls") or {a["op"] for b in r["ir"]["behaviours"] for a in b["actions"]} <= {
+                "destroy", "custom"}, p  # a spec with nothing of the kind left
+    train = (tmp_path / "prepare" / "train.jsonl").read_text()
+    assert sum(json.dumps(p)[1:-1] in train for p in kept) >= 0.7 * len(kept)  # those on the training side

@@ -33,6 +33,9 @@ class SynthConfig:
                                                   "with a key trigger or held-key condition added or taken away")
     phrasings: int = field(1, ge=1, le=8, help="requests per spec in training phrasing families: each is a sentence "
                                                "→ IR record in training (the program is learnt once)")
+    teacher_paraphrase: bool = field(False, help="with synth.source=rules: also ask the teacher endpoint to rewrite "
+                                                "each request as a person would type it (a 'teacher' paraphrase, kept "
+                                                "when it still says every number and key of the spec)")
     heldout_phrasing: int = field(16, ge=0, help="specs requested in the held-out phrasing families only "
                                                 "(synth/heldout_phrasing.jsonl), for evaluate.ir_match_heldout_phrasing; "
                                                 "never trained on")
