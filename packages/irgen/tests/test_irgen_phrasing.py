@@ -203,3 +203,31 @@ def test_teacher_paraphrases_join_the_training_sentences(tmp_path):
                 "destroy", "custom"}, p  # a spec with nothing of the kind left
     train = (tmp_path / "prepare" / "train.jsonl").read_text()
     assert sum(json.dumps(p)[1:-1] in train for p in kept) >= 0.7 * len(kept)  # those on the training side
+
+
+def test_the_generator_draws_every_kind_of_thing_the_handwritten_set_asks_for():
+    """Training covers the hand-written set's vocabulary (its sentences stay unseen): each trigger
+    event, key, tag, op, axis-aligned direction and force axis it uses is one random_ir draws."""
+    from almost_irgen.irmatch import load_handwritten
+
+    rng = random.Random(5)
+    specs = [random_ir(rng, Size(2, 2, 2)) for _ in range(1500)]
+
+    def vocab(irs):
+        out = set()
+        for ir in irs:
+            for b in ir["behaviours"]:
+                t, c = b["trigger"], b.get("condition") or {}
+                out |= {("event", t["event"]), ("key", t.get("key")), ("cond", c.get("kind")), ("tag", c.get("tag")),
+                        ("held", c.get("key"))}
+                for a in b["actions"]:
+                    out.add(("op", a["op"]))
+                    if a["op"] == "translate":
+                        out.add(("dir", tuple(a["direction"])))
+                    if a["op"] == "apply_force":
+                        out.add(("force_axis", tuple(int(bool(x)) * (1 if x > 0 else -1) for x in a["force"]), a["mode"]))
+        return out - {("key", None), ("cond", None), ("tag", None), ("held", None)}
+
+    hand = vocab(e["ir"] for e in load_handwritten())
+    missing = hand - vocab(specs)
+    assert not missing, missing

@@ -113,7 +113,7 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
                 beh["condition"] = {"kind": "key_held", "key": rng.choice(KEYS)}
             else:
                 beh["condition"] = {"kind": "compare", "field": field_of(("int", "float")),
-                                    "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10])}
+                                    "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10, 100])}
         ops = ["rotate", "translate", "apply_force", "spawn", "destroy", "play_sound", "set_active",
                "set_field", "log", "custom"]
         actions = []
