@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
 from almost.testing import load_app, run_cli
+from almost_irgen.irmatch import load_handwritten
 from almost_irgen.sharegpt import dedup, record, split, turn
 
 METRICS = ("compile_at_1_rules", "compile_at_1_base", "compile_at_1_finetuned", "conformance_base",
@@ -120,11 +122,19 @@ def test_tiny_model_end_to_end_metrics(tmp_path, tiny_model_dir):
 def test_syntax_only_evaluation_says_compilation_was_skipped(tmp_path, tiny_model_dir):
     args = ["run", "--plugin", "irgen", "synth", "prepare", "train", "evaluate", "--out", str(tmp_path),
             "--set", f"model.base={tiny_model_dir}", "--set", "synth.count=30", "--set", "train.max_steps=1",
-            "--set", "evaluate.max_examples=2", "--set", "evaluate.max_new_tokens=8", "--set", "evaluate.compiler=syntax"]
+            "--set", "evaluate.max_examples=2", "--set", "evaluate.max_new_tokens=8", "--set", "evaluate.compiler=syntax",
+            "--set", "evaluate.ir_max_new_tokens=48"]
     code, out, err = run_cli(args)
     assert code == 0, out + err
     assert "compilation was skipped" in out
-    assert json.loads((tmp_path / "metrics.json").read_text())["evaluate"]["compiler_used"] == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())["evaluate"]
+    assert m["compiler_used"] == 0
+    # the sentence metrics: every hand-written sentence and max_examples held-out phrasing requests, scored
+    assert all(0 <= m[k] <= 1 for k in ("ir_match_from_text", "ir_match_heldout_phrasing", "ir_match_handwritten"))
+    assert "behaviour_at_1_handwritten" not in m  # no behaviour check without mcs
+    rows = [json.loads(x) for x in (tmp_path / "evaluate" / "sentences.jsonl").read_text().splitlines()]
+    assert Counter(r["kind"] for r in rows) == {"handwritten": len(load_handwritten()), "heldout_phrasing": 2}
+    assert all(r["mismatches"] for r in rows if r["ir"] is None)
 
 
 @pytest.mark.parametrize("sets, words", [

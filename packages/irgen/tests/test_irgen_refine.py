@@ -122,7 +122,7 @@ def test_refine_then_evaluate_log_the_generate_path_metrics(trained, tmp_path):
     import shutil as sh
 
     sets = ["refine.steps=1", "refine.eval_examples=2", "evaluate.max_examples=2", "evaluate.max_new_tokens=24",
-            "evaluate.repair_rounds=1"]
+            "evaluate.repair_rounds=1", "evaluate.handwritten=false"]
     sh.copytree(trained, tmp_path / "run")
     args = refine_args(tmp_path / "run", sets)
     code, o, e = run_cli(args[:4] + ["evaluate"] + args[4:])  # refine evaluate --force ...

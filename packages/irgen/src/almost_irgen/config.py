@@ -31,6 +31,14 @@ class SynthConfig:
     max_actions: int = field(2, ge=1, help="most actions per behaviour")
     contrast: float = field(0.4, ge=0, le=1, help="chance that a spec is followed by its minimal pair, the same spec "
                                                   "with a key trigger or held-key condition added or taken away")
+    phrasings: int = field(1, ge=1, le=8, help="requests per spec in training phrasing families: each is a sentence "
+                                               "→ IR record in training (the program is learnt once)")
+    teacher_paraphrase: bool = field(False, help="with synth.source=rules: also ask the teacher endpoint to rewrite "
+                                                "each request as a person would type it (a 'teacher' paraphrase, kept "
+                                                "when it still says every number and key of the spec)")
+    heldout_phrasing: int = field(16, ge=0, help="specs requested in the held-out phrasing families only "
+                                                "(synth/heldout_phrasing.jsonl), for evaluate.ir_match_heldout_phrasing; "
+                                                "never trained on")
     calibration_file: str = field("", help="optional seed-style calibration_data.json whose items are added")
     on_bad_item: str = choice("skip", "skip", "fail", help="a calibration item without prompt/code, with a bad IR or "
                                                           "code that does not compile: report it in one line and "
@@ -114,6 +122,9 @@ class EvaluateConfig:
     text_to_ir: bool = field(True, help="also score sentence → IR (ir_at_1_from_text) on the held-out prompts")
     ir_max_new_tokens: int = field(192, ge=1, help="generation budget of a sentence → IR answer (evaluate, generate, "
                                                   "serve); the tiny data's IRs are at most ~140 tokens")
+    handwritten: bool = field(True, help="also score the shipped hand-written sentences (data/handwritten_sentences"
+                                         ".jsonl): ir_match_handwritten, and behaviour_at_1_handwritten end to end")
+    heldout_phrasing: bool = field(True, help="also score synth's held-out phrasing families (ir_match_heldout_phrasing)")
     repair_rounds: int = field(2, ge=0, help="repair rounds for compile_at_1_with_repair (0: skip)")
     endpoint: str = field("", help="also score a model served behind this OpenAI-compatible base URL (…/v1): "
                                    "LM Studio, Ollama, a teacher, `almost irgen serve`; row 'endpoint'")

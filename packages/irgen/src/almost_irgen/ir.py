@@ -32,7 +32,9 @@ TRIGGERS = ("awake", "start", "update", "fixed_update", "on_enable", "on_disable
             "on_trigger_enter", "on_collision_enter", "key_down", "timer")
 FIELD_TYPES = ("int", "float", "bool", "string", "Vector3", "GameObject", "AudioClip")
 COMPONENTS = ("Rigidbody", "AudioSource", "Collider", "Renderer", "Light", "Animator")
-KEYS = ("Space", "Return", "Escape", "W", "A", "S", "D", "E", "Q", "LeftShift", "Mouse0")
+# the keys people name in requests ("press F", "the left arrow"); P and O stay out: unitysim presses them as decoys
+KEYS = ("Space", "Return", "Escape", "W", "A", "S", "D", "E", "Q", "F", "R", "LeftShift", "Mouse0",
+        "UpArrow", "DownArrow", "LeftArrow", "RightArrow")
 CS_KEYWORDS = frozenset(
     "abstract as base bool break byte case catch char checked class const continue decimal "
     "default delegate do double else enum event explicit extern false finally fixed float for "

@@ -30,6 +30,13 @@ _TAGS = ["Player", "Enemy", "Bullet", "Pickup", "Ground"]
 # free-text actions; none starts with a verb that a typed op's sentence uses ("show X" is
 # set_active): "show the score" was answered with a typed op instead of `custom` in runs D-F
 CUSTOM_TEXTS = ["flash the material red", "shake the camera", "fade out over one second", "display the score"]
+# the amounts people ask for: a model copies numbers it has seen in many places better
+ROTATE_DEG = [15, 30, 45, 60, 90, 120, 180, 270, 360, 720]
+SPEEDS = [0.5, 1, 1.5, 2, 3, 4, 5, 10]
+FORCES = [1, 2, 3, 5, 7, 10, 15, 20]
+INTERVALS = [0.5, 1, 1.5, 2, 3, 4, 5, 10]
+SET_VALUES = [1, -1, 5, 0, 10, 100, 2, -5]
+AXIS_DIRECTIONS = ((0, 0, 1), (0, 0, -1), (1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0))
 _WORDS = ["started", "hit", "ready", "spawned", "boom", "tick", "done", "armed", "open", "closed"]
 
 # trigger kind → its events; random_ir draws a kind evenly, then an event of that kind
@@ -106,21 +113,24 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
                 beh["condition"] = {"kind": "key_held", "key": rng.choice(KEYS)}
             else:
                 beh["condition"] = {"kind": "compare", "field": field_of(("int", "float")),
-                                    "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10])}
+                                    "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10, 100])}
         ops = ["rotate", "translate", "apply_force", "spawn", "destroy", "play_sound", "set_active",
                "set_field", "log", "custom"]
         actions = []
         for _ in range(rng.randint(1, size.max_actions)):
             op = rng.choice(ops)
             if op == "rotate":
-                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice([15, 30, 45, 90, 180]))
+                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice(ROTATE_DEG))
                 act = {"op": op, "axis": rng.choice("xyz"), "degrees_per_second": amount}
             elif op == "translate":
-                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice([0.5, 1, 2, 3]))
-                act = {"op": op, "direction": rng.choice([[0, 0, 1], [1, 0, 0], [0, 1, 0], [-1, 0, 0]]), "speed": amount}
+                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice(SPEEDS))
+                act = {"op": op, "direction": list(rng.choice(AXIS_DIRECTIONS)), "speed": amount}
             elif op == "apply_force":
-                act = {"op": op, "force": [0, rng.choice([1, 5, 10]), rng.choice([0, 2])],
-                       "mode": rng.choice(["Force", "Impulse"])}
+                if rng.random() < 0.5:  # along one axis ("an upward impulse of 5", "pushed forward with force 20")
+                    force = [x * rng.choice(FORCES) for x in rng.choice(AXIS_DIRECTIONS)]
+                else:
+                    force = [0, rng.choice([1, 5, 10]), rng.choice([0, 2])]
+                act = {"op": op, "force": force, "mode": rng.choice(["Force", "Impulse"])}
                 comps.append("Rigidbody")
             elif op == "spawn":
                 act = {"op": op, "prefab_field": field_of(("GameObject",))}
@@ -128,7 +138,7 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
                 other = event in CONTACT and rng.random() < 0.6
                 act = {"op": op, "target": "other" if other else "self"}
                 if rng.random() < 0.3:
-                    act["delay_s"] = rng.choice([0.5, 1, 2])
+                    act["delay_s"] = rng.choice([0.5, 1, 2, 3])
             elif op == "play_sound":
                 act = {"op": op, "clip_field": field_of(("AudioClip",))}
                 comps.append("AudioSource")
@@ -140,7 +150,7 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
                 if kind == "bool":
                     act = {"op": op, "field": name, "value": rng.random() < 0.5}
                 else:
-                    act = {"op": op, "field": name, "value": rng.choice([1, -1, 5, 0])}
+                    act = {"op": op, "field": name, "value": rng.choice(SET_VALUES)}
                     if rng.random() < 0.5:
                         act["mode"] = "add"
             elif op == "log":
@@ -164,7 +174,7 @@ def _trigger(rng: random.Random, event: str) -> dict:
     if event == "key_down":
         trig["key"] = rng.choice(KEYS)
     if event == "timer":
-        trig["interval_s"] = rng.choice([0.5, 1, 2, 3, 5])
+        trig["interval_s"] = rng.choice(INTERVALS)
     return trig
 
 

@@ -5,7 +5,8 @@ requests to ``requests_per_min``, retries timeouts, connection errors, HTTP 429 
 ``Retry-After``) and 5xx with exponential backoff, and turns everything else into a
 :class:`TeacherError` with one plain sentence. :meth:`TeacherClient.triplet` asks for a JSON
 object ``{"ir": ..., "code": ...}`` and validates the IR before returning it; the caller
-compiles the code.
+compiles the code. :meth:`TeacherClient.paraphrase` rewrites a generated request the way a
+person would type it (``synth.teacher_paraphrase``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ INSTRUCTIONS = (
     f"follows this JSON Schema (ir_version {IR_VERSION}): {json.dumps(SCHEMA, separators=(',', ':'))}; "
     "and \"code\", the C# 7.3 MonoBehaviour implementing it (one file, `using UnityEngine;`). "
     "Answer with the JSON object only."
+)
+
+
+PARAPHRASE = (
+    "Rewrite this request for a Unity script the way a game developer would type it to an assistant: "
+    "one short casual sentence, any word order, no class name unless it matters. Keep every number, key, "
+    "tag, axis and direction it gives, and say names like hitSound in words if you like. Answer with the "
+    "sentence only."
 )
 
 
@@ -101,6 +110,15 @@ class TeacherClient:
         except IRError as e:
             raise TeacherError(str(e)) from None
         return ir, data["code"]
+
+    def paraphrase(self, request: str) -> str:
+        """The request rewritten as a person would type it (one line); TeacherError if unusable."""
+        text = self.chat([{"role": "system", "content": PARAPHRASE}, {"role": "user", "content": request}],
+                         temperature=0.9)
+        line = next((x.strip() for x in text.strip().splitlines() if x.strip()), "").strip("\"'` ")
+        if not line or len(line) > 400:
+            raise TeacherError("empty paraphrase" if not line else "paraphrase longer than 400 characters")
+        return line
 
     def close(self) -> None:
         self.client.close()

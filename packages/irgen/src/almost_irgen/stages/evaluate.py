@@ -13,7 +13,9 @@ taken from ``refine/eval_programs.json`` when refine wrote them for the same spe
 (``finetuned_programs_reused``). Writes ``evaluate/report.md``,
 ``evaluate/samples.jsonl`` and metrics ``compile_at_1_{rules,base,finetuned}``,
 ``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
-whether it ran), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
+whether it ran), the semantic sentence → IR matches ``ir_match_from_text``,
+``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and ``behaviour_at_1_handwritten`` end to
+end (:mod:`almost_irgen.sentence_eval`; each sentence in ``evaluate/sentences.jsonl``), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
 features Unity accepts; they count as not compiled), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
 it then reads specs from the terminal (see also ``almost irgen try``). Under ``accelerate launch``
 each process writes and checks its share of the programs (whole generation batches,
@@ -144,6 +146,9 @@ def run(ctx: RunContext) -> None:
                                         codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens,
                                         first_checked=(rows["finetuned"]["results"], rows["finetuned"]["behave"]),
                                         ir_tokens=cfg.ir_max_new_tokens, details=per_spec)
+    sentences: list[dict] = []  # semantic IR match on sentences (and hand-written ones end to end)
+    if cfg.text_to_ir:
+        extra.update(_sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_spec, sentences))
 
     # -- report -------------------------------------------------------------------------
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
@@ -170,6 +175,8 @@ def run(ctx: RunContext) -> None:
                 **(per_spec[i] if per_spec else {})}
                for i, ir in enumerate(irs)]
     atomic_write(out / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
+    if sentences:
+        atomic_write(out / "sentences.jsonl", "".join(json.dumps(d) + "\n" for d in sentences))
     atomic_write(out / "error_codes.json", json.dumps({n: dict(Counter(r["errors"])) for n, r in rows.items()}, indent=2))
     ctx.add_artifact(out / "report.md", "evaluation report")
     ctx.log_metrics(
@@ -189,3 +196,21 @@ def run(ctx: RunContext) -> None:
         from ..interactive import loop
 
         loop(model, tok, checker, cfg.max_new_tokens)
+
+
+def _sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_spec, details) -> dict:
+    """``ir_match_from_text``, ``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and
+    ``behaviour_at_1_handwritten`` (:mod:`almost_irgen.sentence_eval`)."""
+    from ..irmatch import load_handwritten
+    from ..pipeline_api import LocalModel
+    from ..sentence_eval import ir_match_from_text, sentence_metrics
+
+    out = ir_match_from_text(evals, irs, per_spec) if per_spec else {}
+    held_file = ctx.find_stage_dir("prepare") / "heldout_phrasing.jsonl"
+    held = read_jsonl(held_file, "held-out phrasing file")[: cfg.max_examples] if (
+        cfg.heldout_phrasing and held_file.is_file()) else []
+    hand = load_handwritten() if cfg.handwritten else []
+    out.update(sentence_metrics(LocalModel(model, tok, cfg.batch_size, progress="sentences → IR"), checker, behaviour,
+                                handwritten=hand, heldout=held, ir_tokens=cfg.ir_max_new_tokens,
+                                max_new_tokens=cfg.max_new_tokens, details=details))
+    return out

@@ -1,6 +1,13 @@
 """Stage ``synth``: (prompt, IR, code) triplets into ``synth/triplets.jsonl``.
 
-``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator.
+``synth.source = "rules"`` (offline default): seeded procedural IR + the rule generator, each
+request phrased in a training family of :mod:`almost_irgen.phrasing` (``"families"`` names them;
+``synth.phrasings`` > 1 adds that many minus one other requests as ``"paraphrases"``; with
+``synth.teacher_paraphrase`` the teacher endpoint rewrites each request as a person would type
+it, kept as one more paraphrase, family ``teacher``, when it still says every number, key,
+field and message of the spec).
+``synth/heldout_phrasing.jsonl`` holds ``synth.heldout_phrasing`` other specs requested in the
+held-out families only, for ``evaluate``'s ``ir_match_heldout_phrasing``.
 With probability ``synth.contrast`` a spec is followed by its minimal pair (the same spec with a
 key trigger or held-key condition added or taken away, :func:`~almost_irgen.synthgen.contrast`);
 both carry one ``"group"`` number, and ``prepare`` keeps a group on one side of its split.
@@ -29,6 +36,7 @@ from almost.io import atomic_write
 
 from ..calibration import read_calibration
 from ..csharp import find_compiler
+from ..phrasing import phrase
 from ..rules import generate
 from ..synthgen import Size, contrast, describe, random_ir
 
@@ -61,6 +69,83 @@ def specs_and_groups(rng: random.Random, size: Size, count: int, p_contrast: flo
     return specs, groups
 
 
+def says_the_numbers_and_keys(sentence: str, ir: dict) -> bool:
+    """Whether a paraphrase still says each number of the spec's triggers, conditions and ops
+    (digits or words), each key (as people name it), each field an op names (as written or in
+    words) and each log message: what a rewrite must not lose."""
+    import re
+
+    from ..phrasing import KEY_SAYS, humanize, number_words
+
+    low = sentence.lower()
+    nums = set()
+    for b in ir["behaviours"]:
+        for a in b["actions"]:
+            name = next((a[k] for k in ("prefab_field", "clip_field", "target_field", "field", "degrees_per_second",
+                                        "speed") if isinstance(a.get(k), str)), None)
+            if name and name.lower() not in low and humanize(name) not in low:
+                return False
+            if a["op"] == "log" and a["message"].lower() not in low:
+                return False
+        nums |= {b["trigger"].get("interval_s"), (b.get("condition") or {}).get("value")}
+        for a in b["actions"]:
+            nums |= {a.get(k) for k in ("degrees_per_second", "speed", "delay_s")}
+            nums |= {abs(x) for x in a.get("force", []) if x} | {abs(x) for x in a.get("direction", []) if x != 1 and x}
+            if a["op"] == "set_field":
+                nums.add(abs(a["value"]) if isinstance(a["value"], int | float) and not isinstance(a["value"], bool) else None)
+        keys = {b["trigger"].get("key"), (b.get("condition") or {}).get("key")} - {None}
+        for k in keys:
+            names = [n.lower().removeprefix("the ") for n in KEY_SAYS.get(k, [k])] + [k.lower()]
+            if not any(re.search(rf"\b{re.escape(n)}\b", low) for n in names):
+                return False
+    for n in nums - {None}:
+        if isinstance(n, bool) or not isinstance(n, int | float):
+            continue
+        said = {str(n), str(float(n))} | ({str(int(n)), number_words(int(n))} if float(n).is_integer() and n < 1000 else set())
+        if not any(re.search(rf"(?<![\d.]){re.escape(w)}(?![\d])", low) for w in said):
+            return False
+    return True
+
+
+def teacher_paraphrases(cfg, rows: list[dict]) -> dict:
+    """A teacher rewrite of each row's request, appended to its ``paraphrases`` (family ``teacher``)
+    when it still says every number and key; returns the counts."""
+    from ..teacher import TeacherClient, TeacherError
+
+    teacher = TeacherClient(cfg.teacher_url, cfg.teacher_model, api_key=os.environ.get(cfg.teacher_key_env),
+                            timeout_s=cfg.teacher_timeout_s, retries=cfg.teacher_retries,
+                            requests_per_min=cfg.teacher_requests_per_min)
+    kept = rejected = 0
+    try:
+        with progress() as bar:
+            task = bar.add_task("teacher paraphrases", total=len(rows), info="")
+            for r in rows:
+                try:
+                    text = teacher.paraphrase(describe(r["ir"]))
+                    if not says_the_numbers_and_keys(text, r["ir"]):
+                        raise TeacherError("lost a number or key")
+                    r.setdefault("paraphrases", []).append({"prompt": text, "families": ["teacher"]})
+                    kept += 1
+                except TeacherError:
+                    rejected += 1
+                bar.update(task, advance=1, info=f"{rejected} rejected")
+    finally:
+        teacher.close()
+    return {"teacher_paraphrases": kept, "teacher_paraphrases_rejected": rejected}
+
+
+def heldout_phrasing(seed: int, size: Size, count: int) -> list[dict]:
+    """``count`` fresh specs (their own seed), each requested in the held-out phrasing families
+    (:data:`almost_irgen.phrasing.HELDOUT`): evaluated alone, never trained on."""
+    rng = random.Random(f"heldout-phrasing-{seed}")
+    out = []
+    for _ in range(count):
+        ir = random_ir(rng, size)
+        prompt, families = phrase(ir, rng, heldout=True)
+        out.append({"prompt": prompt, "families": families, "ir": ir})
+    return out
+
+
 def run(ctx: RunContext) -> None:
     cfg = ctx.config.synth
     out = ctx.stage_dir() / "triplets.jsonl"
@@ -68,9 +153,18 @@ def run(ctx: RunContext) -> None:
     size = Size(cfg.max_fields, cfg.max_behaviours, cfg.max_actions)
     specs, groups = specs_and_groups(rng, size, cfg.count, cfg.contrast)
     rows, checker = [], None
+    para: dict = {}  # teacher paraphrase counts (synth.teacher_paraphrase)
     if cfg.source == "rules":
-        rows = [{"prompt": describe(ir), "ir": ir, "code": generate(ir), "source": "rules", "group": g}
-                for ir, g in zip(specs, groups)]
+        rows = []
+        for ir, g in zip(specs, groups):  # each request in a training phrasing family (never a held-out one)
+            prompt, families = phrase(ir, rng)
+            row = {"prompt": prompt, "families": families, "ir": ir, "code": generate(ir), "source": "rules", "group": g}
+            more = [dict(zip(("prompt", "families"), phrase(ir, rng))) for _ in range(cfg.phrasings - 1)]
+            if more:  # other requests for the same spec: more sentence → IR records, not more programs
+                row["paraphrases"] = more
+            rows.append(row)
+        if cfg.teacher_paraphrase:
+            para = teacher_paraphrases(cfg, rows)
         atomic_write(out, "".join(json.dumps(r) + "\n" for r in rows))
     else:
         from ..teacher import TeacherClient, TeacherError
@@ -137,6 +231,8 @@ def run(ctx: RunContext) -> None:
             for r in extra:
                 f.write(json.dumps(r) + "\n")
     kept = len(rows)
+    held = heldout_phrasing(cfg.seed, size, cfg.heldout_phrasing)
+    atomic_write(ctx.stage_dir() / "heldout_phrasing.jsonl", "".join(json.dumps(r) + "\n" for r in held))
     ctx.add_artifact(out, "triplets")
     ctx.log_metrics(triplets=kept, ops_per_spec=sum(len(b["actions"]) for r in rows for b in r["ir"]["behaviours"]) / max(kept, 1),
-                    **cal_metrics)
+                    **cal_metrics, **para)
