@@ -71,12 +71,15 @@ def test_two_process_rollout_gives_one_process_figures_and_files(tmp_path, run_g
     files = sorted(p.name for p in a.iterdir() if not p.name.startswith("."))
     assert len([f for f in files if f.endswith(".gif")]) == 3
     assert files == sorted(p.name for p in b.iterdir() if not p.name.startswith("."))
-    for name in files:  # recorded | generated: the same frames (a float's last bit may flip a level)
+    # recorded | generated: the same frames. The PSNR curves below hold them to 1e-5; the GIF's
+    # palette quantisation can turn a float's last bit into a level on a few percent of pixels
+    # (1.5% seen in CI), while another process's seeds would change most pixels by many levels
+    for name in files:
         if name.endswith(".gif"):
             fa, fb = _frames(a / name), _frames(b / name)
             assert fa.shape == fb.shape and fa.shape[0] == 4, name
             diff = np.abs(fa.astype(int) - fb.astype(int))
-            assert (diff > 0).mean() < 0.01 and diff.mean() < 0.1, (name, (diff > 0).mean())
+            assert (diff > 0).mean() < 0.05 and diff.mean() < 0.5, (name, (diff > 0).mean(), diff.mean())
     c1, c2 = (json.loads((d / "psnr_over_horizon.json").read_text()) for d in (a, b))
     assert c1.keys() == c2.keys()
     for k in c1:  # (a copy of an unchanged frame scores infinite PSNR: null)
