@@ -23,12 +23,14 @@ from .api import config_for, run
 from .errors import ConfigError, UnknownNameError, UserError
 from .hookspecs import HOOK_API, hookimpl
 from .pipeline import Pipeline, RunContext, Stage
+from .runs import OpenedRun, open_run
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HOOK_API",
     "ConfigError",
+    "OpenedRun",
     "Pipeline",
     "RunContext",
     "Stage",
@@ -37,5 +39,6 @@ __all__ = [
     "__version__",
     "config_for",
     "hookimpl",
+    "open_run",
     "run",
 ]
