@@ -63,13 +63,11 @@ _SKIP = object()
 def parse_lines(text: str) -> tuple[list[dict], int]:
     """Records of a history file's text and the number of lines that were not records
     (a torn last line after kill -9)."""
-    records, bad = [], 0
-    for line in text.splitlines(keepends=True):
-        if not line.strip():
-            continue
-        if not line.endswith("\n"):  # torn: the process died mid-write
-            bad += 1
-            continue
+    from .io import split_jsonl
+
+    lines, tail = split_jsonl(text.encode("utf-8", errors="surrogateescape"))
+    records, bad = [], int(tail is not None)  # a torn tail: the process died mid-write
+    for _, line in lines:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:

@@ -234,6 +234,21 @@ def read_json(path: str | os.PathLike, what: str = "file", fix: str = "fix or re
 _KIND = {dict: "an object {...}", list: "a list [...]"}
 
 
+def split_jsonl(data: bytes) -> tuple[list[tuple[int, bytes]], tuple[int, bytes] | None]:
+    """An append-only JSONL file's bytes as its complete lines and its torn tail.
+
+    Returns ``([(line_no, raw), ...], tail)``: the non-blank lines that end in a newline,
+    numbered from 1, and ``(line_no, raw)`` of a last line without its newline (a write cut off
+    by kill -9), or None. What a reader does with the tail is its own rule (the step history
+    drops it; the ratings log keeps a tail that is a whole record). Used by every JSONL log
+    the core and the plugins append to, so the torn-tail rule is written once."""
+    lines = data.split(b"\n")
+    tail_raw = lines.pop()  # b"" when the file ends with a newline
+    done = [(i, raw) for i, raw in enumerate(lines, 1) if raw.strip()]
+    tail = (len(lines) + 1, tail_raw) if tail_raw.strip() else None
+    return done, tail
+
+
 def describe(v: Any) -> str:
     """A short description of a JSON value for an error message: ``"abc"``, ``3``, ``a list``."""
     if isinstance(v, dict | list):
