@@ -1,0 +1,1 @@
+"""almost-plugname: an Almost plugin (see plugin.py for what it registers)."""
