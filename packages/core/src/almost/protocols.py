@@ -71,6 +71,9 @@ class Sampler(Protocol):
     ``sample(conditions, generator=g)`` returns one sample per condition, in order. What a
     condition and a sample are depends on the domain (a prompt and an image; an IR spec and
     C# source); the sampler's docstring says. The same generator seed gives the same samples.
+    A stage that samples names its sampler in the config (a ``component="sampler"`` field such
+    as ``generate.sampler``) and builds it through the registry with the model it samples from
+    as keywords; the pipeline's docs say which.
     An optional ``example_conditions()`` returns a few valid conditions, which
     :func:`almost.testing.check_sampler` uses when the test gives none.
     """
@@ -98,8 +101,18 @@ class Trainer(Protocol):
     """Fits a model from a Dataset, or from a Sampler and a RewardModel.
 
     ``fit()`` trains until its configured budget (steps or epochs) and returns a mapping of
-    final metrics, ``str`` → ``float`` (flat names, units in the name). It checkpoints under ``output_dir`` as it
-    goes, and a new ``fit()`` on the same ``output_dir`` resumes from the last checkpoint.
+    final metrics, ``str`` → ``float`` (flat names, units in the name). It checkpoints under
+    ``output_dir`` as it goes, and a new ``fit()`` on the same ``output_dir`` resumes from the
+    last checkpoint (after a finished ``fit()``, a second one trains no further and returns the
+    same metrics: :func:`almost.testing.check_trainer` checks this).
+
+    **In a pipeline.** A stage that trains names its trainer in the config (a ``component=
+    "trainer"`` field such as ``policy.trainer``) and builds it through the registry with the
+    run's context and its inputs as keywords: ``ctx.component(f"trainer/{name}", ctx=ctx,
+    dataset=..., sampler=..., reward=...)``. Such a trainer writes under ``ctx.stage_dir()``
+    (``output_dir``), saves with :class:`almost.checkpoint.Checkpoints` so the run's config
+    identity and kill -9 rules hold, logs its per-step history with ``ctx.log_step`` and returns
+    the metrics the stage reports. The pipeline's docs say which keywords its stages pass.
     """
 
     output_dir: Path
