@@ -10,9 +10,9 @@ import attrs
 import torch
 
 import almost
-from almost.checkpoint import Checkpoints
-from almost.pipeline import run_pipeline
 from almost.plugins import load
+from almost.runs import run_pipeline
+from almost.train.checkpoint import Checkpoints
 
 
 @attrs.define

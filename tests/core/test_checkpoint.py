@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from almost import io as aio
-from almost.checkpoint import Checkpoints, load_safetensors, make_accelerator, save_safetensors
 from almost.errors import UserError
+from almost.train.checkpoint import (
+    Checkpoints,
+    load_safetensors,
+    make_accelerator,
+    save_safetensors,
+)
 
 
 def test_atomic_safetensors_crash_mid_write_keeps_old_file(tmp_path: Path, monkeypatch):
@@ -130,7 +135,7 @@ def test_checkpoints_are_listed_and_never_deleted_by_default(tmp_path: Path):
 
 def test_adapter_only_checkpoints_hold_the_lora_alone_and_restore_it(tmp_path: Path):
     peft = pytest.importorskip("peft")
-    from almost.checkpoint import adapter_only_checkpoints
+    from almost.train.checkpoint import adapter_only_checkpoints
 
     torch.manual_seed(0)
     base = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))

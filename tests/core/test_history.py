@@ -1,4 +1,4 @@
-"""Step-level history (almost.history): append-only, each step once through kill -9 and resume."""
+"""Step-level history (almost.observe.history): append-only, each step once through kill -9 and resume."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from almost.history import HISTORY_FILE, History, read_history, series
-from almost.pipeline import run_pipeline
+from almost.observe.history import HISTORY_FILE, History, read_history, series
+from almost.runs import run_pipeline
 
 
 def _steps(records, key):
@@ -107,9 +107,9 @@ SCRIPT = textwrap.dedent('''
     import os, signal, sys
     import attrs
     import torch
-    from almost.checkpoint import Checkpoints
+    from almost.train.checkpoint import Checkpoints
     from almost.config import field
-    from almost.pipeline import Pipeline, Stage, run_pipeline
+    from almost.runs import Pipeline, Stage, run_pipeline
 
     @attrs.define
     class Cfg:

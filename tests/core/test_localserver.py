@@ -1,4 +1,4 @@
-"""almost.localserver: a local page answers only its own user (Host, token, Origin, size)."""
+"""almost.web.localserver: a local page answers only its own user (Host, token, Origin, size)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from almost.localserver import MAX_BODY, BadRequest, LocalServer, allowed_hosts, loads_strict
 from almost.testing import raw_request
+from almost.web.localserver import MAX_BODY, BadRequest, LocalServer, allowed_hosts, loads_strict
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -18,7 +18,7 @@ def _app():
     from starlette.responses import JSONResponse
     from starlette.routing import Route, WebSocketRoute
 
-    from almost.localserver import json_object
+    from almost.web.localserver import json_object
 
     async def read(request):
         return JSONResponse({"ok": True})

@@ -26,7 +26,7 @@ SERVER = textwrap.dedent('''
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
-    from almost.localserver import LocalServer
+    from almost.web.localserver import LocalServer
 
     async def page(request):
         return PlainTextResponse("ok")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from almost.errors import ConfigError, InterruptedRun, UnknownNameError
-from almost.pipeline import run_pipeline
+from almost.runs import run_pipeline
 from almost.testing import run_cli
 
 from . import conftest

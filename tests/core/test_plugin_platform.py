@@ -277,7 +277,7 @@ def test_python_api_runs_a_config_object_quietly(toy_app, tmp_path, capsys):
     assert "seed = 7" in (tmp_path / "config.toml").read_text()
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
-    from almost.console import console
+    from almost.observe.console import console
 
     assert not console.quiet  # restored
 
@@ -310,7 +310,7 @@ def test_new_plugin_generates_a_package_that_passes_its_own_tests(tmp_path):
 
 # -- the thread policy ------------------------------------------------------------------------
 def test_thread_policy(monkeypatch):
-    from almost import threads
+    from almost.train import threads
 
     cores = threads.available_cores()
     assert 1 <= cores <= (os.cpu_count() or 1)
@@ -375,7 +375,7 @@ def test_python_api_takes_track_settings_beside_a_config_object(toy_app, tmp_pat
     # config object ("unknown config key 'track'") nor silently dropped
     import attrs
 
-    import almost.tracking as tracking
+    import almost.observe.tracking as tracking
 
     seen = []
     real = tracking.resolve_track
@@ -392,7 +392,7 @@ def test_end_of_run_table_shows_cpu_per_wall_when_recorded():
     """Each stage's CPU-seconds ÷ wall-seconds (the pipeline records it) gets its own column."""
     from rich.console import Console
 
-    from almost.console import summary_table
+    from almost.observe.console import summary_table
 
     def render(records):
         c = Console(width=160, record=True)
@@ -408,7 +408,7 @@ def test_end_of_run_table_shows_cpu_per_wall_when_recorded():
 def test_stage_cpu_counts_grandchild_processes():
     """A worker's own child (a game, a forkserver's worker) is never waited for by the stage's
     process, so os.times() misses it; TreeCpu counts it."""
-    from almost.threads import TreeCpu
+    from almost.train.threads import TreeCpu
 
     burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\ntime.sleep(0.5)"
     outer = f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {burn!r}]); import time; time.sleep(3)"

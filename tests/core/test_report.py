@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from almost.config import field
-from almost.history import History
-from almost.pipeline import Pipeline, Stage, run_pipeline
-from almost.report import _thin, load_run, svg_curve, write_report
+from almost.observe.history import History
+from almost.observe.report import _thin, load_run, svg_curve, write_report
+from almost.runs import Pipeline, Stage, run_pipeline
 from almost.testing import chromium_executable, launch_chromium, run_cli
 
 CHROMIUM = chromium_executable()
@@ -186,7 +186,7 @@ def test_report_of_rounds_and_a_real_stage(tmp_path, monkeypatch):
 
 
 def test_end_of_run_table_shows_headline_figures_and_durations(tmp_path, monkeypatch, capsys):
-    from almost.console import headline
+    from almost.observe.console import headline
 
     train = {"steps": 200.0, "resumed_from_step": 0.0, "loss_final": 0.1, "heldout_loss": 0.2,
              "heldout_loss_init": 0.9, "seconds": 3.0, "steps_per_s": 5.0, "params_m": 1.2}
@@ -242,7 +242,7 @@ def test_report_in_chromium(tmp_path, monkeypatch):
 
 
 def test_headline_prefers_the_honest_comparisons_and_numbers_read_plainly():
-    from almost.console import _fmt, headline
+    from almost.observe.console import _fmt, headline
 
     rollout = {"psnr_db_trained": 26.7, "psnr_db_untrained": 19.7, "psnr_db_copy_raw": 24.8,
                "psnr_db_copy_vae": 26.1, "psnr_db_gain_over_copy_vae": 0.55, "action_sensitivity": 0.51}

@@ -1,4 +1,4 @@
-"""Trackers (almost.tracking): ``--set track.with=...`` through accelerate's tracker classes."""
+"""Trackers (almost.observe.tracking): ``--set track.with=...`` through accelerate's tracker classes."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import pytest
 
 from almost.config import field
 from almost.errors import ConfigError
-from almost.history import read_history, series
-from almost.pipeline import Pipeline, Stage, run_pipeline
+from almost.observe.history import read_history, series
+from almost.observe.tracking import TRACKERS, TrackConfig, resolve_track, track_toml
+from almost.runs import Pipeline, Stage, run_pipeline
 from almost.testing import run_cli
-from almost.tracking import TRACKERS, TrackConfig, resolve_track, track_toml
 
 
 def test_track_section_from_sets_and_file(tmp_path):
@@ -176,7 +176,7 @@ KILLED = textwrap.dedent('''
     import json, os, signal, sys, time
     import attrs
     from almost.config import field
-    from almost.pipeline import Pipeline, Stage, run_pipeline
+    from almost.runs import Pipeline, Stage, run_pipeline
 
     # a loaded machine: tensorboardX's writer thread lags behind the training loop
     from tensorboardX.event_file_writer import EventsWriter
@@ -199,7 +199,7 @@ KILLED = textwrap.dedent('''
             # the killed run's steps after its checkpoint differ (as on a GPU): they must not show
             ctx.log_step(step, loss=(3.0 - w) ** 2 + (100.0 if os.environ.get("KILL_AT") else 0.0), w=w)
             if step % 4 == 0:
-                ctx.flush_logs()  # before the checkpoint counts (almost.checkpoint.Checkpoints does this itself)
+                ctx.flush_logs()  # before the checkpoint counts (almost.train.checkpoint.Checkpoints does this itself)
                 state_file.write_text(json.dumps({"step": step, "w": w}))
             if os.environ.get("KILL_AT") == str(step):
                 os.kill(os.getpid(), signal.SIGKILL)  # no grace: whatever is still queued is lost

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from almost.errors import ConfigError, InterruptedRun, NonFiniteError, RunLocked, UserError
-from almost.pipeline import RunContext, mark_stale, run_pipeline
+from almost.runs import RunContext, mark_stale, run_pipeline
 from almost.testing import run_cli
 
 HERE = Path(__file__).parent
@@ -139,7 +139,7 @@ def test_almost_config_checks_component_names():
 
 # 4 -- one run per directory; records never lose updates -----------------------------------
 def test_second_run_exits_at_once_naming_the_holder(app, tmp_path):
-    code = ("import sys, time; from pathlib import Path; from almost.pipeline import RunDirLock\n"
+    code = ("import sys, time; from pathlib import Path; from almost.runs import RunDirLock\n"
             "l = RunDirLock(Path(sys.argv[1])); l.acquire(); print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -168,7 +168,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 import trust_plugin
-from almost.pipeline import RunContext
+from almost.runs import RunContext
 app = trust_plugin.app()
 ctx = RunContext(pipeline=app.pipeline("trainy"), config=None, run_dir=Path(sys.argv[1]), profile="tiny",
                  registry=app.registry, stage_name="train")
@@ -204,7 +204,7 @@ def test_out_of_range_values_are_one_sentence_before_anything_runs(app, tmp_path
 
 
 def test_checkpoints_refuse_a_negative_keep(tmp_path):
-    from almost.checkpoint import Checkpoints
+    from almost.train.checkpoint import Checkpoints
 
     with pytest.raises(UserError, match="keep_checkpoints must be >= 1"):
         Checkpoints(tmp_path, accelerator=None, keep=-1)
@@ -225,7 +225,7 @@ def test_nan_loss_stops_with_stage_and_step_and_keeps_the_last_good_checkpoint(a
 def test_checkpoints_never_save_nan_weights(tmp_path):
     import torch
 
-    from almost.checkpoint import Checkpoints, make_accelerator
+    from almost.train.checkpoint import Checkpoints, make_accelerator
 
     acc = make_accelerator(cpu=True)
     model = acc.prepare(torch.nn.Linear(2, 1))
@@ -358,7 +358,7 @@ def test_disk_full_during_a_save_is_one_sentence(app, tmp_path, monkeypatch):
 def test_disk_full_inside_a_checkpoint_write_is_one_sentence(tmp_path, monkeypatch):
     import torch
 
-    from almost.checkpoint import Checkpoints, make_accelerator
+    from almost.train.checkpoint import Checkpoints, make_accelerator
 
     acc = make_accelerator(cpu=True)
     acc.prepare(torch.nn.Linear(2, 1))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from almost.errors import ConfigError, InterruptedRun, NonFiniteError, UserError
-from almost.pipeline import run_pipeline
+from almost.runs import run_pipeline
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -128,7 +128,7 @@ def _poison(ckpt: Path) -> None:
     import torch
     from safetensors.torch import load_file, save_file
 
-    from almost.checkpoint import file_sha256
+    from almost.train.checkpoint import file_sha256
 
     f = ckpt / "model.safetensors"
     t = load_file(str(f))
@@ -150,7 +150,7 @@ def test_nan_after_resume_falls_back_to_the_older_checkpoint(app, tmp_path, monk
     _run(app, tmp_path / "straight", sets=["steps=8"])
     assert _same(_weights(run), _weights(tmp_path / "straight"))
     # the history holds each step once, as an uninterrupted run's
-    from almost.history import read_history
+    from almost.observe.history import read_history
 
     steps = [r["step"] for r in read_history(run / "train") if "loss" in r]
     assert steps == sorted(set(steps))
@@ -232,7 +232,7 @@ def test_config_given_a_folder_is_one_sentence(tmp_path):
 
 
 def test_a_damaged_history_is_kept_aside_not_silently_rewritten(tmp_path, capsys):
-    from almost.history import History, read_history
+    from almost.observe.history import History, read_history
 
     good = '{"step": 1, "loss": 1.0}\n'
     (tmp_path / "history.jsonl").write_bytes(good.encode() + b"\xff\xfe garbage\n\x00\x01\n")

@@ -1,7 +1,7 @@
 """A tiny real training pipeline for the run-safety tests (tests/core/test_trust.py).
 
 ``prep`` writes a data file, ``train`` fits a 4→1 linear model with accelerate and
-:class:`almost.checkpoint.Checkpoints` (resumable, seeded), ``report`` reads ``train``'s
+:class:`almost.train.checkpoint.Checkpoints` (resumable, seeded), ``report`` reads ``train``'s
 weights. Config fields let a test stop the training at a step (KeyboardInterrupt or a real
 signal to this process), poison the data with NaN, or stop between the artifact and the
 metrics. Also runnable as a script (``python trust_plugin.py ARGS...`` = ``almost ARGS``
@@ -54,8 +54,8 @@ def prep(ctx):
 def train(ctx):
     import torch
 
-    from almost.checkpoint import Checkpoints, save_safetensors
-    from almost.console import progress
+    from almost.observe.console import progress
+    from almost.train.checkpoint import Checkpoints, save_safetensors
 
     cfg = ctx.config
     data = torch.load(ctx.find_stage_dir("prep") / "data.pt")
@@ -111,7 +111,7 @@ def train(ctx):
 
 
 def report(ctx):
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
 
     w = load_safetensors(ctx.find_stage_dir("train") / "weights.safetensors")
     ctx.log_metrics(weight_sum=float(w["weight"].sum()))

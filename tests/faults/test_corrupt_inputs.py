@@ -38,7 +38,7 @@ NON_UTF8 = b"\xff\xfe\xfa not utf-8 \x80\x81"
 # -- fixtures: one valid copy of each kind of input, built once ----------------------------------
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory):
-    from almost.pipeline import run_pipeline
+    from almost.runs import run_pipeline
 
     root = tmp_path_factory.mktemp("bases")
     app = trust_plugin.app()

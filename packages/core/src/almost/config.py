@@ -369,7 +369,7 @@ def resolve(
         raise ConfigError(f"unknown profile {profile!r}; profiles: {known_list(profiles)}")
     cfg = profiles[profile]()
     sets = list(sets)
-    # the core's own [track] section (almost.tracking.resolve_track reads it), unless the
+    # the core's own [track] section (almost.observe.tracking.resolve_track reads it), unless the
     # pipeline has a field of that name
     core = "track" not in _fields(cfg)
     if config_file is not None:

@@ -12,31 +12,26 @@ Each ``check_*`` function exercises a component through its protocol and raises
 :func:`load_app` gives a fresh App each call (never the CLI's cached one), and
 :func:`run_cli` runs the ``almost`` command in-process and returns its exit code and output;
 :func:`raw_request` sends a local web UI a request with exactly the headers given (to test
-its :class:`almost.localserver.Guard`), :func:`attacker_site` serves a page from another origin
+its :class:`almost.web.localserver.Guard`), :func:`attacker_site` serves a page from another origin
 to run a browser script against it, :func:`free_port` picks a port to start a server on, and
 :func:`launch_chromium` starts the real headless Chromium that page tests drive (skipping the
-test where Debian's ``chromium`` or playwright is missing).
+test where Debian's ``chromium`` or playwright is missing): those live in :mod:`almost.testing.web`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import math
-import shutil
-import socket
-import threading
-import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .protocols import PROTOCOLS, Dataset, Environment, RewardModel, Sampler, Trainer
+from ..protocols import PROTOCOLS, Dataset, Environment, RewardModel, Sampler, Trainer
 
 
 def load_app(extra: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None):
     """A fresh App from the installed ``almost`` entry points (plus ``extra`` plugins)."""
-    from .plugins import load
+    from ..plugins import load
 
     return load(extra=extra, env=env)
 
@@ -229,8 +224,8 @@ def check_component(registry: Any, key: str, *, conditions: Sequence[Any] | None
 
 def run_cli(args: Sequence[str]) -> tuple[int, str, str]:
     """Run ``almost ARGS`` in-process; returns ``(exit_code, stdout, stderr)``."""
-    from . import plugins
-    from .cli import main, reset_plugin_commands
+    from .. import plugins
+    from ..cli import main, reset_plugin_commands
 
     out, err = io.StringIO(), io.StringIO()
     plugins.get_app.cache_clear()
@@ -242,96 +237,3 @@ def run_cli(args: Sequence[str]) -> tuple[int, str, str]:
         plugins.get_app.cache_clear()
         reset_plugin_commands()
     return code, out.getvalue(), err.getvalue()
-
-
-def raw_request(port: int | str, method: str, path: str, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None, host: str | None = None) -> tuple[int, bytes, dict]:
-    """Send ``127.0.0.1:port`` one request with exactly these headers, as curl would (no
-    automatic ``Accept-Encoding``; ``Host`` is ``host`` or ``127.0.0.1:port``). ``port`` may
-    also be a URL of the server (``http://127.0.0.1:PORT/?token=...``): its port is used.
-    Returns ``(status, body, response_headers)``."""
-    if isinstance(port, str):
-        url, port = port, urllib.parse.urlsplit(port).port
-        if port is None:
-            raise ValueError(f"{url} names no port")
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", f"127.0.0.1:{port}" if host is None else host)
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return r.status, r.read(), dict(r.getheaders())
-    finally:
-        conn.close()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` now (the system picks it), to start a server or a
-    ``torch.distributed`` rendezvous on. Another process could take it before you bind it."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-ATTACKER_PAGE = b"<!doctype html><title>a page on another site</title><p>hello</p>"
-
-
-@contextlib.contextmanager
-def attacker_site(page: bytes = ATTACKER_PAGE) -> Iterator[str]:
-    """Serve ``page`` from another origin, ``http://127.0.0.2:PORT/`` (as any site the user
-    visits), for the length of the ``with`` block, and yield its URL::
-
-        with attacker_site() as foreign:
-            tab = browser.new_page()
-            tab.goto(foreign)
-            tab.evaluate("fetch('http://127.0.0.1:8000/api/...', {method: 'POST'})")
-
-    A script run in that tab sends the requests a hostile page would (its own ``Origin``,
-    no token unless it was leaked): the local server's :class:`almost.localserver.Guard`
-    must refuse them. (127.0.0.2 is a loopback address on Linux, so nothing leaves the machine.)"""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.2", 0), Page)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.2:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-#: the flags every page test launches Chromium with (no GPU, no sandbox in containers, no
-#: background traffic: a test page must not reach the network)
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
-
-
-def chromium_executable() -> str | None:
-    """Debian's ``chromium`` (``apt-get install chromium``), or ``None`` where it is missing."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def launch_chromium(playwright: Any) -> Any:
-    """A headless Debian Chromium from a ``sync_playwright()`` context, launched with
-    :data:`CHROMIUM_ARGS`. The calling test is skipped (with the install command) where the
-    browser is missing. The caller closes it."""
-    import pytest
-
-    path = chromium_executable()
-    if path is None:
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
-    return playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS))

@@ -2,7 +2,7 @@
 
 torch sizes its intra-op thread pool from the machine. On a shared or busy machine (a
 container limited to 2 cores of 64, a laptop already running a game) that oversubscribes
-the cores and a small model trains ten times slower: gamengen ``train`` went from 2.4 to
+the cores and a small model trains ten times slower: a world model's ``train`` stage went from 2.4 to
 0.17 steps/s on a loaded 2-core machine. The policy:
 
 * the main process of a stage (and ``play``) uses :func:`cpu_budget` threads: the cores in

@@ -2,8 +2,8 @@
 
 Every pipeline accepts a core ``[track]`` section besides its own config::
 
-    almost run --plugin gamengen --set track.with=tensorboard          # runs/.../tensorboard/
-    almost run --plugin ddpo --set track.with=tensorboard,wandb --set track.project=mine
+    almost run --plugin mine --set track.with=tensorboard          # runs/.../tensorboard/
+    almost run --plugin mine --set track.with=tensorboard,wandb --set track.project=mine
 
 ``track.with`` names any of accelerate's trackers (``accelerate.tracking.LOGGER_TYPE_TO_CLASS``:
 tensorboard, wandb, mlflow, trackio, comet_ml, aim, clearml, dvclive, swanlab); each needs its
@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ConfigError, known_list
+from ..errors import ConfigError, known_list
 
 SECTION = "track"
 
@@ -79,7 +79,7 @@ def _available(name: str) -> bool:
 
 
 def _apply(track: TrackConfig, key: str, value: Any) -> TrackConfig:
-    from .config import convert
+    from ..config import convert
 
     sub = key.split(".", 1)[1] if "." in key else ""
     if sub == "with":
@@ -102,7 +102,7 @@ def _apply(track: TrackConfig, key: str, value: Any) -> TrackConfig:
 
 def resolve_track(config_file: str | os.PathLike | None = None, sets: Iterable[str] = ()) -> TrackConfig:
     """The ``[track]`` section from a config file's ``[track]`` table and ``--set track.*``."""
-    from .config import load_toml, parse_set
+    from ..config import load_toml, parse_set
 
     track = TrackConfig()
     if config_file is not None:
@@ -144,7 +144,7 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _flat_config(cfg: Any) -> dict[str, Any]:
-    from .config import flat_items, to_dict
+    from ..config import flat_items, to_dict
 
     try:
         flat = flat_items(to_dict(cfg))

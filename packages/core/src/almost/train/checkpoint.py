@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import NonFiniteError, UserError
-from .io import (
+from ..errors import NonFiniteError, UserError
+from ..io import (
     atomic_path,
     atomic_write_json,
     disk_full_error,
@@ -275,7 +275,7 @@ class Checkpoints:
         Without ``path``, a checkpoint that fails its checksums or fails to load is set aside
         (one line says which and why) and the next older one is tried; if none loads, a
         one-sentence UserError. A checkpoint made under another config is refused (ConfigError)."""
-        from .console import console
+        from ..observe.console import console
 
         if path is not None:
             path = Path(path)
@@ -340,7 +340,7 @@ def file_sha256(path: Path) -> str:
 # the newest checkpoint saved in this process (the interruption message names it)
 _saved: dict[str, Any] = {}
 # the checkpoint the running stage resumed from ({"path", "checkpoints", "step"}): a NaN after
-# resuming falls back to the one before it (almost.pipeline)
+# resuming falls back to the one before it (almost.runs)
 _resumed: dict[str, Any] = {}
 # the config of the running stage ({"hash", "config" (flat), "stage"}), set by the pipeline:
 # every checkpoint records its hash and only checkpoints of the same hash are resumed
@@ -396,8 +396,8 @@ def flush_stage_logs() -> None:
 
 def refuse_other_config(what: str, stage: str, old_flat: Mapping[str, Any]) -> UserError:
     """The one-sentence refusal to resume ``what`` (made under ``old_flat``) with the current config."""
-    from .config import describe_diff
-    from .errors import ConfigError
+    from ..config import describe_diff
+    from ..errors import ConfigError
 
     return ConfigError(
         f"{what} was made with another config ({describe_diff(old_flat, _identity.get('config', {}))}), so "

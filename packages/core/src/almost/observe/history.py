@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_write
+from ..io import atomic_write
 
 HISTORY_FILE = "history.jsonl"
 
@@ -63,7 +63,7 @@ _SKIP = object()
 def parse_lines(text: str) -> tuple[list[dict], int]:
     """Records of a history file's text and the number of lines that were not records
     (a torn last line after kill -9)."""
-    from .io import split_jsonl
+    from ..io import split_jsonl
 
     lines, tail = split_jsonl(text.encode("utf-8", errors="surrogateescape"))
     records, bad = [], int(tail is not None)  # a torn tail: the process died mid-write
@@ -273,7 +273,7 @@ def _line(rec: Mapping[str, Any]) -> str:
 
 class StageLog:
     """What :meth:`almost.RunContext.log_step` writes to: the stage's history file and the
-    trackers named by ``track.with`` (see :mod:`almost.tracking`)."""
+    trackers named by ``track.with`` (see :mod:`almost.observe.tracking`)."""
 
     def __init__(self, folder: str | os.PathLike, label: str = "", trackers: Any = None) -> None:
         self.folder = Path(folder)

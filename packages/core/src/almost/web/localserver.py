@@ -445,7 +445,7 @@ class LocalServer:
     def _print(self, line: str) -> None:
         say = self._say
         if say is None:
-            from almost.console import console
+            from almost.observe.console import console
 
             say = console.print
         say(line)

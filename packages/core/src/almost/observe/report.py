@@ -26,6 +26,10 @@ from typing import Any
 
 import attrs
 
+from ..config import flat_items
+from ..errors import UserError
+from ..runs.rundir import read_manifest, read_metrics
+from .format import format_duration, format_number
 from .history import HISTORY_FILE, media, series
 
 REPORT_FILE = "report.html"
@@ -34,7 +38,7 @@ PICTURES = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jp
 MAX_PICTURE_BYTES = 6 * 2**20  # one picture larger than this is linked, not embedded
 MAX_EMBED_BYTES = 48 * 2**20  # pictures embedded in one page at most
 MAX_PICTURES_PER_STAGE = 16
-TEXTS = (".md", ".txt")  # text artifacts shown as they are (irgen's evaluation report)
+TEXTS = (".md", ".txt")  # text artifacts shown as they are (an evaluation report)
 MAX_TEXT_BYTES = 256 * 2**10
 MAX_POINTS = 800  # points per curve (longer histories keep each bucket's min and max)
 SMOOTH_FROM = 60  # curves with more points get a smoothed line over the faint raw one
@@ -62,6 +66,7 @@ class RunRecord:
     manifest: dict[str, Any]
     stages: list[StageRecord]
     problems: list[str] = attrs.Factory(list)  # records that could not be read (left out of the page)
+    headline: tuple[str, ...] = ()  # the pipeline's headline words (almost.Pipeline.headline)
 
     @property
     def title(self) -> str:
@@ -75,8 +80,6 @@ class _Problems(list):
     """What the report could not read: one short phrase per record, named by its file."""
 
     def read(self, fn, *args, default):
-        from .errors import UserError
-
         try:
             return fn(*args)
         except UserError as e:
@@ -128,17 +131,15 @@ def load_run(run_dir: str | os.PathLike) -> RunRecord:
     decode) are left out and listed in ``problems``."""
     import tomllib
 
-    from .errors import UserError
-    from .io import read_text
-    from .pipeline import _read_manifest, _read_metrics
+    from ..io import read_text
 
     run = Path(run_dir)
     if not run.is_dir():
-        raise UserError(f"run directory {run} does not exist; give the folder an `almost run` wrote (e.g. runs/gamengen/tiny)")
+        raise UserError(f"run directory {run} does not exist; give the folder an `almost run` wrote (e.g. runs/<plugin>/tiny)")
     if not (run / "manifest.json").exists() and not (run / "config.toml").exists():
         raise UserError(f"{run} is not a run directory (no manifest.json or config.toml); give the folder an `almost run` wrote")
     problems = _Problems()
-    manifest = problems.read(_read_manifest, run, default={})
+    manifest, words = _open(run, problems)
     config_text, config = "", {}
     if (run / "config.toml").exists():
         config_text = problems.read(read_text, run / "config.toml", "config file", default="")
@@ -154,12 +155,33 @@ def load_run(run_dir: str | os.PathLike) -> RunRecord:
         for rdir in rounds:
             r = int(rdir.name.split("-")[1])
             recs = manifest.get("stages", {}) if r == manifest.get("round") else past.get(r, {})
-            metrics = problems.read(_read_metrics, rdir / "metrics.json", default={})
+            metrics = problems.read(read_metrics, rdir / "metrics.json", default={})
             stages += _stages(rdir, recs, metrics, prefix=f"{rdir.name}/", problems=problems)
     else:
-        metrics = problems.read(_read_metrics, run / "metrics.json", default={})
+        metrics = problems.read(read_metrics, run / "metrics.json", default={})
         stages = _stages(run, manifest.get("stages", {}), metrics, problems=problems)
-    return RunRecord(run, config_text, config, manifest, stages, list(problems))
+    return RunRecord(run, config_text, config, manifest, stages, list(problems), headline=words)
+
+
+def _open(run: Path, problems: _Problems) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The run's manifest and its pipeline's headline words, through :func:`almost.open_run`; a run
+    it cannot open (damaged, or of a pipeline not installed here) is read as far as it can be,
+    what cannot be read going to ``problems``."""
+    from ..plugins import get_app
+    from ..runs import open_run
+
+    try:
+        opened = open_run(run)
+    except UserError:
+        manifest = problems.read(read_manifest, run, default={})
+        name = manifest.get("pipeline")
+    else:
+        manifest, name = dict(opened.manifest), opened.pipeline
+    try:
+        words = tuple(get_app().pipeline(name).headline) if isinstance(name, str) else ()
+    except UserError:  # a pipeline not installed here: the generic words
+        words = ()
+    return manifest, words
 
 
 def _order(folder: Path, recs: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[str]:
@@ -225,18 +247,7 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-            return f"{v:.3e}"
-        return f"{v:.4g}"
-    return str(v)
+_fmt = format_number  # the one number format (almost.observe.format)
 
 
 def _tick(v: float) -> str:
@@ -245,18 +256,6 @@ def _tick(v: float) -> str:
         return "0"
     text = f"{v:.4g}"
     return text.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
-
-
-def format_duration(s: Any) -> str:
-    """Seconds as ``12.5 s``, ``3 min 5 s`` or ``1 h 2 min``; ``-`` when not a number."""
-    if not isinstance(s, int | float):
-        return "-"
-    s = float(s)
-    if s < 60:
-        return f"{s:.1f} s"
-    if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60)} s"
-    return f"{int(s // 3600)} h {int(s % 3600 // 60)} min"
 
 
 def _thin(points: Sequence[tuple[int, float]], n: int = MAX_POINTS) -> list[tuple[int, float]]:
@@ -434,7 +433,7 @@ def _overview(run: RunRecord) -> str:
 
     rows = []
     for st in run.stages:
-        figs = " · ".join(f"{_e(k)} <b>{_e(_fmt(st.metrics[k]))}</b>" for k in headline(st.metrics))
+        figs = " · ".join(f"{_e(k)} <b>{_e(_fmt(st.metrics[k]))}</b>" for k in headline(st.metrics, run.headline))
         rows.append(f'<tr><td><a href="#stage-{_e(st.name)}">{_e(st.name)}</a></td>'
                     f'<td class="st-{_e(st.status)}">{_e(st.status)}</td><td class="n">{_e(format_duration(st.seconds))}</td>'
                     f'<td>{figs}</td><td class="n">{len(st.curves)}</td><td class="n">{len(st.pictures)}</td></tr>')
@@ -489,24 +488,13 @@ def render_run(run: RunRecord, refresh: int | None = None) -> str:
     return _page(f"Almost run · {run.title}", _subtitle(run), "".join(body), refresh)
 
 
-def _flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, Mapping):
-            out.update(_flat(v, key))
-        else:
-            out[key] = v
-    return out
-
-
 def render_compare(a: RunRecord, b: RunRecord, refresh: int | None = None) -> str:
     la, lb = f"A: {a.title}", f"B: {b.title}"
     if a.title == b.title:
         la, lb = f"A: {a.path}", f"B: {b.path}"
     body = [f'<section><p class="legend"><span style="color:{COLORS[0]}">■ {_e(la)}</span>'
             f'<span style="color:{COLORS[1]}">■ {_e(lb)}</span></p></section>']
-    fa, fb = _flat(a.config), _flat(b.config)
+    fa, fb = flat_items(a.config), flat_items(b.config)
     keys = sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(fa.get(k, '—'))}</td><td>{_e(fb.get(k, '—'))}</td></tr>" for k in keys)
     body.append('<section id="config-diff"><h2>Config differences</h2>'
@@ -551,7 +539,7 @@ def write_report(run_dir: str | os.PathLike, other: str | os.PathLike | None = N
     """Write the report of ``run_dir`` (or ``run_dir`` vs ``other``); returns its path.
     ``refresh``: the page reloads itself every so many seconds (``almost report --watch``).
     Records it could not read are left out of the page; ``strict``: then a UserError names them."""
-    from .io import atomic_write
+    from ..io import atomic_write
 
     a = load_run(run_dir)
     if other is None:
@@ -564,7 +552,6 @@ def write_report(run_dir: str | os.PathLike, other: str | os.PathLike | None = N
     atomic_write(path, text)
     problems = a.problems + (b.problems if other is not None else [])
     if problems and strict:  # the page is written without them; the user hears which and exits 2
-        from .errors import UserError
 
         more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise UserError(f"the report {path} leaves out {len(problems)} record(s) it could not read "

@@ -7,7 +7,7 @@ non-terminal (CI, a pipe) gets plain lines instead of animations.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .report import format_duration
+from .format import format_duration, format_number
 
 console = Console(highlight=False, soft_wrap=False, width=None if os.isatty(1) else 120)
 err_console = Console(stderr=True, highlight=False)
@@ -94,61 +94,41 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
             p.advance(task)
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if v != v:
-            return "nan"
-        if abs(v) >= 1e9 or (abs(v) < 0.001 and v != 0):
-            return f"{v:.3g}"
-        if abs(v) >= 1000:  # 1,210 rather than 1.21e+03
-            return f"{v:,.0f}"
-        return f"{v:.4g}"
-    return str(v)
+_fmt = format_number  # the one number format (almost.observe.format)
 
-
-def metrics_table(metrics: Mapping[str, Mapping[str, Any]], title: str = "Summary") -> Table:
-    """A table of ``{stage: {metric: value}}``."""
-    table = Table(title=title, show_lines=False)
-    table.add_column("stage", style="cyan")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for stage, values in metrics.items():
-        first = True
-        for k, v in values.items():
-            table.add_row(stage if first else "", k, _fmt(v))
-            first = False
-    return table
-
-
-# what a stage's headline figures look like, best first (the rest stay in metrics.json)
-_HEADLINE = ("gain", "sensitivity", "return_mean", "return_random", "at_1", "after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc",
-             "loss", "score", "lpips", "kl", "per_s")
+# generic words of headline figures, best first, for a pipeline that names none of its own
+# (Pipeline.headline); the rest stay in metrics.json
+HEADLINE = ("gain", "after", "final", "heldout", "held_out", "eval", "reward", "rate", "accuracy", "acc",
+            "loss", "score", "kl", "per_s")
 _NOT_HEADLINE = ("seconds", "params", "resumed", "_init", "before", "count", "missing", "shards")
 
 
-def headline(values: Mapping[str, Any], n: int = 4) -> list[str]:
-    """The names of up to ``n`` headline figures of a stage's metrics (in their own order)."""
+def headline(values: Mapping[str, Any], words: Sequence[str] = (), n: int = 4) -> list[str]:
+    """The names of up to ``n`` headline figures of a stage's metrics (in their own order).
+    ``words``: the pipeline's headline words, best first (:attr:`almost.Pipeline.headline`;
+    empty: :data:`HEADLINE`)."""
+    words = tuple(words) or HEADLINE
+
     def score(item):
         i, k = item
         low = k.lower()
         if any(w in low for w in _NOT_HEADLINE):
-            return (len(_HEADLINE) + 1, i)
-        hit = next((j for j, w in enumerate(_HEADLINE) if w in low), len(_HEADLINE))
+            return (len(words) + 1, i)
+        hit = next((j for j, w in enumerate(words) if w in low), len(words))
         return (hit, i)
 
     ranked = sorted(enumerate(k for k, v in values.items() if isinstance(v, int | float) or v is None), key=score)
-    hits = [k for i, k in ranked if score((i, k))[0] < len(_HEADLINE)]
-    rest = [k for i, k in ranked if score((i, k))[0] == len(_HEADLINE)]
+    hits = [k for i, k in ranked if score((i, k))[0] < len(words)]
+    rest = [k for i, k in ranked if score((i, k))[0] == len(words)]
     keep = set((hits + rest[: max(0, 2 - len(hits))])[:n])  # plain counts only when little else is there
     return [k for k in values if k in keep]
 
 
 def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str, Mapping[str, Any]] | None = None,
-                  title: str = "Summary", caption: str | None = None) -> Table:
+                  title: str = "Summary", caption: str | None = None, words: Sequence[str] = ()) -> Table:
     """The end-of-run table: one row per stage with its duration (from the manifest
-    ``records``) and its headline figures; the full list stays in ``metrics.json``."""
+    ``records``) and its headline figures (``words``: the pipeline's, see :func:`headline`);
+    the full list stays in ``metrics.json``."""
     records = records or {}
     table = Table(title=title, show_lines=False, caption=caption, min_width=min(len(title) + 4, 120))
     table.add_column("stage", style="cyan")
@@ -159,7 +139,7 @@ def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str
         table.add_column("CPU÷wall", justify="right")
     table.add_column("headline figures")
     for stage, values in metrics.items():
-        names = headline(values)
+        names = headline(values, words)
         more = len(values) - len(names)
         figs = "  ".join(f"{k} [bold]{_fmt(values[k])}[/]" for k in names)
         if more > 0:
@@ -168,3 +148,4 @@ def summary_table(metrics: Mapping[str, Mapping[str, Any]], records: Mapping[str
         ratio = [] if not cpu else [f"{rec['cpu_per_wall']:.2f}" if rec.get("cpu_per_wall") is not None else "-"]
         table.add_row(stage, format_duration(rec.get("seconds")), *ratio, figs or "-")
     return table
+
