@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "core"))
+sys.path.insert(0, str(HERE.parents[1] / "packages" / "core" / "tests"))  # trust_plugin.py
 import trust_plugin  # noqa: E402
 
 RANDOM = bytes(range(256)) * 3 + b"\x00\xff\xfe" * 50  # "random bytes": every byte value, not UTF-8

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DISTS = ("almost_core", "almost_gamengen", "almost_ddpo", "almost_irgen", "almost_example")
 
 

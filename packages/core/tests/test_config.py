@@ -8,8 +8,12 @@ import pytest
 
 from almost import config as C
 from almost.errors import ConfigError, UserError
+from almost.testing import run_cli
 
 from .conftest import ToyConfig, TrainSection
+from .trusty import (
+    _run,
+)
 
 PROFILES = {"tiny": ToyConfig, "full": lambda: ToyConfig(train=TrainSection(steps=10))}
 
@@ -76,3 +80,42 @@ def test_toml_round_trip(tmp_path: Path):
 def test_help_texts_are_collected():
     h = C.help_of(ToyConfig)
     assert h["train.lr"] == "learning rate" and h["seed"] == "seed"
+
+
+# moved from test_trust*.py (issues 10 and 27)
+@pytest.mark.parametrize("item, message", [
+    ("steps=-5", "steps must be >= 1, not -5"),
+    ("every=0", "every must be >= 1, not 0"),
+    ("lr=0", "lr must be > 0, not 0.0"),
+    ("lr=nan", "lr must be a finite number, not 'nan'"),
+    ("keep=-1", "keep must be >= 0, not -1"),
+    ("sleep=-1", "sleep must be >= 0, not -1.0"),
+])
+def test_out_of_range_values_are_one_sentence_before_anything_runs(app, tmp_path, item, message):
+    with pytest.raises(ConfigError) as e:
+        _run(app, tmp_path, sets=[item])
+    assert str(e.value) == message
+    assert not (tmp_path / "manifest.json").exists() and not (tmp_path / "prep").exists()
+
+
+@pytest.mark.parametrize("plugin, item, message", [
+    ("gamengen", "model.block_out_channels=[-32,64]", "model.block_out_channels must be >= 1"),
+    ("gamengen", "model.block_out_channels=[]", "model.block_out_channels must list at least one size"),
+    ("gamengen", "train.steps=1180591620717411303424", "train.steps must be <= 1000000000"),
+    ("gamengen", "train.steps=1e12", "train.steps must be an int, not '1e12'"),
+    ("gamengen", "train.batch_size=100000000", "train.batch_size must be <= 1048576"),
+    ("gamengen", "train.warmup_steps=100000000000000000000", "train.warmup_steps must be <= 1000000000"),
+    ("ddpo", "pretrain.image_size=33", "pretrain.image_size must be a multiple of 8"),
+    ("ddpo", "generate.prompts=[]", "generate.prompts must be a list of at least one non-empty prompt"),
+    ("irgen", "train.max_steps=99999999999", "train.max_steps must be <= 1000000000"),
+])
+def test_out_of_bound_settings_are_one_sentence(plugin, item, message):
+
+    code, out, err = run_cli(["config", "--plugin", plugin, "--set", item])
+    assert code == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
+def test_config_given_a_folder_is_one_sentence(tmp_path):
+
+    code, out, err = run_cli(["run", "--plugin", "gamengen", "--config", str(tmp_path)])
+    assert code == 2 and err.count("\n") == 1 and "is a directory" in err and "Usage:" not in err, err

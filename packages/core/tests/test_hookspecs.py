@@ -13,8 +13,8 @@ from almost import hookspecs
 from almost.testing import run_cli
 
 HOOKS = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("almost_")]
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-HOOKS_DOC = (Path(__file__).resolve().parents[2] / "docs" / "hooks.md").read_text()
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+HOOKS_DOC = (Path(__file__).resolve().parents[3] / "docs" / "hooks.md").read_text()
 
 
 def test_there_are_few_prefixed_hooks():

@@ -1,4 +1,4 @@
-"""A tiny real training pipeline for the run-safety tests (tests/core/test_trust.py).
+"""A tiny real training pipeline for the run-safety tests (test_driver.py, test_rundir.py, test_checkpoint.py... through trusty.py).
 
 ``prep`` writes a data file, ``train`` fits a 4→1 linear model with accelerate and
 :class:`almost.train.checkpoint.Checkpoints` (resumable, seeded), ``report`` reads ``train``'s

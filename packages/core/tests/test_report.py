@@ -241,15 +241,21 @@ def test_report_in_chromium(tmp_path, monkeypatch):
             browser.close()
 
 
+# the headline words the built-in plugins register (Pipeline.headline in their plugin.py)
+PLUGIN_HEADLINE = ("gain", "sensitivity", "return_mean", "return_random", "at_1", "after", "final", "heldout",
+                   "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc", "loss", "score", "lpips", "kl",
+                   "per_s")
+
+
 def test_headline_prefers_the_honest_comparisons_and_numbers_read_plainly():
     from almost.observe.console import _fmt, headline
 
     rollout = {"psnr_db_trained": 26.7, "psnr_db_untrained": 19.7, "psnr_db_copy_raw": 24.8,
                "psnr_db_copy_vae": 26.1, "psnr_db_gain_over_copy_vae": 0.55, "action_sensitivity": 0.51}
-    names = headline(rollout)
+    names = headline(rollout, PLUGIN_HEADLINE)
     assert "psnr_db_gain_over_copy_vae" in names and "action_sensitivity" in names
     agent = {"steps_per_s": 150.0, "mean_shaped_return": -214.0, "return_mean": -243.0,
              "return_std": 153.0, "return_random": -184.0, "return_gain_sigma": -1.1}
-    assert {"return_mean", "return_random", "return_gain_sigma"} <= set(headline(agent))
+    assert {"return_mean", "return_random", "return_gain_sigma"} <= set(headline(agent, PLUGIN_HEADLINE))
     assert _fmt(1210.4) == "1,210" and _fmt(1280.0) == "1,280" and _fmt(0.5) == "0.5"
     assert _fmt(3.2e12) == "3.2e+12"

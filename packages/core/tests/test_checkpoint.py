@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from almost import io as aio
-from almost.errors import UserError
+from almost.errors import ConfigError, InterruptedRun, NonFiniteError, UserError
 from almost.train.checkpoint import (
     Checkpoints,
     load_safetensors,
     make_accelerator,
     save_safetensors,
+)
+
+from .trusty import (
+    _flip_a_byte,
+    _interrupt,
+    _run,
+    _same,
+    _weights,
 )
 
 
@@ -157,3 +166,135 @@ def test_adapter_only_checkpoints_hold_the_lora_alone_and_restore_it(tmp_path: P
     acc.load_state(str(tmp_path / "ck"))
     assert all(torch.equal(p, lora[n]) for n, p in model.named_parameters() if "lora_" in n)
     assert torch.equal(model.base_model.model[0].base_layer.weight, base_w)
+
+
+# moved from test_trust*.py (issues 10 and 27)
+def test_checkpoints_refuse_a_negative_keep(tmp_path):
+    from almost.train.checkpoint import Checkpoints
+
+    with pytest.raises(UserError, match="keep_checkpoints must be >= 1"):
+        Checkpoints(tmp_path, accelerator=None, keep=-1)
+
+
+def test_checkpoints_never_save_nan_weights(tmp_path):
+    import torch
+
+    from almost.train.checkpoint import Checkpoints, make_accelerator
+
+    acc = make_accelerator(cpu=True)
+    model = acc.prepare(torch.nn.Linear(2, 1))
+    ck = Checkpoints(tmp_path / "train" / "ck", acc)
+    ck.save(1)
+    with torch.no_grad():
+        model.weight[0, 0] = float("nan")
+    with pytest.raises(NonFiniteError, match=r"train: weight weight became NaN or infinite by step 2; the last good "
+                                             r"checkpoint step-00000001 is kept"):
+        ck.save(2)
+    assert [p.name for p in ck.all()] == ["step-00000001"]
+
+
+def test_resume_skips_a_torn_checkpoint_and_matches_an_uninterrupted_run(app, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    monkeypatch.setenv("TRAINY_STOP_AT", "6")
+    with pytest.raises(InterruptedRun):
+        _run(app, run, sets=["steps=8"])
+    monkeypatch.delenv("TRAINY_STOP_AT")
+    newest = run / "train" / "checkpoints" / "step-00000004" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[:40])  # a torn file in the newest checkpoint
+    capsys.readouterr()
+    metrics = _run(app, run, sets=["steps=8"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "step-00000004 is damaged (model.safetensors has 40 bytes, not the" in out
+    assert "set aside as damaged-step-00000004" in out
+    assert metrics["train"]["resumed_from"] == 2.0
+    _run(app, tmp_path / "straight", sets=["steps=8"])
+    a, b = _weights(run), _weights(tmp_path / "straight")
+    assert all((a[k] == b[k]).all() for k in a)  # bitwise
+
+
+def test_no_intact_checkpoint_is_one_sentence(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINY_STOP_AT", "4")
+    with pytest.raises(InterruptedRun):
+        _run(app, tmp_path, sets=["steps=8"])
+    monkeypatch.delenv("TRAINY_STOP_AT")
+    (tmp_path / "train" / "checkpoints" / "step-00000002" / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(UserError, match=r"^no intact checkpoint in .*checkpoints \(step-00000002: model.safetensors "
+                                        r"has 4 bytes.*re-run with --force train\)$"):
+        _run(app, tmp_path, sets=["steps=8"])
+
+
+def test_checkpoint_files_and_folders_are_fsynced(app, tmp_path, monkeypatch):
+    synced: set[str] = set()
+    real = os.fsync
+
+    def spy(fd):
+        synced.add(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    _run(app, tmp_path, sets=["steps=2"])
+    ck = tmp_path / "train" / "checkpoints" / "step-00000002"
+    files = [p for p in ck.rglob("*")]
+    assert files and all(str(p).replace(ck.name, f".{ck.name}.tmp") in synced or str(p) in synced for p in files)
+    assert str(ck.parent) in synced  # the rename itself
+
+
+def test_disk_full_inside_a_checkpoint_write_is_one_sentence(tmp_path, monkeypatch):
+    import torch
+
+    from almost.train.checkpoint import Checkpoints, make_accelerator
+
+    acc = make_accelerator(cpu=True)
+    acc.prepare(torch.nn.Linear(2, 1))
+    ck = Checkpoints(tmp_path / "train" / "checkpoints", acc)
+    ck.save(1)
+
+    def full(path, **kw):  # what safetensors raises when the disk fills up mid-file
+        raise RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(acc, "save_state", full)
+    with pytest.raises(UserError, match=r"^no space left on the device while writing .*step-00000002.tmp; free some"):
+        ck.save(2)
+    assert [p.name for p in (tmp_path / "train" / "checkpoints").iterdir()] == ["step-00000001"]
+
+
+def test_same_config_gives_bitwise_equal_weights(app, tmp_path):
+    _run(app, tmp_path / "one")
+    _run(app, tmp_path / "two")
+    a, b = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    assert all((a[k] == b[k]).all() for k in a)
+
+
+def test_a_checkpoint_of_another_config_is_refused_even_without_the_stage_record(app, tmp_path, monkeypatch):
+    _interrupt(app, tmp_path, monkeypatch)
+    (tmp_path / "train" / ".almost-config.json").unlink()  # e.g. a folder copied in by hand
+    (tmp_path / "config.toml").unlink()
+    with pytest.raises(ConfigError, match=r"checkpoint .*step-00000004 was made with another config \(lr 0.1 → 0.3\)"
+                                          r".*--force train"):
+        _run(app, tmp_path, sets=["steps=8", "lr=0.3"])
+
+
+def test_same_size_damage_is_found_set_aside_and_the_older_one_used(app, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    _interrupt(app, run, monkeypatch)
+    ck = run / "train" / "checkpoints"
+    _flip_a_byte(ck / "step-00000004" / "model.safetensors")
+    capsys.readouterr()
+    shown = _run(app, run, sets=["steps=8"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("checkpoint step-00000004 is damaged (model.safetensors does not match the checksum written with it); "
+            "set aside as damaged-step-00000004") in out
+    assert shown["train"]["resumed_from"] == 2.0
+    assert (ck / "damaged-step-00000004" / "almost-damaged.txt").is_file()
+    _run(app, tmp_path / "straight", sets=["steps=8"])
+    assert _same(_weights(run), _weights(tmp_path / "straight"))
+
+
+def test_no_intact_checkpoint_says_what_happens_next(app, tmp_path, monkeypatch):
+    _interrupt(app, tmp_path, monkeypatch, at=4)
+    _flip_a_byte(tmp_path / "train" / "checkpoints" / "step-00000002" / "model.safetensors")
+    with pytest.raises(UserError, match=r"^no intact checkpoint in .*checkpoints \(step-00000002: model.safetensors "
+                                        r"does not match.*set aside.*starts train from step 0"):
+        _run(app, tmp_path, sets=["steps=8"])
+    shown = _run(app, tmp_path, sets=["steps=8"])  # as the message says
+    assert shown["train"]["resumed_from"] == 0.0

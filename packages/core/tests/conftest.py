@@ -87,3 +87,28 @@ def toy_app():
 
     CALLS.clear()
     return load_app(extra={"toy": ToyPlugin(), "loop": RoundsPlugin()}, env={"ALMOST_PLUGINS": "toy,loop"})
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The ``trainy`` plugin of ``trust_plugin.py``: a real (tiny) accelerate training stage with
+    checkpoints between a data stage and a report stage."""
+    import trust_plugin
+
+    from .trusty import HERE  # noqa: F401  (puts trust_plugin.py on sys.path)
+
+    return trust_plugin.app()
+
+
+@pytest.fixture
+def trainy_cli(app, monkeypatch):
+    """``almost ARGS`` in-process, with the trainy plugin as the installed one."""
+    from almost import plugins
+    from almost.testing import run_cli
+
+    def get_app():
+        return app
+
+    get_app.cache_clear = lambda: None
+    monkeypatch.setattr(plugins, "get_app", get_app)
+    return run_cli

@@ -185,3 +185,22 @@ def test_killed_and_resumed_stage_has_each_step_exactly_once(tmp_path, monkeypat
     assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-6 for k in a)
     manifest = json.loads((killed / "manifest.json").read_text())
     assert manifest["stages"]["train"]["status"] == "done"
+
+
+# moved from test_trust*.py (issues 10 and 27)
+def test_a_damaged_history_is_kept_aside_not_silently_rewritten(tmp_path, capsys):
+    from almost.observe.history import History, read_history
+
+    good = '{"step": 1, "loss": 1.0}\n'
+    (tmp_path / "history.jsonl").write_bytes(good.encode() + b"\xff\xfe garbage\n\x00\x01\n")
+    h = History(tmp_path)
+    h.log(2, {"loss": 0.5})
+    h.close()
+    assert [r["step"] for r in read_history(tmp_path)] == [1, 2]
+    assert (tmp_path / "history.jsonl.damaged").read_bytes().startswith(good.encode() + b"\xff")
+    assert "2 line(s) are not step records" in " ".join(capsys.readouterr().out.split())
+    # a torn last line (what kill -9 leaves) is dropped quietly, as before
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "history.jsonl").write_text(good + '{"step": 2, "lo')
+    History(tmp_path / "b").log(2, {"loss": 0.5})
+    assert not (tmp_path / "b" / "history.jsonl.damaged").exists()
