@@ -207,28 +207,31 @@ class RunDir:
                 (rdir / name / STAGE_METRICS).unlink()
             self.write_views(rdir)
 
-    def view(self, rdir: Path, manifest: Mapping[str, Any] | None = None) -> dict:
-        """``{stage: metrics}`` of the round in ``rdir``: each stage's own file; a done stage
-        without one (a run from before the files, a stage with no folder) shows its record's."""
+    def view(self, rdir: Path, manifest: Mapping[str, Any] | None = None, shown: Mapping[str, Any] | None = None) -> dict:
+        """``{stage: metrics}`` of the round in ``rdir``, from each stage's own file. A done stage
+        without one (a run from before those files) keeps its record's metrics, or else what the
+        view ``shown`` (the file being replaced) held. Stages keep their place in ``shown``."""
         manifest = self.manifest() if manifest is None else manifest
+        shown = read_metrics(rdir / METRICS) if shown is None else shown
         recs = manifest.get("stages", {}) if rdir == self.round_dir(manifest.get("round", 1)) else {}
-        names = [*read_metrics(rdir / METRICS), *self.stages, *recs]
         out: dict[str, Any] = {}
-        for name in dict.fromkeys(names):
+        for name in dict.fromkeys([*shown, *self.stages, *recs]):
             rec = recs.get(name) or {}
             if (rdir / name / STAGE_METRICS).exists():
                 out[name] = self.stage_metrics(rdir, name)
             elif rec.get("status") == "done" and isinstance(rec.get("metrics"), dict) and rec["metrics"]:
                 out[name] = rec["metrics"]
+            elif rec.get("status") == "done" and name in shown:
+                out[name] = shown[name]
         return out
 
-    def write_views(self, rdir: Path, manifest: Mapping[str, Any] | None = None) -> dict:
+    def write_views(self, rdir: Path, manifest: Mapping[str, Any] | None = None) -> None:
         """Write ``metrics.json`` (the run's; with rounds the round's too) from the stage files."""
-        data = self.view(rdir, manifest)
+        manifest = self.manifest() if manifest is None else manifest
         for path in dict.fromkeys([self.path / METRICS, rdir / METRICS]):
+            data = self.view(rdir, manifest, read_metrics(path))
             if path.exists() or data:
                 atomic_write_json(path, data)
-        return data
 
     # -- set aside, stale ------------------------------------------------------------------
     def set_aside(self, rdir: Path, name: str, manifest: dict, tag: str, reason: str,
