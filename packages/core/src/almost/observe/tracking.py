@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from ..config import apply_mapping, apply_sets, field, help_of, load_toml, parse_set, to_dict
 from ..errors import ConfigError, known_list
 
 SECTION = "track"
@@ -50,23 +51,40 @@ TRACKERS: dict[str, tuple[tuple[str, ...], str]] = {
     "swanlab": (("swanlab",), "pip install swanlab"),
 }
 
-_KEYS = {
-    "with": "trackers to send step values and media to: " + ", ".join(TRACKERS) + " (none: local files only)",
-    "project": "project / experiment name for wandb, mlflow, trackio... (default: almost-PIPELINE)",
-    "media": "send pictures and GIFs too (where the tracker shows them)",
-}
+def _tracker_names(names: Any) -> tuple[str, ...]:
+    """``track.with`` as given (``["TensorBoard", "none"]``) -> the trackers' names, once each."""
+    names = [str(n).strip().lower() for n in names]
+    return tuple(dict.fromkeys(n for n in names if n and n != "none"))
+
+
+def _installed(inst: Any, attribute: attrs.Attribute, names: tuple[str, ...]) -> None:
+    for n in names:
+        if n not in TRACKERS:
+            raise ConfigError(f"track.with names an unknown tracker {n!r}; trackers: {known_list(TRACKERS)}")
+        if not _available(n):
+            raise ConfigError(f"track.with names {n}, but its package is not installed; {TRACKERS[n][1]}")
 
 
 @attrs.frozen
 class TrackConfig:
-    """The ``[track]`` section (``with`` is a Python keyword, so the field is ``trackers``)."""
+    """The ``[track]`` section, read by :mod:`almost.config` like any config (``with`` is a Python
+    keyword, so the field is ``trackers``, named ``with`` in TOML and ``--set``)."""
 
-    trackers: tuple[str, ...] = ()
-    project: str = ""
-    media: bool = True
+    trackers: tuple[str, ...] = field(
+        (), key="with", converter=_tracker_names, validator=_installed,
+        help="trackers to send step values and media to: " + ", ".join(TRACKERS) + " (none: local files only)")
+    project: str = field("", help="project / experiment name for wandb, mlflow, trackio... (default: almost-PIPELINE)")
+    media: bool = field(True, help="send pictures and GIFs too (where the tracker shows them)")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"with": list(self.trackers), "project": self.project, "media": self.media}
+        return to_dict(self)
+
+
+@attrs.frozen
+class _CoreSections:
+    """The sections every pipeline accepts besides its own config."""
+
+    track: TrackConfig = attrs.field(factory=TrackConfig)
 
 
 def is_track_key(key: str) -> bool:
@@ -78,45 +96,16 @@ def _available(name: str) -> bool:
         importlib.util.find_spec(m) is not None for m in TRACKERS[name][0])
 
 
-def _apply(track: TrackConfig, key: str, value: Any) -> TrackConfig:
-    from ..config import convert
-
-    sub = key.split(".", 1)[1] if "." in key else ""
-    if sub == "with":
-        names = convert(value, list[str], key)
-        names = [n.strip().lower() for n in names if n.strip() and n.strip().lower() not in ("none", "")]
-        for n in names:
-            if n not in TRACKERS:
-                raise ConfigError(f"track.with names an unknown tracker {n!r}; trackers: {known_list(TRACKERS)}")
-            if not _available(n):
-                raise ConfigError(f"track.with names {n}, but its package is not installed; {TRACKERS[n][1]}")
-        return attrs.evolve(track, trackers=tuple(dict.fromkeys(names)))
-    if sub == "project":
-        return attrs.evolve(track, project=convert(value, str, key))
-    if sub == "media":
-        return attrs.evolve(track, media=convert(value, bool, key))
-    if not sub:
-        raise ConfigError(f"track is a section, not a value; set one of its keys: {known_list(f'track.{k}' for k in _KEYS)}")
-    raise ConfigError(f"unknown config key {key!r}; known keys under 'track': {known_list(f'track.{k}' for k in _KEYS)}")
-
-
 def resolve_track(config_file: str | os.PathLike | None = None, sets: Iterable[str] = ()) -> TrackConfig:
     """The ``[track]`` section from a config file's ``[track]`` table and ``--set track.*``."""
-    from ..config import load_toml, parse_set
-
-    track = TrackConfig()
+    core = _CoreSections()
     if config_file is not None:
         table = load_toml(config_file).get(SECTION)
         if table is not None:
             if not isinstance(table, Mapping):
                 raise ConfigError("track in the config file must be a table: [track] with = [\"tensorboard\"]")
-            for k, v in table.items():
-                track = _apply(track, f"{SECTION}.{k}", v)
-    for item in sets:
-        key, value = parse_set(item)
-        if is_track_key(key):
-            track = _apply(track, key, value)
-    return track
+            core = apply_mapping(core, {SECTION: table})
+    return apply_sets(core, [s for s in sets if is_track_key(parse_set(s)[0])]).track
 
 
 def track_toml(track: TrackConfig) -> str:
@@ -125,7 +114,7 @@ def track_toml(track: TrackConfig) -> str:
     import tomli_w
 
     body = tomli_w.dumps({SECTION: track.to_dict()})
-    help_lines = [f"# track.{k}: {h}" for k, h in _KEYS.items()]
+    help_lines = [f"# track.{k}: {h}" for k, h in help_of(TrackConfig).items()]
     if track == TrackConfig():
         body = "".join(f"# {line}\n" if line else "#\n" for line in body.splitlines())
     return "\n# core section: experiment trackers (see the README, 'See a run')\n" + "\n".join(help_lines) + "\n" + body
@@ -144,7 +133,7 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _flat_config(cfg: Any) -> dict[str, Any]:
-    from ..config import flat_items, to_dict
+    from ..config import flat_items
 
     try:
         flat = flat_items(to_dict(cfg))
