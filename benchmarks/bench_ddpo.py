@@ -28,8 +28,8 @@ def main() -> int:
     import torch
 
     from almost.io import read_json
-    from almost.pipeline import Pipeline, RunContext
     from almost.registry import Registry
+    from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
     from almost_ddpo.ddim import sample
     from almost_ddpo.model import (

@@ -81,8 +81,8 @@ def child_after(work: Path, n: int) -> dict:
     """Today's reward stage, run for real on a run directory whose store labels ``n`` images."""
     import attrs
 
-    from almost.pipeline import Pipeline, RunContext
     from almost.registry import Registry
+    from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
     from almost_ddpo.rewards import register
     from almost_ddpo.scores import RatingView, run_log

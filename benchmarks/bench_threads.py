@@ -1,4 +1,4 @@
-"""Training speed with torch's default CPU threads vs Almost's thread policy (almost.threads).
+"""Training speed with torch's default CPU threads vs Almost's thread policy (almost.train.threads).
 
     uv run python benchmarks/bench_threads.py [--seconds 8]
 
@@ -22,7 +22,7 @@ def main() -> None:
     os.environ.pop("OMP_NUM_THREADS", None)
     import torch
 
-    from almost import threads
+    from almost.train import threads
 
     default = torch.get_num_threads()
     policy = threads.cpu_budget(env={})

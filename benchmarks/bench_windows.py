@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from almost.checkpoint import load_safetensors, save_safetensors
+from almost.train.checkpoint import load_safetensors, save_safetensors
 from almost_gamengen.latents import LatentStore, WindowDataset, shard_name, write_index, write_shard
 
 

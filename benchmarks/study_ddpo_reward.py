@@ -95,8 +95,8 @@ def main() -> int:
     import attrs
 
     from almost.io import read_json
-    from almost.pipeline import Pipeline, RunContext
     from almost.registry import Registry
+    from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
     from almost_ddpo.rewards import register
     from almost_ddpo.stages import reward

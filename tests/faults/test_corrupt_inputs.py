@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "core"))
+sys.path.insert(0, str(HERE.parents[1] / "packages" / "core" / "tests"))  # trust_plugin.py
 import trust_plugin  # noqa: E402
 
 RANDOM = bytes(range(256)) * 3 + b"\x00\xff\xfe" * 50  # "random bytes": every byte value, not UTF-8
@@ -38,7 +38,7 @@ NON_UTF8 = b"\xff\xfe\xfa not utf-8 \x80\x81"
 # -- fixtures: one valid copy of each kind of input, built once ----------------------------------
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory):
-    from almost.pipeline import run_pipeline
+    from almost.runs import run_pipeline
 
     root = tmp_path_factory.mktemp("bases")
     app = trust_plugin.app()

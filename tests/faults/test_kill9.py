@@ -152,7 +152,7 @@ def _untimed(values: dict) -> dict:
 
 def _history(sdir: Path) -> list[dict]:
     """A stage's history without wall-clock values (each step once, the same numbers)."""
-    from almost.history import read_history
+    from almost.observe.history import read_history
 
     return [_untimed(r) for r in read_history(sdir) if "media" not in r]
 
@@ -332,7 +332,7 @@ def test_gamengen_train_killed_between_its_model_and_its_metrics_finishes_them(t
     run = tmp_path / "run"
     shutil.copytree(gamengen_prepared, run)
     env = {**ENV, "PYTHONPATH": str(Path(__file__).parent)}
-    code = ("import os, signal, sys; from almost import pipeline; "
+    code = ("import os, signal, sys; from almost import runs as pipeline; "
             "real = pipeline.RunContext.log_metrics\n"
             "def killed(self, *a, **k):\n"
             "    if self.stage_name == 'train': os.kill(os.getpid(), signal.SIGKILL)\n"

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from almost.history import read_history
+from almost.observe.history import read_history
 from almost.testing import run_cli
 
 pytestmark = pytest.mark.slow

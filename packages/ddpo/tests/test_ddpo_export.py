@@ -31,7 +31,7 @@ def _trained_lora(unet, rank=4, alpha=16.0):
 def test_kohya_export_keys_shapes_and_real_alpha(tmp_path):
     from safetensors.torch import load_file
 
-    from almost.checkpoint import save_safetensors
+    from almost.train.checkpoint import save_safetensors
 
     unet = _tiny_unet()
     _trained_lora(unet, rank=4, alpha=16.0)

@@ -112,7 +112,7 @@ def test_merge_adds_updates_skips_and_never_rewrites(run, seed_folder):
 def test_import_refuses_a_run_directory_in_use(run, seed_folder):
     """`almost ddpo import` takes the run directory's lock: while an `almost run` holds it, the
     import changes nothing and says who holds the directory."""
-    from almost.pipeline import RunDirLock
+    from almost.runs import RunDirLock
 
     f = seed_folder / "scores.json"
     f.write_text(json.dumps({"100123.png": 3}))

@@ -7,8 +7,8 @@ import attrs
 import pytest
 import torch
 
-from almost.pipeline import Pipeline, RunContext
 from almost.registry import Registry
+from almost.runs import Pipeline, RunContext
 from almost_ddpo.config import tiny
 
 
@@ -74,7 +74,7 @@ def test_interrupted_policy_resumes_from_its_checkpoint_and_deletes_nothing(tmp_
     state = read_json(out / "checkpoints" / "step-00000004" / "almost_state.json")
     assert state["epoch"] == 4 and len(state["history"]) == 4
     # the LoRA moved away from its zero-initialised B during training
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
 
     lora = load_safetensors(out / "lora" / "adapter_model.safetensors")
     assert any(k.endswith("lora_B.weight") and v.abs().sum() > 0 for k, v in lora.items())
@@ -85,7 +85,7 @@ def test_interrupted_policy_resumes_from_its_checkpoint_and_deletes_nothing(tmp_
 
 
 def _lora_after(tmp_path, model_dir, **policy_kw):
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
     from almost_ddpo.stages import policy
 
     ctx = _ctx(tmp_path, model_dir)

@@ -3,24 +3,13 @@ the batches, the main one writes, and the files are the ones a single process wr
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from almost.testing import run_cli
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _launcher(args):
-    spec = importlib.util.spec_from_file_location("two_process_stage", ROOT / "tests" / "two_process_stage.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.launcher(args)
+from almost.testing import run_cli, two_process_command
 
 
 @pytest.mark.slow
@@ -35,7 +24,7 @@ def test_two_process_generate_writes_what_one_process_writes(tmp_path, tiny_mode
                               *[x for s in sets for x in ("--set", s)]])
     assert code == 0, out + err
     env = {**os.environ, "ALMOST_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run(_launcher(["ddpo", str(two), "generate", *sets]), capture_output=True, text=True,
+    r = subprocess.run(two_process_command("ddpo", two, "generate", sets), capture_output=True, text=True,
                        timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
     assert (two.parent / "rank0.done").is_file() and (two.parent / "rank1.done").is_file()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from almost.pipeline import Pipeline, RunContext
 from almost.registry import Registry
+from almost.runs import Pipeline, RunContext
 from almost.testing import check_reward_model
 from almost_ddpo.config import tiny
 from almost_ddpo.rewards import register
@@ -83,7 +83,7 @@ def test_votes_alone_train_the_model(tmp_path, tiny_model_dir):
     """Pairwise votes without any absolute score still give a gradient (Bradley–Terry term)."""
     import torch
 
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
     from almost_ddpo.scores import RatingView, run_log
     from almost_ddpo.stages import reward
 

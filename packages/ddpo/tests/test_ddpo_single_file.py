@@ -11,8 +11,8 @@ import shutil
 import attrs
 import torch
 
-from almost.pipeline import Pipeline, RunContext
 from almost.registry import Registry
+from almost.runs import Pipeline, RunContext
 from almost_ddpo.config import tiny
 
 

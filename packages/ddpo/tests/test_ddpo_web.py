@@ -150,8 +150,8 @@ def test_score_stage_serves_until_done_and_writes_scores_json(images, tmp_path, 
 
     import attrs
 
-    from almost.pipeline import Pipeline, RunContext
     from almost.registry import Registry
+    from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
     from almost_ddpo.stages import score
 
@@ -164,7 +164,7 @@ def test_score_stage_serves_until_done_and_writes_scores_json(images, tmp_path, 
     cfg = attrs.evolve(cfg, score=attrs.evolve(cfg.score, mode="web", port=port, annotator="web-tester"))
     ctx = RunContext(pipeline=Pipeline(name="ddpo", stages=[], profiles={}, rounds=True), config=cfg,
                      run_dir=run_dir, profile="tiny", registry=Registry(), stage_name="score")
-    monkeypatch.setattr("almost.localserver.new_token", lambda: TOKEN)
+    monkeypatch.setattr("almost.web.localserver.new_token", lambda: TOKEN)
     t = threading.Thread(target=score.run, args=(ctx,))
     t.start()
     url = f"http://127.0.0.1:{port}/"

@@ -91,7 +91,7 @@ def tiny_world_model_run(tmp_path_factory):
     from almost import Pipeline
     from almost import config as cfgmod
     from almost.io import atomic_write
-    from almost.pipeline import RunContext
+    from almost.runs import RunContext
     from almost_gamengen.config import tiny
     from almost_gamengen.stages import encode, train
     from almost_gamengen.synthetic import write_synthetic

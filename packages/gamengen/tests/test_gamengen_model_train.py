@@ -12,7 +12,7 @@ import torch
 
 from almost import Pipeline
 from almost.errors import UserError
-from almost.pipeline import RunContext
+from almost.runs import RunContext
 from almost_gamengen.config import tiny
 from almost_gamengen.latents import shard_name, write_index, write_shard
 
@@ -44,7 +44,7 @@ def fake_latents(run_dir, episodes=4, length=10):
 
 
 def weights(run_dir):
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
 
     return load_safetensors(run_dir / "train/model/unet/diffusion_pytorch_model.safetensors")
 

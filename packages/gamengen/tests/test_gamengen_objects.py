@@ -197,7 +197,7 @@ def test_threads_follow_the_cores_other_processes_leave(monkeypatch):
     monkeypatch.setattr(cpu_share.time, "monotonic", lambda: clock["t"])
     monkeypatch.setattr(cpu_share.time, "process_time", lambda: clock["own"])
     monkeypatch.setattr(cpu_share, "_busy_jiffies", lambda cpus: clock["busy"])
-    monkeypatch.setattr("almost.threads.available_cores", lambda: 2)
+    monkeypatch.setattr("almost.train.threads.available_cores", lambda: 2)
     hz = cpu_share.os.sysconf("SC_CLK_TCK")
     before = torch.get_num_threads()
     try:

@@ -298,12 +298,12 @@ def test_play_threads_follow_omp_num_threads(monkeypatch):
         monkeypatch.setenv("OMP_NUM_THREADS", "3")
         assert size_threads("cpu") == 3 and torch.get_num_threads() == 3
         monkeypatch.delenv("OMP_NUM_THREADS")
-        monkeypatch.setattr("almost.threads.idle_cores", lambda: 64)
+        monkeypatch.setattr("almost.train.threads.idle_cores", lambda: 64)
         monkeypatch.setattr("almost_gamengen.play.session.cpu_cores", lambda: 1)
         assert size_threads("cpu") == 1  # the cores it gets, not the machine's
         monkeypatch.setattr("almost_gamengen.play.session.cpu_cores", lambda: 64)
         assert size_threads("cpu") == 8
-        monkeypatch.setattr("almost.threads.idle_cores", lambda: 1)  # the others keep all but one busy
+        monkeypatch.setattr("almost.train.threads.idle_cores", lambda: 1)  # the others keep all but one busy
         assert size_threads("cpu") == 1
     finally:
         torch.set_num_threads(before)

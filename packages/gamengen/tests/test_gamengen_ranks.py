@@ -4,7 +4,6 @@ figures, GIFs and curve as one process."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -15,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from almost.testing import two_process_command
+
 TIMINGS = {"teacher_forced_frames_per_s", "rollout_frames_per_s", "probe_seconds"}
 SETS = ["env.name=gridchase", "collect.policy=random", "collect.gif_frames=0", "collect.episodes=8",
         "encode.vae_fit_steps=2", "encode.vae_fit_batch_size=4", "model.context=2",
@@ -32,13 +32,6 @@ def _frames(path) -> np.ndarray:
         return np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)])
 
 
-def _launcher(args):
-    spec = importlib.util.spec_from_file_location("two_process_stage", ROOT / "tests" / "two_process_stage.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.launcher(args)
-
-
 @pytest.mark.slow
 def test_two_process_rollout_gives_one_process_figures_and_files(tmp_path, run_gamengen):
     base = tmp_path / "base"
@@ -53,7 +46,7 @@ def test_two_process_rollout_gives_one_process_figures_and_files(tmp_path, run_g
                         "--out", str(one), *[x for s in SETS for x in ("--set", s)]],
                        capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    r = subprocess.run(_launcher(["gamengen", str(two), "rollout", *SETS]), capture_output=True, text=True,
+    r = subprocess.run(two_process_command("gamengen", two, "rollout", SETS), capture_output=True, text=True,
                        timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
     assert (two.parent / "rank0.done").is_file() and (two.parent / "rank1.done").is_file()

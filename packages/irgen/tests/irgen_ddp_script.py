@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from almost.pipeline import run_pipeline
 from almost.plugins import load
+from almost.runs import run_pipeline
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

@@ -18,8 +18,8 @@ HERE = Path(__file__).parent
 
 @pytest.mark.slow
 def test_two_process_train_shards_data_and_writes_once(tmp_path, tiny_model_dir):
-    from almost.checkpoint import load_safetensors
     from almost.testing import run_cli
+    from almost.train.checkpoint import load_safetensors
 
     sets = [f"model.base={tiny_model_dir}", "synth.count=40", "train.eval_every=2", "train.batch_tokens=512",
             "train.lr=0.01", "train.patience=0", "train.epochs=1"]

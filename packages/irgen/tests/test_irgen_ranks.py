@@ -4,7 +4,6 @@ of one process."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -14,16 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from almost.testing import run_cli
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _launcher(args):
-    spec = importlib.util.spec_from_file_location("two_process_stage", ROOT / "tests" / "two_process_stage.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.launcher(args)
+from almost.testing import run_cli, two_process_command
 
 
 @pytest.mark.slow
@@ -45,7 +35,7 @@ def test_two_process_evaluate_gives_one_process_report(tmp_path, tiny_model_dir)
                         "--out", str(one), *[x for s in sets for x in ("--set", s)]],
                        capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    r = subprocess.run(_launcher(["irgen", str(two), "evaluate", *sets]), capture_output=True, text=True,
+    r = subprocess.run(two_process_command("irgen", two, "evaluate", sets), capture_output=True, text=True,
                        timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
     assert (two.parent / "rank0.done").is_file() and (two.parent / "rank1.done").is_file()

@@ -83,7 +83,7 @@ def _run(tmp_path, tiny_model_dir, *stages, sets=()):
 def test_lora_training_moves_adapters_lowers_loss_and_resumes(tmp_path, tiny_model_dir):
     import json
 
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
 
     _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=4"])
     m = json.loads((tmp_path / "metrics.json").read_text())["train"]
@@ -100,7 +100,7 @@ def test_interrupted_train_resumes_from_its_checkpoint(tmp_path, tiny_model_dir)
     import json
     import shutil
 
-    from almost.history import read_history
+    from almost.observe.history import read_history
     from almost.testing import run_cli
 
     _run(tmp_path, tiny_model_dir, "synth", "prepare", "train", sets=["train.max_steps=4"])
@@ -181,7 +181,7 @@ def test_a_bf16_autocast_step_moves_the_lora_and_keeps_it_fp32(tiny_model_dir):
     """What train does under mixed_precision=bf16 on a CPU: the LoRA weights stay fp32 masters."""
     import torch
 
-    from almost.checkpoint import make_accelerator
+    from almost.train.checkpoint import make_accelerator
     from almost_irgen.config import tiny
     from almost_irgen.stages.train import lora_model
 

@@ -1,10 +1,12 @@
 """Almost: train generative models from interaction and feedback.
 
-The core package: protocols (:mod:`almost.protocols`), plugin hooks
-(:mod:`almost.hookspecs`), the component registry (:mod:`almost.registry`), configs
-(:mod:`almost.config`), pipelines and run directories (:mod:`almost.pipeline`), checkpoints
-(:mod:`almost.checkpoint`), the console (:mod:`almost.console`), the thread policy
-(:mod:`almost.threads`) and the CLI.
+The core package, in layers: errors, atomic io, configs, protocols, plugin hooks and the
+component registry at the top level (:mod:`almost.errors`, :mod:`almost.io`,
+:mod:`almost.config`, :mod:`almost.protocols`, :mod:`almost.hookspecs`, :mod:`almost.registry`);
+seeing a run (:mod:`almost.observe`: console, step history, trackers, report); training helpers
+(:mod:`almost.train`: checkpoints, threads); runs (:mod:`almost.runs`: pipelines, the run
+directory, the driver, reading a run back); local pages (:mod:`almost.web`); what plugin authors
+test with (:mod:`almost.testing`); and the CLI.
 
 Heavy libraries (torch, accelerate) are imported only where they are used, so ``almost
 --help`` stays fast and ``import almost`` works without torch installed.
@@ -13,8 +15,8 @@ Use from Python (see the README, "Use Almost in your own project")::
 
     import almost
 
-    cfg = almost.config_for("gamengen", profile="tiny")
-    metrics = almost.run("gamengen", ["agent"], config=cfg, out="runs/mine", quiet=True)
+    cfg = almost.config_for("mine", profile="tiny")
+    metrics = almost.run("mine", ["train"], config=cfg, out="runs/mine", quiet=True)
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from __future__ import annotations
 from .api import config_for, run
 from .errors import ConfigError, UnknownNameError, UserError
 from .hookspecs import HOOK_API, hookimpl
-from .pipeline import Pipeline, RunContext, Stage
-from .runs import OpenedRun, open_run
+from .runs import OpenedRun, Pipeline, RunContext, RunDir, Stage, open_run
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ __all__ = [
     "OpenedRun",
     "Pipeline",
     "RunContext",
+    "RunDir",
     "Stage",
     "UnknownNameError",
     "UserError",

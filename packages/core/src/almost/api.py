@@ -2,14 +2,14 @@
 
     import almost
 
-    cfg = almost.config_for("gamengen")                       # the tiny profile, as an attrs object
-    cfg = attrs.evolve(cfg, agent=attrs.evolve(cfg.agent, total_steps=256))
-    metrics = almost.run("gamengen", ["agent", "collect"], config=cfg, out="runs/mine", quiet=True)
-    print(metrics["agent"])
+    cfg = almost.config_for("mine")                           # the tiny profile, as an attrs object
+    cfg = attrs.evolve(cfg, train=attrs.evolve(cfg.train, steps=256))
+    metrics = almost.run("mine", ["collect", "train"], config=cfg, out="runs/mine", quiet=True)
+    print(metrics["train"])
 
 The same rules as ``almost run`` apply: finished stages are skipped, a changed config for an
 existing run directory is refused unless ``force=True``. Stages that start worker processes
-(gamengen's ``agent`` and ``collect``) re-import your script in each worker: keep the call
+(a ``collect`` stage with several workers) re-import your script in each worker: keep the call
 under ``if __name__ == "__main__":``.
 """
 
@@ -30,7 +30,7 @@ def quiet_console(quiet: bool = True) -> Iterator[None]:
     if not quiet:
         yield
         return
-    from .console import console, err_console
+    from .observe.console import console, err_console
 
     saved = console.quiet, err_console.quiet, os.environ.get("ALMOST_NO_PROGRESS")
     console.quiet = err_console.quiet = True
@@ -69,32 +69,14 @@ def run(plugin: str, stages: Sequence[str] = (), *, config: Any = None, profile:
     profile, ``config_file`` and ``sets`` are resolved as on the command line. ``quiet=True``
     prints nothing. ``app`` is an :class:`almost.plugins.App` (default: the installed plugins).
     """
-    from .pipeline import run_pipeline
+    from .runs import run_pipeline
 
     app = _app(app)
     pipeline = app.pipeline(plugin)
     profile = profile or pipeline.default_profile
-    if config is not None:
-        from .config import _fields, parse_set
-
-        # the core's [track] section is not part of a pipeline's config: keep its --set strings
-        # for run_pipeline (almost.tracking reads them), apply the rest to the object
-        core_track = "track" not in _fields(config)
-        track_sets = [s for s in sets if core_track and parse_set(s)[0].split(".")[0] == "track"]
-        other_sets = [s for s in sets if s not in track_sets]
-        if config_file is not None or other_sets:
-            from .config import apply_mapping, apply_sets, load_toml
-
-            if config_file is not None:
-                data = load_toml(config_file)
-                data.pop("almost", None)
-                if core_track:
-                    data.pop("track", None)
-                config = apply_mapping(config, data)
-            config = apply_sets(config, other_sets)
+    if config is not None:  # the object is the profile; config_file and sets apply on it as on the CLI
         fixed = config
         pipeline = attrs.evolve(pipeline, profiles={**pipeline.profiles, profile: lambda: fixed})
-        sets = track_sets  # config_file stays: its [track] table is read by almost.tracking
     with quiet_console(quiet):
         return run_pipeline(pipeline, app.registry, stages=stages, profile=profile, config_file=config_file,
                             sets=sets, out=out, force=force)

@@ -25,7 +25,7 @@ _CONFIG = click.option("--config", "config_file", type=click.Path(dir_okay=False
                        help="A TOML file of config values (applied after the profile).")
 _SET = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                     help="Override one config value, e.g. --set train.steps=100 (repeatable).")
-_PLUGIN = click.option("--plugin", "-p", required=True, help="The pipeline to use: gamengen, ddpo, irgen, ...")
+_PLUGIN = click.option("--plugin", "-p", required=True, help="The pipeline to use (`almost plugins` lists them).")
 
 
 def _app():
@@ -76,7 +76,7 @@ class AlmostGroup(click.Group):
 def cli() -> None:
     """Almost: train generative models from interaction and feedback.
 
-    Pipelines come from plugins (gamengen, ddpo, irgen, and any you install).
+    Pipelines come from plugins (the built-in ones and any you install).
     Start with `almost plugins`, then `almost run --plugin NAME`.
     """
 
@@ -99,7 +99,7 @@ def plugins(as_json: bool, verbose: bool) -> None:
         return
     from rich.table import Table
 
-    from .console import console
+    from .observe.console import console
 
     table = Table(title=f"Almost plugins (almost-core {__version__}, hook API {HOOK_API})")
     for col in ("plugin", "distribution", "version", "pipelines", "components", "status"):
@@ -145,8 +145,8 @@ def components(kind: str | None, verbose: bool) -> None:
 
     from rich.table import Table
 
-    from .console import console
     from .errors import UnknownNameError, UserError, known_list
+    from .observe.console import console
     from .protocols import PROTOCOLS
 
     if kind is not None and kind not in PROTOCOLS:
@@ -176,7 +176,7 @@ def new_plugin(name: str, parent: str) -> None:
     """Create almost-NAME/: a plugin package with a reward, a game and tests that pass."""
     from pathlib import Path
 
-    from .console import console
+    from .observe.console import console
     from .template import write_plugin
 
     root = write_plugin(name, Path(parent))
@@ -188,7 +188,7 @@ def new_plugin(name: str, parent: str) -> None:
 @_PLUGIN
 def stages(plugin: str) -> None:
     """List the stages of a plugin's pipeline, in order."""
-    from .console import console
+    from .observe.console import console
 
     p = _app().pipeline(plugin)
     for i, s in enumerate(p.stages, 1):
@@ -207,7 +207,7 @@ def config(plugin: str, profile: str | None, config_file: str | None, sets: tupl
     app = _app()
     p = app.pipeline(plugin)
     cfg = p.resolve_config(profile, config_file, sets, registry=app.registry)
-    from .tracking import resolve_track, track_toml
+    from .observe.tracking import resolve_track, track_toml
 
     click.echo(to_toml(cfg) + track_toml(resolve_track(config_file, sets)), nl=False)
 
@@ -226,14 +226,14 @@ def config(plugin: str, profile: str | None, config_file: str | None, sets: tupl
 def run(plugin, stage_names, profile, config_file, sets, out, force) -> None:
     """Run a pipeline: all its stages, or the STAGEs named, skipping finished ones."""
     from .errors import InterruptedRun
-    from .pipeline import run_pipeline
+    from .runs import run_pipeline
 
     app = _app()
     try:
         run_pipeline(app.pipeline(plugin), app.registry, stages=stage_names, profile=profile,
                      config_file=config_file, sets=sets, out=out, force=force)
     except KeyboardInterrupt as e:  # before or after the stages (click would turn it into "Aborted!")
-        from .pipeline import _Terminated
+        from .runs.guards import _Terminated
 
         raise InterruptedRun("interrupted; re-run the same command to resume",
                              exit_code=143 if isinstance(e, _Terminated) else 130) from None
@@ -251,8 +251,8 @@ def report(run_dir, other, out, open_, watch) -> None:
     """Write one self-contained report.html of a run: config, stages, curves, metrics, pictures.
 
     With RUN_B, the two runs side by side: config differences, shared metrics, both curves."""
-    from .console import console
-    from .report import write_report
+    from .observe.console import console
+    from .observe.report import write_report
 
     path = write_report(run_dir, other, out, refresh=watch, strict=not watch)
     console.print(f"report: {path}")

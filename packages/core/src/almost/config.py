@@ -38,6 +38,7 @@ _CHOICES = "almost.choices"
 _RANGE = "almost.range"
 _COMPONENT = "almost.component"
 _FINITE = "almost.finite"
+_KEY = "almost.key"  # the field's name in TOML and --set, where it cannot be the attribute's
 
 
 @attrs.frozen
@@ -72,6 +73,7 @@ def field(
     lt: float | None = None,
     finite: bool | None = None,
     component: str | None = None,
+    key: str | None = None,
     **kw,
 ) -> Any:
     """An attrs field with help text (shown by ``almost config``'s comments).
@@ -80,11 +82,15 @@ def field(
     ``finite=False`` lets a float be NaN or infinite (by default any float value given in a
     TOML file or ``--set`` must be finite); ``component="reward"`` says the value names a
     registered component of that kind (``reward/NAME`` or ``NAME``; empty means none), which
-    :func:`resolve` checks against the registry before anything runs. Any other attrs
-    ``validator=`` works too: a failure becomes "KEY must be >= 1, not -5".
+    :func:`resolve` checks against the registry before anything runs; ``key="with"`` names the
+    field in TOML and ``--set`` where that name cannot be a Python attribute. Any other attrs
+    ``validator=`` works too: a failure becomes "KEY must be >= 1, not -5" (a validator that raises
+    :class:`ConfigError` speaks for itself).
     """
     md = dict(kw.pop("metadata", {}) or {})
     md[_HELP] = help
+    if key is not None:
+        md[_KEY] = key
     validators = []
     given = kw.pop("validator", None)
     if given is not None:
@@ -232,7 +238,7 @@ def convert(value: Any, tp: Any, key: str) -> Any:
     if attrs.has(tp):
         raise ConfigError(
             f"{key} is a section, not a value; set one of its keys: "
-            f"{known_list(f'{key}.{f.name}' for f in attrs.fields(tp))}"
+            f"{known_list(f'{key}.{_key(f)}' for f in attrs.fields(tp))}"
         )
     return value
 
@@ -240,10 +246,15 @@ def convert(value: Any, tp: Any, key: str) -> Any:
 # ---------------------------------------------------------------------------------------
 # applying overrides
 # ---------------------------------------------------------------------------------------
+def _key(f: attrs.Attribute) -> str:
+    return f.metadata.get(_KEY, f.name)
+
+
 def _fields(obj: Any) -> dict[str, attrs.Attribute]:
+    """The fields of a config object by their config key (usually the attribute's name)."""
     cls = type(obj)
     attrs.resolve_types(cls)
-    return {f.name: f for f in attrs.fields(cls)}
+    return {_key(f): f for f in attrs.fields(cls)}
 
 
 def _literal(text: str) -> Any:
@@ -267,7 +278,7 @@ def _set_path(cfg: Any, parts: list[str], value: Any, key: str, from_string: boo
             f"{known_list(((prefix + '.') if prefix else '') + n for n in fields)}"
         )
     f = fields[name]
-    current = getattr(cfg, name)
+    current = getattr(cfg, f.name)
     if len(parts) == 2 and isinstance(current, dict):  # an options table: --set env.options.size=8
         new = {**current, parts[1]: _literal(value) if from_string else value}
     elif len(parts) > 1:
@@ -281,7 +292,9 @@ def _set_path(cfg: Any, parts: list[str], value: Any, key: str, from_string: boo
         if isinstance(new, float) and not math.isfinite(new) and f.metadata.get(_FINITE) is not False:
             raise ConfigError(f"{key} must be a finite number, not {value!r}")
     try:
-        return attrs.evolve(cfg, **{name: new})
+        return attrs.evolve(cfg, **{f.alias or f.name: new})
+    except ConfigError:
+        raise
     except (ValueError, TypeError) as e:
         raise _validation_error(key, f, value, new, e) from None
 
@@ -313,8 +326,9 @@ def apply_mapping(cfg: Any, data: Mapping[str, Any], prefix: str = "") -> Any:
     for k, v in data.items():
         key = f"{prefix}.{k}" if prefix else k
         fields = _fields(cfg)
-        if k in fields and attrs.has(type(getattr(cfg, k))) and isinstance(v, Mapping):
-            cfg = attrs.evolve(cfg, **{k: apply_mapping(getattr(cfg, k), v, key)})
+        f = fields.get(k)
+        if f is not None and attrs.has(type(getattr(cfg, f.name))) and isinstance(v, Mapping):
+            cfg = attrs.evolve(cfg, **{f.alias or f.name: apply_mapping(getattr(cfg, f.name), v, key)})
         else:
             cfg = _set_path(cfg, [k], v, key, from_string=False)
     return cfg
@@ -369,7 +383,7 @@ def resolve(
         raise ConfigError(f"unknown profile {profile!r}; profiles: {known_list(profiles)}")
     cfg = profiles[profile]()
     sets = list(sets)
-    # the core's own [track] section (almost.tracking.resolve_track reads it), unless the
+    # the core's own [track] section (almost.observe.tracking.resolve_track reads it), unless the
     # pipeline has a field of that name
     core = "track" not in _fields(cfg)
     if config_file is not None:
@@ -402,7 +416,7 @@ def check_sane(cfg: Any, prefix: str = "") -> None:
     lists of sizes: one ConfigError naming the key."""
     for name, f in _fields(cfg).items():
         key = f"{prefix}.{name}" if prefix else name
-        value = getattr(cfg, name)
+        value = getattr(cfg, f.name)
         if attrs.has(type(value)):
             check_sane(value, key)
             continue
@@ -432,7 +446,7 @@ def component_fields(cfg: Any, prefix: str = "") -> dict[str, tuple[str, Any]]:
     out: dict[str, tuple[str, Any]] = {}
     for name, f in _fields(cfg).items():
         key = f"{prefix}.{name}" if prefix else name
-        value = getattr(cfg, name)
+        value = getattr(cfg, f.name)
         if attrs.has(type(value)):
             out.update(component_fields(value, key))
         elif f.metadata.get(_COMPONENT):
@@ -478,7 +492,12 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     def drop_none(d):
         return {k: drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
 
-    return drop_none(attrs.asdict(cfg, value_serializer=ser))
+    def keyed(obj, d):  # attribute names -> config keys (field(key=...)), nested sections too
+        if not attrs.has(type(obj)):
+            return d
+        return {_key(f): keyed(getattr(obj, f.name), d[f.name]) for f in attrs.fields(type(obj)) if f.name in d}
+
+    return drop_none(keyed(cfg, attrs.asdict(cfg, value_serializer=ser)))
 
 
 def to_toml(cfg: Any, header: Mapping[str, Any] | None = None) -> str:
@@ -531,8 +550,8 @@ def help_of(cls: type) -> dict[str, str]:
     attrs.resolve_types(cls)
     out: dict[str, str] = {}
     for f in attrs.fields(cls):
-        out[f.name] = f.metadata.get(_HELP, "")
+        out[_key(f)] = f.metadata.get(_HELP, "")
         if attrs.has(f.type) if isinstance(f.type, type) else False:
             for k, v in help_of(f.type).items():
-                out[f"{f.name}.{k}"] = v
+                out[f"{_key(f)}.{k}"] = v
     return out

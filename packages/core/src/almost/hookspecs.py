@@ -7,7 +7,7 @@ A plugin is a module (or object) listed in the ``almost`` entry-point group::
 
 that implements some of these hooks with ``@almost.hookimpl``. Hooks are called with keyword
 arguments, and an implementation may accept fewer arguments than the spec. The built-in
-plugins (gamengen, ddpo, irgen) use exactly these hooks too.
+plugins use exactly these hooks too.
 
 :data:`HOOK_API` is the version of this interface (the hooks, ``registry.add``, the
 protocols and :mod:`almost.testing`). It changes only when one of them changes

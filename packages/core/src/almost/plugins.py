@@ -42,8 +42,8 @@ import pluggy
 
 from . import hookspecs
 from .errors import UnknownNameError, known_list
-from .pipeline import Pipeline
 from .registry import Registry
+from .runs import Pipeline
 
 GROUP = "almost"
 HOOK_API = hookspecs.HOOK_API

@@ -3,7 +3,7 @@
 Every component a plugin registers implements one of these. They are
 ``typing.Protocol`` classes marked ``runtime_checkable``, so ``isinstance(x, RewardModel)``
 checks that the required attributes exist (not their signatures: use
-:mod:`almost.testing` for a behavioural check).
+the checks of :mod:`almost.testing` for what it does).
 
 Conventions shared by all of them:
 

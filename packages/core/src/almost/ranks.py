@@ -102,7 +102,7 @@ def gather_shares(mine: Sequence[T], n: int, chunk: int = 1) -> list[T]:
 def say_share(stage: str, mine: int, total: int, what: str) -> None:
     """One line per process under a launch: ``generate: process 1 of 2 takes 6 of 18 images``."""
     if world_size() > 1:
-        from .console import console
+        from .observe.console import console
 
         console.print(f"{stage}: process {rank()} of {world_size()} takes {mine} of {total} {what}")
 

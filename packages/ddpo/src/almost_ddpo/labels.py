@@ -4,7 +4,7 @@ New or changed ratings make the stages that learned from the old ones stale: the
 round's ``reward``, ``policy`` and ``export`` records are marked ``stale`` in the manifest,
 their folders are moved aside (``reward.stale-YYYYmmdd-HHMMSS``) and their figures leave
 ``metrics.json``, so the next ``almost run`` retrains them on every label and the summary
-never mixes old and new. The marking is the core's :func:`almost.pipeline.mark_stale`, the
+never mixes old and new. The marking is the core's :func:`almost.runs.mark_stale`, the
 rule ``--force`` applies to the stages after a forced one; this module is the label-side trigger.
 """
 
@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from almost.console import console
 from almost.errors import UserError
 from almost.io import read_json
+from almost.observe.console import console
 
 LABEL_CONSUMERS = ("reward", "policy", "export")
 
 
 def mark_labels_changed(run_dir: str | Path, why: str = "the ratings changed") -> list[str]:
     """Mark the current round's label consumers stale; returns the stages that were affected."""
-    from almost.pipeline import mark_stale
+    from almost.runs import mark_stale
 
     run_dir = Path(run_dir)
     moved = mark_stale(run_dir, LABEL_CONSUMERS, why, rounds=True)
@@ -38,7 +38,7 @@ def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str 
     """``almost ddpo import``: merge, print one line per bad entry and the summary; a UserError
     (exit status 2) when nothing could be merged because of bad entries (the same file imported
     again merges nothing and is no error: exit 0, "nothing new")."""
-    from almost.pipeline import RunDirLock
+    from almost.runs import RunDirLock
 
     from .scores import merge_seed_scores, run_images, run_log
 

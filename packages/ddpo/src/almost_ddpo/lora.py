@@ -51,8 +51,8 @@ def save_lora(unet, config, folder: str | Path, metadata: dict | None = None) ->
     """Write the adapter in peft and diffusers layouts under ``folder``."""
     from diffusers import StableDiffusionPipeline
 
-    from almost.checkpoint import save_safetensors
     from almost.io import atomic_write_json
+    from almost.train.checkpoint import save_safetensors
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,8 +77,8 @@ def load_lora_into(unet, folder: str | Path, trainable: bool = False):
     from peft import LoraConfig
     from peft.utils import set_peft_model_state_dict
 
-    from almost.checkpoint import load_safetensors
     from almost.io import read_json
+    from almost.train.checkpoint import load_safetensors
 
     folder = Path(folder)
     cfg = read_json(folder / "adapter_config.json", "LoRA config")

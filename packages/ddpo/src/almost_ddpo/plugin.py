@@ -23,6 +23,7 @@ def almost_pipelines(register):
             help="RLHF for diffusion models: generate → score → reward → policy (DDPO LoRA) → export, in rounds",
             profiles=lazy_profiles("almost_ddpo.config:PROFILES"),
             rounds=True,
+            headline=("gain", "sensitivity", "return_mean", "return_random", "at_1", "after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc", "loss", "score", "lpips", "kl", "per_s"),
             stages=[
                 Stage("pretrain", f"{s}.pretrain:run", "tiny: train a small text-to-image model; full: check model.path"),
                 Stage("generate", f"{s}.generate:run", "sample images (with the last round's LoRA) + sidecar records"),

@@ -75,8 +75,8 @@ def build_from_meta(meta: dict) -> LatentCNN:
 
 
 def save_reward_cnn(model: LatentCNN, folder: str | Path, meta: dict) -> None:
-    from almost.checkpoint import save_safetensors
     from almost.io import atomic_write_json
+    from almost.train.checkpoint import save_safetensors
 
     folder = Path(folder)
     save_safetensors(model.state_dict(), folder / "reward_cnn.safetensors")
@@ -84,7 +84,7 @@ def save_reward_cnn(model: LatentCNN, folder: str | Path, meta: dict) -> None:
 
 
 def load_reward_cnn(folder: str | Path, device: str = "cpu") -> tuple[LatentCNN, dict]:
-    from almost.checkpoint import load_safetensors
+    from almost.train.checkpoint import load_safetensors
 
     folder = Path(folder)
     if not (folder / "reward_cnn.json").is_file():

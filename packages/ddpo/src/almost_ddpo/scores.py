@@ -37,7 +37,7 @@ RATINGS_FILE = "ratings.jsonl"
 
 
 def _warn(msg: str) -> None:
-    from almost.console import console
+    from almost.observe.console import console
 
     console.print(f"[yellow]{msg}[/]", soft_wrap=True)
 

@@ -1,7 +1,7 @@
 """The scoring page: a small Starlette app served by uvicorn on 127.0.0.1, for its user only.
 
 Every request needs the launch's token (``?token=`` or the ``X-Almost-Token`` header), the
-right Host and, where it names one, the page's own Origin: see :mod:`almost.localserver`.
+right Host and, where it names one, the page's own Origin: see :mod:`almost.web.localserver`.
 
 Routes: ``/`` (the page), ``/api/images`` (names, prompts, current scores, counts),
 ``/img/NAME`` (an image), ``POST /api/score|skip|pair`` (one rating, appended to the log at
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from almost.errors import UserError
 from almost.io import read_json
-from almost.localserver import BadRequest, LocalServer, json_object
+from almost.web.localserver import BadRequest, LocalServer, json_object
 
 from .scores import RatingLog, import_scores, validate_score
 

@@ -30,8 +30,8 @@ import time
 from collections import Counter, deque
 from pathlib import Path
 
-from almost.console import console, progress
 from almost.errors import UserError
+from almost.observe.console import console, progress
 
 EXTRA = "pip install almost-gamengen[ray]"
 IN_FLIGHT = 2  # calls queued per actor, so an actor never waits for the driver

@@ -1,13 +1,13 @@
 """Keep torch's CPU threads matched to the cores the rest of the machine leaves free, while a
 stage runs.
 
-:func:`almost.threads.cpu_budget` sizes a stage's threads once, when it starts. A 2-core
+:func:`almost.train.threads.cpu_budget` sizes a stage's threads once, when it starts. A 2-core
 machine changes under a 5-minute stage: another program starts or ends, the previous stage's
 worker processes wind down. :class:`ThreadRetune` re-measures every ``every_s`` seconds how
 much CPU *other* processes used (the machine's busy time from ``/proc/stat`` less this
 process's own CPU time), and sets ``torch.set_num_threads`` to the cores left, rounded: both
 cores on an idle 2-core machine, one when something else keeps one busy (too many threads on a
-busy machine cost 10×: see :mod:`almost.threads`). It does nothing where the user fixed the
+busy machine cost 10×: see :mod:`almost.train.threads`). It does nothing where the user fixed the
 count (``ALMOST_THREADS`` or their own ``OMP_NUM_THREADS``), on a GPU, or without
 ``/proc/stat``. Calling it costs a clock read except every ``every_s`` seconds.
 """
@@ -42,7 +42,7 @@ def _busy_jiffies(cpus: set[int] | None) -> float | None:
 def user_fixed_threads(env=None) -> bool:
     """True when the user set the thread count (``ALMOST_THREADS``, or ``OMP_NUM_THREADS``
     outside the value a stage sets for its worker processes)."""
-    from almost import threads
+    from almost.train import threads
 
     env = os.environ if env is None else env
     if env.get("ALMOST_THREADS", "").strip():
@@ -56,7 +56,7 @@ class ThreadRetune:
     """``retune()`` in a stage's loop: torch threads = cores the other processes leave idle."""
 
     def __init__(self, every_s: float = 15.0, enabled: bool = True):
-        from almost.threads import available_cores
+        from almost.train.threads import available_cores
 
         self.every_s = float(every_s)
         try:

@@ -58,7 +58,7 @@ def write_shard(path: Path, latents, actions) -> None:
     """One shard: ``latents`` (N, 4, h, w) and ``actions`` (N,) int64, written atomically."""
     import torch
 
-    from almost.checkpoint import save_safetensors
+    from almost.train.checkpoint import save_safetensors
 
     save_safetensors({"latents": latents, "actions": torch.as_tensor(actions, dtype=torch.int64)}, path)
 

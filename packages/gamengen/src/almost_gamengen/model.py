@@ -272,8 +272,8 @@ class WorldModel(nn.Module):
 
     def save(self, directory: str | Path, scheduler_config: dict | None = None) -> Path:
         """Write diffusers layout + own config into ``directory`` (built aside, then renamed)."""
-        from almost.checkpoint import save_safetensors
         from almost.io import atomic_dir
+        from almost.train.checkpoint import save_safetensors
 
         with atomic_dir(directory) as tmp:
             self.unet.save_pretrained(tmp / "unet", safe_serialization=True)
@@ -292,7 +292,7 @@ class WorldModel(nn.Module):
         """Load what :meth:`save` wrote; a folder that is not one is a one-sentence error."""
         from diffusers import UNet2DConditionModel
 
-        from almost.checkpoint import load_safetensors
+        from almost.train.checkpoint import load_safetensors
 
         offline()
         d = Path(directory)

@@ -20,6 +20,7 @@ def almost_pipelines(register):
         Pipeline(
             name="gamengen",
             help="GameNGen-style neural game engine",
+            headline=("gain", "sensitivity", "return_mean", "return_random", "at_1", "after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc", "loss", "score", "lpips", "kl", "per_s"),
             profiles=lazy_profiles("almost_gamengen.config:PROFILES", ("tiny", "small", "full")),
             stages=[
                 Stage("agent", "almost_gamengen.stages.agent:run", "train a PPO agent while recording episodes"),

@@ -50,7 +50,7 @@ def _read_ir(path: str) -> dict:
 def main(files: list[str], as_json: bool = False, workers: int = 1, ir_path: str | None = None) -> int:
     from rich.markup import escape
 
-    from almost.console import console
+    from almost.observe.console import console
 
     from .csharp import COMPILES, NEWER, find_compiler
 

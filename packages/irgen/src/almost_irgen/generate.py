@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from almost.console import progress
+from almost.observe.console import progress
 
 from .ir import dumps
 from .model import SYSTEM_PROMPT, prompt_ids

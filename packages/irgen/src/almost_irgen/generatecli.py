@@ -11,9 +11,9 @@ from almost.errors import UserError
 def main(request: str, run_dir: str | None, out: str | None, repair: int, ir_only: bool = False) -> None:
     from rich.markup import escape
 
-    from almost.console import console
     from almost.io import atomic_write
-    from almost.pipeline import default_run_dir
+    from almost.observe.console import console
+    from almost.runs import default_run_dir
 
     from .ir import loads
     from .pipeline_api import BEHAVES, COMPILES, Generator, describe, ir_text

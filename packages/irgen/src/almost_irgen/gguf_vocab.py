@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import re
 
-from almost.console import console
 from almost.errors import UserError
+from almost.observe.console import console
 
 # The split regexes of the common byte-level tokenizers, and the name llama.cpp gives each.
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from almost.console import console
 from almost.errors import UserError
+from almost.observe.console import console
 
 from .conformance import check as conformance
 from .generate import generate_code

@@ -123,7 +123,7 @@ def base_folder(base: str, cache: Path) -> Path:
         return cache
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from almost.console import console
+    from almost.observe.console import console
 
     gguf = smollm2_gguf()
     console.print(f"dequantising {gguf.name} (once; cached in {cache})")

@@ -97,7 +97,7 @@ class LocalModel:
     def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0):
         import contextlib
 
-        from almost.console import progress
+        from almost.observe.console import progress
 
         self.model.eval()
         out: list[str] = []

@@ -8,7 +8,7 @@ Heavy libraries (torch, transformers, peft) are imported inside the stages only.
 from __future__ import annotations
 
 import almost
-from almost.pipeline import Pipeline, Stage
+from almost.runs import Pipeline, Stage
 
 
 def _rules_sampler(**kw):
@@ -42,6 +42,7 @@ def almost_pipelines(register):
             Stage("export", "almost_irgen.stages.export:run", "adapter, merged model, GGUF, Ollama Modelfile"),
         ],
         profiles=lazy_profiles("almost_irgen.config:PROFILES", ("tiny", "full", "full-24gb")),
+        headline=("gain", "sensitivity", "return_mean", "return_random", "at_1", "after", "final", "heldout", "held_out", "eval", "psnr", "reward", "rate", "accuracy", "acc", "loss", "score", "lpips", "kl", "per_s"),
     ))
 
 
@@ -112,7 +113,7 @@ def almost_commands(cli):
                   help="tensor type of the 2-D weights")
     def gguf_(model_dir, out, outtype):
         """Convert a transformers model folder (or hub id) to GGUF for llama.cpp / Ollama / LM Studio."""
-        from almost.console import console
+        from almost.observe.console import console
 
         from .gguf_export import convert
 
@@ -130,7 +131,7 @@ def almost_commands(cli):
         """Estimate the peak GPU memory of training (and generation) on the meta device: nothing is allocated."""
         from pathlib import Path
 
-        from almost.console import console
+        from almost.observe.console import console
         from almost.plugins import load
 
         from .memory import load_config, report

@@ -63,7 +63,7 @@ class BehaviourReward:
 
             self.behaviour = BehaviourChecker(self.checker, timeout_s=timeout_s)
         else:
-            from almost.console import console
+            from almost.observe.console import console
 
             console.print("[yellow]csharp-behaviour: mcs and mono are needed to run programs; "
                           "rewarding compilation only (apt-get install mono-mcs mono-runtime)[/]")

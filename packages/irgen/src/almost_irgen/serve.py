@@ -10,7 +10,7 @@ the repair count, so a tool can show them. Any OpenAI client or the seed's ``LLM
     almost irgen serve runs/irgen/tiny        # prints the base URL and the key
     LLM_URL=http://127.0.0.1:8000/v1 LLM_API_KEY=... your-tool
 
-Security: the server binds 127.0.0.1 and goes through :class:`almost.localserver.Guard` (Host
+Security: the server binds 127.0.0.1 and goes through :class:`almost.web.localserver.Guard` (Host
 allow-list against DNS rebinding, Origin check, body-size limit). An API client has no browser
 token in a URL, so the key is the OpenAI way, ``Authorization: Bearer KEY``: ``--api-key`` or
 ``$ALMOST_API_KEY``, else a fresh one printed at start. A wrong or missing key gets 401 in
@@ -64,7 +64,7 @@ def make_app(gen: Generator, name: str = MODEL):
     from starlette.responses import JSONResponse, StreamingResponse
     from starlette.routing import Route
 
-    from almost.localserver import BadRequest, json_object
+    from almost.web.localserver import BadRequest, json_object
 
     from .ir import IRError, loads
     from .pipeline_api import describe
@@ -138,8 +138,8 @@ def make_app(gen: Generator, name: str = MODEL):
 
 
 def server(gen: Generator, host: str = "127.0.0.1", port: int = 0, key: str | None = None, say=None):
-    """A :class:`almost.localserver.LocalServer` for ``gen`` whose clients send ``Bearer KEY``."""
-    from almost.localserver import LocalServer, new_token
+    """A :class:`almost.web.localserver.LocalServer` for ``gen`` whose clients send ``Bearer KEY``."""
+    from almost.web.localserver import LocalServer, new_token
 
     srv = LocalServer(make_app(gen), host, port, token=key or new_token(), what="the irgen API", say=say)
     srv.server.config.app = BearerKey(srv.guarded, srv.token)  # before the Guard: the bearer key is its token
@@ -147,7 +147,7 @@ def server(gen: Generator, host: str = "127.0.0.1", port: int = 0, key: str | No
 
 
 def main(run_dir: str, host: str, port: int, repair: int, api_key: str | None) -> None:
-    from almost.console import console
+    from almost.observe.console import console
 
     gen = Generator.from_run(run_dir, repair_rounds=repair)
     srv = server(gen, host, port, api_key)

@@ -1,7 +1,7 @@
 """``almost.open_run(path)``: a finished (or partly finished) run, read back.
 
-Every reader of a run directory goes through here (play, the world-model env, irgen's
-``Generator.from_run``, serve and try, ddpo's label verbs, the report), so the rules live in one
+Every reader of a run directory goes through here (the plugins' play, serve and try verbs,
+their generators built from a run, label verbs, the report), so the rules live in one
 place: the config is the run's own ``config.toml`` resolved through its pipeline's profile into
 the typed config class (defaults come from the class, never repeated as literals), the manifest
 is checked entry by entry, and stage folders follow the pipeline's round layout.
@@ -82,7 +82,7 @@ def open_run(path: str | os.PathLike, pipeline: str | None = None, *, app: Any =
     (one sentence naming both). A folder that is not a run, a damaged ``config.toml`` or
     ``manifest.json``, or a config its pipeline no longer accepts is one :class:`UserError`."""
     from .. import config as cfgmod
-    from ..pipeline import _read_manifest
+    from .rundir import read_manifest
 
     run = Path(path)
     example = f"runs/{pipeline}/tiny" if pipeline else "runs/<plugin>/tiny"
@@ -112,6 +112,6 @@ def open_run(path: str | os.PathLike, pipeline: str | None = None, *, app: Any =
         app = get_app()
     pipe = app.pipeline(name)
     cfg = pipe.resolve_config(profile if isinstance(profile, str) and profile else None, cfg_path)
-    manifest = _read_manifest(run)
+    manifest = read_manifest(run)
     return OpenedRun(run, name, profile if isinstance(profile, str) else pipe.default_profile, cfg, manifest,
                      rounds=bool(pipe.rounds))

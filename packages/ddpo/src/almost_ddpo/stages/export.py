@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import shutil
 
-from almost.checkpoint import load_safetensors, save_safetensors
-from almost.console import console
 from almost.errors import UserError
 from almost.io import atomic_dir, read_json
+from almost.observe.console import console
+from almost.train.checkpoint import load_safetensors, save_safetensors
 
 
 def run(ctx) -> None:

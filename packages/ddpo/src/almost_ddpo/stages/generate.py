@@ -15,9 +15,9 @@ import hashlib
 from pathlib import Path
 
 from almost import ranks
-from almost.console import progress
 from almost.errors import UserError
 from almost.io import atomic_write_json
+from almost.observe.console import progress
 
 from .pretrain import model_dir
 

@@ -34,14 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from almost.checkpoint import (
+from almost.io import atomic_write_json
+from almost.observe.console import console, progress
+from almost.train.checkpoint import (
     Checkpoints,
     adapter_only_checkpoints,
     load_safetensors,
     save_safetensors,
 )
-from almost.console import console, progress
-from almost.io import atomic_write_json
 
 from ..advantages import PerPromptStatTracker, batch_advantages
 from ..ddim import ddim_step_with_logprob, guided_eps, sample

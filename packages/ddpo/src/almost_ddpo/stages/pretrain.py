@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_write_json, read_json
+from almost.observe.console import console, progress
 
 
 def model_dir(ctx) -> Path:
@@ -76,7 +76,12 @@ def train_tiny(ctx, out: Path) -> None:
     import torch.nn.functional as F
     from diffusers import DDPMScheduler
 
-    from almost.checkpoint import Checkpoints, load_safetensors, make_accelerator, save_safetensors
+    from almost.train.checkpoint import (
+        Checkpoints,
+        load_safetensors,
+        make_accelerator,
+        save_safetensors,
+    )
 
     from ..model import build_tiny, save_pipeline
     from ..shapes import make_dataset, vocabulary

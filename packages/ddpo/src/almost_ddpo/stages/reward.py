@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from almost import ranks
-from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_write_json, read_json
+from almost.observe.console import console, progress
 
 from ..scores import migrate_round_logs, run_log
 from .pretrain import model_dir

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 
-from almost.console import console
 from almost.errors import UserError
+from almost.observe.console import console
 
 from ..scores import RatingView, merge_seed_scores, migrate_round_logs, run_log, write_scores_json
 

@@ -1,7 +1,7 @@
 """The play server: one page, one WebSocket, frames streamed as the person plays.
 
 Routes: ``GET /`` (the page, from this package) and ``/ws`` (the WebSocket). Nothing else is
-served. It binds 127.0.0.1 by default and sits behind :class:`almost.localserver.Guard`: the
+served. It binds 127.0.0.1 by default and sits behind :class:`almost.web.localserver.Guard`: the
 page and the socket handshake need the launch's token (``/?token=…``, printed by
 ``almost gamengen play``), a loopback Host, and the page's own Origin, so another web page
 the user visits cannot open the socket.
@@ -177,7 +177,7 @@ class Player:
 
     def handle(self, text: Any) -> dict | None:
         """Apply one client message; returns a reply (or None). Never raises on bad input."""
-        from almost.localserver import BadRequest, loads_strict
+        from almost.web.localserver import BadRequest, loads_strict
 
         if isinstance(text, str | bytes) and len(text) > MAX_MESSAGE:
             return {"type": "error", "message": f"message longer than {MAX_MESSAGE} characters"}
@@ -340,7 +340,7 @@ class PlayServer:
     """
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> None:
-        from almost.localserver import LocalServer
+        from almost.web.localserver import LocalServer
 
         self.server = LocalServer(app, host, port, token=token, what="the play page")
 
@@ -369,8 +369,8 @@ ServerThread = PlayServer
 def serve(sessions: dict[str, Any], record_dir: str | Path, host: str = "127.0.0.1", port: int = 8765,
           max_fps: float = 20.0) -> None:
     """Serve until Ctrl-C, printing the page's address with its token."""
-    from almost.console import console
-    from almost.localserver import LocalServer
+    from almost.observe.console import console
+    from almost.web.localserver import LocalServer
 
     server = LocalServer(make_app(sessions, record_dir, max_fps=max_fps), host, port, what="the play page")
     try:

@@ -74,8 +74,8 @@ class EnvSession:
 
 def cpu_cores() -> int:
     """The cores this process may run on (its affinity mask capped by a cgroup quota, not the
-    machine's count): :func:`almost.threads.available_cores`."""
-    from almost.threads import available_cores
+    machine's count): :func:`almost.train.threads.available_cores`."""
+    from almost.train.threads import available_cores
 
     return available_cores()
 
@@ -84,7 +84,7 @@ def size_threads(device: Any = "cpu") -> int:
     """Set torch's intra-op threads for play on ``device``; returns the number chosen.
 
     ``OMP_NUM_THREADS`` wins when set; otherwise the cores in this process's affinity mask
-    that other programs leave idle (:func:`almost.threads.idle_cores`; at most 8), not the
+    that other programs leave idle (:func:`almost.train.threads.idle_cores`; at most 8), not the
     machine's count. Measured 2026-12-07 on a 2-core machine at load 5.5 with the tiny world
     model at 2 DDIM steps: 2 threads 0.51 FPS, 1 thread 16.1 FPS (benchmarks/bench_play.py):
     threads beyond the idle cores wait on descheduled peers.
@@ -93,7 +93,7 @@ def size_threads(device: Any = "cpu") -> int:
 
     import torch
 
-    from almost import threads
+    from almost.train import threads
 
     env = os.environ.get("OMP_NUM_THREADS", "").strip()
     n = int(env) if env.isdigit() and int(env) > 0 else min(8, cpu_cores(), threads.idle_cores())

@@ -44,9 +44,9 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback  # stage modules load only when run
 from stable_baselines3.common.vec_env import VecNormalize
 
-from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_path
+from almost.observe.console import console, progress
 
 from ..episodes import rebuild_manifest
 from ..make_env import EnvSpec, describe, env_spec

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from almost.console import console, progress
 from almost.errors import UserError
+from almost.observe.console import console, progress
 
 from ..episodes import EpisodeStore, rebuild_manifest
 from ..make_env import EnvSpec, describe, env_spec

@@ -27,8 +27,8 @@ from almost.errors import UserError
 def run(ctx) -> None:
     import torch
 
-    from almost.console import console, progress
     from almost.io import read_json
+    from almost.observe.console import console, progress
 
     from ..episodes import EpisodeStore
     from ..latents import LatentStore
@@ -72,7 +72,7 @@ def run(ctx) -> None:
             raise UserError("decoder.perceptual_weight > 0 needs the lpips package and its AlexNet "
                             "weights on disk (torch hub cache); install them or set it to 0")
 
-    from almost.threads import cpu_budget, set_threads
+    from almost.train.threads import cpu_budget, set_threads
 
     acc = ctx.accelerator(mixed_precision=dcfg.mixed_precision)
     if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone

@@ -29,7 +29,7 @@ from ..latents import INDEX, plan_shards, shard_name, write_index, write_shard
 def run(ctx) -> None:
     import torch
 
-    from almost.console import console
+    from almost.observe.console import console
 
     from ..episodes import EpisodeStore, find_episode_dirs
     from ..vae import (
@@ -55,7 +55,7 @@ def run(ctx) -> None:
             raise UserError(f"episodes in {s.root} and {first.root} come from different games "
                             "(actions or frame shape differ); keep one game per run")
     episodes = [(si, eid, n) for si, s in enumerate(stores) for eid, n in _episode_lengths(s)]
-    from almost.threads import cpu_budget, set_threads
+    from almost.train.threads import cpu_budget, set_threads
 
     acc = ctx.accelerator()
     if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
@@ -101,7 +101,7 @@ def run(ctx) -> None:
     plan = plan_shards([n for _, _, n in episodes], ecfg.shard_frames)
     dtype = getattr(torch, ecfg.dtype)
     mine = list(range(acc.process_index, len(plan), acc.num_processes))
-    from almost.console import progress
+    from almost.observe.console import progress
 
     from ..cpu_share import ThreadRetune
 
@@ -189,7 +189,7 @@ def _fit_vae(vae, stores, episodes, ecfg, device, seed: int, size) -> dict[str, 
     frames; then set its scaling_factor to 1 / std of the latents."""
     import torch
 
-    from almost.console import progress
+    from almost.observe.console import progress
 
     from ..metrics import psnr
     from ..vae import frames_to_input, output_to_unit, pad_frames

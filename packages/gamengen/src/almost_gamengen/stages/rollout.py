@@ -45,9 +45,9 @@ def run(ctx, device=None) -> None:
     import torch
 
     from almost import ranks
-    from almost.console import console, progress
     from almost.io import read_json
-    from almost.threads import cpu_budget, set_threads
+    from almost.observe.console import console, progress
+    from almost.train.threads import cpu_budget, set_threads
 
     from ..episodes import EpisodeStore
     from ..latents import LatentStore, WindowDataset

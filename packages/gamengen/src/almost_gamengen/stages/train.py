@@ -30,8 +30,8 @@ def run(ctx) -> None:
     from diffusers import DDPMScheduler
     from torch.utils.data import DataLoader
 
-    from almost.checkpoint import Checkpoints
-    from almost.console import console, progress
+    from almost.observe.console import console, progress
+    from almost.train.checkpoint import Checkpoints
 
     from ..latents import LatentStore, StepBatches, WindowDataset, split_episodes
     from ..model import WorldModel, build_world_model, noise_scheduler_config
@@ -60,7 +60,7 @@ def run(ctx) -> None:
     meta = {"action_names": store.action_names, "noop_action": store.noop_action,
             "latent_shape": list(store.latent_shape), "scaling_factor": store.scaling_factor,
             "seed": cfg.seed}
-    from almost.threads import cpu_budget, set_threads
+    from almost.train.threads import cpu_budget, set_threads
 
     if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
         set_threads(cpu_budget())
@@ -156,7 +156,7 @@ def _logged(out) -> dict:
     """The metrics this stage folder has logged (the core keeps a copy in it)."""
     import json
 
-    from almost.pipeline import STAGE_METRICS
+    from almost.runs import STAGE_METRICS
 
     try:
         data = json.loads((out / STAGE_METRICS).read_text(encoding="utf-8"))

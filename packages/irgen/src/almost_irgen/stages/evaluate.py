@@ -29,8 +29,8 @@ import shutil
 from collections import Counter
 
 from almost import RunContext, ranks
-from almost.console import console
 from almost.io import atomic_write
+from almost.observe.console import console
 
 from ..conformance import check as conformance
 from ..csharp import error_codes, find_compiler

@@ -37,7 +37,7 @@ def _merge_device(folder):
 
 
 def run(ctx: RunContext) -> None:
-    from almost.pipeline import is_main_process
+    from almost.runs import is_main_process
 
     if not is_main_process():
         return

@@ -17,7 +17,7 @@ Each step:
 This is REINFORCE Leave-One-Out (Ahmadian et al., 2024), the on-policy special case of GRPO
 with one update per batch (so no ratio clipping is needed) and no KL term: the few steps the
 ``tiny`` profile takes stay near the SFT adapter. A checkpoint (LoRA weights, optimizer, RNG,
-step, history) goes to ``refine/checkpoints/step-N`` through :class:`almost.checkpoint.Checkpoints`
+step, history) goes to ``refine/checkpoints/step-N`` through :class:`almost.train.checkpoint.Checkpoints`
 every ``refine.checkpoint_every`` steps; an interrupted run resumes from the latest. A loss or
 reward that stops being finite ends the stage with one sentence.
 
@@ -36,9 +36,9 @@ import random
 import time
 
 from almost import RunContext
-from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_dir, atomic_write_json
+from almost.observe.console import console, progress
 
 from ..generate import conversation, extract_code
 from ..ir import dumps, loads
@@ -127,7 +127,7 @@ def run(ctx: RunContext) -> None:
     import torch
     from peft import PeftModel
 
-    from almost.checkpoint import Checkpoints, adapter_only_checkpoints
+    from almost.train.checkpoint import Checkpoints, adapter_only_checkpoints
 
     from ..csharp import find_compiler
     from ..gguf_export import eos_ids

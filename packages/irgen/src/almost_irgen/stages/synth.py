@@ -31,8 +31,8 @@ import random
 from rich.markup import escape
 
 from almost import RunContext, ranks
-from almost.console import console, progress
 from almost.io import atomic_write
+from almost.observe.console import console, progress
 
 from ..calibration import read_calibration
 from ..csharp import find_compiler

@@ -23,9 +23,9 @@ import warnings
 from pathlib import Path
 
 from almost import RunContext
-from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_write_json
+from almost.observe.console import console, progress
 
 from ..model import base_folder, encode, load_model, load_tokenizer, mixed_precision
 from ..packing import collate_packed, collate_padded, pack
@@ -161,8 +161,8 @@ def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> No
     ``state.json``), then one rename, so a kill at any moment leaves whole checkpoints only."""
     import torch
 
-    from almost.checkpoint import flush_stage_logs, record_of, save_safetensors
     from almost.io import atomic_dir
+    from almost.train.checkpoint import flush_stage_logs, record_of, save_safetensors
 
     with atomic_dir(ckdir / f"step-{step:08d}") as tmp:
         save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
@@ -177,9 +177,9 @@ def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
     """Load the newest intact checkpoint; a damaged newer one is skipped with a note."""
     import torch
 
-    from almost.checkpoint import Checkpoints, check_config, load_safetensors
-    from almost.console import console
     from almost.errors import UserError
+    from almost.observe.console import console
+    from almost.train.checkpoint import Checkpoints, check_config, load_safetensors
 
     found = sorted(p for p in ckdir.glob("step-*") if p.is_dir())
     skipped: list[str] = []

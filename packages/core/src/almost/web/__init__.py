@@ -1,0 +1,1 @@
+"""Local web pages only their user can drive (:mod:`.localserver`)."""
