@@ -110,7 +110,7 @@ class Trainer(Protocol):
     "trainer"`` field such as ``policy.trainer``) and builds it through the registry with the
     run's context and its inputs as keywords: ``ctx.component(f"trainer/{name}", ctx=ctx,
     dataset=..., sampler=..., reward=...)``. Such a trainer writes under ``ctx.stage_dir()``
-    (``output_dir``), saves with :class:`almost.checkpoint.Checkpoints` so the run's config
+    (``output_dir``), saves with :class:`almost.train.checkpoint.Checkpoints` so the run's config
     identity and kill -9 rules hold, logs its per-step history with ``ctx.log_step`` and returns
     the metrics the stage reports. The pipeline's docs say which keywords its stages pass.
     """
