@@ -10,8 +10,9 @@ arguments, and an implementation may accept fewer arguments than the spec. The b
 plugins use exactly these hooks too.
 
 :data:`HOOK_API` is the version of this interface (the hooks, ``registry.add``, the
-protocols and :mod:`almost.testing`). It changes only when one of them changes
-incompatibly, and then almost-core's major version changes with it: a plugin declares
+protocols, :mod:`almost.testing`, and the stage author's API listed in docs/stage-api.md:
+``RunContext``, ``RunDir``, ``open_run``, checkpoints, atomic files, threads). It changes only
+when one of them changes incompatibly, and then almost-core's major version changes with it: a plugin declares
 ``almost-core>=0.1,<1`` and may set ``almost_hook_api = 1`` in its plugin module.
 """
 
