@@ -21,11 +21,12 @@ import random
 import attrs
 
 from .ir import IR_VERSION, KEYS, validate
-from .ops import CUSTOM_TEXTS, TABLE, Draw
+
+# re-exported: what custom ops say (every op's draw is in almost_irgen.ops)
+from .ops import CUSTOM_TEXTS as CUSTOM_TEXTS
+from .ops import TABLE, Draw
 from .ops import WORDS as _WORDS
 from .ops import round_amount as _round
-
-__all__ = ["CUSTOM_TEXTS"]  # what custom ops say (the other ops' amounts are drawn in almost_irgen.ops)
 
 _NOUNS = ["Coin", "Door", "Enemy", "Player", "Turret", "Platform", "Crate", "Gem", "Rocket", "Drone",
           "Lamp", "Fan", "Spike", "Portal", "Ball", "Wheel", "Bell", "Orb", "Trap", "Gate", "Bird", "Star"]

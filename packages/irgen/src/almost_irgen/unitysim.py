@@ -52,6 +52,9 @@ from pathlib import Path
 
 import attrs
 
+# re-exported: the behaviour corpus is read in almost_irgen.corpus
+from .corpus import CorpusProgram as CorpusProgram
+from .corpus import read_corpus as read_corpus
 from .ops import op
 
 DT = 0.02  # the physics step (Time.fixedDeltaTime), and the frame time of most runs
@@ -696,30 +699,3 @@ class BehaviourChecker:
                     break
             out[i] = BehaviourResult(not fails, fails, unchecked[i], did or not fails)
         return results, out  # type: ignore[return-value]
-
-
-# -- the hand-written corpus -------------------------------------------------------------------
-@attrs.define
-class CorpusProgram:
-    spec: str  # the corpus file's stem
-    label: str  # "ok", "bad" or "ambiguous"
-    what: str  # the one-line comment
-    code: str
-    ir: dict
-
-
-def read_corpus(folder: str | Path) -> list[CorpusProgram]:
-    """Programs of ``*.corpus`` files: a spec's JSON, then ``//// ok|bad|ambiguous: what`` + C#."""
-    out = []
-    for path in sorted(Path(folder).glob("*.corpus")):
-        text = path.read_text(encoding="utf-8")
-        head, _, rest = text.partition("\n////")
-        ir = json.loads(head)
-        for chunk in ("////" + rest).split("\n////")[0:]:
-            chunk = chunk.removeprefix("////")
-            first, _, code = chunk.partition("\n")
-            label, _, what = first.strip().partition(":")
-            if label.strip() not in ("ok", "bad", "ambiguous"):
-                raise ValueError(f"{path.name}: a program must open with '//// ok|bad|ambiguous: ...', not {first!r}")
-            out.append(CorpusProgram(path.stem, label.strip(), what.strip(), code, ir))
-    return out
