@@ -18,7 +18,9 @@ from almost_irgen.unitysim import expected, scenarios
 
 # a new op, defined only here: "jump" moves the object up by `height` once
 JUMP = Op(
-    "jump", {"height": NUM}, ("height",),
+    "jump",
+    {"height": NUM},
+    ("height",),
     csharp=lambda a, event: [f"transform.Translate(Vector3.up * {cs_float(a['height'])});"],
     describe=lambda a: f"jump {a['height']} units",
     phrases=(("jump.jump", False, lambda a, r: f"jump {a['height']} units up"),),
@@ -26,8 +28,11 @@ JUMP = Op(
     interpret=lambda a, w, event, other, time: w.move((0, 1, 0), a["height"]),
     pattern=lambda a: r"\.Translate\s*\(",
 )
-JUMPER = {"ir_version": "1.0", "class_name": "Jumper",
-          "behaviours": [{"trigger": {"event": "start"}, "actions": [{"op": "jump", "height": 2}]}]}
+JUMPER = {
+    "ir_version": "1.0",
+    "class_name": "Jumper",
+    "behaviours": [{"trigger": {"event": "start"}, "actions": [{"op": "jump", "height": 2}]}],
+}
 
 
 def test_every_op_is_defined_once_in_the_table():
@@ -61,9 +66,19 @@ def test_a_new_op_needs_only_its_table_entry(monkeypatch):
     monkeypatch.setitem(ops.TABLE, "jump", JUMP)
 
     # the schema names it and validates its keys with its own schema
-    assert "jump" in schema()["properties"]["behaviours"]["items"]["properties"]["actions"]["items"]["properties"]["op"]["enum"]
+    assert (
+        "jump"
+        in schema()["properties"]["behaviours"]["items"]["properties"]["actions"]["items"][
+            "properties"
+        ]["op"]["enum"]
+    )
     assert validate(JUMPER) is JUMPER
-    bad = {**JUMPER, "behaviours": [{"trigger": {"event": "start"}, "actions": [{"op": "jump", "height": "high"}]}]}
+    bad = {
+        **JUMPER,
+        "behaviours": [
+            {"trigger": {"event": "start"}, "actions": [{"op": "jump", "height": "high"}]}
+        ],
+    }
     assert problems(bad)[0][0] == "behaviours[0].actions[0].height"
 
     # rules: its C# goes in the trigger's method
@@ -79,11 +94,18 @@ def test_a_new_op_needs_only_its_table_entry(monkeypatch):
 
     # and synthgen draws it
     rng = random.Random(0)
-    assert any(a["op"] == "jump" for _ in range(100) for b in random_ir(rng)["behaviours"] for a in b["actions"])
+    assert any(
+        a["op"] == "jump"
+        for _ in range(100)
+        for b in random_ir(rng)["behaviours"]
+        for a in b["actions"]
+    )
 
 
 @pytest.mark.compiler
-@pytest.mark.skipif(shutil.which("mcs") is None or shutil.which("mono") is None, reason="needs mono and mcs")
+@pytest.mark.skipif(
+    shutil.which("mcs") is None or shutil.which("mono") is None, reason="needs mono and mcs"
+)
 def test_a_new_ops_code_behaves_as_its_reference(monkeypatch):
     """The new op's C# compiles and, run in the simulated Unity, does what the reference
     interpreter says; code that jumps twice as high does not."""
@@ -92,7 +114,9 @@ def test_a_new_ops_code_behaves_as_its_reference(monkeypatch):
     monkeypatch.setitem(ops.TABLE, "jump", JUMP)
     checker = BehaviourChecker()
     try:
-        good, wrong = checker.check([JUMPER, JUMPER], [generate(JUMPER), generate(JUMPER).replace("2f", "4f")])
+        good, wrong = checker.check(
+            [JUMPER, JUMPER], [generate(JUMPER), generate(JUMPER).replace("2f", "4f")]
+        )
     finally:
         checker.compiler.close()
     assert good.ok, good.failed

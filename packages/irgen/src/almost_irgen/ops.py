@@ -46,8 +46,11 @@ VALUE_OK = {
     "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "bool": lambda v: isinstance(v, bool),
     "string": lambda v: isinstance(v, str),
-    "Vector3": lambda v: isinstance(v, list) and len(v) == 3
-    and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v),
+    "Vector3": lambda v: (
+        isinstance(v, list)
+        and len(v) == 3
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+    ),
     "GameObject": lambda v: v is None,
     "AudioClip": lambda v: v is None,
 }
@@ -111,7 +114,12 @@ def f32(x: float) -> float:
 # -- what synthgen draws ---------------------------------------------------------------------------
 # free-text actions; none starts with a verb that a typed op's sentence uses ("show X" is
 # set_active): "show the score" was answered with a typed op instead of `custom` in runs D-F
-CUSTOM_TEXTS = ["flash the material red", "shake the camera", "fade out over one second", "display the score"]
+CUSTOM_TEXTS = [
+    "flash the material red",
+    "shake the camera",
+    "fade out over one second",
+    "display the score",
+]
 # the amounts people ask for: a model copies numbers it has seen in many places better
 ROTATE_DEG = [15, 30, 45, 60, 90, 120, 180, 270, 360, 720]
 SPEEDS = [0.5, 1, 1.5, 2, 3, 4, 5, 10]
@@ -154,8 +162,12 @@ class Op:
     pattern: Callable[[dict], str] | None = None  # the Unity call conforming code makes
     component: str | None = None
     field_ref: tuple[str, tuple[str, ...]] | None = None  # (key, field types it may name)
-    declares: Callable[[dict], tuple[Any, str | None]] | None = None  # (name, type) of the field it needs
-    check: Callable[[dict, str, dict, str], list] | None = None  # (action, path, field types, event) -> problems
+    declares: Callable[[dict], tuple[Any, str | None]] | None = (
+        None  # (name, type) of the field it needs
+    )
+    check: Callable[[dict, str, dict, str], list] | None = (
+        None  # (action, path, field types, event) -> problems
+    )
     spawns: str | None = None  # the key naming the prefab it instantiates
     toggles: str | None = None  # the key naming the scene object it shows or hides
     delay_key: str | None = None  # the key of a delay its effect comes after
@@ -163,12 +175,14 @@ class Op:
 
     def schema(self) -> dict:
         """The JSON Schema of its actions (a fresh copy)."""
-        return copy.deepcopy({
-            "type": "object",
-            "properties": {"op": {"const": self.name}, **self.props},
-            "required": ["op", *self.required],
-            "additionalProperties": False,
-        })
+        return copy.deepcopy(
+            {
+                "type": "object",
+                "properties": {"op": {"const": self.name}, **self.props},
+                "required": ["op", *self.required],
+                "additionalProperties": False,
+            }
+        )
 
     def needed_field(self, act: dict) -> tuple[Any, str | None] | None:
         """``(name, type)`` of the field this action names (None: it names none)."""
@@ -182,7 +196,9 @@ class Op:
 
 # -- the ops ---------------------------------------------------------------------------------------
 def _rotate_cs(a: dict, event: str) -> list[str]:
-    return [f"transform.Rotate({AXES[a['axis']]} * {cs_amount(a['degrees_per_second'])}{_per_second(event)});"]
+    return [
+        f"transform.Rotate({AXES[a['axis']]} * {cs_amount(a['degrees_per_second'])}{_per_second(event)});"
+    ]
 
 
 def _rotate_run(a: dict, w, event: str, other, time: float) -> None:
@@ -190,7 +206,9 @@ def _rotate_run(a: dict, w, event: str, other, time: float) -> None:
 
 
 def _rotate_draw(d: Draw) -> dict:
-    amount = d.field_of(("float",)) if d.rng.random() < 0.5 else round_amount(d.rng.choice(ROTATE_DEG))
+    amount = (
+        d.field_of(("float",)) if d.rng.random() < 0.5 else round_amount(d.rng.choice(ROTATE_DEG))
+    )
     return {"op": "rotate", "axis": d.rng.choice("xyz"), "degrees_per_second": amount}
 
 
@@ -199,22 +217,49 @@ def _deg(a: dict, r: random.Random) -> str:
 
 
 _ROTATE = Op(
-    "rotate", {"axis": {"enum": ["x", "y", "z"]}, "degrees_per_second": NUM_OR_FIELD}, ("axis", "degrees_per_second"),
+    "rotate",
+    {"axis": {"enum": ["x", "y", "z"]}, "degrees_per_second": NUM_OR_FIELD},
+    ("axis", "degrees_per_second"),
     csharp=_rotate_cs,
     describe=lambda a: f"rotate around {a['axis']} by {a['degrees_per_second']} degrees per second",
     phrases=(
-        ("rotate.degrees", False, lambda a, r: f"rotate around {r.choice(['', 'the '])}{a['axis']}{r.choice(['', ' axis'])} at {_deg(a, r)} degrees per second"),
-        ("rotate.spin", False, lambda a, r: f"spin around the {a['axis']} axis at {_deg(a, r)} {r.choice(['deg/s', 'deg per sec', 'degrees a second'])}"),
-        ("rotate.turn", False, lambda a, r: f"turn on {a['axis']} at {_deg(a, r)} {r.choice(['degrees/s', '°/s', 'degrees each second'])}"),
-        ("rotate.symbol", True, lambda a, r: f"rotate {_deg(a, r)}°/s about the {a['axis']} axis")),
-    draw=_rotate_draw, interpret=_rotate_run,
-    pattern=lambda a: r"(\.Rotate\s*\(|\b(localRotation|rotation)\s*\*?=(?!=)|\b(localEulerAngles|eulerAngles)\s*\+?=(?!=))",
-    field_ref=("degrees_per_second", ("float", "int")), continuous=True,
+        (
+            "rotate.degrees",
+            False,
+            lambda a, r: (
+                f"rotate around {r.choice(['', 'the '])}{a['axis']}{r.choice(['', ' axis'])} at {_deg(a, r)} degrees per second"
+            ),
+        ),
+        (
+            "rotate.spin",
+            False,
+            lambda a, r: (
+                f"spin around the {a['axis']} axis at {_deg(a, r)} {r.choice(['deg/s', 'deg per sec', 'degrees a second'])}"
+            ),
+        ),
+        (
+            "rotate.turn",
+            False,
+            lambda a, r: (
+                f"turn on {a['axis']} at {_deg(a, r)} {r.choice(['degrees/s', '°/s', 'degrees each second'])}"
+            ),
+        ),
+        ("rotate.symbol", True, lambda a, r: f"rotate {_deg(a, r)}°/s about the {a['axis']} axis"),
+    ),
+    draw=_rotate_draw,
+    interpret=_rotate_run,
+    pattern=lambda a: (
+        r"(\.Rotate\s*\(|\b(localRotation|rotation)\s*\*?=(?!=)|\b(localEulerAngles|eulerAngles)\s*\+?=(?!=))"
+    ),
+    field_ref=("degrees_per_second", ("float", "int")),
+    continuous=True,
 )
 
 
 def _translate_cs(a: dict, event: str) -> list[str]:
-    return [f"transform.Translate({cs_vec(a['direction'])} * {cs_amount(a['speed'])}{_per_second(event)});"]
+    return [
+        f"transform.Translate({cs_vec(a['direction'])} * {cs_amount(a['speed'])}{_per_second(event)});"
+    ]
 
 
 def _translate_run(a: dict, w, event: str, other, time: float) -> None:
@@ -233,22 +278,39 @@ def _move(a: dict, r: random.Random, words: list[str]) -> str:
 
 
 _TRANSLATE = Op(
-    "translate", {"direction": VEC3, "speed": NUM_OR_FIELD}, ("direction", "speed"),
+    "translate",
+    {"direction": VEC3, "speed": NUM_OR_FIELD},
+    ("direction", "speed"),
     csharp=_translate_cs,
     describe=lambda a: f"move along {a['direction']} at speed {a['speed']}",
     phrases=(
-        ("translate.move", False, lambda a, r: _move(a, r, ["move {dir} at speed {s}", "move {dir} at {s} units per second"])),
-        ("translate.slide", False, lambda a, r: _move(a, r, ["slide {dir} at a speed of {s}", "travel {dir}, speed {s}"])),
-        ("translate.go", True, lambda a, r: _move(a, r, ["go {dir} with speed {s}"]))),
-    draw=_translate_draw, interpret=_translate_run,
+        (
+            "translate.move",
+            False,
+            lambda a, r: _move(
+                a, r, ["move {dir} at speed {s}", "move {dir} at {s} units per second"]
+            ),
+        ),
+        (
+            "translate.slide",
+            False,
+            lambda a, r: _move(a, r, ["slide {dir} at a speed of {s}", "travel {dir}, speed {s}"]),
+        ),
+        ("translate.go", True, lambda a, r: _move(a, r, ["go {dir} with speed {s}"])),
+    ),
+    draw=_translate_draw,
+    interpret=_translate_run,
     pattern=lambda a: r"(\.Translate\s*\(|\b(localPosition|position)\s*[+-]?=(?!=))",
-    field_ref=("speed", ("float", "int")), continuous=True,
+    field_ref=("speed", ("float", "int")),
+    continuous=True,
 )
 
 
 def _force_draw(d: Draw) -> dict:
     rng = d.rng
-    if rng.random() < 0.5:  # along one axis ("an upward impulse of 5", "pushed forward with force 20")
+    if (
+        rng.random() < 0.5
+    ):  # along one axis ("an upward impulse of 5", "pushed forward with force 20")
         force = [x * rng.choice(FORCES) for x in rng.choice(AXIS_DIRECTIONS)]
     else:
         force = [0, rng.choice([1, 5, 10]), rng.choice([0, 2])]
@@ -258,42 +320,89 @@ def _force_draw(d: Draw) -> dict:
 def _force(a: dict, r: random.Random, impulse: list[str], push: list[str], vec: list[str]) -> str:
     d, m = unit(a["force"])
     if d not in DIRS:
-        return r.choice(vec).format(v=vec_text(a["force"]), kind="an impulse" if a.get("mode") == "Impulse" else "a force")
+        return r.choice(vec).format(
+            v=vec_text(a["force"]), kind="an impulse" if a.get("mode") == "Impulse" else "a force"
+        )
     words, adj = DIRS[d]
     pick = impulse if a.get("mode") == "Impulse" else push
-    return r.choice(pick).format(dir=r.choice(words), adj=adj, m=say_number(m, r), an="an" if adj[0] in "aeiou" else "a")
+    return r.choice(pick).format(
+        dir=r.choice(words), adj=adj, m=say_number(m, r), an="an" if adj[0] in "aeiou" else "a"
+    )
 
 
 _APPLY_FORCE = Op(
-    "apply_force", {"force": VEC3, "mode": {"enum": ["Force", "Impulse"]}}, ("force",),
-    csharp=lambda a, e: [f"GetComponent<Rigidbody>().AddForce({cs_vec(a['force'])}, ForceMode.{a.get('mode', 'Force')});"],
+    "apply_force",
+    {"force": VEC3, "mode": {"enum": ["Force", "Impulse"]}},
+    ("force",),
+    csharp=lambda a, e: [
+        f"GetComponent<Rigidbody>().AddForce({cs_vec(a['force'])}, ForceMode.{a.get('mode', 'Force')});"
+    ],
     describe=lambda a: f"push with force {a['force']} ({a.get('mode', 'Force')})",
     phrases=(
-        ("apply_force.launch", False, lambda a, r: _force(a, r, ["launch it {dir} with an impulse of {m}", "apply an impulse of {m} {dir}"],
-                                                          ["push it {dir} with force {m}", "apply a force of {m} {dir}"],
-                                                          ["apply {kind} of {v}", "push it with {kind} of {v}"])),
-        ("apply_force.adjective", False, lambda a, r: _force(a, r, ["apply {an} {adj} impulse of {m}", "add {an} {adj} impulse of {m}"],
-                                                             ["apply {an} {adj} force of {m}", "add {an} {adj} force of {m}"],
-                                                             ["add {kind} {v}"])),
-        ("apply_force.give", True, lambda a, r: _force(a, r, ["give it {an} {adj} kick of {m} at once"], ["give it a steady {adj} push of {m}"],
-                                                       ["give it {kind} of {v}"]))),
+        (
+            "apply_force.launch",
+            False,
+            lambda a, r: _force(
+                a,
+                r,
+                ["launch it {dir} with an impulse of {m}", "apply an impulse of {m} {dir}"],
+                ["push it {dir} with force {m}", "apply a force of {m} {dir}"],
+                ["apply {kind} of {v}", "push it with {kind} of {v}"],
+            ),
+        ),
+        (
+            "apply_force.adjective",
+            False,
+            lambda a, r: _force(
+                a,
+                r,
+                ["apply {an} {adj} impulse of {m}", "add {an} {adj} impulse of {m}"],
+                ["apply {an} {adj} force of {m}", "add {an} {adj} force of {m}"],
+                ["add {kind} {v}"],
+            ),
+        ),
+        (
+            "apply_force.give",
+            True,
+            lambda a, r: _force(
+                a,
+                r,
+                ["give it {an} {adj} kick of {m} at once"],
+                ["give it a steady {adj} push of {m}"],
+                ["give it {kind} of {v}"],
+            ),
+        ),
+    ),
     draw=_force_draw,
-    interpret=lambda a, w, event, other, time: w.push(a["force"], impulse=a.get("mode", "Force") != "Force"),
+    interpret=lambda a, w, event, other, time: w.push(
+        a["force"], impulse=a.get("mode", "Force") != "Force"
+    ),
     pattern=lambda a: r"(\bAddForce\s*\(|\bvelocity\s*\+=)",
     component="Rigidbody",
 )
 
 _SPAWN = Op(
-    "spawn", {"prefab_field": FIELD}, ("prefab_field",),
-    csharp=lambda a, e: [f"Instantiate({a['prefab_field']}, transform.position, transform.rotation);"],
+    "spawn",
+    {"prefab_field": FIELD},
+    ("prefab_field",),
+    csharp=lambda a, e: [
+        f"Instantiate({a['prefab_field']}, transform.position, transform.rotation);"
+    ],
     describe=lambda a: f"spawn {a['prefab_field']}",
-    phrases=(("spawn.spawn", False, lambda a, r: f"spawn {say_field(a['prefab_field'], r)}"),
-             ("spawn.instantiate", False, lambda a, r: f"{r.choice(['instantiate', 'create'])} {say_field(a['prefab_field'], r)}"),
-             ("spawn.copy", True, lambda a, r: f"make a copy of {a['prefab_field']}")),
+    phrases=(
+        ("spawn.spawn", False, lambda a, r: f"spawn {say_field(a['prefab_field'], r)}"),
+        (
+            "spawn.instantiate",
+            False,
+            lambda a, r: f"{r.choice(['instantiate', 'create'])} {say_field(a['prefab_field'], r)}",
+        ),
+        ("spawn.copy", True, lambda a, r: f"make a copy of {a['prefab_field']}"),
+    ),
     draw=lambda d: {"op": "spawn", "prefab_field": d.field_of(("GameObject",))},
     interpret=lambda a, w, event, other, time: w.emit("spawn", a["prefab_field"]),
     pattern=lambda a: rf"\bInstantiate\s*(<[^>]*>)?\s*\(\s*{a['prefab_field']}\b",
-    field_ref=("prefab_field", ("GameObject",)), spawns="prefab_field",
+    field_ref=("prefab_field", ("GameObject",)),
+    spawns="prefab_field",
 )
 
 
@@ -326,33 +435,74 @@ def _destroy_words(a: dict, r: random.Random, self_words: list[str], other_words
 
 
 _DESTROY = Op(
-    "destroy", {"target": {"enum": ["self", "other"]}, "delay_s": {"type": "number", "minimum": 0}}, ("target",),
+    "destroy",
+    {"target": {"enum": ["self", "other"]}, "delay_s": {"type": "number", "minimum": 0}},
+    ("target",),
     csharp=_destroy_cs,
-    describe=lambda a: ("destroy itself" if a["target"] == "self" else "destroy the other object") + (
-        f" after {a['delay_s']} s" if a.get("delay_s") else ""),
+    describe=lambda a: (
+        ("destroy itself" if a["target"] == "self" else "destroy the other object")
+        + (f" after {a['delay_s']} s" if a.get("delay_s") else "")
+    ),
     phrases=(
-        ("destroy.destroy", False, lambda a, r: _destroy_words(a, r, ["destroy itself", "destroy this object", "destroy the game object"],
-                                                               ["destroy the other object", "destroy whatever it touched"])),
-        ("destroy.disappear", False, lambda a, r: _destroy_words(a, r, ["disappear", "get destroyed", "self-destruct"],
-                                                                 ["destroy the thing that hit it", "destroy the other thing"])),
-        ("destroy.remove", True, lambda a, r: _destroy_words(a, r, ["remove itself from the scene"], ["remove the other object from the scene"]))),
+        (
+            "destroy.destroy",
+            False,
+            lambda a, r: _destroy_words(
+                a,
+                r,
+                ["destroy itself", "destroy this object", "destroy the game object"],
+                ["destroy the other object", "destroy whatever it touched"],
+            ),
+        ),
+        (
+            "destroy.disappear",
+            False,
+            lambda a, r: _destroy_words(
+                a,
+                r,
+                ["disappear", "get destroyed", "self-destruct"],
+                ["destroy the thing that hit it", "destroy the other thing"],
+            ),
+        ),
+        (
+            "destroy.remove",
+            True,
+            lambda a, r: _destroy_words(
+                a, r, ["remove itself from the scene"], ["remove the other object from the scene"]
+            ),
+        ),
+    ),
     draw=_destroy_draw,
-    interpret=lambda a, w, event, other, time: w.destroy_at(time + a.get("delay_s", 0), "self" if a["target"] == "self" else other),
+    interpret=lambda a, w, event, other, time: w.destroy_at(
+        time + a.get("delay_s", 0), "self" if a["target"] == "self" else other
+    ),
     pattern=lambda a: r"\bDestroy\s*\(",
-    check=_destroy_check, delay_key="delay_s",
+    check=_destroy_check,
+    delay_key="delay_s",
 )
 
 _PLAY_SOUND = Op(
-    "play_sound", {"clip_field": FIELD}, ("clip_field",),
+    "play_sound",
+    {"clip_field": FIELD},
+    ("clip_field",),
     csharp=lambda a, e: [f"GetComponent<AudioSource>().PlayOneShot({a['clip_field']});"],
     describe=lambda a: f"play {a['clip_field']}",
-    phrases=(("play_sound.play", False, lambda a, r: f"play {say_field(a['clip_field'], r)}"),
-             ("play_sound.sound", False, lambda a, r: f"play the {humanize(a['clip_field'])} {r.choice(['sound', 'clip', 'audio'])}"),
-             ("play_sound.ring", True, lambda a, r: f"make a noise with {a['clip_field']}")),
+    phrases=(
+        ("play_sound.play", False, lambda a, r: f"play {say_field(a['clip_field'], r)}"),
+        (
+            "play_sound.sound",
+            False,
+            lambda a, r: (
+                f"play the {humanize(a['clip_field'])} {r.choice(['sound', 'clip', 'audio'])}"
+            ),
+        ),
+        ("play_sound.ring", True, lambda a, r: f"make a noise with {a['clip_field']}"),
+    ),
     draw=lambda d: {"op": "play_sound", "clip_field": d.field_of(("AudioClip",))},
     interpret=lambda a, w, event, other, time: w.emit("sound", a["clip_field"]),
     pattern=lambda a: rf"(\.(PlayOneShot|PlayClipAtPoint)\s*\(\s*{a['clip_field']}\b|\.Play\s*\()",
-    component="AudioSource", field_ref=("clip_field", ("AudioClip",)),
+    component="AudioSource",
+    field_ref=("clip_field", ("AudioClip",)),
 )
 
 
@@ -366,16 +516,33 @@ def _set_active_words(a: dict, r: random.Random) -> str:
 
 
 _SET_ACTIVE = Op(
-    "set_active", {"target_field": FIELD, "active": {"type": "boolean"}}, ("target_field", "active"),
+    "set_active",
+    {"target_field": FIELD, "active": {"type": "boolean"}},
+    ("target_field", "active"),
     csharp=lambda a, e: [f"{a['target_field']}.SetActive({'true' if a['active'] else 'false'});"],
     describe=lambda a: f"{'show' if a['active'] else 'hide'} {a['target_field']}",
-    phrases=(("set_active.show", False, lambda a, r: f"{'show' if a['active'] else 'hide'} {say_field(a['target_field'], r)}"),
-             ("set_active.enable", False, _set_active_words),
-             ("set_active.turn", True, lambda a, r: f"switch {a['target_field']} {'on' if a['active'] else 'off'}")),
-    draw=lambda d: {"op": "set_active", "target_field": d.field_of(("GameObject",)), "active": d.rng.random() < 0.5},
+    phrases=(
+        (
+            "set_active.show",
+            False,
+            lambda a, r: f"{'show' if a['active'] else 'hide'} {say_field(a['target_field'], r)}",
+        ),
+        ("set_active.enable", False, _set_active_words),
+        (
+            "set_active.turn",
+            True,
+            lambda a, r: f"switch {a['target_field']} {'on' if a['active'] else 'off'}",
+        ),
+    ),
+    draw=lambda d: {
+        "op": "set_active",
+        "target_field": d.field_of(("GameObject",)),
+        "active": d.rng.random() < 0.5,
+    },
     interpret=_set_active_run,
     pattern=lambda a: rf"\b{a['target_field']}\s*\.\s*SetActive\s*\(",
-    field_ref=("target_field", ("GameObject",)), toggles="target_field",
+    field_ref=("target_field", ("GameObject",)),
+    toggles="target_field",
 )
 
 
@@ -411,9 +578,19 @@ def _set_field_draw(d: Draw) -> dict:
 def _set_field_check(a: dict, at: str, types: dict, event: str) -> list[tuple[str, str]]:
     ftype = types.get(a["field"])
     if ftype not in ("int", "float", "bool", "string"):
-        return [(f"{at}.field", f"expected a declared int, float, bool or string field, got {a['field']!r}")]
+        return [
+            (
+                f"{at}.field",
+                f"expected a declared int, float, bool or string field, got {a['field']!r}",
+            )
+        ]
     if not VALUE_OK[ftype](a["value"]):
-        return [(f"{at}.value", f"expected a {ftype} value for field {a['field']!r}, got {a['value']!r}")]
+        return [
+            (
+                f"{at}.value",
+                f"expected a {ftype} value for field {a['field']!r}, got {a['value']!r}",
+            )
+        ]
     if a.get("mode") == "add" and ftype not in ("int", "float"):
         return [(f"{at}.mode", "'add' needs an int or float field")]
     return []
@@ -426,7 +603,11 @@ def _set_words(a: dict, r: random.Random, style: str) -> str:
         if style == "code":
             return f"do {a['field']} += {v}"
         if style == "change" and isinstance(v, int | float) and v != 0:
-            return f"increase {f} by {say_number(v, r)}" if v > 0 else f"decrease {f} by {say_number(-v, r)}"
+            return (
+                f"increase {f} by {say_number(v, r)}"
+                if v > 0
+                else f"decrease {f} by {say_number(-v, r)}"
+            )
         return f"add {vt} to {f}"
     if style == "code":
         return f"do {a['field']} = {str(v).lower() if isinstance(v, bool) else v}"
@@ -439,31 +620,61 @@ def _set_field_text(a: dict) -> str:
 
 
 _SET_FIELD = Op(
-    "set_field", {"field": FIELD, "value": {"type": ["number", "boolean", "string"]}, "mode": {"enum": ["set", "add"]}},
+    "set_field",
+    {
+        "field": FIELD,
+        "value": {"type": ["number", "boolean", "string"]},
+        "mode": {"enum": ["set", "add"]},
+    },
     ("field", "value"),
-    csharp=_set_field_cs, describe=_set_field_text,
-    phrases=(("set_field.to", False, lambda a, r: _set_words(a, r, "to")),
-             ("set_field.change", False, lambda a, r: _set_words(a, r, "change")),
-             ("set_field.code", True, lambda a, r: _set_words(a, r, "code"))),
-    draw=_set_field_draw, interpret=_set_field_run,
-    pattern=lambda a: rf"(\b{a['field']}\s*(\+|-)?=(?!=)|\b{a['field']}\s*(\+\+|--)|(\+\+|--)\s*{a['field']}\b)",
-    declares=lambda a: (a.get("field"), value_type(a.get("value"))), check=_set_field_check,
+    csharp=_set_field_cs,
+    describe=_set_field_text,
+    phrases=(
+        ("set_field.to", False, lambda a, r: _set_words(a, r, "to")),
+        ("set_field.change", False, lambda a, r: _set_words(a, r, "change")),
+        ("set_field.code", True, lambda a, r: _set_words(a, r, "code")),
+    ),
+    draw=_set_field_draw,
+    interpret=_set_field_run,
+    pattern=lambda a: (
+        rf"(\b{a['field']}\s*(\+|-)?=(?!=)|\b{a['field']}\s*(\+\+|--)|(\+\+|--)\s*{a['field']}\b)"
+    ),
+    declares=lambda a: (a.get("field"), value_type(a.get("value"))),
+    check=_set_field_check,
 )
 
 _LOG = Op(
-    "log", {"message": {"type": "string", "maxLength": 200}}, ("message",),
+    "log",
+    {"message": {"type": "string", "maxLength": 200}},
+    ("message",),
     csharp=lambda a, e: [f"Debug.Log({cs_string(a['message'])});"],
     describe=lambda a: f"log '{a['message']}'",
-    phrases=(("log.log", False, lambda a, r: r.choice([f"log '{a['message']}'", f'log "{a["message"]}"', f"log {a['message']}"])),
-             ("log.print", False, lambda a, r: r.choice([f"print {a['message']}", f"print '{a['message']}'", f'print "{a["message"]}"'])),
-             ("log.console", True, lambda a, r: f"write '{a['message']}' to the console")),
+    phrases=(
+        (
+            "log.log",
+            False,
+            lambda a, r: r.choice(
+                [f"log '{a['message']}'", f'log "{a["message"]}"', f"log {a['message']}"]
+            ),
+        ),
+        (
+            "log.print",
+            False,
+            lambda a, r: r.choice(
+                [f"print {a['message']}", f"print '{a['message']}'", f'print "{a["message"]}"']
+            ),
+        ),
+        ("log.console", True, lambda a, r: f"write '{a['message']}' to the console"),
+    ),
     draw=lambda d: {"op": "log", "message": d.rng.choice(WORDS)},
     interpret=lambda a, w, event, other, time: w.emit("log", a["message"]),
     pattern=lambda a: r"(\bDebug\.Log\w*\s*\(|\bprint\s*\()",
 )
 
 _CUSTOM = Op(
-    "custom", {"text": {"type": "string", "minLength": 1, "maxLength": 1000}}, ("text",),
+    "custom",
+    {"text": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    ("text",),
     csharp=lambda a, e: [f"// TODO: {line}" for line in a["text"].splitlines() or [""]],
     describe=lambda a: a["text"],
     phrases=(("custom.text", False, lambda a, r: a["text"]),),
@@ -471,8 +682,21 @@ _CUSTOM = Op(
 )
 
 # op name → its definition, in the schema's order (synthgen draws them in this order too)
-TABLE: dict[str, Op] = {op.name: op for op in (_ROTATE, _TRANSLATE, _APPLY_FORCE, _SPAWN, _DESTROY, _PLAY_SOUND,
-                                                 _SET_ACTIVE, _SET_FIELD, _LOG, _CUSTOM)}
+TABLE: dict[str, Op] = {
+    op.name: op
+    for op in (
+        _ROTATE,
+        _TRANSLATE,
+        _APPLY_FORCE,
+        _SPAWN,
+        _DESTROY,
+        _PLAY_SOUND,
+        _SET_ACTIVE,
+        _SET_FIELD,
+        _LOG,
+        _CUSTOM,
+    )
+}
 
 
 def op(name: str) -> Op:

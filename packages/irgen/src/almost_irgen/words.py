@@ -10,8 +10,10 @@ from __future__ import annotations
 import random
 import re
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-        "seventeen eighteen nineteen".split()
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split()
+)
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
@@ -46,19 +48,24 @@ def say_field(name: str, rng: random.Random) -> str:
     return name if rng.random() < 0.6 else f"the {humanize(name)}"
 
 
-KEY_SAYS = {"Space": ["space", "spacebar", "the space key", "the space bar", "Space"],
-            "Return": ["enter", "return", "the enter key", "Return"], "Escape": ["escape", "esc", "the escape key"],
-            "LeftShift": ["shift", "left shift", "the shift key"],
-            "Mouse0": ["the left mouse button", "left click", "the mouse button"],
-            "UpArrow": ["the up arrow", "up arrow", "the up arrow key"],
-            "DownArrow": ["the down arrow", "down arrow", "the down arrow key"],
-            "LeftArrow": ["the left arrow", "left arrow", "the left arrow key"],
-            "RightArrow": ["the right arrow", "right arrow", "the right arrow key"]}
-TAG_SAYS = {"Player": ["the player", "the Player", "anything tagged Player", "an object tagged Player"],
-            "Enemy": ["an enemy", "an Enemy", "anything tagged Enemy", "something with the Enemy tag"],
-            "Bullet": ["a bullet", "a Bullet", "anything tagged Bullet", "an object tagged Bullet"],
-            "Pickup": ["a pickup", "a Pickup", "anything tagged Pickup", "something with the Pickup tag"],
-            "Ground": ["the ground", "the Ground", "anything tagged Ground", "an object tagged Ground"]}
+KEY_SAYS = {
+    "Space": ["space", "spacebar", "the space key", "the space bar", "Space"],
+    "Return": ["enter", "return", "the enter key", "Return"],
+    "Escape": ["escape", "esc", "the escape key"],
+    "LeftShift": ["shift", "left shift", "the shift key"],
+    "Mouse0": ["the left mouse button", "left click", "the mouse button"],
+    "UpArrow": ["the up arrow", "up arrow", "the up arrow key"],
+    "DownArrow": ["the down arrow", "down arrow", "the down arrow key"],
+    "LeftArrow": ["the left arrow", "left arrow", "the left arrow key"],
+    "RightArrow": ["the right arrow", "right arrow", "the right arrow key"],
+}
+TAG_SAYS = {
+    "Player": ["the player", "the Player", "anything tagged Player", "an object tagged Player"],
+    "Enemy": ["an enemy", "an Enemy", "anything tagged Enemy", "something with the Enemy tag"],
+    "Bullet": ["a bullet", "a Bullet", "anything tagged Bullet", "an object tagged Bullet"],
+    "Pickup": ["a pickup", "a Pickup", "anything tagged Pickup", "something with the Pickup tag"],
+    "Ground": ["the ground", "the Ground", "anything tagged Ground", "an object tagged Ground"],
+}
 
 
 def key_name(key: str, rng: random.Random) -> str:
@@ -70,9 +77,14 @@ def tag_name(tag: str, rng: random.Random) -> str:
 
 
 # an axis-aligned unit direction → (the ways to say it, its adjective)
-DIRS = {(0, 0, 1): (["forward", "forwards", "ahead"], "forward"), (0, 0, -1): (["backward", "back"], "backward"),
-        (1, 0, 0): (["right", "to the right"], "rightward"), (-1, 0, 0): (["left", "to the left"], "leftward"),
-        (0, 1, 0): (["up", "upward", "upwards"], "upward"), (0, -1, 0): (["down", "downward"], "downward")}
+DIRS = {
+    (0, 0, 1): (["forward", "forwards", "ahead"], "forward"),
+    (0, 0, -1): (["backward", "back"], "backward"),
+    (1, 0, 0): (["right", "to the right"], "rightward"),
+    (-1, 0, 0): (["left", "to the left"], "leftward"),
+    (0, 1, 0): (["up", "upward", "upwards"], "upward"),
+    (0, -1, 0): (["down", "downward"], "downward"),
+}
 
 
 def vec_text(v) -> str:
