@@ -10,6 +10,7 @@ import pytest
 from almost_irgen import ops
 from almost_irgen.conformance import check as conformance
 from almost_irgen.ir import ACTION_SCHEMAS, OPS, SCHEMA, action_schemas, problems, schema, validate
+from almost_irgen.irmatch import mismatches
 from almost_irgen.ops import NUM, TABLE, Op, cs_float
 from almost_irgen.phrasing import ACTIONS
 from almost_irgen.rules import generate
@@ -46,6 +47,7 @@ def test_every_op_is_defined_once_in_the_table():
     # the free-text op is the one no run can check and no pattern looks for
     assert [n for n, op in TABLE.items() if op.interpret is None] == ["custom"]
     assert [n for n, op in TABLE.items() if op.pattern is None] == ["custom"]
+    assert all(op.differs is not None for op in TABLE.values())
 
 
 def test_every_drawn_action_is_valid_and_spoken():
@@ -91,6 +93,14 @@ def test_a_new_op_needs_only_its_table_entry(monkeypatch):
     assert exp["pose"][0][0] == (0.0, 0.0, 0.0)
     assert exp["pose"][1][0] == pytest.approx((0.0, 2.0, 0.0))
     assert exp["pose"][-1][0] == pytest.approx((0.0, 2.0, 0.0))
+
+    # irmatch compares it key by key (it gives no differs of its own)
+    higher = {
+        **JUMPER,
+        "behaviours": [{"trigger": {"event": "start"}, "actions": [{"op": "jump", "height": 3}]}],
+    }
+    assert mismatches(JUMPER, JUMPER) == []
+    assert mismatches(higher, JUMPER)
 
     # and synthgen draws it
     rng = random.Random(0)

@@ -13,7 +13,8 @@ An :class:`Op` holds everything the package knows about one action of a behaviou
   None: free text, nothing a run can check), ``pattern``: the Unity call the static check
   looks for (:mod:`~almost_irgen.conformance`), and ``spawns``/``toggles``/``delay_key`` (the
   objects and times the simulated runs must provide);
-* ``draw``: a random action of this op (:func:`almost_irgen.synthgen.random_ir`).
+* ``draw``: a random action of this op (:func:`almost_irgen.synthgen.random_ir`);
+* ``differs``: what makes a predicted action not the expected one (:mod:`~almost_irgen.irmatch`).
 
 A new op is one more entry here: schema, validation, C#, the reference interpreter and the
 synthesised data follow (``test_ops.py`` shows it).
@@ -172,6 +173,9 @@ class Op:
     toggles: str | None = None  # the key naming the scene object it shows or hides
     delay_key: str | None = None  # the key of a delay its effect comes after
     continuous: bool = False  # its amount is per second: in Update it goes on ("a coin that spins")
+    # (predicted, expected, comparisons) -> why the predicted action is not the expected one, or
+    # None (almost_irgen.irmatch; None here: every key equal)
+    differs: Callable[[dict, dict, Any], str | None] | None = None
 
     def schema(self) -> dict:
         """The JSON Schema of its actions (a fresh copy)."""
@@ -192,6 +196,70 @@ class Op:
             key, allowed = self.field_ref
             return act.get(key), allowed[0]
         return None
+
+
+# -- what counts as the same action (almost_irgen.irmatch) ---------------------------------------------
+def _fmt(v: list) -> str:
+    return "[" + ", ".join(f"{x:g}" for x in v) + "]"
+
+
+def _same_field(p: dict, r: dict, s, key: str) -> str | None:
+    """The two name the same field (see irmatch's renaming)."""
+    return None if s.field(r[key], p[key]) else f"{r['op']} on field {p[key]!r}, not {r[key]!r}"
+
+
+def _rotate_differs(p: dict, r: dict, s) -> str | None:
+    if p["axis"] != r["axis"]:
+        return f"rotate around {p['axis']}, not {r['axis']}"
+    pa, ra = p["degrees_per_second"], r["degrees_per_second"]
+    return None if s.amount(pa, ra) else f"rotate at {pa} degrees per second, not {ra}"
+
+
+def _translate_differs(p: dict, r: dict, s) -> str | None:
+    """The velocity ``direction × speed`` (``[0, 0, 1]`` at 1.5 is ``[0, 0, 1.5]`` at 1)."""
+    ps, rs = p["speed"], r["speed"]
+    if isinstance(ps, str) and isinstance(
+        rs, str
+    ):  # the same tunable speed field: compare the directions
+        if not s.field(rs, ps):
+            return f"translate at speed {ps!r}, not {rs!r}"
+        ps = rs = 1
+    pv = [x * s.pred_amount(ps) for x in p["direction"]]
+    rv = [x * s.ref_amount(rs) for x in r["direction"]]
+    return None if s.vec(pv, rv) else f"translate velocity {_fmt(pv)}, not {_fmt(rv)}"
+
+
+def _force_differs(p: dict, r: dict, s) -> str | None:
+    if not s.vec(p["force"], r["force"]):
+        return f"force {_fmt(p['force'])}, not {_fmt(r['force'])}"
+    pm, rm = p.get("mode", "Force"), r.get("mode", "Force")
+    return None if pm == rm else f"force mode {pm}, not {rm}"
+
+
+def _destroy_differs(p: dict, r: dict, s) -> str | None:
+    if p["target"] != r["target"]:
+        return f"destroy {p['target']}, not {r['target']}"
+    pd, rd = p.get("delay_s", 0), r.get("delay_s", 0)
+    return None if s.num(pd, rd) else f"destroy after {pd} s, not {rd}"
+
+
+def _set_active_differs(p: dict, r: dict, s) -> str | None:
+    if p["active"] != r["active"]:
+        return f"set_active {p['active']}, not {r['active']}"
+    return _same_field(p, r, s, "target_field")
+
+
+def _set_field_differs(p: dict, r: dict, s) -> str | None:
+    if not s.value(p["value"], r["value"]):
+        return f"set_field value {p['value']!r}, not {r['value']!r}"
+    if p.get("mode", "set") != r.get("mode", "set"):
+        return f"set_field mode {p.get('mode', 'set')}, not {r.get('mode', 'set')}"
+    return _same_field(p, r, s, "field")
+
+
+def _text_differs(key: str, what: str) -> Callable[[dict, dict, Any], str | None]:
+    """The free text under ``key`` (case, quotes, end punctuation and spacing ignored)."""
+    return lambda p, r, s: None if s.text(p[key], r[key]) else f"{what} {p[key]!r}, not {r[key]!r}"
 
 
 # -- the ops ---------------------------------------------------------------------------------------
@@ -253,6 +321,7 @@ _ROTATE = Op(
     ),
     field_ref=("degrees_per_second", ("float", "int")),
     continuous=True,
+    differs=_rotate_differs,
 )
 
 
@@ -303,6 +372,7 @@ _TRANSLATE = Op(
     pattern=lambda a: r"(\.Translate\s*\(|\b(localPosition|position)\s*[+-]?=(?!=))",
     field_ref=("speed", ("float", "int")),
     continuous=True,
+    differs=_translate_differs,
 )
 
 
@@ -379,6 +449,7 @@ _APPLY_FORCE = Op(
     ),
     pattern=lambda a: r"(\bAddForce\s*\(|\bvelocity\s*\+=)",
     component="Rigidbody",
+    differs=_force_differs,
 )
 
 _SPAWN = Op(
@@ -403,6 +474,7 @@ _SPAWN = Op(
     pattern=lambda a: rf"\bInstantiate\s*(<[^>]*>)?\s*\(\s*{a['prefab_field']}\b",
     field_ref=("prefab_field", ("GameObject",)),
     spawns="prefab_field",
+    differs=lambda p, r, s: _same_field(p, r, s, "prefab_field"),
 )
 
 
@@ -479,6 +551,7 @@ _DESTROY = Op(
     pattern=lambda a: r"\bDestroy\s*\(",
     check=_destroy_check,
     delay_key="delay_s",
+    differs=_destroy_differs,
 )
 
 _PLAY_SOUND = Op(
@@ -503,6 +576,7 @@ _PLAY_SOUND = Op(
     pattern=lambda a: rf"(\.(PlayOneShot|PlayClipAtPoint)\s*\(\s*{a['clip_field']}\b|\.Play\s*\()",
     component="AudioSource",
     field_ref=("clip_field", ("AudioClip",)),
+    differs=lambda p, r, s: _same_field(p, r, s, "clip_field"),
 )
 
 
@@ -543,6 +617,7 @@ _SET_ACTIVE = Op(
     pattern=lambda a: rf"\b{a['target_field']}\s*\.\s*SetActive\s*\(",
     field_ref=("target_field", ("GameObject",)),
     toggles="target_field",
+    differs=_set_active_differs,
 )
 
 
@@ -641,6 +716,7 @@ _SET_FIELD = Op(
     ),
     declares=lambda a: (a.get("field"), value_type(a.get("value"))),
     check=_set_field_check,
+    differs=_set_field_differs,
 )
 
 _LOG = Op(
@@ -669,6 +745,7 @@ _LOG = Op(
     draw=lambda d: {"op": "log", "message": d.rng.choice(WORDS)},
     interpret=lambda a, w, event, other, time: w.emit("log", a["message"]),
     pattern=lambda a: r"(\bDebug\.Log\w*\s*\(|\bprint\s*\()",
+    differs=_text_differs("message", "log"),
 )
 
 _CUSTOM = Op(
@@ -679,6 +756,7 @@ _CUSTOM = Op(
     describe=lambda a: a["text"],
     phrases=(("custom.text", False, lambda a, r: a["text"]),),
     draw=lambda d: {"op": "custom", "text": d.rng.choice(CUSTOM_TEXTS)},
+    differs=_text_differs("text", "custom text"),
 )
 
 # op name → its definition, in the schema's order (synthgen draws them in this order too)
