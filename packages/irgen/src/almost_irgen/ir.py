@@ -11,7 +11,9 @@ A trigger is a lifecycle event (``awake``, ``start``, ``update``, ``fixed_update
 ``on_enable``, ``on_disable``, ``on_trigger_enter``, ``on_collision_enter``), a key press
 (``key_down`` + ``key``) or a repeating ``timer`` (``interval_s``). A behaviour may carry a
 ``condition`` (compare a field, check the other object's tag, or a key held). Actions are
-typed ops; ``custom`` keeps free text so the seed's free-form actions still fit.
+typed ops, each defined once in :data:`almost_irgen.ops.TABLE` (its keys, the component it needs,
+the fields it names); ``custom`` keeps free text so the seed's free-form actions still fit.
+:func:`schema` and the validator read the table when they run.
 
 :func:`validate` checks the schema (``jsonschema``) and then the references the schema cannot
 express (fields that exist and have the right type, unique names, required components);
