@@ -14,20 +14,9 @@ from __future__ import annotations
 
 import re
 
+from .ops import TABLE
 from .rules import METHODS
 
-# the Unity calls (or the usual hand-written equivalents) each op implies
-_OP_PATTERNS = {
-    "rotate": lambda a: r"(\.Rotate\s*\(|\b(localRotation|rotation)\s*\*?=(?!=)|\b(localEulerAngles|eulerAngles)\s*\+?=(?!=))",
-    "translate": lambda a: r"(\.Translate\s*\(|\b(localPosition|position)\s*[+-]?=(?!=))",
-    "apply_force": lambda a: r"(\bAddForce\s*\(|\bvelocity\s*\+=)",
-    "spawn": lambda a: rf"\bInstantiate\s*(<[^>]*>)?\s*\(\s*{a['prefab_field']}\b",
-    "destroy": lambda a: r"\bDestroy\s*\(",
-    "play_sound": lambda a: rf"(\.(PlayOneShot|PlayClipAtPoint)\s*\(\s*{a['clip_field']}\b|\.Play\s*\()",
-    "set_active": lambda a: rf"\b{a['target_field']}\s*\.\s*SetActive\s*\(",
-    "set_field": lambda a: rf"(\b{a['field']}\s*(\+|-)?=(?!=)|\b{a['field']}\s*(\+\+|--)|(\+\+|--)\s*{a['field']}\b)",
-    "log": lambda a: r"(\bDebug\.Log\w*\s*\(|\bprint\s*\()",
-}
 # a key_down trigger's key as KeyCode, as a key name, or as the button / mouse button bound to it
 _KEY_NAMES = {"Space": ("space", "Jump"), "Return": ("return", "enter", "Submit"), "Escape": ("escape", "Cancel"),
               "LeftShift": ("left shift",), "Mouse0": ("Fire1",)}
@@ -62,8 +51,9 @@ def checks(ir: dict) -> list[tuple[str, str]]:
                 alts.append(rf"GetMouseButtonDown\s*\(\s*{k[5:]}\s*\)")
             out.append((f"behaviours[{i}] key {k}", "(" + "|".join(alts) + ")"))
         for j, act in enumerate(beh["actions"]):
-            if act["op"] in _OP_PATTERNS:
-                out.append((f"behaviours[{i}].actions[{j}] {act['op']}", _OP_PATTERNS[act["op"]](act)))
+            pattern = TABLE[act["op"]].pattern  # the Unity call (or the usual hand-written equivalents)
+            if pattern is not None:
+                out.append((f"behaviours[{i}].actions[{j}] {act['op']}", pattern(act)))
     return out
 
 

@@ -8,10 +8,14 @@ such as ``CS1612`` (Unity rejects it with that code; ``EMPTY``: not a script at 
 check passes), the false-reject rate (files Unity compiles that the check fails, including
 ones it wrongly calls newer C#), how often a rejection names the expected code, and the
 share of ``newer`` files recognised as such.
+
+The behaviour corpus (:func:`read_corpus`, ``*.corpus``) is read here too: each file holds a
+spec's IR JSON, then programs for it, each opened by ``//// ok|bad|ambiguous: what``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,10 +33,15 @@ class Sample:
     source: str
 
 
+def _files(folder: str | Path, suffix: str) -> list[tuple[Path, str]]:
+    """A corpus folder's files with ``suffix``, in name order, with their text."""
+    return [(path, path.read_text(encoding="utf-8")) for path in sorted(Path(folder).glob(f"*{suffix}"))]
+
+
 def load(folder: str | Path) -> list[Sample]:
+    """The compile corpus: ``*.cs`` files opened by ``// expect: LABEL`` and ``// why: ...``."""
     out = []
-    for path in sorted(Path(folder).glob("*.cs")):
-        text = path.read_text(encoding="utf-8")
+    for path, text in _files(folder, ".cs"):
         m = _HEAD.match(text)
         if m is None:
             raise ValueError(f"{path} does not start with '// expect: LABEL' and '// why: ...'")
@@ -59,3 +68,28 @@ def score(samples: Sequence[Sample], results: Sequence) -> dict:
         "false_accepts": false_accepts, "false_rejects": false_rejects, "wrong_code": wrong_code,
         "newer_missed": newer_missed,
     }
+
+
+@attrs.define
+class CorpusProgram:
+    spec: str  # the corpus file's stem
+    label: str  # "ok", "bad" or "ambiguous"
+    what: str  # the one-line comment
+    code: str
+    ir: dict
+
+
+def read_corpus(folder: str | Path) -> list[CorpusProgram]:
+    """Programs of ``*.corpus`` files: a spec's JSON, then ``//// ok|bad|ambiguous: what`` + C#."""
+    out = []
+    for path, text in _files(folder, ".corpus"):
+        head, _, rest = text.partition("\n////")
+        ir = json.loads(head)
+        for chunk in ("////" + rest).split("\n////"):
+            chunk = chunk.removeprefix("////")
+            first, _, code = chunk.partition("\n")
+            label, _, what = first.strip().partition(":")
+            if label.strip() not in ("ok", "bad", "ambiguous"):
+                raise ValueError(f"{path.name}: a program must open with '//// ok|bad|ambiguous: ...', not {first!r}")
+            out.append(CorpusProgram(path.stem, label.strip(), what.strip(), code, ir))
+    return out

@@ -11,7 +11,9 @@ A trigger is a lifecycle event (``awake``, ``start``, ``update``, ``fixed_update
 ``on_enable``, ``on_disable``, ``on_trigger_enter``, ``on_collision_enter``), a key press
 (``key_down`` + ``key``) or a repeating ``timer`` (``interval_s``). A behaviour may carry a
 ``condition`` (compare a field, check the other object's tag, or a key held). Actions are
-typed ops; ``custom`` keeps free text so the seed's free-form actions still fit.
+typed ops, each defined once in :data:`almost_irgen.ops.TABLE` (its keys, the component it needs,
+the fields it names); ``custom`` keeps free text so the seed's free-form actions still fit.
+:func:`schema` and the validator read the table when they run.
 
 :func:`validate` checks the schema (``jsonschema``) and then the references the schema cannot
 express (fields that exist and have the right type, unique names, required components);
@@ -20,11 +22,14 @@ every problem is reported with its JSON path (``behaviours[0].actions[1].axis``)
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
 
 from almost.errors import UserError
+
+from .ops import IDENT, NUM, TABLE, VALUE_OK
 
 IR_VERSION = "1.0"
 
@@ -44,107 +49,86 @@ CS_KEYWORDS = frozenset(
     "unchecked unsafe ushort using virtual void volatile while".split()
 )
 
-_IDENT = "^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_IDENT = IDENT
 _FIELD_NAME_PATTERN = "^[a-z_][A-Za-z0-9_]{0,63}$"  # a declared field (a C# field name)
-_NUM = {"type": "number"}
-_VEC3 = {"type": "array", "items": _NUM, "minItems": 3, "maxItems": 3}
-_NUM_OR_FIELD = {"oneOf": [_NUM, {"type": "string", "pattern": _IDENT}]}
 
 
-def _op(name: str, props: dict, required: tuple[str, ...] = ()) -> dict:
-    return {
-        "type": "object",
-        "properties": {"op": {"const": name}, **props},
-        "required": ["op", *required],
-        "additionalProperties": False,
-    }
+def action_schemas() -> dict[str, dict]:
+    """Op name → the JSON Schema of its actions, from :data:`almost_irgen.ops.TABLE`."""
+    return {name: op.schema() for name, op in TABLE.items()}
 
 
-ACTION_SCHEMAS: dict[str, dict] = {
-    "rotate": _op("rotate", {"axis": {"enum": ["x", "y", "z"]}, "degrees_per_second": _NUM_OR_FIELD},
-                  ("axis", "degrees_per_second")),
-    "translate": _op("translate", {"direction": _VEC3, "speed": _NUM_OR_FIELD}, ("direction", "speed")),
-    "apply_force": _op("apply_force", {"force": _VEC3, "mode": {"enum": ["Force", "Impulse"]}}, ("force",)),
-    "spawn": _op("spawn", {"prefab_field": {"type": "string", "pattern": _IDENT}}, ("prefab_field",)),
-    "destroy": _op("destroy", {"target": {"enum": ["self", "other"]},
-                               "delay_s": {"type": "number", "minimum": 0}}, ("target",)),
-    "play_sound": _op("play_sound", {"clip_field": {"type": "string", "pattern": _IDENT}}, ("clip_field",)),
-    "set_active": _op("set_active", {"target_field": {"type": "string", "pattern": _IDENT},
-                                     "active": {"type": "boolean"}}, ("target_field", "active")),
-    "set_field": _op("set_field", {"field": {"type": "string", "pattern": _IDENT},
-                                   "value": {"type": ["number", "boolean", "string"]},
-                                   "mode": {"enum": ["set", "add"]}}, ("field", "value")),
-    "log": _op("log", {"message": {"type": "string", "maxLength": 200}}, ("message",)),
-    "custom": _op("custom", {"text": {"type": "string", "minLength": 1, "maxLength": 1000}}, ("text",)),
-}
-OPS = tuple(ACTION_SCHEMAS)
-
-SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": f"https://almost.dev/irgen/ir-{IR_VERSION}.schema.json",
-    "title": "Unity behaviour spec (Almost irgen IR)",
+_FIELD = {
     "type": "object",
     "properties": {
-        "ir_version": {"const": IR_VERSION},
-        "class_name": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9_]{0,63}$"},
-        "components": {"type": "array", "items": {"enum": list(COMPONENTS)}, "uniqueItems": True},
-        "fields": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string", "pattern": _FIELD_NAME_PATTERN},
-                    "type": {"enum": list(FIELD_TYPES)},
-                    "default": {"type": ["number", "boolean", "string", "array", "null"]},
-                },
-                "required": ["name", "type"],
-                "additionalProperties": False,
-            },
-        },
-        "behaviours": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "trigger": {
-                        "type": "object",
-                        "properties": {
-                            "event": {"enum": list(TRIGGERS)},
-                            "key": {"enum": list(KEYS)},
-                            "interval_s": {"type": "number", "exclusiveMinimum": 0},
-                        },
-                        "required": ["event"],
-                        "additionalProperties": False,
-                    },
-                    "condition": {
-                        "oneOf": [
-                            {"type": "object", "properties": {
-                                "kind": {"const": "compare"},
-                                "field": {"type": "string", "pattern": _IDENT},
-                                "cmp": {"enum": ["<", "<=", ">", ">=", "==", "!="]},
-                                "value": _NUM}, "required": ["kind", "field", "cmp", "value"],
-                             "additionalProperties": False},
-                            {"type": "object", "properties": {
-                                "kind": {"const": "tag"}, "tag": {"type": "string", "pattern": _IDENT}},
-                             "required": ["kind", "tag"], "additionalProperties": False},
-                            {"type": "object", "properties": {
-                                "kind": {"const": "key_held"}, "key": {"enum": list(KEYS)}},
-                             "required": ["kind", "key"], "additionalProperties": False},
-                        ]
-                    },
-                    "actions": {"type": "array", "minItems": 1,
-                                "items": {"type": "object", "required": ["op"],
-                                          "properties": {"op": {"enum": list(OPS)}}}},
-                },
-                "required": ["trigger", "actions"],
-                "additionalProperties": False,
-            },
-        },
+        "name": {"type": "string", "pattern": _FIELD_NAME_PATTERN},
+        "type": {"enum": list(FIELD_TYPES)},
+        "default": {"type": ["number", "boolean", "string", "array", "null"]},
     },
-    "required": ["ir_version", "class_name", "behaviours"],
+    "required": ["name", "type"],
     "additionalProperties": False,
 }
+_TRIGGER = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": list(TRIGGERS)},
+        "key": {"enum": list(KEYS)},
+        "interval_s": {"type": "number", "exclusiveMinimum": 0},
+    },
+    "required": ["event"],
+    "additionalProperties": False,
+}
+_CONDITION = {
+    "oneOf": [
+        {"type": "object", "properties": {
+            "kind": {"const": "compare"},
+            "field": {"type": "string", "pattern": _IDENT},
+            "cmp": {"enum": ["<", "<=", ">", ">=", "==", "!="]},
+            "value": NUM}, "required": ["kind", "field", "cmp", "value"],
+         "additionalProperties": False},
+        {"type": "object", "properties": {
+            "kind": {"const": "tag"}, "tag": {"type": "string", "pattern": _IDENT}},
+         "required": ["kind", "tag"], "additionalProperties": False},
+        {"type": "object", "properties": {
+            "kind": {"const": "key_held"}, "key": {"enum": list(KEYS)}},
+         "required": ["kind", "key"], "additionalProperties": False},
+    ]
+}
+
+
+def schema() -> dict[str, Any]:
+    """The IR's JSON Schema (its ``actions`` name the ops of :data:`almost_irgen.ops.TABLE`)."""
+    behaviour = {
+        "type": "object",
+        "properties": {
+            "trigger": _TRIGGER,
+            "condition": _CONDITION,
+            "actions": {"type": "array", "minItems": 1,
+                        "items": {"type": "object", "required": ["op"], "properties": {"op": {"enum": list(TABLE)}}}},
+        },
+        "required": ["trigger", "actions"],
+        "additionalProperties": False,
+    }
+    return copy.deepcopy({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://almost.dev/irgen/ir-{IR_VERSION}.schema.json",
+        "title": "Unity behaviour spec (Almost irgen IR)",
+        "type": "object",
+        "properties": {
+            "ir_version": {"const": IR_VERSION},
+            "class_name": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9_]{0,63}$"},
+            "components": {"type": "array", "items": {"enum": list(COMPONENTS)}, "uniqueItems": True},
+            "fields": {"type": "array", "items": _FIELD},
+            "behaviours": {"type": "array", "minItems": 1, "items": behaviour},
+        },
+        "required": ["ir_version", "class_name", "behaviours"],
+        "additionalProperties": False,
+    })
+
+
+ACTION_SCHEMAS: dict[str, dict] = action_schemas()  # the table's ops when this module was imported
+OPS = tuple(ACTION_SCHEMAS)
+SCHEMA: dict[str, Any] = schema()
 
 
 class IRError(UserError, ValueError):
@@ -167,7 +151,7 @@ def _path(parts) -> str:
 def _schema_problems(ir: Any) -> list[tuple[str, str]]:
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator = jsonschema.Draft202012Validator(schema())
     problems = []
     for err in sorted(validator.iter_errors(ir), key=lambda e: list(map(str, e.absolute_path))):
         msg = err.message
@@ -179,30 +163,10 @@ def _schema_problems(ir: Any) -> list[tuple[str, str]]:
     # the per-op schemas, so an error names the op's own keys
     for bi, beh in enumerate(ir["behaviours"]):
         for ai, act in enumerate(beh["actions"]):
-            sub = jsonschema.Draft202012Validator(ACTION_SCHEMAS[act["op"]])
+            sub = jsonschema.Draft202012Validator(TABLE[act["op"]].schema())
             for err in sub.iter_errors(act):
                 problems.append((_path(["behaviours", bi, "actions", ai, *err.absolute_path]), err.message))
     return problems
-
-
-_DEFAULT_OK = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "bool": lambda v: isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "Vector3": lambda v: isinstance(v, list) and len(v) == 3
-    and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v),
-    "GameObject": lambda v: v is None,
-    "AudioClip": lambda v: v is None,
-}
-_NEEDS_COMPONENT = {"apply_force": "Rigidbody", "play_sound": "AudioSource"}
-_FIELD_REFS = {  # op → (key, allowed field types)
-    "rotate": ("degrees_per_second", ("float", "int")),
-    "translate": ("speed", ("float", "int")),
-    "spawn": ("prefab_field", ("GameObject",)),
-    "play_sound": ("clip_field", ("AudioClip",)),
-    "set_active": ("target_field", ("GameObject",)),
-}
 
 
 def _semantic_problems(ir: dict) -> list[tuple[str, str]]:
@@ -215,7 +179,7 @@ def _semantic_problems(ir: dict) -> list[tuple[str, str]]:
             problems.append((f"fields[{i}].name", f"field {f['name']!r} is declared twice"))
         if f["name"] in CS_KEYWORDS:
             problems.append((f"fields[{i}].name", f"{f['name']!r} is a C# keyword"))
-        if "default" in f and not _DEFAULT_OK[f["type"]](f["default"]):
+        if "default" in f and not VALUE_OK[f["type"]](f["default"]):
             problems.append((f"fields[{i}].default", f"expected a default of type {f['type']}, got {f['default']!r}"))
         types[f["name"]] = f["type"]
     comps = set(ir.get("components", []))
@@ -232,26 +196,23 @@ def _semantic_problems(ir: dict) -> list[tuple[str, str]]:
         if cond and cond["kind"] == "tag" and trig["event"] not in ("on_trigger_enter", "on_collision_enter"):
             problems.append((f"behaviours[{bi}].condition", "a tag condition needs an on_trigger_enter or on_collision_enter trigger"))
         for ai, act in enumerate(beh["actions"]):
-            at = f"behaviours[{bi}].actions[{ai}]"
-            need = _NEEDS_COMPONENT.get(act["op"])
-            if need and need not in comps:
-                problems.append((at, f"{act['op']} needs {need!r} in components"))
-            if act["op"] in _FIELD_REFS:
-                key, allowed = _FIELD_REFS[act["op"]]
-                ref = act[key]
-                if isinstance(ref, str) and types.get(ref) not in allowed:
-                    problems.append((f"{at}.{key}", f"expected a declared {' or '.join(allowed)} field, got {ref!r}"))
-            if act["op"] == "set_field":
-                ftype = types.get(act["field"])
-                if ftype not in ("int", "float", "bool", "string"):
-                    problems.append((f"{at}.field", f"expected a declared int, float, bool or string field, got {act['field']!r}"))
-                elif not _DEFAULT_OK[ftype](act["value"]):
-                    problems.append((f"{at}.value", f"expected a {ftype} value for field {act['field']!r}, got {act['value']!r}"))
-                elif act.get("mode") == "add" and ftype not in ("int", "float"):
-                    problems.append((f"{at}.mode", "'add' needs an int or float field"))
-            if act["op"] == "destroy" and act["target"] == "other" and trig["event"] not in (
-                    "on_trigger_enter", "on_collision_enter"):
-                problems.append((f"{at}.target", "'other' needs an on_trigger_enter or on_collision_enter trigger"))
+            problems += _action_problems(act, f"behaviours[{bi}].actions[{ai}]", types, comps, trig["event"])
+    return problems
+
+
+def _action_problems(act: dict, at: str, types: dict[str, str], comps: set, event: str) -> list[tuple[str, str]]:
+    """What is wrong with one (schema-valid) action, by its op's definition in the table."""
+    op = TABLE[act["op"]]
+    problems = []
+    if op.component and op.component not in comps:
+        problems.append((at, f"{op.name} needs {op.component!r} in components"))
+    if op.field_ref:
+        key, allowed = op.field_ref
+        ref = act[key]
+        if isinstance(ref, str) and types.get(ref) not in allowed:
+            problems.append((f"{at}.{key}", f"expected a declared {' or '.join(allowed)} field, got {ref!r}"))
+    if op.check:
+        problems += op.check(act, at, types, event)
     return problems
 
 
@@ -262,8 +223,9 @@ def implied_components(ir: Any) -> list[str]:
     if isinstance(ir, dict) and isinstance(ir.get("behaviours"), list):
         for beh in ir["behaviours"]:
             for act in (beh.get("actions") if isinstance(beh, dict) else None) or []:
-                if isinstance(act, dict) and act.get("op") in _NEEDS_COMPONENT:
-                    need.add(_NEEDS_COMPONENT[act["op"]])
+                op = TABLE.get(act.get("op")) if isinstance(act, dict) else None
+                if op is not None and op.component:
+                    need.add(op.component)
     return [c for c in COMPONENTS if c in need]
 
 
@@ -296,16 +258,6 @@ def complete_components(ir: Any) -> tuple[Any, list[str]]:
 _FIELD_NAME = re.compile(_FIELD_NAME_PATTERN)
 
 
-def _value_type(v: Any) -> str | None:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    return "string" if isinstance(v, str) else None
-
-
 def complete_fields(ir: Any) -> tuple[Any, list[str]]:
     """``(ir with every field its ops name declared, "name: type" for each field added)``.
 
@@ -325,14 +277,11 @@ def complete_fields(ir: Any) -> tuple[Any, list[str]]:
         for act in (beh.get("actions") if isinstance(beh, dict) else None) or []:
             if not isinstance(act, dict):
                 continue
-            op = act.get("op")
-            if op in _FIELD_REFS:
-                key, allowed = _FIELD_REFS[op]
-                name, ftype = act.get(key), allowed[0]
-            elif op == "set_field":
-                name, ftype = act.get("field"), _value_type(act.get("value"))
-            else:
+            op = TABLE.get(act.get("op"))
+            needed = op.needed_field(act) if op is not None else None
+            if needed is None:
                 continue
+            name, ftype = needed
             if (isinstance(name, str) and ftype and _FIELD_NAME.match(name) and name not in declared):
                 declared.add(name)
                 added.append({"name": name, "type": ftype})

@@ -8,11 +8,12 @@ neither is the op list alone. :func:`mismatches` compares what a script would *d
   behaviour (ops that run in the same frame);
 * a trigger: its event, its key, its timer interval; a condition: its kind, comparison, value,
   tag, held key and field;
-* ops: ``rotate`` axis and degrees per second; ``translate`` the velocity ``direction × speed``
-  (``[0, 0, 1]`` at 1.5 is ``[0, 0, 1.5]`` at 1); ``apply_force`` force and mode (Force when
-  absent); ``destroy`` target and delay (0 when absent); ``set_active`` object and state;
-  ``set_field`` field, value and mode (set when absent); ``log`` the message (case, quotes,
-  end punctuation and spacing ignored); ``spawn`` / ``play_sound`` the field they name;
+* ops (each op's ``differs`` in :data:`almost_irgen.ops.TABLE`): ``rotate`` axis and degrees
+  per second; ``translate`` the velocity ``direction × speed`` (``[0, 0, 1]`` at 1.5 is
+  ``[0, 0, 1.5]`` at 1); ``apply_force`` force and mode (Force when absent); ``destroy`` target
+  and delay (0 when absent); ``set_active`` object and state; ``set_field`` field, value and
+  mode (set when absent); ``log`` the message (case, quotes, end punctuation and spacing
+  ignored); ``spawn`` / ``play_sound`` the field they name;
 * an amount given as a field name (``"degrees_per_second": "speed"``) is matched as a field
   (see names) when both sides give a field, else as that field's default (C#'s 0 without one,
   the value the script starts with) against the other side's number;
@@ -36,6 +37,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from .ir import problems
+from .ops import TABLE
 
 _REL, _ABS = 1e-3, 1e-6
 
@@ -95,66 +97,54 @@ def _amount(ir: dict, v: Any) -> Any:
     return v
 
 
-def _amount_eq(p: Any, pir: dict, r: Any, rir: dict, names: _Fields) -> bool:
-    if isinstance(p, str) and isinstance(r, str):
-        return names.bind(r, p)
-    return _num_eq(_amount(pir, p), _amount(rir, r))
+class _Same:
+    """The comparisons an op's ``differs`` (:data:`almost_irgen.ops.TABLE`) makes between a
+    predicted action (of IR ``pir``) and an expected one (of ``rir``), with the field renaming
+    ``names`` (extended as fields are matched)."""
 
+    def __init__(self, pir: dict, rir: dict, names: _Fields) -> None:
+        self.pir, self.rir, self.names = pir, rir, names
 
-def _value_eq(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return _num_eq(a, b)
-    return isinstance(a, str) and isinstance(b, str) and norm_text(a) == norm_text(b)
+    num = staticmethod(_num_eq)
+    vec = staticmethod(_vec_eq)
+
+    def text(self, a: Any, b: Any) -> bool:
+        return norm_text(a) == norm_text(b)
+
+    def value(self, a: Any, b: Any) -> bool:
+        """A set_field value: booleans by identity, numbers within tolerance, text normalised."""
+        if isinstance(a, bool) or isinstance(b, bool):
+            return a is b
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return _num_eq(a, b)
+        return isinstance(a, str) and isinstance(b, str) and norm_text(a) == norm_text(b)
+
+    def field(self, ref: Any, pred: Any) -> bool:
+        """Expected field ``ref`` is predicted field ``pred`` (binding the two)."""
+        return self.names.bind(ref, pred)
+
+    def pred_amount(self, v: Any) -> Any:
+        return _amount(self.pir, v)
+
+    def ref_amount(self, v: Any) -> Any:
+        return _amount(self.rir, v)
+
+    def amount(self, p: Any, r: Any) -> bool:
+        """Two amounts: both fields (matched as fields), or else as numbers (a field's default)."""
+        if isinstance(p, str) and isinstance(r, str):
+            return self.names.bind(r, p)
+        return _num_eq(_amount(self.pir, p), _amount(self.rir, r))
 
 
 def _action_diff(p: dict, pir: dict, r: dict, rir: dict, names: _Fields) -> str | None:
-    """Why predicted action ``p`` is not expected action ``r`` (None: it is; ``names`` is extended)."""
-    op = r["op"]
-    if p["op"] != op:
-        return f"{p['op']} instead of {op}"
-    if op == "custom":
-        return None if norm_text(p["text"]) == norm_text(r["text"]) else f"custom text {p['text']!r}, not {r['text']!r}"
-    if op == "rotate":
-        if p["axis"] != r["axis"]:
-            return f"rotate around {p['axis']}, not {r['axis']}"
-        pa, ra = p["degrees_per_second"], r["degrees_per_second"]
-        return None if _amount_eq(pa, pir, ra, rir, names) else f"rotate at {pa} degrees per second, not {ra}"
-    if op == "translate":
-        ps, rs = p["speed"], r["speed"]
-        if isinstance(ps, str) and isinstance(rs, str):  # the same tunable speed field: compare the directions
-            if not names.bind(rs, ps):
-                return f"translate at speed {ps!r}, not {rs!r}"
-            ps = rs = 1
-        pv = [x * _amount(pir, ps) for x in p["direction"]]
-        rv = [x * _amount(rir, rs) for x in r["direction"]]
-        return None if _vec_eq(pv, rv) else f"translate velocity {_fmt(pv)}, not {_fmt(rv)}"
-    if op == "apply_force":
-        if not _vec_eq(p["force"], r["force"]):
-            return f"force {_fmt(p['force'])}, not {_fmt(r['force'])}"
-        pm, rm = p.get("mode", "Force"), r.get("mode", "Force")
-        return None if pm == rm else f"force mode {pm}, not {rm}"
-    if op == "destroy":
-        if p["target"] != r["target"]:
-            return f"destroy {p['target']}, not {r['target']}"
-        pd, rd = p.get("delay_s", 0), r.get("delay_s", 0)
-        return None if _num_eq(pd, rd) else f"destroy after {pd} s, not {rd}"
-    if op == "log":
-        return None if norm_text(p["message"]) == norm_text(r["message"]) else f"log {p['message']!r}, not {r['message']!r}"
-    if op == "set_active" and p["active"] != r["active"]:
-        return f"set_active {p['active']}, not {r['active']}"
-    if op == "set_field":
-        if not _value_eq(p["value"], r["value"]):
-            return f"set_field value {p['value']!r}, not {r['value']!r}"
-        if p.get("mode", "set") != r.get("mode", "set"):
-            return f"set_field mode {p.get('mode', 'set')}, not {r.get('mode', 'set')}"
-    key = {"spawn": "prefab_field", "play_sound": "clip_field", "set_active": "target_field", "set_field": "field"}[op]
-    return None if names.bind(r[key], p[key]) else f"{op} on field {p[key]!r}, not {r[key]!r}"
-
-
-def _fmt(v: list) -> str:
-    return "[" + ", ".join(f"{x:g}" for x in v) + "]"
+    """Why predicted action ``p`` is not expected action ``r`` (None: it is; ``names`` is extended):
+    the expected op's ``differs`` in :data:`almost_irgen.ops.TABLE`, or else every key equal."""
+    if p["op"] != r["op"]:
+        return f"{p['op']} instead of {r['op']}"
+    differs = TABLE[r["op"]].differs
+    if differs is None:
+        return None if p == r else f"{r['op']} {p}, not {r}"
+    return differs(p, r, _Same(pir, rir, names))
 
 
 def _condition_diff(p: dict | None, r: dict | None, names: _Fields) -> str | None:

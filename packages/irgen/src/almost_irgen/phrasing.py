@@ -24,86 +24,21 @@ import random
 import re
 from collections.abc import Callable
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-        "seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+from .ops import TABLE, Fam
 
-
-def number_words(n: int) -> str:
-    """0 … 999 in words ("three hundred sixty")."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _ONES[n % 10])
-    rest = n % 100
-    return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + number_words(rest))
-
-
-def _num(v, rng: random.Random, words: float = 0.2) -> str:
-    """A number as people write it: digits, or words for a small whole number."""
-    if isinstance(v, str):
-        return v
-    if float(v).is_integer():
-        v = int(v)
-        if 0 <= v < 1000 and rng.random() < words:
-            return number_words(v)
-    return str(v)
-
-
-def humanize(name: str) -> str:
-    """``hitSound`` → ``hit sound``."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
-
-
-def _field(name: str, rng: random.Random) -> str:
-    return name if rng.random() < 0.6 else f"the {humanize(name)}"
-
-
-KEY_SAYS = {"Space": ["space", "spacebar", "the space key", "the space bar", "Space"],
-            "Return": ["enter", "return", "the enter key", "Return"], "Escape": ["escape", "esc", "the escape key"],
-            "LeftShift": ["shift", "left shift", "the shift key"],
-            "Mouse0": ["the left mouse button", "left click", "the mouse button"],
-            "UpArrow": ["the up arrow", "up arrow", "the up arrow key"],
-            "DownArrow": ["the down arrow", "down arrow", "the down arrow key"],
-            "LeftArrow": ["the left arrow", "left arrow", "the left arrow key"],
-            "RightArrow": ["the right arrow", "right arrow", "the right arrow key"]}
-TAG_SAYS = {"Player": ["the player", "the Player", "anything tagged Player", "an object tagged Player"],
-            "Enemy": ["an enemy", "an Enemy", "anything tagged Enemy", "something with the Enemy tag"],
-            "Bullet": ["a bullet", "a Bullet", "anything tagged Bullet", "an object tagged Bullet"],
-            "Pickup": ["a pickup", "a Pickup", "anything tagged Pickup", "something with the Pickup tag"],
-            "Ground": ["the ground", "the Ground", "anything tagged Ground", "an object tagged Ground"]}
-
-
-def key_name(key: str, rng: random.Random) -> str:
-    return rng.choice(KEY_SAYS.get(key, [key, f"the {key} key", key.lower()]))
-
-
-def tag_name(tag: str, rng: random.Random) -> str:
-    return rng.choice(TAG_SAYS.get(tag, [f"anything tagged {tag}", f"an object tagged {tag}"]))
-
-
-_DIRS = {(0, 0, 1): (["forward", "forwards", "ahead"], "forward"), (0, 0, -1): (["backward", "back"], "backward"),
-         (1, 0, 0): (["right", "to the right"], "rightward"), (-1, 0, 0): (["left", "to the left"], "leftward"),
-         (0, 1, 0): (["up", "upward", "upwards"], "upward"), (0, -1, 0): (["down", "downward"], "downward")}
-
-
-def _vec(v) -> str:
-    return "(" + ", ".join(str(int(x)) if float(x).is_integer() else str(x) for x in v) + ")"
-
-
-def _unit(v) -> tuple[tuple | None, float]:
-    """A vector as (axis-aligned unit direction, magnitude), or (None, 0) when it is not on one axis."""
-    nz = [i for i, x in enumerate(v) if x]
-    if len(nz) != 1:
-        return None, 0
-    m = abs(v[nz[0]])
-    return tuple(int(x / m) for x in v), m
-
+# re-exported: how keys, tags, numbers and names are said lives in almost_irgen.words
+from .words import KEY_SAYS as KEY_SAYS
+from .words import TAG_SAYS as TAG_SAYS
+from .words import humanize as humanize
+from .words import key_name, tag_name
+from .words import number_words as number_words
+from .words import say_field as _field
+from .words import say_number as _num
 
 # -- the table: kind → [(family id, held out, phrase function)] --------------------------------------
 # a phrase function takes (the trigger / condition / action, rng) and returns words; an action's
-# words start with the verb in its base form ("spin …"), the frames conjugate it ("spins …")
-Fam = tuple[str, bool, Callable]
+# words (each op's ``phrases`` in almost_irgen.ops.TABLE) start with the verb in its base form
+# ("spin …"), the frames conjugate it ("spins …")
 
 
 def _who(b: dict, rng: random.Random) -> str:
@@ -167,86 +102,7 @@ CONDITIONS: dict[str, list[Fam]] = {
 }
 
 
-def _deg(a: dict, r: random.Random) -> str:
-    return _num(a["degrees_per_second"], r)
-
-
-def _move(a: dict, r: random.Random, words: list[str]) -> str:
-    d, m = _unit(a["direction"])
-    where = r.choice(_DIRS[d][0]) if d in _DIRS and m == 1 else f"along {_vec(a['direction'])}"
-    return r.choice(words).format(dir=where, s=_num(a["speed"], r))
-
-
-def _force(a: dict, r: random.Random, impulse: list[str], push: list[str], vec: list[str]) -> str:
-    d, m = _unit(a["force"])
-    if d not in _DIRS:
-        return r.choice(vec).format(v=_vec(a["force"]), kind="an impulse" if a.get("mode") == "Impulse" else "a force")
-    words, adj = _DIRS[d]
-    pick = impulse if a.get("mode") == "Impulse" else push
-    return r.choice(pick).format(dir=r.choice(words), adj=adj, m=_num(m, r), an="an" if adj[0] in "aeiou" else "a")
-
-
-def _destroy(a: dict, r: random.Random, self_words: list[str], other_words: list[str]) -> str:
-    text = r.choice(self_words if a["target"] == "self" else other_words)
-    if a.get("delay_s"):
-        d = _num(a["delay_s"], r)
-        text += r.choice([f" after {d} seconds", f" after {d} s", f" {d} seconds later"])
-    return text
-
-
-def _set(a: dict, r: random.Random, style: str) -> str:
-    f, v = _field(a["field"], r), a["value"]
-    vt = str(v).lower() if isinstance(v, bool) else _num(v, r)
-    if a.get("mode") == "add":
-        if style == "code":
-            return f"do {a['field']} += {v}"
-        if style == "change" and isinstance(v, int | float) and v != 0:
-            return f"increase {f} by {_num(v, r)}" if v > 0 else f"decrease {f} by {_num(-v, r)}"
-        return f"add {vt} to {f}"
-    if style == "code":
-        return f"do {a['field']} = {str(v).lower() if isinstance(v, bool) else v}"
-    return f"make {f} {vt}" if style == "change" else f"set {f} to {vt}"
-
-
-ACTIONS: dict[str, list[Fam]] = {
-    "rotate": [("rotate.degrees", False, lambda a, r: f"rotate around {r.choice(['', 'the '])}{a['axis']}{r.choice(['', ' axis'])} at {_deg(a, r)} degrees per second"),
-               ("rotate.spin", False, lambda a, r: f"spin around the {a['axis']} axis at {_deg(a, r)} {r.choice(['deg/s', 'deg per sec', 'degrees a second'])}"),
-               ("rotate.turn", False, lambda a, r: f"turn on {a['axis']} at {_deg(a, r)} {r.choice(['degrees/s', '°/s', 'degrees each second'])}"),
-               ("rotate.symbol", True, lambda a, r: f"rotate {_deg(a, r)}°/s about the {a['axis']} axis")],
-    "translate": [("translate.move", False, lambda a, r: _move(a, r, ["move {dir} at speed {s}", "move {dir} at {s} units per second"])),
-                  ("translate.slide", False, lambda a, r: _move(a, r, ["slide {dir} at a speed of {s}", "travel {dir}, speed {s}"])),
-                  ("translate.go", True, lambda a, r: _move(a, r, ["go {dir} with speed {s}"]))],
-    "apply_force": [
-        ("apply_force.launch", False, lambda a, r: _force(a, r, ["launch it {dir} with an impulse of {m}", "apply an impulse of {m} {dir}"],
-                                                          ["push it {dir} with force {m}", "apply a force of {m} {dir}"],
-                                                          ["apply {kind} of {v}", "push it with {kind} of {v}"])),
-        ("apply_force.adjective", False, lambda a, r: _force(a, r, ["apply {an} {adj} impulse of {m}", "add {an} {adj} impulse of {m}"],
-                                                             ["apply {an} {adj} force of {m}", "add {an} {adj} force of {m}"],
-                                                             ["add {kind} {v}"])),
-        ("apply_force.give", True, lambda a, r: _force(a, r, ["give it {an} {adj} kick of {m} at once"], ["give it a steady {adj} push of {m}"],
-                                                       ["give it {kind} of {v}"]))],
-    "spawn": [("spawn.spawn", False, lambda a, r: f"spawn {_field(a['prefab_field'], r)}"),
-              ("spawn.instantiate", False, lambda a, r: f"{r.choice(['instantiate', 'create'])} {_field(a['prefab_field'], r)}"),
-              ("spawn.copy", True, lambda a, r: f"make a copy of {a['prefab_field']}")],
-    "destroy": [("destroy.destroy", False, lambda a, r: _destroy(a, r, ["destroy itself", "destroy this object", "destroy the game object"],
-                                                                ["destroy the other object", "destroy whatever it touched"])),
-                ("destroy.disappear", False, lambda a, r: _destroy(a, r, ["disappear", "get destroyed", "self-destruct"],
-                                                                  ["destroy the thing that hit it", "destroy the other thing"])),
-                ("destroy.remove", True, lambda a, r: _destroy(a, r, ["remove itself from the scene"], ["remove the other object from the scene"]))],
-    "play_sound": [("play_sound.play", False, lambda a, r: f"play {_field(a['clip_field'], r)}"),
-                   ("play_sound.sound", False, lambda a, r: f"play the {humanize(a['clip_field'])} {r.choice(['sound', 'clip', 'audio'])}"),
-                   ("play_sound.ring", True, lambda a, r: f"make a noise with {a['clip_field']}")],
-    "set_active": [("set_active.show", False, lambda a, r: f"{'show' if a['active'] else 'hide'} {_field(a['target_field'], r)}"),
-                   ("set_active.enable", False, lambda a, r: f"{r.choice(['enable', 'activate']) if a['active'] else r.choice(['disable', 'deactivate'])} {_field(a['target_field'], r)}"),
-                   ("set_active.turn", True, lambda a, r: f"switch {a['target_field']} {'on' if a['active'] else 'off'}")],
-    "set_field": [("set_field.to", False, lambda a, r: _set(a, r, "to")),
-                  ("set_field.change", False, lambda a, r: _set(a, r, "change")),
-                  ("set_field.code", True, lambda a, r: _set(a, r, "code"))],
-    "log": [("log.log", False, lambda a, r: r.choice([f"log '{a['message']}'", f'log "{a["message"]}"', f"log {a['message']}"])),
-            ("log.print", False, lambda a, r: r.choice([f"print {a['message']}", f"print '{a['message']}'", f'print "{a["message"]}"'])),
-            ("log.console", True, lambda a, r: f"write '{a['message']}' to the console")],
-    "custom": [("custom.text", False, lambda a, r: a["text"])],
-}
+ACTIONS: dict[str, list[Fam]] = {name: list(op.phrases) for name, op in TABLE.items()}
 PHRASES = {"trigger": TRIGGERS, "condition": CONDITIONS, "action": ACTIONS}
 
 
@@ -272,29 +128,28 @@ def _pick(fams: list[Fam], rng: random.Random, heldout: bool) -> Fam:
     return rng.choice([f for f in fams if not f[1]] or fams)
 
 
+def _say(fams: list[Fam], thing: dict, rng: random.Random, heldout: bool, used: set[str]) -> str:
+    """``thing`` (a trigger's behaviour, a condition, an action) in a family drawn from ``fams``."""
+    fid, _, fn = _pick(fams, rng, heldout)
+    used.add(fid)
+    return fn(thing, rng)
+
+
 def _clauses(ir: dict, rng: random.Random, heldout: bool, used: set[str], third: bool) -> list[tuple[str, str]]:
     """Per behaviour: (when-words, action-words)."""
     out = []
     for b in ir["behaviours"]:
-        acts = []
-        for a in b["actions"]:
-            fid, _, fn = _pick(ACTIONS[a["op"]], rng, heldout)
-            used.add(fid)
-            acts.append(conjugate(fn(a, rng)) if third else fn(a, rng))
+        acts = [_say(list(TABLE[a["op"]].phrases), a, rng, heldout, used) for a in b["actions"]]
         joiner = rng.choice([" and ", " and ", ", then ", " and also "])
-        what = joiner.join(acts)
+        what = joiner.join(conjugate(x) for x in acts) if third else joiner.join(acts)
         ev, cond = b["trigger"]["event"], b.get("condition")
-        continuous = all(a["op"] in ("rotate", "translate") for a in b["actions"])
+        continuous = all(TABLE[a["op"]].continuous for a in b["actions"])
         if ev == "update" and continuous and rng.random() < 0.5:
             when = ""  # "a coin that spins at 90 deg/s": per frame without saying so
         else:
-            fid, _, fn = _pick(TRIGGERS[ev], rng, heldout)
-            used.add(fid)
-            when = fn(b, rng)
+            when = _say(TRIGGERS[ev], b, rng, heldout, used)
         if cond and cond["kind"] != "tag":  # a tag is said in the contact trigger's words
-            fid, _, fn = _pick(CONDITIONS[cond["kind"]], rng, heldout)
-            used.add(fid)
-            when = f"{when} {fn(cond, rng)}".strip()
+            when = f"{when} {_say(CONDITIONS[cond['kind']], cond, rng, heldout, used)}".strip()
         out.append((when, what))
     return out
 
@@ -363,10 +218,16 @@ FRAMES: dict[str, tuple[bool, float, Callable]] = {
 }
 TYPO_P = 0.15  # a share of the non-legacy sentences gets lower case, no end punctuation and one typo
 
-HELDOUT = frozenset([f for f, (h, _, _) in FRAMES.items() if h] +
-                    [fid for table in PHRASES.values() for fams in table.values() for fid, h, _ in fams if h])
-ALL_FAMILIES = frozenset(list(FRAMES) + ["typo"] +
-                         [fid for table in PHRASES.values() for fams in table.values() for fid, _, _ in fams])
+
+
+def _families() -> list[tuple[str, bool]]:
+    """``(family id, held out)`` of every frame and every wording of :data:`PHRASES`."""
+    return [(f, h) for f, (h, _, _) in FRAMES.items()] + [
+        (fid, h) for table in PHRASES.values() for fams in table.values() for fid, h, _ in fams]
+
+
+HELDOUT = frozenset(f for f, h in _families() if h)
+ALL_FAMILIES = frozenset([f for f, _ in _families()] + ["typo"])
 
 _TYPO_WORDS = frozenset("rotate around degrees second seconds pressed every forward destroy spawn player collides "
                         "enters impulse frame itself object sound press start starts enabled something anything "

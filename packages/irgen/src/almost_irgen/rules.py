@@ -1,6 +1,6 @@
 """The offline reference generator: IR → C# 7.3 by rules, and the ``sampler/rules`` component.
 
-Every typed op has one rule; the output compiles with mono's ``mcs`` against the shipped
+Every typed op has one rule (its ``csharp`` in :data:`almost_irgen.ops.TABLE`); the output compiles with mono's ``mcs`` against the shipped
 ``UnityEngine`` stub. It is the offline data source of ``synth``, the baseline row of every
 evaluation table, and a :class:`~almost.protocols.Sampler` (conditions are IR dicts, samples
 are C# source strings; it is deterministic, so the generator is ignored).
@@ -8,9 +8,10 @@ are C# source strings; it is deterministic, so the generator is ignored).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
+
+from .ops import cs_float, cs_other, cs_string, cs_vec, op
 
 # trigger event → the Unity method it lives in, with its signature
 METHODS = {
@@ -27,97 +28,34 @@ METHODS = {
 }
 METHOD_ORDER = ("awake", "on_enable", "start", "update", "fixed_update", "on_disable",
                 "on_trigger_enter", "on_collision_enter")
-AXES = {"x": "Vector3.right", "y": "Vector3.up", "z": "Vector3.forward"}
-
-
-def _num(v: float) -> str:
-    """A C# float literal."""
-    if isinstance(v, bool):
-        raise TypeError("bool is not a number")
-    text = repr(float(v))
-    if "e" in text or "inf" in text or "nan" in text:
-        text = f"{float(v):.6f}"
-    return text.rstrip("0").rstrip(".") + "f" if "." in text else text + "f"
-
-
-def _ref(v: Any) -> str:
-    return v if isinstance(v, str) else _num(v)
-
-
-def _str(s: str) -> str:
-    return json.dumps(s, ensure_ascii=True)  # a valid C# regular string literal
-
-
-def _vec(v: Sequence[float]) -> str:
-    return f"new Vector3({', '.join(_num(x) for x in v)})"
 
 
 def field_line(f: dict) -> str:
     t, name, d = f["type"], f["name"], f.get("default")
     if t == "float":
-        return f"public float {name} = {_num(d if d is not None else 0)};"
+        return f"public float {name} = {cs_float(d if d is not None else 0)};"
     if t == "int":
         return f"public int {name} = {int(d or 0)};"
     if t == "bool":
         return f"public bool {name} = {'true' if d else 'false'};"
     if t == "string":
-        return f"public string {name} = {_str(d or '')};"
+        return f"public string {name} = {cs_string(d or '')};"
     if t == "Vector3":
-        return f"public Vector3 {name} = {_vec(d or [0, 0, 0])};"
+        return f"public Vector3 {name} = {cs_vec(d or [0, 0, 0])};"
     return f"public {t} {name};"
 
 
 def action_lines(act: dict, event: str) -> list[str]:
-    op = act["op"]
-    if op == "rotate":
-        per = "Time.fixedDeltaTime" if event == "fixed_update" else "Time.deltaTime"
-        once = event not in ("update", "fixed_update")  # per-second amounts; one-shot events apply them once
-        amount = _ref(act["degrees_per_second"])
-        scale = "" if once else f" * {per}"
-        return [f"transform.Rotate({AXES[act['axis']]} * {amount}{scale});"]
-    if op == "translate":
-        per = "Time.fixedDeltaTime" if event == "fixed_update" else "Time.deltaTime"
-        once = event not in ("update", "fixed_update")  # per-second amounts; one-shot events apply them once
-        scale = "" if once else f" * {per}"
-        return [f"transform.Translate({_vec(act['direction'])} * {_ref(act['speed'])}{scale});"]
-    if op == "apply_force":
-        mode = act.get("mode", "Force")
-        return [f"GetComponent<Rigidbody>().AddForce({_vec(act['force'])}, ForceMode.{mode});"]
-    if op == "spawn":
-        return [f"Instantiate({act['prefab_field']}, transform.position, transform.rotation);"]
-    if op == "destroy":
-        target = "gameObject" if act["target"] == "self" else _other(event)
-        delay = act.get("delay_s", 0)
-        return [f"Destroy({target}, {_num(delay)});" if delay else f"Destroy({target});"]
-    if op == "play_sound":
-        return [f"GetComponent<AudioSource>().PlayOneShot({act['clip_field']});"]
-    if op == "set_active":
-        return [f"{act['target_field']}.SetActive({'true' if act['active'] else 'false'});"]
-    if op == "set_field":
-        v = act["value"]
-        if isinstance(v, bool):
-            lit = "true" if v else "false"
-        elif isinstance(v, str):
-            lit = _str(v)
-        else:
-            lit = str(v) if isinstance(v, int) else _num(v)
-        return [f"{act['field']} {'+=' if act.get('mode') == 'add' else '='} {lit};"]
-    if op == "log":
-        return [f"Debug.Log({_str(act['message'])});"]
-    if op == "custom":
-        return [f"// TODO: {line}" for line in act["text"].splitlines() or [""]]
-    raise ValueError(f"unknown op {op!r}")
-
-
-def _other(event: str) -> str:
-    return "collision.gameObject" if event == "on_collision_enter" else "other.gameObject"
+    """The C# statements of one action in the method of trigger ``event`` (its op's rule in
+    :data:`almost_irgen.ops.TABLE`)."""
+    return op(act["op"]).csharp(act, event)
 
 
 def condition_expr(cond: dict, event: str) -> str:
     if cond["kind"] == "compare":
-        return f"{cond['field']} {cond['cmp']} {_num(cond['value'])}"
+        return f"{cond['field']} {cond['cmp']} {cs_float(cond['value'])}"
     if cond["kind"] == "tag":
-        return f"{_other(event)}.CompareTag({_str(cond['tag'])})"
+        return f"{cs_other(event)}.CompareTag({cs_string(cond['tag'])})"
     return f"Input.GetKey(KeyCode.{cond['key']})"
 
 
@@ -143,7 +81,7 @@ def generate(ir: dict) -> str:
             guards.append(condition_expr(beh["condition"], event))
         if event == "timer":
             body = [f"_timer{i} = 0f;", *body]
-            block = [f"_timer{i} += Time.deltaTime;", f"if (_timer{i} >= {_num(trig['interval_s'])}" +
+            block = [f"_timer{i} += Time.deltaTime;", f"if (_timer{i} >= {cs_float(trig['interval_s'])}" +
                      (f" && {' && '.join(guards)})" if guards else ")"), "{", *["    " + s for s in body], "}"]
         elif guards:
             block = [f"if ({' && '.join(guards)})", "{", *["    " + s for s in body], "}"]

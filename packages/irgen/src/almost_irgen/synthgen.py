@@ -22,22 +22,18 @@ import attrs
 
 from .ir import IR_VERSION, KEYS, validate
 
+# re-exported: what custom ops say (every op's draw is in almost_irgen.ops)
+from .ops import CUSTOM_TEXTS as CUSTOM_TEXTS
+from .ops import TABLE, Draw
+from .ops import WORDS as _WORDS
+from .ops import round_amount as _round
+
 _NOUNS = ["Coin", "Door", "Enemy", "Player", "Turret", "Platform", "Crate", "Gem", "Rocket", "Drone",
           "Lamp", "Fan", "Spike", "Portal", "Ball", "Wheel", "Bell", "Orb", "Trap", "Gate", "Bird", "Star"]
 _ROLES = ["Spinner", "Mover", "Spawner", "Controller", "Trigger", "Pickup", "Launcher", "Logger",
           "Switch", "Timer", "Bouncer", "Guard", "Emitter", "Handler", "Sound", "Killer"]
 _TAGS = ["Player", "Enemy", "Bullet", "Pickup", "Ground"]
-# free-text actions; none starts with a verb that a typed op's sentence uses ("show X" is
-# set_active): "show the score" was answered with a typed op instead of `custom` in runs D-F
-CUSTOM_TEXTS = ["flash the material red", "shake the camera", "fade out over one second", "display the score"]
-# the amounts people ask for: a model copies numbers it has seen in many places better
-ROTATE_DEG = [15, 30, 45, 60, 90, 120, 180, 270, 360, 720]
-SPEEDS = [0.5, 1, 1.5, 2, 3, 4, 5, 10]
-FORCES = [1, 2, 3, 5, 7, 10, 15, 20]
 INTERVALS = [0.5, 1, 1.5, 2, 3, 4, 5, 10]
-SET_VALUES = [1, -1, 5, 0, 10, 100, 2, -5]
-AXIS_DIRECTIONS = ((0, 0, 1), (0, 0, -1), (1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0))
-_WORDS = ["started", "hit", "ready", "spawned", "boom", "tick", "done", "armed", "open", "closed"]
 
 # trigger kind → its events; random_ir draws a kind evenly, then an event of that kind
 TRIGGER_KINDS = {"once": ("awake", "start", "on_enable"), "frame": ("update", "fixed_update"),
@@ -63,10 +59,6 @@ class Size:
     max_fields: int = 3
     max_behaviours: int = 2
     max_actions: int = 2
-
-
-def _round(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else round(x, 2)
 
 
 def random_ir(rng: random.Random, size: Size = Size()) -> dict:
@@ -107,56 +99,14 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
         trig = _trigger(rng, event)
         beh: dict = {"trigger": trig}
         if rng.random() < (0.5 if event in CONTACT else 0.3):  # a contact's tag check is the common case
-            if event in CONTACT and rng.random() < 0.7:
-                beh["condition"] = {"kind": "tag", "tag": rng.choice(_TAGS)}
-            elif event in KEY_HELD_EVENTS and rng.random() < 0.5:
-                beh["condition"] = {"kind": "key_held", "key": rng.choice(KEYS)}
-            else:
-                beh["condition"] = {"kind": "compare", "field": field_of(("int", "float")),
-                                    "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10, 100])}
-        ops = ["rotate", "translate", "apply_force", "spawn", "destroy", "play_sound", "set_active",
-               "set_field", "log", "custom"]
+            beh["condition"] = _condition(rng, event, field_of)
         actions = []
+        draw = Draw(rng, event, field_of, lambda name: next(f["type"] for f in fields if f["name"] == name))
         for _ in range(rng.randint(1, size.max_actions)):
-            op = rng.choice(ops)
-            if op == "rotate":
-                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice(ROTATE_DEG))
-                act = {"op": op, "axis": rng.choice("xyz"), "degrees_per_second": amount}
-            elif op == "translate":
-                amount = field_of(("float",)) if rng.random() < 0.5 else _round(rng.choice(SPEEDS))
-                act = {"op": op, "direction": list(rng.choice(AXIS_DIRECTIONS)), "speed": amount}
-            elif op == "apply_force":
-                if rng.random() < 0.5:  # along one axis ("an upward impulse of 5", "pushed forward with force 20")
-                    force = [x * rng.choice(FORCES) for x in rng.choice(AXIS_DIRECTIONS)]
-                else:
-                    force = [0, rng.choice([1, 5, 10]), rng.choice([0, 2])]
-                act = {"op": op, "force": force, "mode": rng.choice(["Force", "Impulse"])}
-                comps.append("Rigidbody")
-            elif op == "spawn":
-                act = {"op": op, "prefab_field": field_of(("GameObject",))}
-            elif op == "destroy":
-                other = event in CONTACT and rng.random() < 0.6
-                act = {"op": op, "target": "other" if other else "self"}
-                if rng.random() < 0.3:
-                    act["delay_s"] = rng.choice([0.5, 1, 2, 3])
-            elif op == "play_sound":
-                act = {"op": op, "clip_field": field_of(("AudioClip",))}
-                comps.append("AudioSource")
-            elif op == "set_active":
-                act = {"op": op, "target_field": field_of(("GameObject",)), "active": rng.random() < 0.5}
-            elif op == "set_field":
-                name = field_of(("int", "float", "bool"))
-                kind = next(f["type"] for f in fields if f["name"] == name)
-                if kind == "bool":
-                    act = {"op": op, "field": name, "value": rng.random() < 0.5}
-                else:
-                    act = {"op": op, "field": name, "value": rng.choice(SET_VALUES)}
-                    if rng.random() < 0.5:
-                        act["mode"] = "add"
-            elif op == "log":
-                act = {"op": op, "message": rng.choice(_WORDS)}
-            else:
-                act = {"op": op, "text": rng.choice(CUSTOM_TEXTS)}
+            op = TABLE[rng.choice(list(TABLE))]
+            act = op.draw(draw)
+            if op.component:
+                comps.append(op.component)
             actions.append(act)
         beh["actions"] = actions
         behaviours.append(beh)
@@ -167,6 +117,15 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
         ir["fields"] = fields
     ir["behaviours"] = behaviours
     return validate(ir)
+
+
+def _condition(rng: random.Random, event: str, field_of) -> dict:
+    if event in CONTACT and rng.random() < 0.7:
+        return {"kind": "tag", "tag": rng.choice(_TAGS)}
+    if event in KEY_HELD_EVENTS and rng.random() < 0.5:
+        return {"kind": "key_held", "key": rng.choice(KEYS)}
+    return {"kind": "compare", "field": field_of(("int", "float")),
+            "cmp": rng.choice(["<", ">", "<=", ">=", "!="]), "value": rng.choice([0, 1, 10, 100])}
 
 
 def _trigger(rng: random.Random, event: str) -> dict:
@@ -204,27 +163,7 @@ _WHEN = {"awake": "when it wakes", "start": "at start", "update": "every frame",
 
 
 def _action_text(a: dict) -> str:
-    op = a["op"]
-    if op == "rotate":
-        return f"rotate around {a['axis']} by {a['degrees_per_second']} degrees per second"
-    if op == "translate":
-        return f"move along {a['direction']} at speed {a['speed']}"
-    if op == "apply_force":
-        return f"push with force {a['force']} ({a.get('mode', 'Force')})"
-    if op == "spawn":
-        return f"spawn {a['prefab_field']}"
-    if op == "destroy":
-        return ("destroy itself" if a["target"] == "self" else "destroy the other object") + (
-            f" after {a['delay_s']} s" if a.get("delay_s") else "")
-    if op == "play_sound":
-        return f"play {a['clip_field']}"
-    if op == "set_active":
-        return f"{'show' if a['active'] else 'hide'} {a['target_field']}"
-    if op == "set_field":
-        return f"{'add' if a.get('mode') == 'add' else 'set'} {a['value']} {'to' if a.get('mode') == 'add' else 'as'} {a['field']}"
-    if op == "log":
-        return f"log '{a['message']}'"
-    return a["text"]
+    return TABLE[a["op"]].describe(a)
 
 
 def describe(ir: dict) -> str:

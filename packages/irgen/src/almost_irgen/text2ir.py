@@ -18,19 +18,18 @@ compact separators, the form :func:`almost_irgen.ir.dumps` writes and training d
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from .ir import (
-    ACTION_SCHEMAS,
-    SCHEMA,
+    action_schemas,
     complete_components,
     complete_fields,
     dumps,
     in_key_order,
     problems,
+    schema,
 )
 
 TEXT_PROMPT = "Write the IR JSON spec (Almost irgen IR 1.0) for this Unity behaviour request."
@@ -38,10 +37,10 @@ TEXT_PROMPT = "Write the IR JSON spec (Almost irgen IR 1.0) for this Unity behav
 
 def decoding_schema() -> dict:
     """The IR schema with every action one of the per-op schemas, compact JSON (no spaces)."""
-    s = copy.deepcopy(SCHEMA)
+    s = schema()
     s.pop("$id", None)
     beh = s["properties"]["behaviours"]["items"]
-    beh["properties"]["actions"]["items"] = {"anyOf": [copy.deepcopy(v) for v in ACTION_SCHEMAS.values()]}
+    beh["properties"]["actions"]["items"] = {"anyOf": list(action_schemas().values())}
     s["properties"]["components"].pop("uniqueItems")  # llguidance cannot enforce it: problems() checks it after
     s["x-guidance"] = {"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"}
     return s

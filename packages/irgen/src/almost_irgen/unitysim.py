@@ -45,13 +45,17 @@ import copy
 import json
 import math
 import shutil
-import struct
 import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
+
+# re-exported: the behaviour corpus is read in almost_irgen.corpus
+from .corpus import CorpusProgram as CorpusProgram
+from .corpus import read_corpus as read_corpus
+from .ops import op
 
 DT = 0.02  # the physics step (Time.fixedDeltaTime), and the frame time of most runs
 ALT_DT = 0.0125  # the frame time of the run where frames and physics steps differ (80 fps)
@@ -80,10 +84,6 @@ class BehaviourResult:
     # did it show at least one effect the spec asks for (an expected event, field value, pose)?
     # An empty class, a class that only logs or one that writes a constant shows none.
     did_something: bool = False
-
-
-def _f32(x: float) -> float:
-    return struct.unpack("f", struct.pack("f", x))[0]
 
 
 # -- quaternions (x, y, z, w), Unity's conventions ----------------------------------------------
@@ -146,7 +146,7 @@ def scenarios(ir: dict) -> list[dict]:
     """The runs that exercise ``ir`` (times in seconds; see the module docstring)."""
     behs = ir["behaviours"]
     timers = [behs[i]["trigger"]["interval_s"] for i in _timer_behaviours(ir)]
-    delays = [a.get("delay_s", 0) for b in behs for a in b["actions"] if a["op"] == "destroy" and a.get("delay_s")]
+    delays = [a[key] for b in behs for a in b["actions"] if (key := op(a["op"]).delay_key) and a.get(key)]
     seconds = BASE_S
     if timers or delays:
         seconds = min(max(seconds, 2.5 * max(timers + delays) + 0.1), 14.0)
@@ -210,6 +210,169 @@ def _in_frames(sc: dict) -> dict:
 
 
 # -- the reference interpreter ------------------------------------------------------------------
+class _World:
+    """One reference run of an IR in a scenario: the state its ops act on (each op's
+    ``interpret(action, world, event, other, time)`` in :data:`almost_irgen.ops.TABLE` calls
+    :meth:`amount`, :meth:`per_second`, :meth:`rotate`, :meth:`move`, :meth:`push`,
+    :meth:`emit`, :meth:`destroy_at` and sets ``fields`` / ``active``) and Unity's loop around
+    them (:func:`expected`)."""
+
+    def __init__(self, ir: dict, sc: dict, reading: str) -> None:
+        self.ir, self.reading = ir, reading
+        self.fr = _in_frames(sc)
+        self.dt, self.frames = sc["dt"], self.fr["frames"]
+        self.fields = _defaults(ir)
+        self.fields.update(sc["sets"])
+        self.types = _field_types(ir)
+        self.comps = set(ir.get("components", []))
+        self.st = {"pos": (0.0, 0.0, 0.0), "rot": (0.0, 0.0, 0.0, 1.0), "vel": (0.0, 0.0, 0.0), "path": 0.0, "turn": 0.0}
+        self.active = {a[key]: True for b in ir["behaviours"] for a in b["actions"] if (key := op(a["op"]).toggles)}
+        self.events: list[list] = []
+        self.pending: list[tuple[float, str]] = []
+        self.nxt = {i: ir["behaviours"][i]["trigger"]["interval_s"] for i in _timer_behaviours(ir)}
+        self.now = {"frame": -1, "alive": True, "enabled": True, "gone": None, "ticks": 0}
+        self.gone_others: set[str] = set()
+        self.step = 0
+        self.trace_fields: list[dict] = []
+        self.trace_active: list[dict] = []
+        self.poses: list[tuple] = []
+        self.ticks: list[int] = []
+
+    # -- what the ops do --------------------------------------------------------------------------
+    def amount(self, ref) -> float:
+        """A number, or the value of the field it names."""
+        return float(self.fields[ref]) if isinstance(ref, str) else float(ref)
+
+    def per_second(self, event: str) -> float:
+        """The scale of a per-second amount in ``event``: a frame's time, or 1 in a one-shot event."""
+        return self.dt if event == "update" else DT if event == "fixed_update" else 1.0
+
+    def rotate(self, axis: str, deg: float) -> None:
+        self.st["rot"] = _qmul(self.st["rot"], _axis_angle(_AXES[axis], deg))
+        self.st["turn"] += abs(deg)
+
+    def move(self, direction, s: float) -> None:
+        """Move ``s`` times ``direction`` in the object's own frame."""
+        d = _qrot(self.st["rot"], tuple(c * s for c in direction))
+        self.st["pos"] = tuple(p + q for p, q in zip(self.st["pos"], d))
+        self.st["path"] += math.sqrt(sum(c * c for c in d))
+
+    def push(self, force, impulse: bool) -> None:
+        """A force over one physics step, or an impulse, on the body's velocity."""
+        k = 1.0 if impulse else DT
+        self.st["vel"] = tuple(v + f * k for v, f in zip(self.st["vel"], force))
+
+    def emit(self, kind: str, detail: str) -> None:
+        self.events.append([self.now["frame"], kind, detail])
+
+    def destroy_at(self, when: float, target: str | None) -> None:
+        self.pending.append((when, target))
+
+    # -- Unity's loop -----------------------------------------------------------------------------
+    def cond_ok(self, b: dict, held: set, other_tag: str | None) -> bool:
+        c = b.get("condition")
+        if not c:
+            return True
+        if c["kind"] == "compare":
+            return _cmp(self.fields[c["field"]], c["cmp"], c["value"])
+        if c["kind"] == "tag":
+            return other_tag == c["tag"]
+        return c["key"] in held
+
+    def _due(self, i: int, b: dict, held: set, time: float) -> bool:
+        """Whether timer behaviour ``i`` ticks in this Update (and count the tick)."""
+        if time < self.nxt[i] - 1e-6:
+            return False
+        interval = b["trigger"]["interval_s"]
+        if not self.cond_ok(b, held, None):
+            if self.reading == "schedule":
+                self.nxt[i] += interval
+            return False
+        self.nxt[i] = self.nxt[i] + interval if self.reading == "schedule" else time + interval
+        self.now["ticks"] += 1
+        return True
+
+    def run(self, event: str, held: set, time: float, down: set = frozenset(), other=None) -> None:
+        """Call ``event`` on the object: every behaviour it triggers whose condition holds."""
+        for i, b in enumerate(self.ir["behaviours"]):
+            ev = b["trigger"]["event"]
+            if ev == "timer":
+                if event != "update" or not self._due(i, b, held, time):
+                    continue
+            elif ev == "key_down":
+                if event != "update" or b["trigger"]["key"] not in down or not self.cond_ok(b, held, None):
+                    continue
+            elif ev != event or not self.cond_ok(b, held, other[1] if other else None):
+                continue
+            for a in b["actions"]:
+                interpret = op(a["op"]).interpret
+                if interpret is not None:
+                    interpret(a, self, ev, other[0] if other else None, time)
+
+    def record(self) -> None:
+        self.trace_fields.append({k: v for k, v in self.fields.items() if self.types[k] in _WATCH_TYPES})
+        self.trace_active.append(dict(self.active))
+        st = self.st
+        self.poses.append((st["pos"], st["rot"], st["vel"], st["path"], st["turn"]))
+        self.ticks.append(self.now["ticks"])
+
+    def end_run(self, time: float) -> tuple:
+        """The run ends: OnDisable on a copy of the state (returned), then the overrun goes on
+        from the state before it."""
+        keep = copy.deepcopy((self.fields, self.active, self.st, self.pending, self.gone_others))
+        if self.now["alive"] and self.now["enabled"]:
+            self.run("on_disable", set(), time)
+        final = (dict(self.fields), dict(self.active), dict(self.st))
+        for mine, kept in zip((self.fields, self.active, self.st, self.gone_others), (keep[0], keep[1], keep[2], keep[4])):
+            mine.clear()
+            mine.update(kept)
+        self.pending[:] = keep[3]
+        return final
+
+    def cycle(self, frame: int, held: set, time: float, live: bool) -> bool:
+        """The scenario's disable/enable cycle; whether the object is live after it."""
+        if frame == self.fr["cycle"][0] and self.now["enabled"]:
+            self.run("on_disable", held, time)
+            self.now["enabled"] = live = False
+        elif frame == self.fr["cycle"][1] and not self.now["enabled"]:
+            self.now["enabled"] = live = True
+            self.run("on_enable", held, time)
+        return live
+
+    def physics(self, time: float, held: set, live: bool, due: list) -> list:
+        """The physics steps due by ``time``: FixedUpdate, the body moves, the contacts ``due``
+        are called; returns the contacts still to come."""
+        while self.step * DT <= time + 1e-6:
+            self.step += 1
+            if not live:
+                due = []
+                continue
+            self.run("fixed_update", held, time)
+            if "Rigidbody" in self.comps:
+                self.st["pos"] = tuple(p + v * DT for p, v in zip(self.st["pos"], self.st["vel"]))
+                self.st["path"] += math.sqrt(sum(v * v for v in self.st["vel"])) * DT
+            for name, tag, kind in due:
+                self.run("on_trigger_enter" if kind == "trigger" else "on_collision_enter", held, time, other=(name, tag))
+            due = []
+        return due
+
+    def destroys(self, frame: int, time: float, held: set) -> None:
+        """The destroys due by ``time``."""
+        for when, target in list(self.pending):
+            if time >= when - 1e-5:
+                self.pending.remove((when, target))
+                if target == "self":
+                    if self.now["alive"]:
+                        self.events.append([frame, "destroy", "self"])
+                        self.now["gone"] = frame
+                        if self.now["enabled"]:
+                            self.run("on_disable", held, time)
+                        self.now["alive"] = False
+                elif target is not None and target not in self.gone_others:  # destroying twice destroys once
+                    self.gone_others.add(target)
+                    self.events.append([frame, "destroy", target])
+
+
 def expected(ir: dict, sc: dict, reading: str = "schedule") -> dict:
     """What a program that follows ``ir`` shows in scenario ``sc``, frame by frame.
 
@@ -223,171 +386,49 @@ def expected(ir: dict, sc: dict, reading: str = "schedule") -> dict:
     a frame ahead at the end has a state to match) of ``fields``, ``active`` and ``pose``,
     ``ticks`` (timer ticks so far) and ``destroyed`` (the frame the object went, or None).
     """
-    fr = _in_frames(sc)
-    dt, frames = sc["dt"], fr["frames"]
-    fields = _defaults(ir)
-    fields.update(sc["sets"])
-    types = _field_types(ir)
-    comps = set(ir.get("components", []))
-    st = {"pos": (0.0, 0.0, 0.0), "rot": (0.0, 0.0, 0.0, 1.0), "vel": (0.0, 0.0, 0.0), "path": 0.0, "turn": 0.0}
-    active = {a["target_field"]: True for b in ir["behaviours"] for a in b["actions"] if a["op"] == "set_active"}
-    events: list[list] = []
-    pending: list[tuple[float, str]] = []
-    nxt = {i: ir["behaviours"][i]["trigger"]["interval_s"] for i in _timer_behaviours(ir)}
-    now = {"frame": -1, "alive": True, "enabled": True, "gone": None, "ticks": 0}
-    gone_others: set[str] = set()
-
-    def num(ref):
-        return float(fields[ref]) if isinstance(ref, str) else float(ref)
-
-    def act(a: dict, event: str, other: str | None, time: float) -> None:
-        op = a["op"]
-        scale = dt if event == "update" else DT if event == "fixed_update" else 1.0
-        if op == "rotate":
-            deg = num(a["degrees_per_second"]) * scale
-            st["rot"] = _qmul(st["rot"], _axis_angle(_AXES[a["axis"]], deg))
-            st["turn"] += abs(deg)
-        elif op == "translate":
-            s = num(a["speed"]) * scale
-            d = _qrot(st["rot"], tuple(c * s for c in a["direction"]))
-            st["pos"] = tuple(p + q for p, q in zip(st["pos"], d))
-            st["path"] += math.sqrt(sum(c * c for c in d))
-        elif op == "apply_force":
-            k = DT if a.get("mode", "Force") == "Force" else 1.0
-            st["vel"] = tuple(v + f * k for v, f in zip(st["vel"], a["force"]))
-        elif op == "spawn":
-            events.append([now["frame"], "spawn", a["prefab_field"]])
-        elif op == "destroy":
-            target = "self" if a["target"] == "self" else other
-            pending.append((time + a.get("delay_s", 0), target))
-        elif op == "play_sound":
-            events.append([now["frame"], "sound", a["clip_field"]])
-        elif op == "set_active":
-            active[a["target_field"]] = a["active"]
-        elif op == "set_field":
-            f, v = a["field"], a["value"]
-            if a.get("mode") == "add":
-                fields[f] = fields[f] + v if types[f] == "int" else _f32(fields[f] + v)
-            else:
-                fields[f] = int(v) if types[f] == "int" else _f32(v) if types[f] == "float" else v
-        elif op == "log":
-            events.append([now["frame"], "log", a["message"]])
-
-    def cond_ok(b: dict, held: set, other_tag: str | None) -> bool:
-        c = b.get("condition")
-        if not c:
-            return True
-        if c["kind"] == "compare":
-            return _cmp(fields[c["field"]], c["cmp"], c["value"])
-        if c["kind"] == "tag":
-            return other_tag == c["tag"]
-        return c["key"] in held
-
-    def run(event: str, held: set, time: float, down: set = frozenset(), other=None) -> None:
-        for i, b in enumerate(ir["behaviours"]):
-            ev = b["trigger"]["event"]
-            if ev == "timer":
-                if event != "update" or time < nxt[i] - 1e-6:
-                    continue
-                interval = b["trigger"]["interval_s"]
-                if not cond_ok(b, held, None):
-                    if reading == "schedule":
-                        nxt[i] += interval
-                    continue
-                nxt[i] = nxt[i] + interval if reading == "schedule" else time + interval
-                now["ticks"] += 1
-            elif ev == "key_down":
-                if event != "update" or b["trigger"]["key"] not in down or not cond_ok(b, held, None):
-                    continue
-            elif ev != event or not cond_ok(b, held, other[1] if other else None):
-                continue
-            for a in b["actions"]:
-                act(a, ev, other[0] if other else None, time)
-
-    trace_fields, trace_active, poses, ticks = [], [], [], []
-
-    def record() -> None:
-        trace_fields.append({k: v for k, v in fields.items() if types[k] in _WATCH_TYPES})
-        trace_active.append(dict(active))
-        poses.append((st["pos"], st["rot"], st["vel"], st["path"], st["turn"]))
-        ticks.append(now["ticks"])
-
-    run("awake", set(), 0.0)
-    run("on_enable", set(), 0.0)
-    record()
+    w = _World(ir, sc, reading)
+    fr, now = w.fr, w.now
+    w.run("awake", set(), 0.0)
+    w.run("on_enable", set(), 0.0)
+    w.record()
     due: list = []
-    step = 0
     final = None
-    for frame in range(frames + OVERRUN):
+    for frame in range(w.frames + OVERRUN):
         now["frame"] = frame
-        time = frame * dt
-        if frame == frames:  # the run ends here: OnDisable on a copy of the state, then the overrun
-            keep = copy.deepcopy((fields, active, st, pending, gone_others))
-            if now["alive"] and now["enabled"]:
-                run("on_disable", set(), time)
-            final = (dict(fields), dict(active), dict(st))
-            for mine, kept in zip((fields, active, st, gone_others), (keep[0], keep[1], keep[2], keep[4])):
-                mine.clear()
-                mine.update(kept)
-            pending[:] = keep[3]
+        time = frame * w.dt
+        if frame == w.frames:  # the run ends here: OnDisable on a copy of the state, then the overrun
+            final = w.end_run(time)
         held = {k for k, a, b in fr["keys"] if a <= frame < b}
         down = {k for k, a, _ in fr["keys"] if a == frame}
         live = now["alive"] and now["enabled"]
         if fr["cycle"] and now["alive"]:
-            if frame == fr["cycle"][0] and now["enabled"]:
-                run("on_disable", held, time)
-                now["enabled"] = live = False
-            elif frame == fr["cycle"][1] and not now["enabled"]:
-                now["enabled"] = live = True
-                run("on_enable", held, time)
+            live = w.cycle(frame, held, time, live)
         due += [(name, tag, kind) for hf, kind, tag, name in fr["hits"] if hf == frame]
         if live and frame == 0:
-            run("start", held, time)
-        while step * DT <= time + 1e-6:
-            step += 1
-            if not live:
-                due = []
-                continue
-            run("fixed_update", held, time)
-            if "Rigidbody" in comps:
-                st["pos"] = tuple(p + v * DT for p, v in zip(st["pos"], st["vel"]))
-                st["path"] += math.sqrt(sum(v * v for v in st["vel"])) * DT
-            for name, tag, kind in due:
-                run("on_trigger_enter" if kind == "trigger" else "on_collision_enter", held, time, other=(name, tag))
-            due = []
+            w.run("start", held, time)
+        due = w.physics(time, held, live, due)
         if live:
-            run("update", held, time, down)
-        for when, target in list(pending):
-            if time >= when - 1e-5:
-                pending.remove((when, target))
-                if target == "self":
-                    if now["alive"]:
-                        events.append([frame, "destroy", "self"])
-                        now["gone"] = frame
-                        if now["enabled"]:
-                            run("on_disable", held, time)
-                        now["alive"] = False
-                elif target is not None and target not in gone_others:  # destroying twice destroys once
-                    gone_others.add(target)
-                    events.append([frame, "destroy", target])
-        record()
+            w.run("update", held, time, down)
+        w.destroys(frame, time, held)
+        w.record()
     fields_, active_, st_ = final  # type: ignore[misc]
-    fields.clear()
-    fields.update(fields_)
-    active.clear()
-    active.update(active_)
-    st.update(st_)
-    record()  # the last entry: the state the run ended with, after its OnDisable
-    return {"frames": frames, "dt": dt, "events": events, "fields": trace_fields, "active": trace_active,
-            "pose": poses, "ticks": ticks, "destroyed": now["gone"]}
+    w.fields.clear()
+    w.fields.update(fields_)
+    w.active.clear()
+    w.active.update(active_)
+    w.st.update(st_)
+    w.record()  # the last entry: the state the run ended with, after its OnDisable
+    return {"frames": w.frames, "dt": w.dt, "events": w.events, "fields": w.trace_fields, "active": w.trace_active,
+            "pose": w.poses, "ticks": w.ticks, "destroyed": now["gone"]}
 
 
 # -- the runner ----------------------------------------------------------------------------------
 def _job_lines(ir: dict, dll: Path, ident: str) -> list[str]:
     lines = [f"program\t{dll}\t{ir['class_name']}\t{ident}"]
     types = _field_types(ir)
-    prefabs = {a["prefab_field"] for b in ir["behaviours"] for a in b["actions"] if a["op"] == "spawn"}
-    scene = {a["target_field"] for b in ir["behaviours"] for a in b["actions"] if a["op"] == "set_active"}
+    acts = [a for b in ir["behaviours"] for a in b["actions"]]
+    prefabs = {a[key] for a in acts if (key := op(a["op"]).spawns)}
+    scene = {a[key] for a in acts if (key := op(a["op"]).toggles)}
     for sc in scenarios(ir):
         fr = _in_frames(sc)
         lines.append(f"scenario\t{sc['name']}\t{fr['frames']}\t{sc['dt']}\t{EVERY}\t{DT}")
@@ -619,7 +660,7 @@ class BehaviourChecker:
 
     def compile_and_check(self, irs: Sequence[dict], codes: Sequence[str]) -> tuple[list, list[BehaviourResult]]:
         """The compiler's results and the behaviour results, each program compiled once for both."""
-        unchecked = [sum(a["op"] == "custom" for b in ir["behaviours"] for a in b["actions"]) for ir in irs]
+        unchecked = [sum(op(a["op"]).interpret is None for b in ir["behaviours"] for a in b["actions"]) for ir in irs]
         with tempfile.TemporaryDirectory(prefix="almost-behave-") as tmp:
             results = self.compiler.check(codes, keep_dir=tmp)
             jobs, out = [], [None] * len(irs)
@@ -658,30 +699,3 @@ class BehaviourChecker:
                     break
             out[i] = BehaviourResult(not fails, fails, unchecked[i], did or not fails)
         return results, out  # type: ignore[return-value]
-
-
-# -- the hand-written corpus -------------------------------------------------------------------
-@attrs.define
-class CorpusProgram:
-    spec: str  # the corpus file's stem
-    label: str  # "ok", "bad" or "ambiguous"
-    what: str  # the one-line comment
-    code: str
-    ir: dict
-
-
-def read_corpus(folder: str | Path) -> list[CorpusProgram]:
-    """Programs of ``*.corpus`` files: a spec's JSON, then ``//// ok|bad|ambiguous: what`` + C#."""
-    out = []
-    for path in sorted(Path(folder).glob("*.corpus")):
-        text = path.read_text(encoding="utf-8")
-        head, _, rest = text.partition("\n////")
-        ir = json.loads(head)
-        for chunk in ("////" + rest).split("\n////")[0:]:
-            chunk = chunk.removeprefix("////")
-            first, _, code = chunk.partition("\n")
-            label, _, what = first.strip().partition(":")
-            if label.strip() not in ("ok", "bad", "ambiguous"):
-                raise ValueError(f"{path.name}: a program must open with '//// ok|bad|ambiguous: ...', not {first!r}")
-            out.append(CorpusProgram(path.stem, label.strip(), what.strip(), code, ir))
-    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from almost_irgen.conformance import check
-from almost_irgen.unitysim import read_corpus
+from almost_irgen.corpus import read_corpus
 
 CORPUS = Path(__file__).parent / "behaviour_corpus"
 
