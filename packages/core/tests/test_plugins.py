@@ -260,8 +260,18 @@ def test_the_good_forms_pass():
         def sample(self, conditions, *, generator=None):
             return [f"{c}:{torch.randint(9, (1,), generator=generator).item()}" for c in conditions]
 
+    class KeepsTraining(StringFit):  # no resume: every fit() trains a step further
+        steps = 0
+
+        def fit(self):
+            self.steps += 1
+            return {"loss": 1.0 / self.steps}
+
     check_component(_registry(reward__s=Sharpness), "reward/s")
     assert check_trainer(Fit()) == {"loss": 0.5, "steps": 3}
+    with pytest.raises(AssertionError, match="must resume to the same metrics"):
+        check_trainer(KeepsTraining())
+    assert check_trainer(KeepsTraining(), resume=False) == {"loss": 1.0}
     assert len(check_sampler(Echo(), ["a", "b"])) == 2
 
 

@@ -184,10 +184,25 @@ def check_dataset(ds: Any) -> None:
     ds[n - 1]
 
 
-def check_trainer(trainer: Any) -> Mapping[str, float]:
-    """Call ``fit()``; check it returns a mapping of metric name → finite float."""
+def check_trainer(trainer: Any, resume: bool = True) -> Mapping[str, float]:
+    """Call ``fit()``; check it returns a mapping of metric name → finite float. ``resume``:
+    then call ``fit()`` again on the same ``output_dir`` and check it resumes from its last
+    checkpoint, training no further: the same metrics (a trainer that starts over with other
+    randomness, or keeps training past its budget, fails here)."""
     assert isinstance(trainer, Trainer), f"{type(trainer).__name__} lacks Trainer attributes"
     out = trainer.fit()
+    _finite_metrics(out)
+    if resume:
+        again = trainer.fit()
+        _finite_metrics(again)
+        assert set(again) == set(out) and all(math.isclose(float(again[k]), float(out[k]), rel_tol=1e-6, abs_tol=1e-9)
+                                              for k in out), (
+            f"a second fit() on the same output_dir must resume to the same metrics; first {dict(out)}, "
+            f"then {dict(again)}")
+    return out
+
+
+def _finite_metrics(out: Any) -> None:
     assert isinstance(out, Mapping), f"fit() must return a mapping of metric name to float, not {type(out).__name__}"
     for k, v in out.items():
         assert isinstance(k, str), f"fit() metric names must be strings, not {k!r}"
@@ -195,7 +210,6 @@ def check_trainer(trainer: Any) -> Mapping[str, float]:
             f"fit() metric {k!r} must be a number, not {type(v).__name__} {v!r}"
         )
         assert math.isfinite(float(v)), f"fit() metric {k!r} is not finite ({v!r})"
-    return out
 
 
 def check_component(registry: Any, key: str, *, conditions: Sequence[Any] | None = None, **kwargs: Any) -> Any:
