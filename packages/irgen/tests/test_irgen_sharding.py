@@ -1,4 +1,4 @@
-"""Per-rank data shards, hub ids offline, and the removed unsloth backend."""
+"""Per-rank data shards, hub ids offline, and no train.backend setting."""
 
 from __future__ import annotations
 
@@ -40,8 +40,11 @@ def test_hub_id_offline_is_one_sentence_with_the_fetch_command(tmp_path, monkeyp
     assert code != 0 and "not a transformers model folder" in out + err
 
 
-def test_unsloth_is_no_longer_a_backend():
+def test_train_has_no_backend_setting():
+    """unsloth was a choice once and never wired in; then train.backend had one choice and no
+    reader, so it is gone: any value of it, the old default too, is an unknown key."""
     from almost.testing import run_cli
 
-    code, out, err = run_cli(["config", "--plugin", "irgen", "--set", "train.backend=unsloth"])
-    assert code != 0 and "backend" in out + err and "Traceback" not in out + err
+    for value in ("unsloth", "transformers"):
+        code, out, err = run_cli(["config", "--plugin", "irgen", "--set", f"train.backend={value}"])
+        assert code != 0 and "backend" in out + err and "Traceback" not in out + err
