@@ -79,7 +79,7 @@ def test_an_empty_answer_is_not_a_compiled_script():
 
 
 def test_code_is_extracted_from_model_answers():
-    from almost_irgen.generate import extract_code
+    from almost_irgen.generator import extract_code
 
     assert extract_code("```\n\n```csharp\n" + GOOD + "```\nHope it helps!") == GOOD
     assert extract_code(GOOD) == GOOD

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from irgen_taught import IR, SENTENCE, teach  # noqa: E402
 
 from almost.testing import run_cli  # noqa: E402
-from almost_irgen.pipeline_api import BEHAVES, COMPILES, FAILS, Generator, LocalModel  # noqa: E402
+from almost_irgen.generator import BEHAVES, COMPILES, FAILS, Generator, LocalModel  # noqa: E402
 from almost_irgen.rules import generate as rules_code  # noqa: E402
 
 GOOD = (BEHAVES, COMPILES)
@@ -90,7 +90,7 @@ def test_no_repair_keeps_the_first_verdict():
 
 
 def test_a_repair_that_breaks_the_program_never_replaces_a_better_one():
-    from almost_irgen.pipeline_api import MISBEHAVES, Attempt, Result, describe
+    from almost_irgen.generator import MISBEHAVES, Attempt, Result, describe
 
     r = Result(None, IR, attempts=[Attempt("ok();", MISBEHAVES, ["rotates about y, expected z"]),
                                    Attempt("broken(", FAILS, ["CS1525"])])
@@ -154,7 +154,7 @@ def test_evaluate_counts_the_completed_answers_and_scores_them_like_any_other():
     """text_and_repair_metrics: one answer missing its Rigidbody (completed, matches), one with
     the wrong op (valid, no match), one not JSON: IR@1 1/3, valid 2/3, completed 1/3."""
     from almost_irgen.csharp import find_compiler
-    from almost_irgen.pipeline_api import text_and_repair_metrics
+    from almost_irgen.generator import text_and_repair_metrics
 
     ref = {"ir_version": "1.0", "class_name": "Pusher", "components": ["Rigidbody"],
            "behaviours": [{"trigger": {"event": "start"},

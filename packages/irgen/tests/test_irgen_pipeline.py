@@ -171,7 +171,7 @@ def test_interactive_mode_answers_specs_and_explains_bad_ones(tiny_model_dir, mo
     import builtins
 
     from almost_irgen.csharp import SyntaxChecker
-    from almost_irgen.interactive import loop
+    from almost_irgen.cli import loop
     from almost_irgen.model import load_model, load_tokenizer
 
     good = json.dumps({"ir_version": "1.0", "class_name": "Lamp", "behaviours": [

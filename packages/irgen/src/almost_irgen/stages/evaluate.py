@@ -34,7 +34,7 @@ from almost.io import atomic_write
 
 from ..conformance import check as conformance
 from ..csharp import error_codes, find_compiler
-from ..generate import generate_code
+from ..generator import LocalModel
 from ..ir import loads
 from ..model import base_folder, load_model, load_tokenizer
 from ..rules import generate
@@ -60,20 +60,21 @@ def score(checker, irs, codes, behaviour=None) -> dict:
             "errors": error_codes(results), "results": results, "conf": conf}
 
 
-def shared_codes(model, tok, irs, cfg, temperature: float = 0.0, seed: int = 0, desc: str = "generate") -> list[str]:
-    """:func:`generate_code` for ``irs``; under ``accelerate launch`` each process writes whole
-    batches of its share (the same batches as one process: the same greedy programs). A sampled
-    batch draws from its own seed (``seed`` and its first spec), whichever process writes it."""
+def shared_codes(lm, irs, cfg, temperature: float = 0.0, seed: int = 0, desc: str = "generate") -> list[str]:
+    """``lm``'s programs for ``irs`` (:meth:`LocalModel.codes`); under ``accelerate launch`` each
+    process writes whole batches of its share (the same batches as one process: the same greedy
+    programs). A sampled batch draws from its own seed (``seed`` and its first spec), whichever
+    process writes it."""
     bs = cfg.batch_size
     mine = ranks.share(range(len(irs)), bs)
     if temperature == 0:
-        out = generate_code(model, tok, [irs[i] for i in mine], cfg.max_new_tokens, bs, desc=desc) if mine else []
+        out = lm.codes([irs[i] for i in mine], cfg.max_new_tokens, desc=desc) if mine else []
     else:
         out = []
         for a in range(0, len(mine), bs):
             idx = mine[a:a + bs]
-            out += generate_code(model, tok, [irs[i] for i in idx], cfg.max_new_tokens, bs, temperature,
-                                 seed=seed * 1_000_003 + idx[0], desc=desc)
+            out += lm.codes([irs[i] for i in idx], cfg.max_new_tokens, temperature,
+                            seed=seed * 1_000_003 + idx[0], desc=desc)
     return ranks.gather_shares(out, len(irs), bs)
 
 
@@ -89,7 +90,6 @@ def run(ctx: RunContext) -> None:
     checker = find_compiler(cfg.compiler)
     folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
-    tok.padding_side = "left"
 
     import time
 
@@ -98,20 +98,21 @@ def run(ctx: RunContext) -> None:
     # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
     model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
     ranks.say_share("evaluate", len(ranks.share(irs, cfg.batch_size)), len(irs), "specs")
-    codes["base"] = shared_codes(model, tok, irs, cfg, desc="base model")
+    codes["base"] = shared_codes(LocalModel(model, tok, cfg.batch_size), irs, cfg, desc="base model")
     seconds = {"base_s": time.time() - t0}
     t0 = time.time()
     from peft import PeftModel
 
     model = PeftModel.from_pretrained(model, adapter)
+    lm = LocalModel(model, tok, cfg.batch_size)  # the fine-tuned model; its progress bars are labelled per use
     from .refine import reusable_programs
 
     # refine already wrote this adapter's greedy programs for these specs: the same programs, not made twice
     reused = ranks.broadcast(reusable_programs(adapter.parent, irs, cfg.max_new_tokens)
                              if adapter.parent.name == "refine" and ranks.is_main() else None)
-    codes["finetuned"] = reused or shared_codes(model, tok, irs, cfg, desc="fine-tuned")
+    codes["finetuned"] = reused or shared_codes(lm, irs, cfg, desc="fine-tuned")
     if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
-        from ..pipeline_api import endpoint_codes
+        from ..generator import endpoint_codes
 
         codes["endpoint"] = ranks.broadcast(endpoint_codes(cfg, irs) if ranks.is_main() else None)
     seconds["finetuned_s"] = time.time() - t0
@@ -128,7 +129,7 @@ def run(ctx: RunContext) -> None:
     if cfg.k > 1:
         ok = [r.ok for r in rows["finetuned"]["results"]]
         for j in range(cfg.k - 1):
-            sampled = shared_codes(model, tok, irs, cfg, cfg.temperature, seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
+            sampled = shared_codes(lm, irs, cfg, cfg.temperature, seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
             mine = ranks.share(range(len(irs)))
             checked = checker.check([sampled[i] for i in mine]) if mine else []
             ok = [a or b for a, b in zip(ok, ranks.gather_shares([r.ok for r in checked], len(irs)))]
@@ -136,10 +137,10 @@ def run(ctx: RunContext) -> None:
     if not ranks.is_main():  # the main process repairs, reports and writes
         return
 
-    extra = {}  # the generate path: sentence → IR, and repair rounds (see pipeline_api)
+    extra = {}  # the generate path: sentence → IR, and repair rounds (see almost_irgen.generator)
     per_spec: list[dict] = []  # each spec's sentence → IR answer and verdict after repair, for samples.jsonl
     if cfg.text_to_ir or cfg.repair_rounds:
-        from ..pipeline_api import LocalModel, text_and_repair_metrics
+        from ..generator import text_and_repair_metrics
 
         extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
                                         [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
@@ -193,7 +194,7 @@ def run(ctx: RunContext) -> None:
            if "endpoint" in rows else {}),
     )
     if cfg.interactive:
-        from ..interactive import loop
+        from ..cli import loop
 
         loop(model, tok, checker, cfg.max_new_tokens)
 
@@ -202,7 +203,6 @@ def _sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_
     """``ir_match_from_text``, ``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and
     ``behaviour_at_1_handwritten`` (:mod:`almost_irgen.sentence_eval`)."""
     from ..irmatch import load_handwritten
-    from ..pipeline_api import LocalModel
     from ..sentence_eval import ir_match_from_text, sentence_metrics
 
     out = ir_match_from_text(evals, irs, per_spec) if per_spec else {}

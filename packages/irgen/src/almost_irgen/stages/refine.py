@@ -40,7 +40,7 @@ from almost.console import console, progress
 from almost.errors import UserError
 from almost.io import atomic_dir, atomic_write_json
 
-from ..generate import conversation, extract_code
+from ..generator import conversation, extract_code
 from ..ir import dumps, loads
 from ..model import base_folder, load_model, load_tokenizer, mixed_precision
 from ..sharegpt import read_jsonl, turn
@@ -94,7 +94,7 @@ def greedy_scores(lm, irs: list[dict], max_new_tokens: int, checker, behaviour,
     """compile@1 and behaviour@1 of greedy programs for ``irs``; the programs are appended to ``keep``."""
     if not irs:
         return 0.0, None
-    codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs], max_new_tokens=max_new_tokens)]
+    codes = lm.codes(irs, max_new_tokens)
     if keep is not None:
         keep.extend(codes)
     if behaviour is None:
@@ -130,8 +130,8 @@ def run(ctx: RunContext) -> None:
     from almost.checkpoint import Checkpoints, adapter_only_checkpoints
 
     from ..csharp import find_compiler
+    from ..generator import LocalModel
     from ..gguf_export import eos_ids
-    from ..pipeline_api import LocalModel
 
     cfg = ctx.config.refine
     out = ctx.stage_dir()
