@@ -3,18 +3,17 @@
 Reads ``prepare/train.jsonl`` and ``prepare/eval.jsonl``; the loss is on the answer only
 (labels -100 on the system and user turns); examples are packed into rows without
 cross-example attention (``train.pack``); eval loss every ``train.eval_every`` steps with
-early stopping (``train.patience``); the best adapter is kept. Checkpoints (adapter weights,
-optimizer, step) go to ``train/checkpoints/step-N`` and an interrupted run resumes from the
-latest. Runs through accelerate (``accelerate launch`` for several GPUs): each rank trains on
-its own share of the packed rows (``shard``) and only the main process writes checkpoints and
-the adapter. 4-bit QLoRA (bitsandbytes NF4, CUDA) and gradient checkpointing are what let the
+early stopping (``train.patience``); the best adapter is kept. Checkpoints (the core's
+:class:`almost.checkpoint.Checkpoints`: adapter weights, optimizer, RNG states, step) go to
+``train/checkpoints/step-N`` and an interrupted run resumes from the latest intact one. Runs
+through accelerate (``accelerate launch`` for several GPUs): each rank trains on its own share of
+the packed rows (``shard``) and only the main process writes checkpoints and the adapter. 4-bit QLoRA (bitsandbytes NF4, CUDA) and gradient checkpointing are what let the
 ``full`` profile's 7B model fit a 16 GB card; on CUDA the stage prints the estimated peak
 (:mod:`almost_irgen.memory`) and warns when it exceeds the card. Writes ``train/adapter/``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import shutil
@@ -25,7 +24,6 @@ from pathlib import Path
 from almost import RunContext
 from almost.console import console, progress
 from almost.errors import UserError
-from almost.io import atomic_write_json
 
 from ..model import base_folder, encode, load_model, load_tokenizer, mixed_precision
 from ..packing import collate_packed, collate_padded, pack
@@ -152,65 +150,15 @@ def eval_loss(model, batches) -> float:
     return total / max(n, 1)
 
 
-def trainable_state(model) -> dict:
-    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+def checkpoints(ckdir: Path, acc, model):
+    """The core's checkpoints (:class:`almost.checkpoint.Checkpoints`) for the prepared LoRA
+    ``model``: the adapter weights alone (``adapter.safetensors``), the optimizer and the RNG
+    states, with the caller's counters; fsynced and renamed whole, the last two kept. On resume a
+    damaged newer one is set aside and the one before it is loaded."""
+    from almost.checkpoint import Checkpoints, adapter_only_checkpoints
 
-
-def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> None:
-    """Write ``step-N`` atomically: files fsynced in a temp folder (sizes recorded in
-    ``state.json``), then one rename, so a kill at any moment leaves whole checkpoints only."""
-    import torch
-
-    from almost.checkpoint import flush_stage_logs, record_of, save_safetensors
-    from almost.io import atomic_dir
-
-    with atomic_dir(ckdir / f"step-{step:08d}") as tmp:
-        save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        atomic_write_json(tmp / "state.json", {"step": step, **state, **record_of(tmp)})  # checksums, config hash
-        flush_stage_logs()  # history and tracker events up to this step written before the checkpoint counts
-    for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
-    """Load the newest intact checkpoint; a damaged newer one is skipped with a note."""
-    import torch
-
-    from almost.checkpoint import Checkpoints, check_config, load_safetensors
-    from almost.console import console
-    from almost.errors import UserError
-
-    found = sorted(p for p in ckdir.glob("step-*") if p.is_dir())
-    skipped: list[str] = []
-    for ck in reversed(found):
-        why = Checkpoints.verify(ck, state_file="state.json")
-        if why is None:
-            check_config(ck, "state.json", "train")  # another config's checkpoint: refused
-            try:
-                weights = load_safetensors(ck / "adapter.safetensors")
-                opt_state = torch.load(ck / "optimizer.pt", weights_only=True)
-            except Exception as e:  # a torn file whose size was not recorded (older checkpoints)
-                why = f"it cannot be read ({e.__class__.__name__})"
-        if why is not None:
-            console.print(f"[yellow]checkpoint {ck} is damaged ({why}); trying an older one[/]")
-            skipped.append(ck.name)
-            continue
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for n, t in weights.items():
-                params[n].copy_(t)
-        optimizer.load_state_dict(opt_state)
-        if skipped:
-            console.print(f"resuming from {ck.name}: skipped the damaged {', '.join(skipped)}")
-        state = json.loads((ck / "state.json").read_text())
-        for k in ("almost_files", "almost_config_hash", "almost_config"):
-            state.pop(k, None)
-        return state
-    if found:
-        raise UserError(f"every checkpoint in {ckdir} is damaged ({', '.join(skipped)}); "
-                        "re-run with `--force train` to start the stage from scratch")
-    return None
+    adapter_only_checkpoints(acc, model, file="adapter.safetensors")
+    return Checkpoints(ckdir, acc, keep=2)
 
 
 def _check_memory(folder: Path, cfg, dtype: str, device) -> None:
@@ -267,8 +215,8 @@ def run(ctx: RunContext) -> None:
     sched = get_cosine_schedule_with_warmup(optimizer, max(1, total // 10), total)
     model, optimizer = acc.prepare(model, optimizer)
 
-    ckdir = out / "checkpoints"
-    state = load_checkpoint(ckdir, acc.unwrap_model(model), optimizer) or {"step": 0}
+    ckpts = checkpoints(out / "checkpoints", acc, model)
+    state = ckpts.load() or {"step": 0}
     step = state["step"]
     best, bad = state.get("best_eval_loss", float("inf")), state.get("bad_evals", 0)
     with warnings.catch_warnings():  # fast-forwarding the schedule on resume, before any optimizer step
@@ -323,11 +271,8 @@ def run(ctx: RunContext) -> None:
                     stopped = bool(cfg.patience) and bad >= cfg.patience
                 bar.update(task, info=f"loss {loss_ema:.3f} eval {ev:.3f}")
                 ctx.log_step(step, eval_loss=ev)
-                if acc.is_main_process:  # one writer; the others wait so nobody reads a half-written step
-                    save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
-                                    {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss,
-                                     "loss_ema": loss_ema})
-                acc.wait_for_everyone()
+                ckpts.save(step, {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss,
+                                  "loss_ema": loss_ema})  # every process calls it; the main one writes
     seconds = time.time() - t0
     if stopped:
         console.print(f"early stop at step {step}: eval loss did not improve for {cfg.patience} evals")
