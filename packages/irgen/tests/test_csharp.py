@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 
+from almost_irgen import corpus
 from almost_irgen.conformance import check as conformance
-from almost_irgen.csharp import MonoCompiler, SyntaxChecker, error_codes, find_compiler
+from almost_irgen.csharp import (
+    NEWER,
+    MonoCompiler,
+    SyntaxChecker,
+    declares_class,
+    error_codes,
+    find_compiler,
+    newer_feature,
+)
 from almost_irgen.rules import generate
 from almost_irgen.synthgen import Size, random_ir
 
@@ -27,6 +38,9 @@ public class Spinner : MonoBehaviour
 UNKNOWN_NAME = GOOD.replace("speed * Time", "sped * Time")
 SYNTAX = GOOD.replace("90f;", "90f")
 
+CS_CORPUS = Path(__file__).parent / "corpus"
+needs_mono_mcs = pytest.mark.skipif(shutil.which("mcs") is None or shutil.which("mono") is None,
+                                    reason="mono's C# compiler `mcs` is not installed (apt-get install mono-mcs)")
 needs_mcs = pytest.mark.skipif(shutil.which("mcs") is None,
                                reason="mono's C# compiler `mcs` is not installed (apt-get install mono-mcs)")
 
@@ -84,3 +98,63 @@ def test_code_is_extracted_from_model_answers():
     assert extract_code("```\n\n```csharp\n" + GOOD + "```\nHope it helps!") == GOOD
     assert extract_code(GOOD) == GOOD
     assert extract_code("Sure:\n```cs\n" + GOOD) == GOOD  # unterminated fence
+
+
+# -- the labelled corpus (tests/corpus): false accepts and rejects, isolation, newer C# ------------
+def test_corpus_is_big_labelled_and_justified():
+    samples = corpus.load(CS_CORPUS)
+    assert len(samples) >= 150
+    labels = {s.label for s in samples}
+    assert {"compiles", "newer", "CS1612", "CS0200", "CS0246", "EMPTY"} <= labels
+    assert sum(s.label == "compiles" for s in samples) >= 100 and sum(s.label not in ("compiles", "newer")
+                                                                        for s in samples) >= 50
+    assert all(len(s.why) > 10 for s in samples)
+
+
+@pytest.mark.compiler
+@pytest.mark.slow
+@needs_mono_mcs
+def test_corpus_false_accepts_and_rejects_within_goal():
+    samples = corpus.load(CS_CORPUS)
+    with MonoCompiler(workers=2) as c:
+        results = c.check([s.source for s in samples])
+    sc = corpus.score(samples, results)
+    print(json.dumps({k: v for k, v in sc.items() if not isinstance(v, list)}))
+    assert sc["false_accept_rate"] <= 0.03, sc["false_accepts"]
+    assert sc["false_reject_rate"] <= 0.05, sc["false_rejects"]
+    assert sc["newer_recognised"] == 1.0, sc["newer_missed"]
+    assert sc["code_agreement"] >= 0.85, sc["wrong_code"]
+
+
+@pytest.mark.compiler
+@needs_mono_mcs
+def test_each_sample_is_compiled_alone():
+    spinner = (CS_CORPUS / "ok_spinner_defined.cs").read_text()
+    user = (CS_CORPUS / "err_undefined_class_spinner.cs").read_text()
+    twice = "using UnityEngine;\npublic class Spinner : MonoBehaviour { }\n"
+    with MonoCompiler() as c:
+        a, b, d = c.check([spinner, user, twice])
+    assert a.ok and d.ok  # the same class name in two samples is no clash
+    assert not b.ok and b.codes[0] == "CS0246" and b.line == 7  # Spinner from another sample is not visible
+
+
+@pytest.mark.compiler
+@needs_mono_mcs
+def test_server_and_one_process_per_sample_agree(tmp_path):
+    files = ["ok_raycast_out_hit", "err_position_x", "err_missing_semicolon", "new_null_coalescing_assign"]
+    srcs = [(CS_CORPUS / f"{f}.cs").read_text() for f in files]
+    with MonoCompiler(mode="server", workers=2) as s, MonoCompiler(mode="process") as p:
+        got_s, got_p = s.check(srcs), p.check(srcs)
+    assert [r.verdict for r in got_s] == [r.verdict for r in got_p] == ["compiles", "error", "error", NEWER]
+    assert [r.codes for r in got_s] == [r.codes for r in got_p]
+
+
+def test_comments_are_not_classes_and_newer_features_are_named():
+    assert not declares_class("// class Foo : MonoBehaviour { }\n/* class Bar */")
+    assert not declares_class('using UnityEngine;\nstring s = "class X";')
+    assert declares_class("public class A : MonoBehaviour { }")
+    assert newer_feature("class A { void F() { int x = 1 switch { _ => 2 }; } }").startswith("switch expression")
+    assert newer_feature("class A { void F() { string s = null; s ??= \"\"; } }").startswith("??=")
+    assert newer_feature("class A { void F() { int x = 1; } }") == ""
+
+
