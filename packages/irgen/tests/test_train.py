@@ -321,6 +321,8 @@ def _lora_and_opt(seed: int):
     """A LoRA on a tiny net after one optimizer step (B starts at zero: the step moves it), prepared."""
     from peft import LoraConfig, get_peft_model
 
+    from accelerate.state import AcceleratorState
+
     from almost.checkpoint import make_accelerator
 
     torch.manual_seed(seed)
@@ -328,6 +330,7 @@ def _lora_and_opt(seed: int):
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     model(torch.randn(2, 4)).sum().backward()
     opt.step()
+    AcceleratorState._reset_state(reset_partial_state=False)  # an earlier test's (bf16) would refuse fp32
     acc = make_accelerator(cpu=True)
     model, opt = acc.prepare(model, opt)
     return acc, model, opt
