@@ -319,9 +319,8 @@ class _Net(torch.nn.Module):
 
 def _lora_and_opt(seed: int):
     """A LoRA on a tiny net after one optimizer step (B starts at zero: the step moves it), prepared."""
-    from peft import LoraConfig, get_peft_model
-
     from accelerate.state import AcceleratorState
+    from peft import LoraConfig, get_peft_model
 
     from almost.checkpoint import make_accelerator
 
