@@ -39,9 +39,9 @@ def fresh_test(run: Path, n: int, seed: int = 777) -> None:
     import tomllib
 
     from almost_irgen.csharp import find_compiler
+    from almost_irgen.generator import LocalModel, text_and_repair_metrics
     from almost_irgen.ir import dumps, loads
     from almost_irgen.model import load_model, load_tokenizer
-    from almost_irgen.pipeline_api import LocalModel, text_and_repair_metrics
     from almost_irgen.sharegpt import read_jsonl, turn
     from almost_irgen.stages.refine import greedy_scores
     from almost_irgen.synthgen import Size, describe, random_ir

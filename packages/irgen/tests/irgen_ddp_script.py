@@ -1,4 +1,4 @@
-"""Run by test_irgen_ddp.py under ``python -m torch.distributed.run --nproc_per_node 2``: the irgen
+"""Run by test_train.py under ``python -m torch.distributed.run --nproc_per_node 2``: the irgen
 ``train`` stage on two CPU processes (gloo), on a run whose synth and prepare stages are done."""
 
 from __future__ import annotations

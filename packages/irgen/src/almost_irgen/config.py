@@ -88,8 +88,6 @@ class TrainConfig:
                                   help="accelerate mixed precision; auto: bf16 where the hardware computes it "
                                        "natively (a bf16 GPU, a CPU with AVX512-BF16 or AMX), else no. On the "
                                        "2-core AVX512-BF16 CPU a tiny LoRA step took 1.45x less time in bf16")
-    # unsloth was a choice once; it was never wired in and is gone: QLoRA through bitsandbytes fits 16 GB
-    backend: str = choice("transformers", "transformers", help="training backend (transformers + peft)")
     seed: int = field(0, help="training seed")
 
 

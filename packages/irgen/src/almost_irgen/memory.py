@@ -23,7 +23,7 @@ Training peak (bytes), the terms in the order the table prints them:
   row that is all answer.
 * ``CUDA context + allocator`` — 0.6 GiB plus 8% of the rest (fragmentation, cuBLAS workspaces).
 
-The test (``tests/test_irgen_memory.py``) runs real small models on the CPU and checks the
+The test (``tests/test_memory.py``) runs real small models on the CPU and checks the
 parameter and saved-activation terms against what torch actually holds.
 """
 

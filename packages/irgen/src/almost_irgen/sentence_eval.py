@@ -50,7 +50,7 @@ def sentence_metrics(backend, checker, behaviour, *, handwritten: Sequence[dict]
     """Sentence → IR (greedy, schema-constrained, no repair) for the held-out phrasing requests and
     the hand-written sentences, in one batch; then IR → C# for each hand-written sentence whose IR
     matched. ``details`` gets one dict per sentence (kind, sentence, IR, mismatches, verdict)."""
-    from .pipeline_api import BEHAVES, Generator, Result
+    from .generator import BEHAVES, Generator, Result
 
     gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=0, max_new_tokens=max_new_tokens,
                     ir_tokens=ir_tokens)

@@ -1,4 +1,6 @@
-"""``almost irgen serve RUN``: the run's model behind an OpenAI-compatible API on 127.0.0.1.
+"""The OpenAI-compatible API of ``almost irgen serve RUN`` (the verb: :func:`almost_irgen.cli.serve`).
+
+The run's model (:meth:`Generator.from_run`) behind it on 127.0.0.1.
 
 ``GET /v1/models`` lists two models: ``irgen`` (the last user message, a sentence or IR JSON,
 → IR → C#, checked and repaired: the answer is the C# file) and ``irgen-ir`` (sentence → IR
@@ -25,7 +27,7 @@ import time
 import uuid
 from typing import Any
 
-from .pipeline_api import Generator
+from .generator import Generator
 
 MODEL, MODEL_IR = "irgen", "irgen-ir"
 
@@ -66,8 +68,8 @@ def make_app(gen: Generator, name: str = MODEL):
 
     from almost.web.localserver import BadRequest, json_object
 
+    from .generator import describe
     from .ir import IRError, loads
-    from .pipeline_api import describe
 
     lock = threading.Lock()
     created = int(time.time())
@@ -144,23 +146,6 @@ def server(gen: Generator, host: str = "127.0.0.1", port: int = 0, key: str | No
     srv = LocalServer(make_app(gen), host, port, token=key or new_token(), what="the irgen API", say=say)
     srv.server.config.app = BearerKey(srv.guarded, srv.token)  # before the Guard: the bearer key is its token
     return srv
-
-
-def main(run_dir: str, host: str, port: int, repair: int, api_key: str | None) -> None:
-    from almost.observe.console import console
-
-    gen = Generator.from_run(run_dir, repair_rounds=repair)
-    srv = server(gen, host, port, api_key)
-
-    def started(_url: str) -> None:
-        console.print(f"OpenAI-compatible API: {srv.base_url}/v1 · models {MODEL}, {MODEL_IR} · "
-                      f"key: {srv.token}", highlight=False)
-        console.print(f"e.g. LLM_URL={srv.base_url}/v1 LLM_API_KEY={srv.token} (Ctrl-C stops)", highlight=False)
-
-    try:
-        srv.serve(started)
-    finally:
-        gen.close()
 
 
 def client_kwargs(srv: Any) -> dict:

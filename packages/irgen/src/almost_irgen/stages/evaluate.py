@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections import Counter
+
+import attrs
 
 from almost import RunContext, ranks
 from almost.io import atomic_write
@@ -34,7 +37,7 @@ from almost.observe.console import console
 
 from ..conformance import check as conformance
 from ..csharp import error_codes, find_compiler
-from ..generate import generate_code
+from ..generator import LocalModel
 from ..ir import loads
 from ..model import base_folder, load_model, load_tokenizer
 from ..rules import generate
@@ -60,97 +63,134 @@ def score(checker, irs, codes, behaviour=None) -> dict:
             "errors": error_codes(results), "results": results, "conf": conf}
 
 
-def shared_codes(model, tok, irs, cfg, temperature: float = 0.0, seed: int = 0, desc: str = "generate") -> list[str]:
-    """:func:`generate_code` for ``irs``; under ``accelerate launch`` each process writes whole
-    batches of its share (the same batches as one process: the same greedy programs). A sampled
-    batch draws from its own seed (``seed`` and its first spec), whichever process writes it."""
+def shared_codes(lm, irs, cfg, temperature: float = 0.0, seed: int = 0, desc: str = "generate") -> list[str]:
+    """``lm``'s programs for ``irs`` (:meth:`LocalModel.codes`); under ``accelerate launch`` each
+    process writes whole batches of its share (the same batches as one process: the same greedy
+    programs). A sampled batch draws from its own seed (``seed`` and its first spec), whichever
+    process writes it."""
     bs = cfg.batch_size
     mine = ranks.share(range(len(irs)), bs)
     if temperature == 0:
-        out = generate_code(model, tok, [irs[i] for i in mine], cfg.max_new_tokens, bs, desc=desc) if mine else []
+        out = lm.codes([irs[i] for i in mine], cfg.max_new_tokens, desc=desc) if mine else []
     else:
         out = []
         for a in range(0, len(mine), bs):
             idx = mine[a:a + bs]
-            out += generate_code(model, tok, [irs[i] for i in idx], cfg.max_new_tokens, bs, temperature,
-                                 seed=seed * 1_000_003 + idx[0], desc=desc)
+            out += lm.codes([irs[i] for i in idx], cfg.max_new_tokens, temperature,
+                            seed=seed * 1_000_003 + idx[0], desc=desc)
     return ranks.gather_shares(out, len(irs), bs)
 
 
-def run(ctx: RunContext) -> None:
-    from rich.table import Table
+@attrs.define
+class Evaluation:
+    """What ``evaluate`` gathers on its held-out specs, as the report and metrics show it."""
 
+    evals: list[dict]
+    irs: list[dict]
+    codes: dict[str, list[str]] = attrs.Factory(dict)  # generator -> one program per spec
+    rows: dict[str, dict] = attrs.Factory(dict)  # generator -> score()
+    seconds: dict[str, float] = attrs.Factory(dict)
+    at_k: float = 0.0
+    reused: bool = False  # the fine-tuned programs were refine's
+    extra: dict[str, float] = attrs.Factory(dict)  # the generate path's metrics
+    per_spec: list[dict] = attrs.Factory(list)  # each spec's sentence → IR answer and verdict after repair
+    sentences: list[dict] = attrs.Factory(list)  # each sentence scored end to end (sentences.jsonl)
+
+
+def run(ctx: RunContext) -> None:
     cfg = ctx.config.evaluate
     evals = read_jsonl(ctx.find_stage_dir("prepare") / "eval.jsonl", "eval set")[: cfg.max_examples]
-    irs = [loads(turn(r, "human")) for r in evals]
+    ev = Evaluation(evals, [loads(turn(r, "human")) for r in evals])
     adapter = ctx.find_stage_dir("train") / "adapter"
     if (ctx.round_dir() / "refine" / "adapter").is_dir():  # the RL-refined LoRA, when refine ran
         adapter = ctx.round_dir() / "refine" / "adapter"
     checker = find_compiler(cfg.compiler)
-    folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
-    tok = load_tokenizer(folder)
-    tok.padding_side = "left"
-
-    import time
-
-    t0 = time.time()
-    codes = {"rules": [generate(ir) for ir in irs]}
-    # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
-    model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
-    ranks.say_share("evaluate", len(ranks.share(irs, cfg.batch_size)), len(irs), "specs")
-    codes["base"] = shared_codes(model, tok, irs, cfg, desc="base model")
-    seconds = {"base_s": time.time() - t0}
-    t0 = time.time()
-    from peft import PeftModel
-
-    model = PeftModel.from_pretrained(model, adapter)
-    from .refine import reusable_programs
-
-    # refine already wrote this adapter's greedy programs for these specs: the same programs, not made twice
-    reused = ranks.broadcast(reusable_programs(adapter.parent, irs, cfg.max_new_tokens)
-                             if adapter.parent.name == "refine" and ranks.is_main() else None)
-    codes["finetuned"] = reused or shared_codes(model, tok, irs, cfg, desc="fine-tuned")
-    if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
-        from ..pipeline_api import endpoint_codes
-
-        codes["endpoint"] = ranks.broadcast(endpoint_codes(cfg, irs) if ranks.is_main() else None)
-    seconds["finetuned_s"] = time.time() - t0
+    model, tok = _write_programs(ctx, ev, adapter)
     t0 = time.time()
     behaviour = None
     if checker.compiles and shutil.which("mono"):
         from ..unitysim import BehaviourChecker
 
         behaviour = BehaviourChecker(checker)
-    rows = {name: score(checker, irs, c, behaviour) for name, c in codes.items()}
-    seconds["check_s"] = time.time() - t0
-
-    at_k = rows["finetuned"]["compile"]
-    if cfg.k > 1:
-        ok = [r.ok for r in rows["finetuned"]["results"]]
-        for j in range(cfg.k - 1):
-            sampled = shared_codes(model, tok, irs, cfg, cfg.temperature, seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
-            mine = ranks.share(range(len(irs)))
-            checked = checker.check([sampled[i] for i in mine]) if mine else []
-            ok = [a or b for a, b in zip(ok, ranks.gather_shares([r.ok for r in checked], len(irs)))]
-        at_k = sum(ok) / len(ok)
+    ev.rows = {name: score(checker, ev.irs, c, behaviour) for name, c in ev.codes.items()}
+    ev.seconds["check_s"] = time.time() - t0
+    lm = LocalModel(model, tok, cfg.batch_size)  # the fine-tuned model
+    ev.at_k = _compile_at_k(lm, ev, cfg, checker)
     if not ranks.is_main():  # the main process repairs, reports and writes
         return
+    if cfg.text_to_ir or cfg.repair_rounds:  # the generate path: sentence → IR, and repair rounds
+        from ..generator import text_and_repair_metrics
 
-    extra = {}  # the generate path: sentence → IR, and repair rounds (see pipeline_api)
-    per_spec: list[dict] = []  # each spec's sentence → IR answer and verdict after repair, for samples.jsonl
-    if cfg.text_to_ir or cfg.repair_rounds:
-        from ..pipeline_api import LocalModel, text_and_repair_metrics
+        fin = ev.rows["finetuned"]
+        ev.extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
+                                           [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], ev.irs,
+                                           ev.codes["finetuned"], checker, behaviour, cfg.repair_rounds,
+                                           cfg.max_new_tokens, first_checked=(fin["results"], fin["behave"]),
+                                           ir_tokens=cfg.ir_max_new_tokens, details=ev.per_spec)
+    if cfg.text_to_ir:  # semantic IR match on sentences (and hand-written ones end to end)
+        ev.extra.update(_sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, ev.irs, ev.per_spec,
+                                          ev.sentences))
+    _report(ctx, ev, checker)
+    _log(ctx, ev, checker, behaviour is not None, adapter.parent.name == "refine")
+    if cfg.interactive:
+        from ..cli import loop
 
-        extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
-                                        [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], irs,
-                                        codes["finetuned"], checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens,
-                                        first_checked=(rows["finetuned"]["results"], rows["finetuned"]["behave"]),
-                                        ir_tokens=cfg.ir_max_new_tokens, details=per_spec)
-    sentences: list[dict] = []  # semantic IR match on sentences (and hand-written ones end to end)
-    if cfg.text_to_ir:
-        extra.update(_sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_spec, sentences))
+        loop(model, tok, checker, cfg.max_new_tokens)
 
-    # -- report -------------------------------------------------------------------------
+
+def _write_programs(ctx: RunContext, ev: Evaluation, adapter):
+    """``ev.codes``: the rule generator's, the base model's, the fine-tuned model's (refine's when it
+    wrote them for these specs) and ``evaluate.endpoint``'s programs; returns the fine-tuned model."""
+    from peft import PeftModel
+
+    from .refine import reusable_programs
+
+    cfg, irs = ctx.config.evaluate, ev.irs
+    folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
+    tok = load_tokenizer(folder)
+    t0 = time.time()
+    ev.codes["rules"] = [generate(ir) for ir in irs]
+    # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
+    model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
+    ranks.say_share("evaluate", len(ranks.share(irs, cfg.batch_size)), len(irs), "specs")
+    ev.codes["base"] = shared_codes(LocalModel(model, tok, cfg.batch_size), irs, cfg, desc="base model")
+    ev.seconds["base_s"] = time.time() - t0
+    t0 = time.time()
+    model = PeftModel.from_pretrained(model, adapter)
+    # refine already wrote this adapter's greedy programs for these specs: the same programs, not made twice
+    reused = ranks.broadcast(reusable_programs(adapter.parent, irs, cfg.max_new_tokens)
+                             if adapter.parent.name == "refine" and ranks.is_main() else None)
+    ev.reused = reused is not None
+    ev.codes["finetuned"] = reused or shared_codes(LocalModel(model, tok, cfg.batch_size), irs, cfg,
+                                                   desc="fine-tuned")
+    if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
+        from ..generator import endpoint_codes
+
+        ev.codes["endpoint"] = ranks.broadcast(endpoint_codes(cfg, irs) if ranks.is_main() else None)
+    ev.seconds["finetuned_s"] = time.time() - t0
+    return model, tok
+
+
+def _compile_at_k(lm, ev: Evaluation, cfg, checker) -> float:
+    """compile@k of the fine-tuned model: its greedy program or any of k-1 sampled ones compiles."""
+    if cfg.k <= 1:
+        return ev.rows["finetuned"]["compile"]
+    irs = ev.irs
+    ok = [r.ok for r in ev.rows["finetuned"]["results"]]
+    for j in range(cfg.k - 1):
+        sampled = shared_codes(lm, irs, cfg, cfg.temperature, seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
+        mine = ranks.share(range(len(irs)))
+        checked = checker.check([sampled[i] for i in mine]) if mine else []
+        ok = [a or b for a, b in zip(ok, ranks.gather_shares([r.ok for r in checked], len(irs)))]
+    return sum(ok) / len(ok)
+
+
+def _report(ctx: RunContext, ev: Evaluation, checker) -> None:
+    """The table on the console; ``report.md``, ``samples.jsonl``, ``sentences.jsonl`` and
+    ``error_codes.json`` in the stage folder."""
+    from rich.table import Table
+
+    cfg, irs, rows, codes = ctx.config.evaluate, ev.irs, ev.rows, ev.codes
     how = "mcs + UnityEngine stub" if checker.compiles else "tree-sitter syntax check only (mcs not installed: compilation skipped)"
     table = Table(title=f"irgen · {len(irs)} held-out specs · {how}")
     for col in ("generator", "compile@1", "behaviour@1", "conformance", "top errors"):
@@ -162,47 +202,46 @@ def run(ctx: RunContext) -> None:
         beh = f"{r['behaviour']:.2f}" if r["behaviour"] is not None else "-"
         table.add_row(name, f"{r['compile']:.2f}", beh, f"{r['conformance']:.2f}", errs)
         lines.append(f"| {name} | {r['compile']:.2f} | {beh} | {r['conformance']:.2f} | {errs} |")
-    lines += ["", f"compile@{cfg.k} (fine-tuned): {at_k:.2f}"]
-    lines += [f"{k.replace('_', ' ')}: {v:.2f}" for k, v in extra.items()]
+    lines += ["", f"compile@{cfg.k} (fine-tuned): {ev.at_k:.2f}"]
+    lines += [f"{k.replace('_', ' ')}: {v:.2f}" for k, v in ev.extra.items()]
     console.print(table)
     if not checker.compiles:
         console.print("[yellow]mcs is not installed: compilation was skipped, only syntax was checked[/]")
     out = ctx.stage_dir()
     atomic_write(out / "report.md", "\n".join(lines) + "\n")
-    samples = [{"ir": ir, "prompt": evals[i].get("prompt", ""), **{f"{n}_code": codes[n][i] for n in codes},
+    samples = [{"ir": ir, "prompt": ev.evals[i].get("prompt", ""), **{f"{n}_code": codes[n][i] for n in codes},
                 **{f"{n}_errors": rows[n]["results"][i].errors for n in rows},
                 **{f"{n}_behaviour": rows[n]["behave"][i].failed for n in rows if rows[n]["behave"]},
-                **(per_spec[i] if per_spec else {})}
+                **(ev.per_spec[i] if ev.per_spec else {})}
                for i, ir in enumerate(irs)]
     atomic_write(out / "samples.jsonl", "".join(json.dumps(s) + "\n" for s in samples))
-    if sentences:
-        atomic_write(out / "sentences.jsonl", "".join(json.dumps(d) + "\n" for d in sentences))
+    if ev.sentences:
+        atomic_write(out / "sentences.jsonl", "".join(json.dumps(d) + "\n" for d in ev.sentences))
     atomic_write(out / "error_codes.json", json.dumps({n: dict(Counter(r["errors"])) for n, r in rows.items()}, indent=2))
     ctx.add_artifact(out / "report.md", "evaluation report")
+
+
+def _log(ctx: RunContext, ev: Evaluation, checker, behaviour_checked: bool, refined: bool) -> None:
+    cfg, rows = ctx.config.evaluate, ev.rows
     ctx.log_metrics(
         compile_at_1_rules=rows["rules"]["compile"], compile_at_1_base=rows["base"]["compile"],
-        compile_at_1_finetuned=rows["finetuned"]["compile"], **{f"compile_at_{cfg.k}_finetuned": at_k} if cfg.k > 1 else {},
+        compile_at_1_finetuned=rows["finetuned"]["compile"], **{f"compile_at_{cfg.k}_finetuned": ev.at_k} if cfg.k > 1 else {},
         conformance_rules=rows["rules"]["conformance"], conformance_base=rows["base"]["conformance"],
         conformance_finetuned=rows["finetuned"]["conformance"], compiler_used=int(checker.compiles),
-        behaviour_checked=int(behaviour is not None),
+        behaviour_checked=int(behaviour_checked),
         **{f"needs_newer_csharp_{n}": r["newer"] for n, r in rows.items()},
-        **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour is not None else {}),
-        eval_specs=len(irs), adapter_refined=int(adapter.parent.name == "refine"),
-        finetuned_programs_reused=int(reused is not None), **seconds, **extra,
+        **({f"behaviour_at_1_{n}": r["behaviour"] for n, r in rows.items()} if behaviour_checked else {}),
+        eval_specs=len(ev.irs), adapter_refined=int(refined),
+        finetuned_programs_reused=int(ev.reused), **ev.seconds, **ev.extra,
         **({"compile_at_1_endpoint": rows["endpoint"]["compile"], "conformance_endpoint": rows["endpoint"]["conformance"]}
            if "endpoint" in rows else {}),
     )
-    if cfg.interactive:
-        from ..interactive import loop
-
-        loop(model, tok, checker, cfg.max_new_tokens)
 
 
 def _sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_spec, details) -> dict:
     """``ir_match_from_text``, ``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and
     ``behaviour_at_1_handwritten`` (:mod:`almost_irgen.sentence_eval`)."""
     from ..irmatch import load_handwritten
-    from ..pipeline_api import LocalModel
     from ..sentence_eval import ir_match_from_text, sentence_metrics
 
     out = ir_match_from_text(evals, irs, per_spec) if per_spec else {}

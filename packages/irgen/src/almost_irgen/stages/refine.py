@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
+
+import attrs
 
 from almost import RunContext
 from almost.errors import UserError
 from almost.io import atomic_dir, atomic_write_json
 from almost.observe.console import console, progress
 
-from ..generate import conversation, extract_code
+from ..generator import conversation, extract_code
 from ..ir import dumps, loads
 from ..model import base_folder, load_model, load_tokenizer, mixed_precision
 from ..sharegpt import read_jsonl, turn
@@ -94,7 +97,7 @@ def greedy_scores(lm, irs: list[dict], max_new_tokens: int, checker, behaviour,
     """compile@1 and behaviour@1 of greedy programs for ``irs``; the programs are appended to ``keep``."""
     if not irs:
         return 0.0, None
-    codes = [extract_code(t) for t in lm.complete([conversation(ir) for ir in irs], max_new_tokens=max_new_tokens)]
+    codes = lm.codes(irs, max_new_tokens)
     if keep is not None:
         keep.extend(codes)
     if behaviour is None:
@@ -121,17 +124,80 @@ def reusable_programs(refine_dir, irs: list[dict], max_new_tokens: int) -> list[
     return list(got["codes"][: len(specs)])
 
 
-def run(ctx: RunContext) -> None:
-    import shutil as sh
+@attrs.define
+class Policy:
+    """The LoRA being refined: prepared for accelerate (``model``), unwrapped (``bare``), its
+    optimizer and trainable parameters, and the generation loop over it."""
 
+    acc: Any
+    model: Any
+    bare: Any
+    opt: Any
+    params: list
+    lm: Any  # generator.LocalModel over ``bare``
+    stop: list[int]  # every id that ends a turn
+
+
+def _policy(ctx: RunContext, tok, adapter_in) -> Policy:
     import torch
     from peft import PeftModel
 
+    from ..generator import LocalModel
+    from ..gguf_export import eos_ids
+
+    cfg = ctx.config.refine
+    torch.manual_seed(cfg.seed)
+    acc = ctx.accelerator(mixed_precision=mixed_precision(ctx.config.train.mixed_precision))
+    folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
+    base = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit, device=acc.device)
+    model = PeftModel.from_pretrained(base, adapter_in, is_trainable=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    model, opt = acc.prepare(model, opt)
+    bare = acc.unwrap_model(model)
+    lm = LocalModel(bare, tok, batch_size=max(ctx.config.evaluate.batch_size, 1), progress="refine eval")
+    return Policy(acc, model, bare, opt, params, lm, eos_ids(bare.get_base_model(), tok))
+
+
+def _policy_step(ctx: RunContext, pol: Policy, reward_fn, key: str, irs: list[dict], step: int) -> dict:
+    """Sample the programs for ``irs``, score them, one RLOO step: the step's history row."""
+    import torch
+
+    cfg, tok = ctx.config.refine, pol.lm.tok
+    prompts = [pol.lm.prompt_ids(conversation(ir)) for ir in irs]
+    pol.bare.eval()
+    gen, width = pol.lm.generate_ids(prompts, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                                     seed=cfg.seed * 7919 + step)
+    prompt_mask = torch.zeros(len(prompts), width, dtype=torch.long)
+    for r, p in enumerate(prompts):
+        prompt_mask[r, width - len(p):] = 1
+    attn = completion_mask(gen.cpu(), width, pol.stop, prompt_mask)
+    codes = [extract_code(tok.decode(row, skip_special_tokens=True)) for row in gen[:, width:]]
+    rewards = torch.as_tensor(reward_fn(codes, [dumps(ir) for ir in irs]), dtype=torch.float32).reshape(-1)
+    if rewards.numel() != len(codes):
+        raise UserError(f"{key} returned {rewards.numel()} rewards for {len(codes)} programs; "
+                        "a reward must return one number per program")
+    ctx.check_finite(rewards, step=step + 1, what=f"the reward ({key})")
+    adv = rloo(rewards, cfg.group_size)
+    keep = adv.abs() > 1e-8
+    loss_v = 0.0
+    if bool(keep.any()):
+        pol.bare.train()
+        lp = sequence_logprobs(pol.model, gen[keep].to(pol.acc.device), attn[keep].to(pol.acc.device), width)
+        loss = -(adv[keep].to(lp.device) * lp).sum() / len(codes)
+        pol.acc.backward(loss)
+        pol.acc.clip_grad_norm_(pol.params, cfg.max_grad_norm)
+        pol.opt.step()
+        pol.opt.zero_grad()
+        loss_v = ctx.check_finite(loss, step=step + 1)  # one sync per step: this step is seconds long
+    return {"step": step + 1, "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
+            "loss": loss_v, "learning_rows": int(keep.sum()), "rewards": rewards.tolist()}
+
+
+def run(ctx: RunContext) -> None:
     from almost.train.checkpoint import Checkpoints, adapter_only_checkpoints
 
     from ..csharp import find_compiler
-    from ..gguf_export import eos_ids
-    from ..pipeline_api import LocalModel
 
     cfg = ctx.config.refine
     out = ctx.stage_dir()
@@ -145,37 +211,22 @@ def run(ctx: RunContext) -> None:
         raise UserError("the training set has no IR → C# examples for refine; re-run prepare")
     key = cfg.reward if "/" in cfg.reward else f"reward/{cfg.reward}"
     reward_fn = ctx.registry.build(key, cfg.reward_options, "reward", where="refine.reward_options")
-
-    torch.manual_seed(cfg.seed)
-    acc = ctx.accelerator(mixed_precision=mixed_precision(ctx.config.train.mixed_precision))
-    folder = base_folder(ctx.config.model.base, ctx.run_dir / "base-model")
-    tok = load_tokenizer(folder)
+    tok = load_tokenizer(base_folder(ctx.config.model.base, ctx.run_dir / "base-model"))
     tok.padding_side = "left"
-    base = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit, device=acc.device)
-    model = PeftModel.from_pretrained(base, adapter_in, is_trainable=True)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    model, opt = acc.prepare(model, opt)
-    bare = acc.unwrap_model(model)
-    lm = LocalModel(bare, tok, batch_size=max(ctx.config.evaluate.batch_size, 1), progress="refine eval")
-    stop = eos_ids(bare.get_base_model(), tok)
+    pol = _policy(ctx, tok, adapter_in)
     checker = find_compiler(ctx.config.evaluate.compiler)
-    behaviour = None
-    if checker.compiles and sh.which("mono"):
-        from ..unitysim import BehaviourChecker
-
-        behaviour = BehaviourChecker(checker)
+    behaviour = _behaviour(checker)
 
     # -- evaluation of the SFT adapter (before any step; kept across a resume) -------------------
     sft_file = out / "sft_scores.json"
     if cfg.eval_examples and not sft_file.is_file():
         sft_codes: list[str] = []
-        comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour, sft_codes)
+        comp, beh = greedy_scores(pol.lm, evals, cfg.max_new_tokens, checker, behaviour, sft_codes)
         atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh, "codes": sft_codes})
     sft = __import__("json").loads(sft_file.read_text()) if sft_file.is_file() else {}
 
-    adapter_only_checkpoints(acc, model)  # checkpoints hold the LoRA only
-    ckpts = Checkpoints(out / "checkpoints", acc)
+    adapter_only_checkpoints(pol.acc, pol.model)  # checkpoints hold the LoRA only
+    ckpts = Checkpoints(out / "checkpoints", pol.acc)
     state = ckpts.load()
     start, history = 0, []
     if state is not None:
@@ -188,57 +239,45 @@ def run(ctx: RunContext) -> None:
         for step in range(start, cfg.steps):
             rng = random.Random(cfg.seed * 1_000_003 + step)
             batch = [specs[rng.randrange(len(specs))] for _ in range(cfg.prompts_per_step)]
-            irs = [ir for ir in batch for _ in range(cfg.group_size)]
-            prompts = [lm.prompt_ids(conversation(ir)) for ir in irs]
-            bare.eval()
-            gen, width = lm.generate_ids(prompts, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
-                                         seed=cfg.seed * 7919 + step)
-            prompt_mask = torch.zeros(len(prompts), width, dtype=torch.long)
-            for r, p in enumerate(prompts):
-                prompt_mask[r, width - len(p):] = 1
-            attn = completion_mask(gen.cpu(), width, stop, prompt_mask)
-            codes = [extract_code(tok.decode(row, skip_special_tokens=True)) for row in gen[:, width:]]
-            rewards = torch.as_tensor(reward_fn(codes, [dumps(ir) for ir in irs]), dtype=torch.float32).reshape(-1)
-            if rewards.numel() != len(codes):
-                raise UserError(f"{key} returned {rewards.numel()} rewards for {len(codes)} programs; "
-                                "a reward must return one number per program")
-            ctx.check_finite(rewards, step=step + 1, what=f"the reward ({key})")
-            adv = rloo(rewards, cfg.group_size)
-            keep = adv.abs() > 1e-8
-            loss_v = 0.0
-            if bool(keep.any()):
-                bare.train()
-                lp = sequence_logprobs(model, gen[keep].to(acc.device), attn[keep].to(acc.device), width)
-                loss = -(adv[keep].to(lp.device) * lp).sum() / len(codes)
-                acc.backward(loss)
-                acc.clip_grad_norm_(params, cfg.max_grad_norm)
-                opt.step()
-                opt.zero_grad()
-                loss_v = ctx.check_finite(loss, step=step + 1)  # one sync per step: this step is seconds long
-            rec = {"step": step + 1, "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
-                   "loss": loss_v, "learning_rows": int(keep.sum()), "rewards": rewards.tolist()}
+            rec = _policy_step(ctx, pol, reward_fn, key, [ir for ir in batch for _ in range(cfg.group_size)], step)
             history.append(rec)
-            ctx.log_step(step + 1, reward_mean=rec["reward_mean"], loss=loss_v)
+            ctx.log_step(step + 1, reward_mean=rec["reward_mean"], loss=rec["loss"])
             bar.update(task, completed=step + 1, info=f"reward {rec['reward_mean']:.3f}")
             if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
                 ckpts.save(step + 1, {"history": history})
-    seconds = time.time() - t0
+    _finish(ctx, pol, (history, time.time() - t0), sft, evals, (checker, behaviour))
 
+
+def _behaviour(checker):
+    """The behaviour check when mcs and mono are there, else None."""
+    import shutil as sh
+
+    if checker.compiles and sh.which("mono"):
+        from ..unitysim import BehaviourChecker
+
+        return BehaviourChecker(checker)
+    return None
+
+
+def _finish(ctx: RunContext, pol: Policy, done: tuple, sft: dict, evals: list[dict], checks: tuple) -> None:
+    """Write ``refine/adapter``, ``history.json`` and the refined adapter's greedy programs; log the metrics."""
+    cfg, out, tok = ctx.config.refine, ctx.stage_dir(), pol.lm.tok
+    (history, seconds), (checker, behaviour) = done, checks
     adapter = out / "adapter"
-    if acc.is_main_process:
+    if pol.acc.is_main_process:
         with atomic_dir(adapter) as tmp:
-            bare.save_pretrained(tmp)
+            pol.bare.save_pretrained(tmp)
             tok.save_pretrained(tmp)
     atomic_write_json(out / "history.json", history)
     ctx.add_artifact(adapter, "refined LoRA adapter")
-    bare.eval()
+    pol.bare.eval()
     codes_out: list[str] = []
     if not cfg.eval_examples:
         comp, beh = 0.0, None
     elif cfg.steps == 0:  # the adapter is the SFT one, already scored
         comp, beh, codes_out = sft.get("compile_at_1", 0.0), sft.get("behaviour_at_1"), list(sft.get("codes", []))
     else:
-        comp, beh = greedy_scores(lm, evals, cfg.max_new_tokens, checker, behaviour, codes_out)
+        comp, beh = greedy_scores(pol.lm, evals, cfg.max_new_tokens, checker, behaviour, codes_out)
     checker.close()
     if codes_out:
         atomic_write_json(out / PROGRAMS, {"max_new_tokens": cfg.max_new_tokens, "specs": [dumps(ir) for ir in evals],

@@ -3,28 +3,29 @@
 Reads ``prepare/train.jsonl`` and ``prepare/eval.jsonl``; the loss is on the answer only
 (labels -100 on the system and user turns); examples are packed into rows without
 cross-example attention (``train.pack``); eval loss every ``train.eval_every`` steps with
-early stopping (``train.patience``); the best adapter is kept. Checkpoints (adapter weights,
-optimizer, step) go to ``train/checkpoints/step-N`` and an interrupted run resumes from the
-latest. Runs through accelerate (``accelerate launch`` for several GPUs): each rank trains on
-its own share of the packed rows (``shard``) and only the main process writes checkpoints and
-the adapter. 4-bit QLoRA (bitsandbytes NF4, CUDA) and gradient checkpointing are what let the
+early stopping (``train.patience``); the best adapter is kept. Checkpoints (the core's
+:class:`almost.train.checkpoint.Checkpoints`: adapter weights, optimizer, RNG states, step) go to
+``train/checkpoints/step-N`` and an interrupted run resumes from the latest intact one. Runs
+through accelerate (``accelerate launch`` for several GPUs): each rank trains on its own share of
+the packed rows (``shard``) and only the main process writes checkpoints and the adapter. 4-bit QLoRA (bitsandbytes NF4, CUDA) and gradient checkpointing are what let the
 ``full`` profile's 7B model fit a 16 GB card; on CUDA the stage prints the estimated peak
 (:mod:`almost_irgen.memory`) and warns when it exceeds the card. Writes ``train/adapter/``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import shutil
 import time
 import warnings
 from pathlib import Path
+from typing import Any
+
+import attrs
 
 from almost import RunContext
 from almost.errors import UserError
-from almost.io import atomic_write_json
 from almost.observe.console import console, progress
 
 from ..model import base_folder, encode, load_model, load_tokenizer, mixed_precision
@@ -152,65 +153,15 @@ def eval_loss(model, batches) -> float:
     return total / max(n, 1)
 
 
-def trainable_state(model) -> dict:
-    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+def checkpoints(ckdir: Path, acc, model):
+    """The core's checkpoints (:class:`almost.train.checkpoint.Checkpoints`) for the prepared LoRA
+    ``model``: the adapter weights alone (``adapter.safetensors``), the optimizer and the RNG
+    states, with the caller's counters; fsynced and renamed whole, the last two kept. On resume a
+    damaged newer one is set aside and the one before it is loaded."""
+    from almost.train.checkpoint import Checkpoints, adapter_only_checkpoints
 
-
-def save_checkpoint(ckdir: Path, step: int, model, optimizer, state: dict) -> None:
-    """Write ``step-N`` atomically: files fsynced in a temp folder (sizes recorded in
-    ``state.json``), then one rename, so a kill at any moment leaves whole checkpoints only."""
-    import torch
-
-    from almost.io import atomic_dir
-    from almost.train.checkpoint import flush_stage_logs, record_of, save_safetensors
-
-    with atomic_dir(ckdir / f"step-{step:08d}") as tmp:
-        save_safetensors(trainable_state(model), tmp / "adapter.safetensors")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        atomic_write_json(tmp / "state.json", {"step": step, **state, **record_of(tmp)})  # checksums, config hash
-        flush_stage_logs()  # history and tracker events up to this step written before the checkpoint counts
-    for old in sorted(ckdir.glob("step-*"))[:-2]:  # keep the last two
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def load_checkpoint(ckdir: Path, model, optimizer) -> dict | None:
-    """Load the newest intact checkpoint; a damaged newer one is skipped with a note."""
-    import torch
-
-    from almost.errors import UserError
-    from almost.observe.console import console
-    from almost.train.checkpoint import Checkpoints, check_config, load_safetensors
-
-    found = sorted(p for p in ckdir.glob("step-*") if p.is_dir())
-    skipped: list[str] = []
-    for ck in reversed(found):
-        why = Checkpoints.verify(ck, state_file="state.json")
-        if why is None:
-            check_config(ck, "state.json", "train")  # another config's checkpoint: refused
-            try:
-                weights = load_safetensors(ck / "adapter.safetensors")
-                opt_state = torch.load(ck / "optimizer.pt", weights_only=True)
-            except Exception as e:  # a torn file whose size was not recorded (older checkpoints)
-                why = f"it cannot be read ({e.__class__.__name__})"
-        if why is not None:
-            console.print(f"[yellow]checkpoint {ck} is damaged ({why}); trying an older one[/]")
-            skipped.append(ck.name)
-            continue
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for n, t in weights.items():
-                params[n].copy_(t)
-        optimizer.load_state_dict(opt_state)
-        if skipped:
-            console.print(f"resuming from {ck.name}: skipped the damaged {', '.join(skipped)}")
-        state = json.loads((ck / "state.json").read_text())
-        for k in ("almost_files", "almost_config_hash", "almost_config"):
-            state.pop(k, None)
-        return state
-    if found:
-        raise UserError(f"every checkpoint in {ckdir} is damaged ({', '.join(skipped)}); "
-                        "re-run with `--force train` to start the stage from scratch")
-    return None
+    adapter_only_checkpoints(acc, model, file="adapter.safetensors")
+    return Checkpoints(ckdir, acc, keep=2)
 
 
 def _check_memory(folder: Path, cfg, dtype: str, device) -> None:
@@ -227,18 +178,86 @@ def _check_memory(folder: Path, cfg, dtype: str, device) -> None:
                       "lower train.batch_tokens or set train.load_in_4bit=true[/]")
 
 
-def run(ctx: RunContext) -> None:
-    import torch
-    from transformers import get_cosine_schedule_with_warmup
+@attrs.define
+class Counters:
+    """What a checkpoint carries beside the weights: a resumed run goes on as if never stopped."""
 
-    cfg, mcfg = ctx.config.train, ctx.config.model
-    prep = ctx.find_stage_dir("prepare")
-    out = ctx.stage_dir()
-    torch.manual_seed(cfg.seed)
-    acc = ctx.accelerator(mixed_precision=mixed_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum)
+    step: int = 0
+    best_eval_loss: float = float("inf")
+    bad_evals: int = 0
+    first_loss: float | None = None
+    loss_ema: float | None = None  # the running average goes on across a resume
 
-    folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
-    tok = load_tokenizer(folder)
+    def extra(self) -> dict:
+        return attrs.asdict(self, filter=lambda a, _: a.name != "step")
+
+
+@attrs.define
+class Trainer:
+    """The prepared model, optimizer and schedule of one ``train`` run, and its checkpoints."""
+
+    ctx: RunContext
+    acc: Any
+    model: Any
+    optimizer: Any
+    sched: Any
+    total: int  # optimizer steps
+    eval_batches: list
+    ckpts: Any = None
+
+    def resume(self) -> Counters:
+        """The newest intact checkpoint loaded (none: step 0), the schedule fast-forwarded to it."""
+        state = self.ckpts.load() or {}
+        c = Counters(**{k: state[k] for k in attrs.fields_dict(Counters) if k in state})
+        with warnings.catch_warnings():  # fast-forwarding the schedule on resume, before any optimizer step
+            warnings.simplefilter("ignore")
+            for _ in range(c.step):
+                self.sched.step()
+        if c.step:
+            console.print(f"resuming from step {c.step} (best eval loss {c.best_eval_loss:.4f})")
+        return c
+
+    def step(self, stream, c: Counters) -> tuple[float, int]:
+        """One optimizer step over ``train.grad_accum`` micro-batches: ``(last loss, tokens seen)``."""
+        acc, model, optimizer = self.acc, self.model, self.optimizer
+        tokens = 0
+        for _ in range(self.ctx.config.train.grad_accum):
+            b = {k: v.to(acc.device) for k, v in next(stream).items()}
+            with acc.accumulate(model):
+                loss = answer_loss(model, b)  # no cache inside: packed rows get a block mask
+                acc.backward(loss)
+                optimizer.step()
+                optimizer.zero_grad()
+            tokens += int(b["input_ids"].numel())
+            loss = float(loss.detach())
+            c.loss_ema = loss if c.loss_ema is None else 0.9 * c.loss_ema + 0.1 * loss
+        self.sched.step()
+        c.step += 1
+        self.ctx.check_finite(loss, step=c.step)  # a float already: no extra device sync
+        c.first_loss = c.first_loss if c.first_loss is not None else loss
+        return loss, tokens
+
+    def eval_and_save(self, c: Counters, best_dir: Path) -> tuple[float, bool]:
+        """Eval loss, the best adapter kept, a checkpoint: ``(eval loss, stop early)``."""
+        cfg, acc = self.ctx.config.train, self.acc
+        ev = eval_loss(self.model, self.eval_batches) if self.eval_batches else c.loss_ema
+        self.ctx.check_finite(ev, step=c.step, what="eval loss")  # before anything is saved
+        stopped = False
+        if ev < c.best_eval_loss - 1e-4:
+            c.best_eval_loss, c.bad_evals = ev, 0
+            if acc.is_main_process:
+                acc.unwrap_model(self.model).save_pretrained(best_dir)
+        else:
+            c.bad_evals += 1
+            stopped = bool(cfg.patience) and c.bad_evals >= cfg.patience
+        self.ctx.log_step(c.step, eval_loss=ev)
+        self.ckpts.save(c.step, c.extra())  # every process calls it; the main one writes
+        return ev, stopped
+
+
+def _examples(ctx: RunContext, tok) -> tuple[list, list, int]:
+    """``(training examples, eval examples, dropped)``: tokenized, those over ``train.max_length`` dropped."""
+    cfg, prep = ctx.config.train, ctx.find_stage_dir("prepare")
     train_rec = read_jsonl(prep / "train.jsonl", "training set")
     train_ex = tokenize_all(tok, train_rec, cfg.max_length)
     dropped_long = len(train_rec) - len(train_ex)  # longer than train.max_length: counted in the metrics
@@ -248,17 +267,18 @@ def run(ctx: RunContext) -> None:
     eval_ex = tokenize_all(tok, read_jsonl(prep / "eval.jsonl", "eval set"), cfg.max_length)[: cfg.eval_examples]
     if not train_ex:
         raise UserError(f"no training example fits train.max_length={cfg.max_length}; raise it")
-    if acc.device.type == "cuda":
-        _check_memory(folder, cfg, mcfg.dtype, acc.device)
-    model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit, device=acc.device), cfg)
-    frozen_linears_to(model, acc.mixed_precision)
-    model.train()
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return train_ex, eval_ex, dropped_long
 
-    rng = random.Random(cfg.seed)
-    eval_batches = make_batches(eval_ex, cfg, tok.pad_token_id, random.Random(0)) if eval_ex else []
+
+def _trainer(ctx: RunContext, acc, model, pad_id: int, train_ex, eval_ex) -> Trainer:
+    """The optimizer and cosine schedule for ``train.epochs`` (or ``train.max_steps``), prepared."""
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    cfg = ctx.config.train
+    eval_batches = make_batches(eval_ex, cfg, pad_id, random.Random(0)) if eval_ex else []
     rank, world = acc.process_index, acc.num_processes
-    steps_per_epoch = math.ceil(len(make_batches(train_ex, cfg, tok.pad_token_id, random.Random(0), rank, world))
+    steps_per_epoch = math.ceil(len(make_batches(train_ex, cfg, pad_id, random.Random(0), rank, world))
                                 / cfg.grad_accum)
     total = math.ceil(steps_per_epoch * cfg.epochs)
     if cfg.max_steps:
@@ -266,82 +286,68 @@ def run(ctx: RunContext) -> None:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
     sched = get_cosine_schedule_with_warmup(optimizer, max(1, total // 10), total)
     model, optimizer = acc.prepare(model, optimizer)
+    t = Trainer(ctx, acc, model, optimizer, sched, total, eval_batches)
+    t.ckpts = checkpoints(ctx.stage_dir() / "checkpoints", acc, model)
+    return t
 
-    ckdir = out / "checkpoints"
-    state = load_checkpoint(ckdir, acc.unwrap_model(model), optimizer) or {"step": 0}
-    step = state["step"]
-    best, bad = state.get("best_eval_loss", float("inf")), state.get("bad_evals", 0)
-    with warnings.catch_warnings():  # fast-forwarding the schedule on resume, before any optimizer step
-        warnings.simplefilter("ignore")
-        for _ in range(step):
-            sched.step()
-    if step:
-        console.print(f"resuming from step {step} (best eval loss {best:.4f})")
+
+def _micro_batches(train_ex, cfg, pad_id: int, rank: int, world: int, skip: int):
+    """The micro-batches of epoch after epoch (each shuffled by its own seed), the first ``skip`` left out."""
+    epoch, n = 0, 0
+    while True:
+        for b in make_batches(train_ex, cfg, pad_id, random.Random(cfg.seed + epoch), rank, world):
+            n += 1
+            if n > skip:  # what the checkpoint already saw is skipped
+                yield b
+        epoch += 1
+
+
+def run(ctx: RunContext) -> None:
+    import torch
+
+    cfg, mcfg = ctx.config.train, ctx.config.model
+    out = ctx.stage_dir()
+    torch.manual_seed(cfg.seed)
+    acc = ctx.accelerator(mixed_precision=mixed_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum)
+    folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
+    tok = load_tokenizer(folder)
+    train_ex, eval_ex, dropped_long = _examples(ctx, tok)
+    if acc.device.type == "cuda":
+        _check_memory(folder, cfg, mcfg.dtype, acc.device)
+    model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit, device=acc.device), cfg)
+    frozen_linears_to(model, acc.mixed_precision)
+    model.train()
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    t = _trainer(ctx, acc, model, tok.pad_token_id, train_ex, eval_ex)
+    c = t.resume()
+    stream = _micro_batches(train_ex, cfg, tok.pad_token_id, acc.process_index, acc.num_processes,
+                            c.step * cfg.grad_accum)
     best_dir = out / "best-adapter"
-
-    def micro_batches():
-        epoch = 0
-        while True:
-            yield from make_batches(train_ex, cfg, tok.pad_token_id, random.Random(cfg.seed + epoch), rank, world)
-            epoch += 1
-
-    stream = micro_batches()
-    for _ in range(step * cfg.grad_accum):  # skip what the checkpoint already saw
-        next(stream)
-    del rng
-    tokens, t0, loss_ema, stopped = 0, time.time(), state.get("loss_ema"), False  # the average goes on
-    first_loss = state.get("first_loss")
+    tokens, t0, stopped = 0, time.time(), False
     with progress() as bar:
-        task = bar.add_task("train (LoRA)", total=total, completed=step, info="")
-        while step < total and not stopped:
-            for _ in range(cfg.grad_accum):
-                b = {k: v.to(acc.device) for k, v in next(stream).items()}
-                with acc.accumulate(model):
-                    loss = answer_loss(model, b)  # no cache inside: packed rows get a block mask
-                    acc.backward(loss)
-                    optimizer.step()
-                    optimizer.zero_grad()
-                tokens += int(b["input_ids"].numel())
-                loss = float(loss.detach())
-                loss_ema = loss if loss_ema is None else 0.9 * loss_ema + 0.1 * loss
-            sched.step()
-            step += 1
-            ctx.check_finite(loss, step=step)  # a float already: no extra device sync
-            first_loss = first_loss if first_loss is not None else loss
-            bar.update(task, completed=step, info=f"loss {loss_ema:.3f}")
-            ctx.log_step(step, loss=loss, loss_ema=loss_ema, lr=sched.get_last_lr()[0],
+        task = bar.add_task("train (LoRA)", total=t.total, completed=c.step, info="")
+        while c.step < t.total and not stopped:
+            loss, n = t.step(stream, c)
+            tokens += n
+            bar.update(task, completed=c.step, info=f"loss {c.loss_ema:.3f}")
+            ctx.log_step(c.step, loss=loss, loss_ema=c.loss_ema, lr=t.sched.get_last_lr()[0],
                          tokens_per_s=tokens / max(time.time() - t0, 1e-9))
-            if step % cfg.eval_every == 0 or step == total:
-                ev = eval_loss(model, eval_batches) if eval_batches else loss_ema
-                ctx.check_finite(ev, step=step, what="eval loss")  # before anything is saved
-                if ev < best - 1e-4:
-                    best, bad = ev, 0
-                    if acc.is_main_process:
-                        acc.unwrap_model(model).save_pretrained(best_dir)
-                else:
-                    bad += 1
-                    stopped = bool(cfg.patience) and bad >= cfg.patience
-                bar.update(task, info=f"loss {loss_ema:.3f} eval {ev:.3f}")
-                ctx.log_step(step, eval_loss=ev)
-                if acc.is_main_process:  # one writer; the others wait so nobody reads a half-written step
-                    save_checkpoint(ckdir, step, acc.unwrap_model(model), optimizer,
-                                    {"best_eval_loss": best, "bad_evals": bad, "first_loss": first_loss,
-                                     "loss_ema": loss_ema})
-                acc.wait_for_everyone()
+            if c.step % cfg.eval_every == 0 or c.step == t.total:
+                ev, stopped = t.eval_and_save(c, best_dir)
+                bar.update(task, info=f"loss {c.loss_ema:.3f} eval {ev:.3f}")
     seconds = time.time() - t0
     if stopped:
-        console.print(f"early stop at step {step}: eval loss did not improve for {cfg.patience} evals")
+        console.print(f"early stop at step {c.step}: eval loss did not improve for {cfg.patience} evals")
     adapter = out / "adapter"
     if acc.is_main_process:
         if best_dir.is_dir():
             shutil.rmtree(adapter, ignore_errors=True)
             shutil.copytree(best_dir, adapter)
         else:
-            acc.unwrap_model(model).save_pretrained(adapter)
+            acc.unwrap_model(t.model).save_pretrained(adapter)
         tok.save_pretrained(adapter)
     acc.wait_for_everyone()
     ctx.add_artifact(adapter, "LoRA adapter")
-    ctx.log_metrics(steps=step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
-                    trainable_params=n_params,
-                    first_loss=first_loss or 0.0, final_train_loss=loss_ema or 0.0, best_eval_loss=best,
-                    tokens_per_s=tokens / max(seconds, 1e-9), train_s=seconds)
+    ctx.log_metrics(steps=c.step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
+                    trainable_params=n_params, first_loss=c.first_loss or 0.0, final_train_loss=c.loss_ema or 0.0,
+                    best_eval_loss=c.best_eval_loss, tokens_per_s=tokens / max(seconds, 1e-9), train_s=seconds)

@@ -1,4 +1,5 @@
-"""GGUF export per model family: a tiny random model of each, converted with ``almost irgen gguf
+"""GGUF export: the ``gguf`` reader reads a tiny Llama's file back and transformers loads it to the
+same logits; per model family, a tiny random model of each, converted with ``almost irgen gguf
 --outtype f32``, read back by transformers' own GGUF loader, gives the same logits and greedy tokens.
 
 transformers (5.23 here) reads llama, mistral, qwen2, gemma2 and gemma3 GGUF files as they are.
@@ -18,6 +19,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gguf_families import build  # noqa: E402
+
+from almost_irgen.gguf_export import write_gguf  # noqa: E402
+from almost_irgen.model import load_model, load_tokenizer  # noqa: E402
 
 FAMILIES = ["llama", "llama3.1", "mistral", "qwen2", "olmo2", "olmo3", "gemma", "gemma2", "gemma3"]
 PRE = {"llama": "llama-bpe", "llama3.1": "llama-bpe", "qwen2": "qwen2", "olmo2": "llama-bpe", "olmo3": "llama-bpe"}
@@ -141,3 +145,32 @@ def test_unsupported_family_and_outtype_are_one_sentence(tmp_path):
     assert code != 0 and "gpt2" in out + err and "Traceback" not in out + err
     code, out, err = run_cli(["irgen", "gguf", str(tmp_path / "gpt2"), str(tmp_path / "x.gguf"), "--outtype", "q4"])
     assert code != 0 and "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("file_type, atol", [("f16", 2e-2), ("q8_0", 6e-2)])
+def test_gguf_reads_back_and_loads_in_transformers(tmp_path, tiny_model_dir, file_type, atol):
+    import gguf
+    import numpy as np
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model, tok = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    path = write_gguf(model, tok, tmp_path / f"m.{file_type}.gguf", file_type)
+    reader = gguf.GGUFReader(path)
+    fields = reader.fields
+    arch = bytes(fields["general.architecture"].parts[-1]).decode()
+    assert arch == "llama"
+    assert int(fields["llama.block_count"].parts[-1][0]) == 2
+    assert int(fields["llama.attention.head_count_kv"].parts[-1][0]) == 2
+    assert len(fields["tokenizer.ggml.tokens"].data) == len(tok)
+    names = {t.name: t for t in reader.tensors}
+    assert "token_embd.weight" in names and "blk.1.ffn_down.weight" in names and "output_norm.weight" in names
+    want = gguf.GGMLQuantizationType.F16 if file_type == "f16" else gguf.GGMLQuantizationType.Q8_0
+    assert names["blk.0.attn_q.weight"].tensor_type == want
+    assert names["blk.0.attn_norm.weight"].tensor_type == gguf.GGMLQuantizationType.F32
+    # transformers de-quantises and un-permutes it: same model, same logits (up to rounding)
+    back = AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file=path.name, dtype=torch.float32)
+    ids = torch.tensor([tok("public class Spinner : MonoBehaviour")["input_ids"]])
+    with torch.no_grad():
+        a, b = model(ids).logits, back(ids).logits
+    assert np.allclose(a.numpy(), b.numpy(), atol=atol), float((a - b).abs().max())

@@ -1,4 +1,4 @@
-"""The seed's calibration data as it is, range-checked config, and a loss that goes NaN."""
+"""The seed's calibration data as it is, and a loss that goes NaN."""
 
 from __future__ import annotations
 
@@ -89,21 +89,6 @@ def test_seed_calibration_file_is_converted_kept_and_bad_items_skipped(tmp_path)
                               "--set", f"synth.calibration_file={cal}", "--set", "synth.on_bad_item=fail"])
     assert code == 2 and "item 3: needs a prompt" in " ".join((out + err).split())
     assert "Traceback" not in out + err
-
-
-@pytest.mark.parametrize("setting, words", [
-    ("synth.count=0", "synth.count must be >= 1"),
-    ("prepare.eval_fraction=1.5", "prepare.eval_fraction must be > 0 and < 1, not 1.5"),
-    ("train.lr=nan", "train.lr"),
-    ("train.lr=-1", "train.lr must be > 0"),
-    ("train.batch_size=0", "train.batch_size must be >= 1"),
-    ("train.eval_every=0", "train.eval_every must be >= 1"),
-    ("evaluate.k=0", "evaluate.k must be >= 1"),
-    ("synth.on_bad_item=maybe", "synth.on_bad_item"),
-])
-def test_config_ranges_are_one_sentence(setting, words):
-    code, out, err = run_cli(["config", "--plugin", "irgen", "--set", setting])
-    assert code == 2 and words in out + err and "Traceback" not in out + err
 
 
 def test_nan_loss_stops_training_and_keeps_no_bad_checkpoint(tmp_path, tiny_model_dir, monkeypatch):

@@ -2,7 +2,7 @@
 
 ::
 
-    from almost_irgen.pipeline_api import Generator
+    from almost_irgen.generator import Generator
     gen = Generator.from_run("runs/irgen/tiny")
     result = gen.generate("a coin that spins and disappears when the player touches it")
     print(result.ir, result.verdict)
@@ -20,6 +20,7 @@ cannot express (an undeclared field ...) goes back the same way.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +28,8 @@ from typing import Any, Protocol
 
 import attrs
 
-from .generate import conversation, extract_code
 from .ir import dumps
+from .model import SYSTEM_PROMPT
 from .text2ir import decoding_schema, parse_answer, text_conversation
 
 BEHAVES, COMPILES, MISBEHAVES, FAILS = "behaves", "compiles", "misbehaves", "does not compile"
@@ -42,6 +43,26 @@ class Backend(Protocol):
                  temperature: float = 0.0, seed: int = 0) -> list[str]: ...
 
 
+# -- prompts and answers -------------------------------------------------------------------------
+_FENCE = re.compile(r"```(?:csharp|cs|c#)?[ \t]*\n(.*?)(?=```|\Z)", re.S | re.I)
+
+
+def extract_code(text: str) -> str:
+    """The C# in a model answer: the first fenced block that declares a class, else the answer
+    without its fence lines (small models often open a fence, close it, and open another)."""
+    blocks = [m.group(1) for m in _FENCE.finditer(text)]
+    for b in blocks:
+        if re.search(r"\bclass\b", b):
+            return b.strip() + "\n"
+    plain = "\n".join(line for line in text.splitlines() if not line.strip().startswith("```"))
+    return plain.strip() + "\n"
+
+
+def conversation(ir: dict) -> list[dict]:
+    """The IR → C# prompt: the system prompt and the IR as the user turn."""
+    return [{"from": "system", "value": SYSTEM_PROMPT}, {"from": "human", "value": dumps(ir)}]
+
+
 # -- backends ------------------------------------------------------------------------------------
 def chat_messages(conv: list[dict]) -> list[dict]:
     role = {"system": "system", "human": "user", "gpt": "assistant"}
@@ -49,7 +70,13 @@ def chat_messages(conv: list[dict]) -> list[dict]:
 
 
 class LocalModel:
-    """A transformers causal LM (a PeftModel too) and its tokenizer, batched, left-padded."""
+    """A transformers causal LM (a PeftModel too) and its tokenizer: the one generation loop.
+
+    Every local generation goes through here (evaluate, refine, ``generate``, ``serve``, ``try``):
+    prompts left-padded, batches of ``batch_size`` shrunk to the device's free memory (the KV cache
+    grows with batch x (prompt + new tokens)), greedy at temperature 0, else plain sampling at the
+    temperature (``top_p=1.0, top_k=0``: no truncation, so refine's policy gradient sees the
+    distribution it sampled from), each batch seeded with ``seed`` + the index of its first prompt."""
 
     def __init__(self, model, tok, batch_size: int = 8, progress: str = "") -> None:
         self.model, self.tok, self.batch_size = model, tok, batch_size
@@ -60,9 +87,27 @@ class LocalModel:
         enc = self.tok.apply_chat_template(chat_messages(conv), add_generation_prompt=True, tokenize=True)
         return list(enc["input_ids"] if hasattr(enc, "keys") else enc)
 
+    def _base(self):
+        return self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+
+    def ready(self) -> None:
+        """Eval mode, KV cache on, activation checkpointing off (a training model is handed over as is)."""
+        self.model.eval()
+        base = self._base()
+        if getattr(base, "is_activation_checkpointing", False):  # transformers 5 names, else 4.x
+            (getattr(base, "activation_checkpointing_disable", None) or base.gradient_checkpointing_disable)()
+        self.model.config.use_cache = True
+
+    def fitting_batch(self, length: int) -> int:
+        """``batch_size``, shrunk so the KV cache of ``length``-token sequences fits the free memory."""
+        from .memory import free_device_bytes, generation_batch
+
+        return generation_batch(self._base().config, self.batch_size, length, free_device_bytes(self.model.device),
+                                next(self.model.parameters()).element_size())
+
     def generate_ids(self, prompts: list[list[int]], *, max_new_tokens: int, json_schema: dict | None = None,
                      temperature: float = 0.0, seed: int = 0, processors: Sequence[Any] = ()):
-        """``(ids (B, width + new), width)``: left-padded prompts and what followed them."""
+        """One batch: ``(ids (B, width + new), width)``, left-padded prompts and what followed them."""
         import torch
         from transformers import LogitsProcessorList
 
@@ -70,9 +115,9 @@ class LocalModel:
         from .text2ir import SchemaLogits
 
         model, tok = self.model, self.tok
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        base = self._base()
         model.config.use_cache = True
-        stop = eos_ids(base, tok)
+        stop = eos_ids(base, tok)  # every id that ends a turn (OLMo: <|im_end|> and <|endoftext|>)
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
@@ -94,24 +139,34 @@ class LocalModel:
                                  logits_processor=LogitsProcessorList(procs), **kw)
         return out, width
 
-    def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0):
+    def complete(self, convs, *, max_new_tokens, json_schema=None, temperature=0.0, seed=0, desc: str = ""):
+        """One answer per conversation, in batches that fit (``desc``: the progress bar's label)."""
         import contextlib
 
         from almost.observe.console import progress
 
-        self.model.eval()
+        self.ready()
+        prompts = [self.prompt_ids(c) for c in convs]
+        n = self.fitting_batch(max((len(p) for p in prompts), default=0) + max_new_tokens)
         out: list[str] = []
-        with progress() if self.progress else contextlib.nullcontext() as bar:
+        label = desc or self.progress
+        with progress() if label else contextlib.nullcontext() as bar:
             what = "IR" if json_schema is not None else "C#"
-            task = bar.add_task(f"{self.progress}: {what}", total=len(convs), info="") if bar is not None else None
-            for i in range(0, len(convs), self.batch_size):
-                prompts = [self.prompt_ids(c) for c in convs[i:i + self.batch_size]]
-                gen, width = self.generate_ids(prompts, max_new_tokens=max_new_tokens, json_schema=json_schema,
-                                               temperature=temperature, seed=seed + i)
+            task = bar.add_task(desc or f"{self.progress}: {what}", total=len(convs), info="") if bar is not None else None
+            for i in range(0, len(prompts), n):
+                gen, width = self.generate_ids(prompts[i:i + n], max_new_tokens=max_new_tokens,
+                                               json_schema=json_schema, temperature=temperature, seed=seed + i)
                 out += [self.tok.decode(row, skip_special_tokens=True) for row in gen[:, width:]]
                 if bar is not None:
-                    bar.advance(task, len(prompts))
+                    bar.advance(task, len(gen))
         return out
+
+    def codes(self, irs: Sequence[dict], max_new_tokens: int, temperature: float = 0.0, seed: int = 0,
+              desc: str = "") -> list[str]:
+        """One C# program per IR (greedy when ``temperature`` is 0)."""
+        answers = self.complete([conversation(ir) for ir in irs], max_new_tokens=max_new_tokens,
+                                temperature=temperature, seed=seed, desc=desc)
+        return [extract_code(a) for a in answers]
 
 
 class Endpoint:
@@ -144,6 +199,29 @@ class Endpoint:
                 raise UserError(f"the endpoint {self.url} answered {r.status_code}: {r.text[:200]}")
             out.append(r.json()["choices"][0]["message"]["content"] or "")
         return out
+
+
+def trained_model(run_dir: str | Path, hint: str = "first"):
+    """``(run, model, tok)``: the finished irgen run ``run_dir`` (:func:`almost.open_run`) and its
+    refined adapter (``refine/adapter``), else its trained one, on the base model as it was trained
+    (a QLoRA run on its 4-bit base); ``hint`` ends the one sentence said when there is no adapter."""
+    from almost import open_run
+    from almost.errors import UserError
+
+    from .model import base_folder, load_model, load_tokenizer
+
+    path = Path(run_dir)
+    missing = UserError(f"{path} has no trained adapter (train/adapter); run `almost run --plugin irgen` {hint}")
+    if not (path / "config.toml").is_file():  # not a run (yet): the same sentence as a run without an adapter
+        raise missing
+    run = open_run(path, "irgen")
+    adapter = run.find("refine/adapter", "train/adapter")
+    if adapter is None or not adapter.is_dir():
+        raise missing
+    folder = base_folder(run.config.model.base, path / "base-model")
+    tok = load_tokenizer(folder)
+    model = load_model(folder, run.config.model.dtype, adapter=adapter, quantize_4bit=run.config.train.load_in_4bit)
+    return run, model, tok
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -233,26 +311,13 @@ class Generator:
 
     @classmethod
     def from_run(cls, run_dir: str | Path, **kw) -> Generator:
-        """The run's refined adapter (``refine/adapter``) or else its trained one, on its base model."""
-        from almost.config import load_toml
-        from almost.errors import UserError
-
-        from .model import base_folder, load_model, load_tokenizer
-
-        run = Path(run_dir)
-        adapter = next((run / s / "adapter" for s in ("refine", "train") if (run / s / "adapter").is_dir()), None)
-        if adapter is None or not (run / "config.toml").is_file():
-            raise UserError(f"{run} has no trained adapter (train/adapter); run `almost run --plugin irgen` "
-                            "first or name the run folder with --run")
-        cfg = load_toml(run / "config.toml")
-        folder = base_folder(cfg.get("model", {}).get("base", "smollm2"), run / "base-model")
-        tok = load_tokenizer(folder)
-        model = load_model(folder, cfg.get("model", {}).get("dtype", "float32"), adapter=adapter,
-                           quantize_4bit=bool(cfg.get("train", {}).get("load_in_4bit", False)))
-        ev = cfg.get("evaluate", {})
-        kw.setdefault("max_new_tokens", int(ev.get("max_new_tokens", 512)))
-        kw.setdefault("ir_tokens", int(ev.get("ir_max_new_tokens", 384)))
-        return cls(LocalModel(model, tok, int(ev.get("batch_size", 8))), **kw)
+        """The run's refined adapter (``refine/adapter``) or else its trained one, on its base model,
+        with the run's own generation budgets and batch size (``almost.open_run``)."""
+        run, model, tok = trained_model(run_dir, "first or name the run folder with --run")
+        ev = run.config.evaluate
+        kw.setdefault("max_new_tokens", ev.max_new_tokens)
+        kw.setdefault("ir_tokens", ev.ir_max_new_tokens)
+        return cls(LocalModel(model, tok, ev.batch_size), **kw)
 
     def close(self) -> None:
         self.checker.close()

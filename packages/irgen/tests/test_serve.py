@@ -16,7 +16,7 @@ from almost_irgen.rules import generate as rules_code  # noqa: E402
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, tiny_model_dir):
-    from almost_irgen.pipeline_api import Generator
+    from almost_irgen.generator import Generator
     from almost_irgen.serve import server
 
     run = teach(tiny_model_dir, tmp_path_factory.getbasetemp() / "taught-run")

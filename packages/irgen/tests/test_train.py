@@ -1,16 +1,27 @@
-"""Answer-only loss masks, packing without cross-example attention, LoRA training and resume."""
+"""Stage ``train``: answer-only loss masks, packing without cross-example attention, LoRA training,
+the core's checkpoints and resume, per-rank shards and a two-process launch."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
+import attrs
 import pytest
+import torch
 
+from almost.errors import UserError
+from almost.testing import free_port
 from almost_irgen.config import full
 from almost_irgen.model import encode, load_model, load_tokenizer
 from almost_irgen.packing import collate_packed, collate_padded, pack
 from almost_irgen.rules import generate
 from almost_irgen.sharegpt import record
+from almost_irgen.stages.train import checkpoints
 from almost_irgen.synthgen import Size, random_ir
 
 
@@ -294,3 +305,129 @@ def test_answer_loss_is_the_models_loss_from_fewer_logits(tiny_model_dir):
         batch = collate_padded(exs, tok.pad_token_id)
         shifted = dict(batch, labels=torch.roll(batch["labels"], 1, dims=1))
         assert abs(float(answer_loss(model, shifted)) - float(model(**batch, use_cache=False).loss)) > 1e-3
+
+
+# -- checkpoints (the core's, adapter only) --------------------------------------------------------
+class _Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+def _lora_and_opt(seed: int):
+    """A LoRA on a tiny net after one optimizer step (B starts at zero: the step moves it), prepared."""
+    from accelerate.state import AcceleratorState
+    from peft import LoraConfig, get_peft_model
+
+    from almost.train.checkpoint import make_accelerator
+
+    torch.manual_seed(seed)
+    model = get_peft_model(_Net(), LoraConfig(r=2, lora_alpha=4, target_modules=["proj"]))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    AcceleratorState._reset_state(reset_partial_state=False)  # an earlier test's (bf16) would refuse fp32
+    acc = make_accelerator(cpu=True)
+    model, opt = acc.prepare(model, opt)
+    return acc, model, opt
+
+
+def _lora(model) -> dict:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+
+
+def test_resume_skips_a_torn_newest_checkpoint(tmp_path, capsys):
+    ckdir = tmp_path / "train" / "checkpoints"
+    acc, m2, _ = _lora_and_opt(2)
+    checkpoints(ckdir, acc, m2).save(2, {"note": "two"})
+    acc, m4, _ = _lora_and_opt(4)
+    checkpoints(ckdir, acc, m4).save(4, {"note": "four"})
+    assert sorted(p.name for p in ckdir.iterdir()) == ["step-00000002", "step-00000004"]
+    saved = (ckdir / "step-00000004" / "adapter.safetensors")  # the LoRA alone, not the frozen base
+    from almost.train.checkpoint import load_safetensors
+
+    assert sorted(load_safetensors(saved)) == ["base_model.model.proj.lora_A.weight",
+                                               "base_model.model.proj.lora_B.weight"]
+    saved.write_bytes(saved.read_bytes()[:40])
+
+    acc, fresh, _ = _lora_and_opt(9)
+    state = checkpoints(ckdir, acc, fresh).load()
+    assert state == {"step": 2, "note": "two"}
+    got, want = _lora(fresh), _lora(m2)
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
+    assert not torch.equal(got["base_model.model.proj.lora_B.default.weight"],
+                           _lora(m4)["base_model.model.proj.lora_B.default.weight"])
+    out = capsys.readouterr().out
+    assert "step-00000004 is damaged" in out and "adapter.safetensors has 40 bytes" in out
+
+
+def test_every_checkpoint_damaged_is_one_sentence(tmp_path):
+    ckdir = tmp_path / "train" / "checkpoints"
+    acc, m, _ = _lora_and_opt(1)
+    checkpoints(ckdir, acc, m).save(1, {})
+    (ckdir / "step-00000001" / "optimizer.bin").write_bytes(b"x")
+    acc, fresh, _ = _lora_and_opt(3)
+    with pytest.raises(UserError, match="no intact checkpoint in .*optimizer.bin has 1 bytes.*--force train"):
+        checkpoints(ckdir, acc, fresh).load()
+
+
+def test_no_checkpoint_means_a_fresh_start(tmp_path):
+    acc, m, _ = _lora_and_opt(0)
+    assert checkpoints(tmp_path / "train" / "checkpoints", acc, m).load() is None
+
+
+# -- ranks -----------------------------------------------------------------------------------------
+def test_ranks_train_on_disjoint_rows_of_equal_count():
+    from almost_irgen.stages.train import make_batches, shard
+
+    assert shard(list(range(10)), 0, 3) == [0, 3, 6] and shard(list(range(10)), 2, 3) == [2, 5, 8]
+    assert shard([7], 1, 2) == [7]  # fewer items than ranks: every rank still steps
+    cfg = attrs.evolve(full().train, batch_tokens=64, max_length=64, batch_size=1, pack=True)
+    exs = [([i + 1] * 30, [i + 1] * 30) for i in range(9)]  # two examples per 64-token row
+    per_rank = [make_batches(exs, cfg, 0, random.Random(3), rank, 2) for rank in (0, 1)]
+    assert len(per_rank[0]) == len(per_rank[1]) >= 2
+    seen = [{int(t) for b in batches for t in b["input_ids"].flatten() if t} for batches in per_rank]
+    assert not seen[0] & seen[1]  # no example on both ranks
+    alone = make_batches(exs, cfg, 0, random.Random(3))
+    assert len(alone) == 5 and len(seen[0] | seen[1]) >= 8  # one short-tail row dropped at most
+
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.slow
+def test_two_process_train_shards_data_and_writes_once(tmp_path, tiny_model_dir):
+    from almost.testing import run_cli
+    from almost.train.checkpoint import load_safetensors
+
+    sets = [f"model.base={tiny_model_dir}", "synth.count=40", "train.eval_every=2", "train.batch_tokens=512",
+            "train.lr=0.01", "train.patience=0", "train.epochs=1"]
+    one, two = tmp_path / "one" / "run", tmp_path / "two" / "run"
+    for run in (one, two):
+        code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(run),
+                                  *[x for s in sets for x in ("--set", s)]])
+        assert code == 0, out + err
+    code, out, err = run_cli(["run", "--plugin", "irgen", "train", "--out", str(one),
+                              *[x for s in sets for x in ("--set", s)]])
+    assert code == 0, out + err
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                str(free_port()), str(HERE / "irgen_ddp_script.py"), str(two), *sets]
+    env = {**os.environ, "ALMOST_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run(launcher, capture_output=True, text=True, timeout=900, env=env)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert (two.parent / "rank0.json").is_file() and (two.parent / "rank1.json").is_file()  # both ranks finished
+    solo = json.loads((one / "metrics.json").read_text())["train"]
+    duo = json.loads((two / "metrics.json").read_text())["train"]
+    # one epoch over half the rows each: half the optimizer steps (rounded up), same example count
+    assert duo["steps"] == -(-solo["steps"] // 2) or duo["steps"] == solo["steps"] // 2
+    assert duo["steps"] < solo["steps"] and duo["train_examples"] == solo["train_examples"]
+    manifest = json.loads((two / "manifest.json").read_text())
+    assert manifest["stages"]["train"]["status"] == "done"
+    assert (two / "train" / "adapter" / "adapter_model.safetensors").is_file()
+    ck = sorted((two / "train" / "checkpoints").glob("step-*"))
+    assert ck and not list((two / "train" / "checkpoints").glob(".step-*"))  # no half-written step left
+    w = load_safetensors(ck[-1] / "adapter.safetensors")
+    assert any(float(v.abs().max()) > 0 for k, v in w.items() if "lora_B" in k)

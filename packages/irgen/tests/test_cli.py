@@ -1,4 +1,5 @@
-"""``almost irgen check FILE.cs --ir SPEC.json``: the compile verdict, then the behaviour verdict."""
+"""The ``almost irgen`` verbs: ``check FILE.cs`` (a verdict per file; with ``--ir SPEC.json`` the compile
+verdict, then the behaviour verdict) and the interactive loop of ``try`` / ``evaluate.interactive``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from almost.testing import run_cli
 from almost_irgen.unitysim import read_corpus
 
 CORPUS = Path(__file__).parent / "behaviour_corpus"
+CS_CORPUS = Path(__file__).parent / "corpus"  # the compile check's labelled C# files
 needs_mono = pytest.mark.skipif(shutil.which("mcs") is None or shutil.which("mono") is None,
                                 reason="needs mono and mcs (apt-get install mono-mcs)")
 
@@ -74,3 +76,49 @@ def test_check_ir_that_does_not_validate_is_one_sentence_and_exit_2(tmp_path):
     notjson.write_text("{ not json")
     code, out, err = run_cli(["irgen", "check", str(cs), "--ir", str(notjson)])
     assert code == 2 and "not valid JSON" in out + err and "Traceback" not in out + err
+
+
+@pytest.mark.compiler
+@needs_mono
+def test_check_command_prints_a_verdict_per_file_and_exits_0_only_when_all_compile():
+    ok, bad, new = (str(CS_CORPUS / f"{n}.cs") for n in ("ok_keycode_r", "err_position_x", "new_switch_expression"))
+    code, out, err = run_cli(["irgen", "check", ok])
+    assert code == 0 and "compiles" in out
+    code, out, err = run_cli(["irgen", "check", ok, bad, new])
+    assert code == 1
+    assert "CS1612 at line 9" in out and "needs newer C#" in out and "switch expression" in out
+    code, out, err = run_cli(["irgen", "check", "--json", ok, bad, new])
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert code == 1 and [r["verdict"] for r in rows] == ["compiles", "error", "newer_csharp"]
+    assert rows[1]["code"] == "CS1612" and rows[1]["line"] == 9 and rows[2]["feature"].startswith("switch")
+
+
+def test_check_command_names_a_missing_file(tmp_path):
+    code, out, err = run_cli(["irgen", "check", str(tmp_path / "nope.cs")])
+    assert code == 2 and "nope.cs is not a file" in out + err and "Traceback" not in out + err
+
+
+def test_interactive_mode_answers_specs_and_explains_bad_ones(tiny_model_dir, monkeypatch, capsys):
+    import builtins
+
+    from almost_irgen.cli import loop
+    from almost_irgen.csharp import SyntaxChecker
+    from almost_irgen.model import load_model, load_tokenizer
+
+    good = json.dumps({"ir_version": "1.0", "class_name": "Lamp", "behaviours": [
+        {"trigger": {"event": "start"}, "actions": [{"op": "log", "message": "on"}]}]})
+    lines = iter(['{"ir_version": "1.0"}', good])
+
+    def fake_input(prompt=""):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr(builtins, "input", fake_input)
+    tok = load_tokenizer(tiny_model_dir)
+    tok.padding_side = "left"
+    loop(load_model(tiny_model_dir), tok, SyntaxChecker(), 8)
+    out = capsys.readouterr().out
+    assert "is not valid at $" in out and "class_name" in out  # the bad spec, explained
+    assert "conformance" in out  # the good one, answered and scored
