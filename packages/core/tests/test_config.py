@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from almost import config as C
@@ -119,3 +120,28 @@ def test_config_given_a_folder_is_one_sentence(tmp_path):
 
     code, out, err = run_cli(["run", "--plugin", "gamengen", "--config", str(tmp_path)])
     assert code == 2 and err.count("\n") == 1 and "is a directory" in err and "Usage:" not in err, err
+
+
+@attrs.define
+class _RetiringTrain:
+    __almost_retired__ = {"backend": "one choice left"}
+    steps: int = C.field(3, help="steps")
+
+
+@attrs.define
+class _RetiringCfg:
+    seed: int = C.field(0, help="seed")
+    train: _RetiringTrain = attrs.field(factory=_RetiringTrain)
+
+
+def test_a_retired_key_in_a_file_is_read_without_it_but_set_is_refused():
+    """A run made before a key went still opens and resumes; a user's --set of it is an unknown key."""
+    cfgmod = C
+    data = {"seed": 2, "train": {"steps": 5, "backend": "transformers"}}
+    cfg = cfgmod.apply_mapping(_RetiringCfg(), data)
+    assert cfg.train.steps == 5 and cfg.seed == 2
+    assert cfgmod.drop_retired(_RetiringCfg(), data) == {"seed": 2, "train": {"steps": 5}}
+    with pytest.raises(ConfigError, match="unknown config key 'train.backend'"):
+        cfgmod.apply_sets(_RetiringCfg(), ["train.backend=transformers"])
+    with pytest.raises(ConfigError, match="unknown config key 'train.other'"):
+        cfgmod.apply_mapping(_RetiringCfg(), {"train": {"other": 1}})  # only the retired key is let through

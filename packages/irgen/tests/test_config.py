@@ -30,3 +30,16 @@ def test_train_has_no_backend_setting():
     for value in ("unsloth", "transformers"):
         code, out, err = run_cli(["config", "--plugin", "irgen", "--set", f"train.backend={value}"])
         assert code != 0 and "backend" in out + err and "Traceback" not in out + err
+
+
+def test_a_run_made_when_train_backend_existed_still_opens(tmp_path):
+    """Old runs' config.toml hold train.backend = "transformers": read without it (a retired key)."""
+    import almost
+    from almost import config as cfgmod
+
+    cfg = almost.config_for("irgen")
+    text = cfgmod.to_toml(cfg, {"pipeline": "irgen", "profile": "tiny"})
+    assert "[train]" in text
+    (tmp_path / "config.toml").write_text(text.replace("[train]\n", '[train]\nbackend = "transformers"\n', 1))
+    run = almost.open_run(tmp_path, "irgen")
+    assert run.config == cfg

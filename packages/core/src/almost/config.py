@@ -321,9 +321,30 @@ def _validation_error(key: str, f: attrs.Attribute, value: Any, new: Any, e: Exc
     return ConfigError(f"{key} is not allowed to be {shown!r} ({msg})")
 
 
-def apply_mapping(cfg: Any, data: Mapping[str, Any], prefix: str = "") -> Any:
-    """Apply a nested mapping (e.g. a parsed TOML file) onto ``cfg``."""
+RETIRED = "__almost_retired__"
+"""A config section class may name keys it no longer has: ``__almost_retired__ = {"backend":
+"why"}``. A file that still holds one (the ``config.toml`` of a run made before the key went) is
+read without it, and a run compares configs without it, so old runs open and resume; ``--set``
+of a retired key is refused like any unknown key."""
+
+
+def drop_retired(cfg: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (a nested mapping for ``cfg``'s class) without the keys its sections retired."""
+    retired = getattr(type(cfg), RETIRED, {})
+    fields = _fields(cfg) if attrs.has(type(cfg)) else {}
+    out = {}
     for k, v in data.items():
+        if k in retired and k not in fields:
+            continue
+        f = fields.get(k)
+        sub = getattr(cfg, f.name) if f is not None else None
+        out[k] = drop_retired(sub, v) if attrs.has(type(sub)) and isinstance(v, Mapping) else v
+    return out
+
+
+def apply_mapping(cfg: Any, data: Mapping[str, Any], prefix: str = "") -> Any:
+    """Apply a nested mapping (e.g. a parsed TOML file) onto ``cfg`` (retired keys skipped)."""
+    for k, v in drop_retired(cfg, data).items():
         key = f"{prefix}.{k}" if prefix else k
         fields = _fields(cfg)
         f = fields.get(k)

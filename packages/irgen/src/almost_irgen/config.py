@@ -62,6 +62,9 @@ class PrepareConfig:
 
 @attrs.define
 class TrainConfig:
+    # read and ignored in the config.toml of runs made before it went (almost.config.RETIRED)
+    __almost_retired__ = {"backend": "training always uses transformers + peft"}
+
     lora_r: int = field(16, ge=1, help="LoRA rank")
     lora_alpha: int = field(32, gt=0, help="LoRA alpha (scale = alpha / r)")
     lora_dropout: float = field(0.0, ge=0, lt=1, help="LoRA dropout")

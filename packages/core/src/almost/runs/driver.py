@@ -135,7 +135,8 @@ def _check_run(job: _Job) -> dict:
         raise UserError(f"{run_dir} holds a run of pipeline {manifest['pipeline']!r}, not "
                         f"{job.pipeline.name!r}; choose another --out")
     if (run_dir / "config.toml").exists() and manifest.get("stages"):
-        a, b = cfgmod.flat_items(read_config_toml(run_dir / "config.toml")), cfgmod.flat_items(new_cfg)
+        old_cfg = cfgmod.drop_retired(job.cfg, read_config_toml(run_dir / "config.toml"))
+        a, b = cfgmod.flat_items(old_cfg), cfgmod.flat_items(new_cfg)
         changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
         if changed and not job.force:
             raise ConfigError(
