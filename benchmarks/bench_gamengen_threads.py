@@ -27,10 +27,10 @@ def main() -> None:
     from diffusers import DDPMScheduler
 
     from almost_gamengen.config import tiny
-    from almost_gamengen.model import build_world_model, noise_scheduler_config
-    from almost_gamengen.sampling import make_scheduler, next_latent
+    from almost_gamengen.model.sampling import make_scheduler, next_latent
+    from almost_gamengen.model.vae import encode_frames, load_vae, shipped_vae_dir
+    from almost_gamengen.model.world_model import build_world_model, noise_scheduler_config
     from almost_gamengen.stages.train import _loss
-    from almost_gamengen.vae import encode_frames, load_vae, shipped_vae_dir
 
     cfg = tiny()
     vae = load_vae(shipped_vae_dir((48, 64))).eval()

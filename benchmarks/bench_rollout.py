@@ -14,9 +14,9 @@ import time
 import torch
 
 from almost_gamengen.config import tiny
-from almost_gamengen.model import build_world_model, noise_scheduler_config
-from almost_gamengen.sampling import make_scheduler, rollout
-from almost_gamengen.vae import build_tiny_vae
+from almost_gamengen.model.sampling import make_scheduler, rollout
+from almost_gamengen.model.vae import build_tiny_vae
+from almost_gamengen.model.world_model import build_world_model, noise_scheduler_config
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import pytest
 def test_scaled_reward_scales_what_ppo_sees_not_what_the_logs_show(counter_env):
     from stable_baselines3.common.monitor import Monitor
 
-    from almost_gamengen.shaping import ScaledReward
+    from almost_gamengen.data.shaping import ScaledReward
 
     env = ScaledReward(Monitor(counter_env), 0.01)  # CounterEnv: reward t at step t, 7 steps
     env.reset(seed=0)
@@ -31,7 +31,7 @@ def test_tiny_agent_learns_from_order_one_rewards_on_basic(app):
     import attrs
 
     from almost_gamengen.config import tiny
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
     from almost_gamengen.stages.agent import make_agent_env
 
     cfg = tiny()
@@ -56,8 +56,8 @@ def test_tiny_agent_learns_from_order_one_rewards_on_basic(app):
 
 
 def test_record_first_keeps_whole_episodes_up_to_the_budget(tmp_path, counter_env):
-    from almost_gamengen.episodes import rebuild_manifest
-    from almost_gamengen.recorder import EpisodeRecorder
+    from almost_gamengen.data.episodes import rebuild_manifest
+    from almost_gamengen.data.recorder import EpisodeRecorder
     from almost_gamengen.stages.agent import RecordFirst
 
     rec = EpisodeRecorder(counter_env, tmp_path / "ep", prefix="t", background=False)

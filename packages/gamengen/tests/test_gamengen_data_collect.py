@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from almost_gamengen.episodes import EpisodeStore
+from almost_gamengen.data.episodes import EpisodeStore
 
 GRID = ["env.name=gridchase", "collect.policy=random", "collect.gif_frames=0"]
 

@@ -8,8 +8,8 @@ import pytest
 
 from almost.errors import UserError
 from almost.testing import check_component, check_environment
-from almost_gamengen.envs import BASE_ACTIONS, action_table, scenario_names
-from almost_gamengen.shaping import ShapedReward, shaped_terms
+from almost_gamengen.data.envs import BASE_ACTIONS, action_table, scenario_names
+from almost_gamengen.data.shaping import ShapedReward, shaped_terms
 
 
 def test_every_shipped_scenario_is_registered(app):
@@ -62,7 +62,7 @@ def test_combos_and_bad_names():
 
 
 def test_unknown_scenario_is_a_user_error(app):
-    from almost_gamengen.envs import VizdoomEnv
+    from almost_gamengen.data.envs import VizdoomEnv
 
     with pytest.raises(UserError, match="not in the installed wheel"):
         VizdoomEnv("no_such_map")
@@ -145,7 +145,7 @@ def test_full_profile_game_and_agent_shapes_on_cpu(app):
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from almost_gamengen.config import full
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
     from almost_gamengen.stages.agent import make_agent_env
 
     cfg = full()
@@ -174,7 +174,7 @@ def test_full_profile_game_and_agent_shapes_on_cpu(app):
 
 
 def test_scripted_and_random_policies_depend_only_on_the_episode_seed(tmp_path):
-    from almost_gamengen.policies import make_policy
+    from almost_gamengen.data.policies import make_policy
 
     frame = np.zeros((48, 64, 3), np.uint8)
     for kind in ("random", "scripted"):
@@ -193,7 +193,7 @@ def test_scripted_and_random_policies_depend_only_on_the_episode_seed(tmp_path):
 
 def test_env_options_reach_only_factories_that_take_them(app):
     from almost_gamengen.config_data import EnvConfig
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
 
     spec = env_spec(app.registry, EnvConfig(name="gridchase", max_steps=5))
     assert spec.kwargs == {"max_steps": 5}  # GridChase takes max_steps, not height/width

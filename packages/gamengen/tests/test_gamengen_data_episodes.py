@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from almost.errors import UserError
-from almost_gamengen.episodes import (
+from almost_gamengen.data.episodes import (
     Episode,
     EpisodeStore,
     EpisodeWriter,
@@ -16,7 +16,7 @@ from almost_gamengen.episodes import (
     rebuild_manifest,
     write_episodes,
 )
-from almost_gamengen.recorder import EpisodeRecorder
+from almost_gamengen.data.recorder import EpisodeRecorder
 
 NAMES = ["NOOP", "LEFT", "RIGHT", "FIRE"]
 

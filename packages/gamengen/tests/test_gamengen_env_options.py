@@ -14,7 +14,7 @@ from almost.testing import load_app, run_cli
 
 
 def _spec(*sets):
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
 
     app = load_app()
     cfg = app.pipeline("gamengen").resolve_config("tiny", None, list(sets))
@@ -34,7 +34,7 @@ def test_options_reach_a_third_party_env():
 
 
 def test_options_from_a_config_file(tmp_path: Path):
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
 
     f = tmp_path / "mine.toml"
     f.write_text('[env]\nname = "gridchase"\n[env.options]\nsize = 6\nmax_steps = 9\n')

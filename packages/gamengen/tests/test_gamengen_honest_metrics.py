@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from almost_gamengen.probe import branch_scores, pair_sq
-from almost_gamengen.seeds import STREAMS, game_seed, stream_of
+from almost_gamengen.data.seeds import STREAMS, game_seed, stream_of
+from almost_gamengen.model.probe import branch_scores, pair_sq
 
 
 def _branches(k=3, a=5, h=4, seed=0):
@@ -56,7 +56,7 @@ def test_seed_streams_never_coincide():
 
 def test_delta_target_round_trips_and_copy_is_zero():
     from almost_gamengen.config_model import ModelConfig
-    from almost_gamengen.model import build_world_model
+    from almost_gamengen.model.world_model import build_world_model
 
     mcfg = attrs.evolve(ModelConfig.tiny(), context=2, block_out_channels=[16, 16], action_dim=16,
                         predict_delta=True, delta_scale=2.0, action_time_cond=True)
@@ -77,13 +77,13 @@ def test_delta_target_round_trips_and_copy_is_zero():
 @pytest.mark.slow
 def test_probe_on_the_real_game_a_copier_scores_zero(monkeypatch, app):
     """The probe end to end on ViZDoom with a model that copies its last context latent."""
-    from almost_gamengen import sampling
     from almost_gamengen.config import tiny
-    from almost_gamengen.make_env import env_spec
-    from almost_gamengen.model import build_world_model
-    from almost_gamengen.probe import action_sensitivity
-    from almost_gamengen.sampling import make_scheduler
-    from almost_gamengen.vae import build_tiny_vae
+    from almost_gamengen.data.make_env import env_spec
+    from almost_gamengen.model import sampling
+    from almost_gamengen.model.probe import action_sensitivity
+    from almost_gamengen.model.sampling import make_scheduler
+    from almost_gamengen.model.vae import build_tiny_vae
+    from almost_gamengen.model.world_model import build_world_model
 
     cfg = tiny()
     env_cfg = attrs.evolve(cfg.env, max_steps=60)
@@ -94,7 +94,7 @@ def test_probe_on_the_real_game_a_copier_scores_zero(monkeypatch, app):
     model = build_world_model(mcfg, 8, (12, 16), seed=0, meta={"latent_shape": [4, 12, 16],
                                                                 "noop_action": 0,
                                                                 "action_names": spec.make().action_names}).eval()
-    sched = make_scheduler(dict(__import__("almost_gamengen.model", fromlist=["x"])
+    sched = make_scheduler(dict(__import__("almost_gamengen.model.world_model", fromlist=["x"])
                                 .noise_scheduler_config(1000)))
     monkeypatch.setattr(sampling, "next_latent", lambda m, s, ctx, *a, **k: ctx[:, -1].clone())
     out = action_sensitivity(model, sched, vae, spec, seed=0, states=2, horizon=3, steps=1,
@@ -111,8 +111,8 @@ def test_agent_is_scored_next_to_random_on_the_same_seeds(app, tmp_path):
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from almost_gamengen.config import tiny
-    from almost_gamengen.make_env import describe, env_spec
-    from almost_gamengen.policies import PolicyFrames
+    from almost_gamengen.data.make_env import describe, env_spec
+    from almost_gamengen.data.policies import PolicyFrames
     from almost_gamengen.stages.agent import evaluate_against_random
 
     cfg = tiny()
@@ -153,7 +153,7 @@ def test_vizdoom_replays_a_seed_and_actions_exactly_whatever_came_before(vizdoom
 
 def test_a_truncated_episode_shard_under_encode_is_one_sentence_naming_it(tmp_path):
     from almost.errors import UserError
-    from almost_gamengen.episodes import Episode, EpisodeStore, write_episodes
+    from almost_gamengen.data.episodes import Episode, EpisodeStore, write_episodes
     from almost_gamengen.stages.encode import _episode_lengths
 
     rng = np.random.default_rng(0)

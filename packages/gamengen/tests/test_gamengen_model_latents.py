@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from almost.errors import UserError
-from almost_gamengen.latents import (
+from almost_gamengen.model.latents import (
     LatentStore,
     StepBatches,
     WindowDataset,

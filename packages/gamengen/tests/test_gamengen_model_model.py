@@ -10,14 +10,14 @@ import torch
 
 from almost.errors import UserError
 from almost_gamengen.config_model import ModelConfig
-from almost_gamengen.model import (
+from almost_gamengen.model.sampling import make_scheduler, next_latent
+from almost_gamengen.model.world_model import (
     WorldModel,
     adapt_pretrained_unet,
     build_world_model,
     check_sd_layout,
     noise_scheduler_config,
 )
-from almost_gamengen.sampling import make_scheduler, next_latent
 
 HW = (4, 4)
 
@@ -213,7 +213,7 @@ def test_small_profile_builds_and_steps_and_full_samples_like_the_paper():
     """``small`` is constructed and shape-checked on CPU (a forward, a sampled frame, a decode);
     ``full`` reaches GameNGen's batch 128 by accumulation and samples with CFG 1.5."""
     from almost_gamengen.config import full, small
-    from almost_gamengen.vae import build_tiny_vae, decode_latents
+    from almost_gamengen.model.vae import build_tiny_vae, decode_latents
 
     cfg = small()
     hw = (cfg.env.height, cfg.env.width)

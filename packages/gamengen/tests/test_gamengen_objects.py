@@ -12,7 +12,7 @@ import torch
 
 # -- the objects column -----------------------------------------------------------------------
 def test_objects_column_round_trips_and_stays_optional(tmp_path):
-    from almost_gamengen.episodes import Episode, EpisodeStore, write_episodes
+    from almost_gamengen.data.episodes import Episode, EpisodeStore, write_episodes
 
     frames = np.zeros((3, 8, 12, 3), np.uint8)
     boxes = [[[1, 2, 4, 5]], [], [[0, 0, 2, 2], [5, 3, 9, 7]]]
@@ -53,8 +53,8 @@ class _BoxEnv(gym.Env):
 
 
 def test_recorder_keeps_each_frames_boxes_with_that_frame(tmp_path):
-    from almost_gamengen.episodes import EpisodeStore, rebuild_manifest
-    from almost_gamengen.recorder import EpisodeRecorder
+    from almost_gamengen.data.episodes import EpisodeStore, rebuild_manifest
+    from almost_gamengen.data.recorder import EpisodeRecorder
 
     rec = EpisodeRecorder(_BoxEnv(), tmp_path, "w00")
     try:
@@ -109,7 +109,7 @@ def _room_with_monster(n=16, seed=0):
 
 
 def test_a_model_that_drops_the_monster_scores_clearly_lower_on_the_objects():
-    from almost_gamengen.metrics import box_masks, psnr, psnr_masked
+    from almost_gamengen.model.metrics import box_masks, psnr, psnr_masked
 
     real, empty, boxes = _room_with_monster()
     g = torch.Generator().manual_seed(0)
@@ -125,7 +125,7 @@ def test_a_model_that_drops_the_monster_scores_clearly_lower_on_the_objects():
 
 
 def test_sharpness_ratio_is_one_for_the_game_and_low_for_blur():
-    from almost_gamengen.metrics import sharpness_ratio
+    from almost_gamengen.model.metrics import sharpness_ratio
 
     real, _, _ = _room_with_monster()
     blurred = torch.nn.functional.avg_pool2d(real, 3, stride=1, padding=1, count_include_pad=False)
@@ -137,8 +137,8 @@ def test_sharpness_ratio_is_one_for_the_game_and_low_for_blur():
 # -- the shipped VAE --------------------------------------------------------------------------
 def test_the_shipped_vae_is_small_and_reconstructs_basic_with_its_monster(app):
     """The packaged weights (never trained on `basic`) on frames of `basic`."""
-    from almost_gamengen.metrics import box_masks, psnr, psnr_masked, ssim, to_unit
-    from almost_gamengen.vae import decode_latents, encode_frames, load_vae, shipped_vae_dir
+    from almost_gamengen.model.metrics import box_masks, psnr, psnr_masked, ssim, to_unit
+    from almost_gamengen.model.vae import decode_latents, encode_frames, load_vae, shipped_vae_dir
 
     d = shipped_vae_dir((48, 64))
     assert d is not None and shipped_vae_dir((32, 32)) is None
@@ -175,8 +175,8 @@ def test_the_shipped_vae_is_small_and_reconstructs_basic_with_its_monster(app):
 
 def test_encode_picks_the_shipped_vae_or_fits(tmp_path):
     from almost.errors import UserError
+    from almost_gamengen.model.vae import shipped_vae_dir
     from almost_gamengen.stages.encode import _vae_source
-    from almost_gamengen.vae import shipped_vae_dir
 
     assert _vae_source("shipped", (48, 64)) == shipped_vae_dir((48, 64))
     assert _vae_source("shipped", (32, 32)) is None  # no VAE ships for it: fitted

@@ -37,7 +37,7 @@ def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_world_model_ru
 
 def test_missing_model_is_a_clear_error(tmp_path: Path):
     from almost.errors import UserError
-    from almost_gamengen.worldmodel_env import WorldModelEnv
+    from almost_gamengen.play.worldmodel_env import WorldModelEnv
 
     with pytest.raises(UserError, match="has no trained world model"):
         WorldModelEnv(tmp_path)
@@ -49,7 +49,7 @@ def test_sb3_ppo_trains_inside_the_world_model(tiny_world_model_run: Path):
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import Logger
 
-    from almost_gamengen.worldmodel_env import WorldModelEnv
+    from almost_gamengen.play.worldmodel_env import WorldModelEnv
 
     env = WorldModelEnv(tiny_world_model_run, steps=1, max_steps=64)
     try:

@@ -93,9 +93,9 @@ def play_sessions(run_dir, steps: int | None = None, noise_level: float = 0.0, g
     from almost.config import load_toml
     from almost.plugins import get_app
 
-    from .make_env import env_spec
+    from .data.make_env import env_spec
     from .play.session import EnvSession
-    from .worldmodel_env import WorldModelEnv
+    from .play.worldmodel_env import WorldModelEnv
 
     run = run_dir_path(run_dir)
     app = get_app()

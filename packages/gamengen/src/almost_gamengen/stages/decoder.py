@@ -30,10 +30,10 @@ def run(ctx) -> None:
     from almost.console import console, progress
     from almost.io import read_json
 
-    from ..episodes import EpisodeStore
-    from ..latents import LatentStore
-    from ..metrics import lpips_model, lpips_score, psnr, to_unit
-    from ..vae import decode_latents, load_vae, output_to_unit, pad_frames
+    from ..data.episodes import EpisodeStore
+    from ..model.latents import LatentStore
+    from ..model.metrics import lpips_model, lpips_score, psnr, to_unit
+    from ..model.vae import decode_latents, load_vae, output_to_unit, pad_frames
 
     cfg, dcfg = ctx.config, ctx.config.decoder
     out = ctx.stage_dir()

@@ -16,7 +16,7 @@ notices a monster of a few pixels going missing, this does. ``sharpness_<name>``
 high-frequency energy of those frames ÷ the real ones' (1: as sharp as the game; one DDIM step,
 the model's mean prediction, scores low: PSNR rewards blur).
 
-Action sensitivity (:mod:`almost_gamengen.probe`): from ``rollout.probe_states`` fresh game
+Action sensitivity (:mod:`almost_gamengen.model.probe`): from ``rollout.probe_states`` fresh game
 states, every action played constantly for ``rollout.probe_horizon`` steps in the model and in
 the real game; ``action_sensitivity`` = model-branch divergence ÷ real-branch divergence (a
 copier scores 0, the game itself 1) and ``action_nearest_rate``.
@@ -49,9 +49,9 @@ def run(ctx, device=None) -> None:
     from almost.io import read_json
     from almost.threads import cpu_budget, set_threads
 
-    from ..episodes import EpisodeStore
-    from ..latents import LatentStore, WindowDataset
-    from ..metrics import (
+    from ..data.episodes import EpisodeStore
+    from ..model.latents import LatentStore, WindowDataset
+    from ..model.metrics import (
         box_masks,
         lpips_model,
         lpips_score,
@@ -61,9 +61,9 @@ def run(ctx, device=None) -> None:
         ssim,
         to_unit,
     )
-    from ..model import WorldModel, build_world_model
-    from ..sampling import make_scheduler, next_latent, rollout
-    from ..vae import decode_latents, encode_frames, load_vae, pad_frames
+    from ..model.sampling import make_scheduler, next_latent, rollout
+    from ..model.vae import decode_latents, encode_frames, load_vae, pad_frames
+    from ..model.world_model import WorldModel, build_world_model
 
     cfg, rcfg = ctx.config, ctx.config.rollout
     device = torch.device(device) if device is not None else ctx.accelerator().device
@@ -241,8 +241,8 @@ def run(ctx, device=None) -> None:
 
     # -- action sensitivity: model branches vs the real game's ------------------------------
     if rcfg.probe_states > 0:
-        from ..make_env import env_spec
-        from ..probe import action_sensitivity
+        from ..data.make_env import env_spec
+        from ..model.probe import action_sensitivity
 
         spec = env_spec(ctx.registry, cfg.env)
         t2 = time.time()
@@ -278,7 +278,7 @@ def _write_gif(path, truth, gen, scale: int, fps: int) -> None:
 
     from almost.io import atomic_path
 
-    from ..vae import to_uint8_hwc
+    from ..model.vae import to_uint8_hwc
 
     gap = torch.ones(truth.shape[0], 3, truth.shape[2], 2)
     both = torch.cat([truth, gap, gen], dim=3)

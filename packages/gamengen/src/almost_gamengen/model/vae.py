@@ -13,7 +13,7 @@ import torch
 
 from almost.errors import UserError
 
-from .model import check_sd_layout, offline
+from .world_model import check_sd_layout, offline
 
 
 def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int], latent_channels: int = 4):
@@ -50,7 +50,7 @@ def load_vae(path: str | Path, subfolder: str | None = None):
     return AutoencoderKL.from_pretrained(p, torch_dtype=torch.float32)
 
 
-PRETRAINED = Path(__file__).parent / "pretrained"
+PRETRAINED = Path(__file__).parent.parent / "pretrained"  # package data at the package root (the wheel ships it)
 
 
 def shipped_vae_dir(frame_hw: tuple[int, int]) -> Path | None:

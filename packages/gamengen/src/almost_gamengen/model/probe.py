@@ -13,7 +13,7 @@ the same VAE (real frames are encoded and decoded), so the VAE's blur cancels ou
   ``R_a`` than to any other real branch (ties with an identical real branch count as right).
   A copier scores about the share of actions that do nothing visible; a perfect model 1.
 
-Probe states are fresh games: seeds from the ``probe`` stream (:mod:`almost_gamengen.seeds`,
+Probe states are fresh games: seeds from the ``probe`` stream (:mod:`almost_gamengen.data.seeds`,
 never a training or collect seed), reached by ``context + U[0, 16)`` random steps that do not
 shoot.
 """
@@ -96,7 +96,7 @@ def play_branches(spec, seed_value: int, prefix: list[int], actions: list[int], 
 def probe_prefix(seed: int, k: int, context: int, allowed: list[int], spec) -> tuple[int, list[int]]:
     """Probe state ``k``: its game seed and the random actions (drawn from ``allowed``) that lead
     to it; the game must still run at the end of them (shortened until it does)."""
-    from .seeds import game_seed
+    from ..data.seeds import game_seed
 
     s = game_seed(seed, "probe", k)
     rng = np.random.default_rng([seed, 7, k])

@@ -37,10 +37,10 @@ class WorldModelEnv(gym.Env):
 
         from almost.io import read_json
 
-        from .latents import LatentStore
-        from .model import WorldModel
-        from .sampling import make_scheduler
-        from .vae import load_vae
+        from ..model.latents import LatentStore
+        from ..model.sampling import make_scheduler
+        from ..model.vae import load_vae
+        from ..model.world_model import WorldModel
 
         run = Path(run_dir)
         model_dir = run / "train" / "model"
@@ -98,7 +98,7 @@ class WorldModelEnv(gym.Env):
 
     # -- gymnasium ----------------------------------------------------------------------
     def _frame(self, z) -> np.ndarray:
-        from .vae import decode_latents, to_uint8_hwc
+        from ..model.vae import decode_latents, to_uint8_hwc
 
         return to_uint8_hwc(decode_latents(self.vae, z[None], self.crop))[0]
 
@@ -129,7 +129,7 @@ class WorldModelEnv(gym.Env):
     def step(self, action):
         import torch
 
-        from .sampling import next_latent
+        from ..model.sampling import next_latent
 
         if not self.action_space.contains(int(action)):
             raise ValueError(f"action {action!r} is not one of 0..{self.action_space.n - 1}")
