@@ -82,7 +82,7 @@ def test_probe_on_the_real_game_a_copier_scores_zero(monkeypatch, app):
     from almost_gamengen.model import sampling
     from almost_gamengen.model.probe import action_sensitivity
     from almost_gamengen.model.sampling import make_scheduler
-    from almost_gamengen.model.vae import build_tiny_vae
+    from almost_gamengen.model.vae import FrameCodec, build_tiny_vae
     from almost_gamengen.model.world_model import build_world_model
 
     cfg = tiny()
@@ -96,9 +96,9 @@ def test_probe_on_the_real_game_a_copier_scores_zero(monkeypatch, app):
                                                                 "action_names": spec.make().action_names}).eval()
     sched = make_scheduler(dict(__import__("almost_gamengen.model.world_model", fromlist=["x"])
                                 .noise_scheduler_config(1000)))
-    monkeypatch.setattr(sampling, "next_latent", lambda m, s, ctx, *a, **k: ctx[:, -1].clone())
-    out = action_sensitivity(model, sched, vae, spec, seed=0, states=2, horizon=3, steps=1,
-                             size=(48, 64), crop=(48, 64), device=torch.device("cpu"))
+    monkeypatch.setattr(sampling.Sampler, "next_latent", lambda self, ctx, *a, **k: ctx[:, -1].clone())
+    out = action_sensitivity(sampling.Sampler(model, sched, sampling.SampleSettings(steps=1)),
+                             FrameCodec(vae, (48, 64), (48, 64)), spec, seed=0, states=2, horizon=3)
     assert out["action_probe_replay_deterministic"] == 1.0  # replays reach the same state
     assert out["action_divergence_real"] > 0  # the game's branches do differ
     assert out["action_sensitivity"] == pytest.approx(0.0, abs=1e-9)

@@ -10,7 +10,7 @@ import torch
 
 from almost.errors import UserError
 from almost_gamengen.config_model import ModelConfig
-from almost_gamengen.model.sampling import make_scheduler, next_latent
+from almost_gamengen.model.sampling import Sampler, SampleSettings, make_scheduler
 from almost_gamengen.model.world_model import (
     WorldModel,
     adapt_pretrained_unet,
@@ -44,12 +44,12 @@ def test_cfg_drops_the_whole_context_identically_in_training_and_inference():
     assert torch.equal(dropped[1], ctx[1])  # the other sample untouched
     sched = make_scheduler(noise_scheduler_config(1000))
     # guidance 0 keeps only the unconditional branch: it must equal an all-pad context
-    unc = next_latent(model, sched, ctx, acts, mask, 2, guidance_scale=0.0,
-                      generator=torch.Generator().manual_seed(1))
-    pad = next_latent(model, sched, torch.zeros_like(ctx), acts, mask, 2, guidance_scale=1.0,
-                      generator=torch.Generator().manual_seed(1))
-    cond = next_latent(model, sched, ctx, acts, mask, 2, guidance_scale=1.0,
-                       generator=torch.Generator().manual_seed(1))
+    unc = Sampler(model, sched, SampleSettings(steps=2, guidance_scale=0.0)).next_latent(
+        ctx, acts, mask, generator=torch.Generator().manual_seed(1))
+    pad = Sampler(model, sched, SampleSettings(steps=2, guidance_scale=1.0)).next_latent(
+        torch.zeros_like(ctx), acts, mask, generator=torch.Generator().manual_seed(1))
+    cond = Sampler(model, sched, SampleSettings(steps=2, guidance_scale=1.0)).next_latent(
+        ctx, acts, mask, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(unc, pad)
     assert not torch.allclose(unc, cond)
 
@@ -69,10 +69,11 @@ def test_action_guidance_hides_the_last_action_identically_in_training_and_infer
     model.check_action_guidance(2.0)  # trained for it: no error
     sched = make_scheduler(noise_scheduler_config(1000))
 
-    def sample(**kw):
-        args = dict(context=ctx, actions=acts, mask=mask, steps=1, generator=torch.Generator().manual_seed(1))
+    def sample(guidance_scale=1.0, action_guidance=1.0, **kw):
+        args = dict(context=ctx, actions=acts, mask=mask, generator=torch.Generator().manual_seed(1))
         args.update(kw)
-        return next_latent(model, sched, **args)
+        settings = SampleSettings(steps=1, guidance_scale=guidance_scale, action_guidance=action_guidance)
+        return Sampler(model, sched, settings).next_latent(**args)
 
     plain, none = sample(), sample(mask=WorldModel.hide_action(mask))
     # no mask given (every token real): guidance still hides exactly the last action token
@@ -227,8 +228,8 @@ def test_small_profile_builds_and_steps_and_full_samples_like_the_paper():
     out = model(torch.randn(2, 4, *lat), torch.tensor([5, 900]), ctx, acts, torch.ones(2, c))
     assert out.shape == (2, 4, *lat)
     sched = make_scheduler(noise_scheduler_config(cfg.model.train_timesteps))
-    z = next_latent(model, sched, ctx, acts, torch.ones(2, c), steps=2,
-                    guidance_scale=cfg.rollout.guidance_scale, generator=torch.Generator().manual_seed(0))
+    z = Sampler(model, sched, SampleSettings.of(cfg.rollout, steps=2)).next_latent(
+        ctx, acts, torch.ones(2, c), generator=torch.Generator().manual_seed(0))
     assert decode_latents(vae, z).shape == (2, 3, *hw)
     f = full()
     assert f.train.batch_size * f.train.gradient_accumulation_steps == 128

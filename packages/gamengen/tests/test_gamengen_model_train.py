@@ -139,10 +139,10 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
     # copy-through-VAE baseline (against the raw copy it would seem to win or lose)
     from almost_gamengen.model import sampling
 
-    copier = lambda model, sched, context, *a, **k: context[:, -1].clone()  # noqa: E731
+    copier = lambda self, context, *a, **k: context[:, -1].clone()  # noqa: E731
     import unittest.mock
 
-    with unittest.mock.patch.object(sampling, "next_latent", copier):
+    with unittest.mock.patch.object(sampling.Sampler, "next_latent", copier):
         rollout.run(ctx_for(tmp_path, cfg, "rollout"))
     c = json.loads((tmp_path / "metrics.json").read_text())["rollout"]
     assert abs(c["psnr_db_gain_over_copy_vae"]) < 1e-4

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import time
-from functools import lru_cache
 
 import numpy as np
 
@@ -30,7 +29,6 @@ def run(ctx) -> None:
     from almost.console import console, progress
     from almost.io import read_json
 
-    from ..data.episodes import EpisodeStore
     from ..model.latents import LatentStore
     from ..model.metrics import lpips_model, lpips_score, psnr, to_unit
     from ..model.vae import decode_latents, load_vae, output_to_unit, pad_frames
@@ -42,27 +40,19 @@ def run(ctx) -> None:
         console.print(f"decoder: {vae_out} already holds the fine-tuned VAE")
         return
     latent_dir = ctx.find_stage_dir("encode") / "latents"
-    store = LatentStore(latent_dir)
+    store = LatentStore(latent_dir, ctx.run_dir)
     split = read_json(ctx.find_stage_dir("train") / "split.json", "episode split")
     vae = load_vae(latent_dir / store.index["vae"])
     pos_of = {e["id"]: i for i, e in enumerate(store.episodes)}
     train_pos = [pos_of[i] for i in split["train"] if i in pos_of]
     held_pos = [pos_of[i] for i in split["heldout"] if i in pos_of] or train_pos
-    stores: dict[str, EpisodeStore] = {}
     size = tuple(store.index.get("padded_size", store.frame_shape[:2]))
-
-    @lru_cache(maxsize=8)
-    def pixels(pos: int) -> np.ndarray:
-        e = store.episodes[pos]
-        if e["source"] not in stores:
-            stores[e["source"]] = EpisodeStore(ctx.run_dir / e["source"] / "episodes")
-        return stores[e["source"]].load(e["episode_id"]).frames
 
     def sample(rng, positions, n):
         eps = rng.choice(positions, size=min(4, len(positions)), replace=False)
         picks = [(int(p), int(rng.integers(0, store.episodes[p]["length"]))) for p in rng.choice(eps, n)]
         lat = torch.from_numpy(np.stack([np.asarray(store.latents(p, t, t + 1)[0], np.float32) for p, t in picks]))
-        frames = pad_frames(np.stack([pixels(p)[t] for p, t in picks]), size)
+        frames = pad_frames(np.stack([store.pixels(p)[t] for p, t in picks]), size)
         return lat, frames
 
     perceptual = None

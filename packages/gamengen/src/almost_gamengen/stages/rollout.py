@@ -2,9 +2,10 @@
 
 Teacher-forced next frame: for ``rollout.eval_frames`` windows drawn uniformly from the
 held-out episodes (``train/split.json``), each model generates frame t from the real context
-(DDIM, ``rollout.ddim_steps`` steps, ``rollout.context_noise``, ``rollout.guidance_scale``);
-the decoded frame is scored against the recorded pixels with PSNR and SSIM (LPIPS where its
-weights are on disk, else reported as skipped). Models: the trained one, the *untrained* one
+(DDIM with the run's :class:`~almost_gamengen.model.sampling.SampleSettings`:
+``rollout.ddim_steps`` steps, ``rollout.context_noise``, ``rollout.guidance_scale``,
+``rollout.action_guidance``); the decoded frame is scored against the recorded pixels with PSNR
+and SSIM (LPIPS where its weights are on disk, else reported as skipped). Models: the trained one, the *untrained* one
 (the same architecture at its initialisation, same seed) and the baseline that copies the
 last frame **through the same decoder** (``copy_vae``: decode the last context latent; the
 like-for-like baseline, since the model's frames go through the VAE too). Copying the raw
@@ -36,7 +37,6 @@ Uses the decoder stage's fine-tuned VAE when present.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 
 import numpy as np
 
@@ -49,7 +49,6 @@ def run(ctx, device=None) -> None:
     from almost.io import read_json
     from almost.threads import cpu_budget, set_threads
 
-    from ..data.episodes import EpisodeStore
     from ..model.latents import LatentStore, WindowDataset
     from ..model.metrics import (
         box_masks,
@@ -61,8 +60,8 @@ def run(ctx, device=None) -> None:
         ssim,
         to_unit,
     )
-    from ..model.sampling import make_scheduler, next_latent, rollout
-    from ..model.vae import decode_latents, encode_frames, load_vae, pad_frames
+    from ..model.sampling import Sampler, SampleSettings, make_scheduler
+    from ..model.vae import FrameCodec, load_vae
     from ..model.world_model import WorldModel, build_world_model
 
     cfg, rcfg = ctx.config, ctx.config.rollout
@@ -71,13 +70,14 @@ def run(ctx, device=None) -> None:
         set_threads(cpu_budget())
     out = ctx.stage_dir()
     latent_dir = ctx.find_stage_dir("encode") / "latents"
-    store = LatentStore(latent_dir)
+    store = LatentStore(latent_dir, ctx.run_dir)
     train_dir = ctx.find_stage_dir("train")
     split = read_json(train_dir / "split.json", "episode split")
     trained = WorldModel.load(train_dir / "model").eval().to(device)
     meta = {k: trained.meta[k] for k in ("action_names", "noop_action", "latent_shape",
                                          "scaling_factor", "seed") if k in trained.meta}
-    trained.check_action_guidance(rcfg.action_guidance)
+    settings = SampleSettings.of(rcfg)
+    trained.check_action_guidance(settings.action_guidance)
     untrained = build_world_model(cfg.model, trained.num_actions, store.latent_shape[1:],
                                   int(trained.meta.get("seed", cfg.seed)), meta,
                                   latent_channels=store.latent_shape[0]).eval().to(device)
@@ -92,19 +92,8 @@ def run(ctx, device=None) -> None:
         console.print("[yellow]rollout: no held-out episodes (train.heldout_fraction is 0); "
                       "scoring training episodes instead[/]")
         held = [pos_of[i] for i in split["train"]]
-    stores: dict[str, EpisodeStore] = {}
-    crop = tuple(store.frame_shape[:2])
-    size = tuple(store.index.get("padded_size", crop))
-
-    @lru_cache(maxsize=8)
-    def episode(pos: int):
-        e = store.episodes[pos]
-        if e["source"] not in stores:
-            stores[e["source"]] = EpisodeStore(ctx.run_dir / e["source"] / "episodes")
-        return stores[e["source"]].load(e["episode_id"])
-
-    def pixels(pos: int) -> np.ndarray:
-        return episode(pos).frames
+    codec = FrameCodec.for_store(vae, store)
+    sampler = Sampler(trained, scheduler, settings)  # the trained model as every figure samples it
 
     # -- teacher-forced next frame --------------------------------------------------------
     data = WindowDataset(store, trained.context, held)
@@ -113,7 +102,7 @@ def run(ctx, device=None) -> None:
     windows = [data[int(i)] for i in picks]
     real_l, prev_l, boxes = [], [], []
     for w in windows:  # one pass: with more held-out episodes than the cache holds, two passes load each twice
-        ep, t = episode(int(w["episode"])), int(w["t"])
+        ep, t = store.episode(int(w["episode"])), int(w["t"])
         real_l.append(ep.frames[t])
         prev_l.append(ep.frames[t - 1])
         boxes.append(None if ep.objects is None else ep.objects[t])
@@ -142,21 +131,19 @@ def run(ctx, device=None) -> None:
     mine = ranks.share(starts)
     ranks.say_share("rollout", len(mine), len(starts), "teacher-forced batches")
     with progress() as bar:
-        runs = [("trained", trained, rcfg.ddim_steps), ("untrained", untrained, rcfg.ddim_steps)]
+        runs = [("trained", sampler), ("untrained", Sampler(untrained, scheduler, settings))]
         if rcfg.play_steps and rcfg.play_steps != rcfg.ddim_steps:  # what `play` shows, measured too
-            runs.append(("play", trained, rcfg.play_steps))
+            runs.append(("play", Sampler(trained, scheduler, SampleSettings.of(rcfg, play=True))))
         total = sum(min(16, len(windows) - a) for a in mine)
         task = bar.add_task("teacher-forced frames", total=len(runs) * total, info="")
-        for name, model, steps in runs:
+        for name, each in runs:
             made = []
             for a in mine:
                 g = torch.Generator(device).manual_seed(cfg.seed + 5 + a)
                 batch = {k: v.to(device) for k, v in
                          torch.utils.data.default_collate(windows[a:a + 16]).items()}
-                z = next_latent(model, scheduler, batch["context"], batch["actions"], batch["mask"],
-                                steps, rcfg.context_noise, rcfg.guidance_scale, g,
-                                action_guidance=rcfg.action_guidance)
-                made.append((decode_latents(vae, z, crop),
+                z = each.next_latent(batch["context"], batch["actions"], batch["mask"], g)
+                made.append((codec.decode(z),
                              (z - batch["target"]).pow(2).mean(dim=(1, 2, 3)).cpu()))
                 bar.update(task, advance=len(batch["t"]), info=name)
                 retune()
@@ -165,9 +152,9 @@ def run(ctx, device=None) -> None:
             scores[f"latent_mse_{name}"] = float(torch.cat(sq).mean())
     tf_secs = time.time() - t0
     score("copy_raw", prev)
-    score("copy_vae", torch.cat([decode_latents(vae, torch.stack([w["context"][-1] for w in windows[a:a + 64]]), crop)
+    score("copy_vae", torch.cat([codec.decode(torch.stack([w["context"][-1] for w in windows[a:a + 64]]))
                                  for a in range(0, len(windows), 64)]))
-    score("vae_ceiling", torch.cat([decode_latents(vae, torch.stack([w["target"] for w in windows[a:a + 64]]), crop)
+    score("vae_ceiling", torch.cat([codec.decode(torch.stack([w["target"] for w in windows[a:a + 64]]))
                                     for a in range(0, len(windows), 64)]))
     scores["psnr_db_gain_over_copy_vae"] = scores["psnr_db_trained"] - scores["psnr_db_copy_vae"]
     if "psnr_db_objects" in scores:
@@ -188,9 +175,9 @@ def run(ctx, device=None) -> None:
         context = torch.zeros(c, *store.latent_shape)
         mask = torch.zeros(c)
         acts = torch.full((c + horizon - 1,), store.noop_action, dtype=torch.long)
-        real_frames = pixels(pos)
+        real_frames = store.pixels(pos)
         if rcfg.seed_from == "pixels":
-            seed = encode_frames(vae, pad_frames(real_frames[lo:t_start], size), device)
+            seed = codec.encode(real_frames[lo:t_start], device)
         else:
             seed = torch.from_numpy(np.array(store.latents(pos, lo, t_start), np.float32))
         context[c - (t_start - lo):] = seed
@@ -202,14 +189,12 @@ def run(ctx, device=None) -> None:
         acts[c - (t_start - lo):] = recorded
         g = torch.Generator(device).manual_seed(cfg.seed + 100 + k)
         t1 = time.time()
-        _, gen = rollout(trained, scheduler, vae, context.to(device), mask.to(device), acts.to(device),
-                         rcfg.ddim_steps, rcfg.context_noise, rcfg.guidance_scale, g, crop,
-                         action_guidance=rcfg.action_guidance)
+        _, gen = sampler.rollout(codec, context.to(device), mask.to(device), acts.to(device), g)
         secs = time.time() - t1
         truth = to_unit(real_frames[t_start:t_start + horizon])
         curves = None
         if rcfg.actions == "recorded":
-            last = decode_latents(vae, context[-1:].to(device), crop)
+            last = codec.decode(context[-1:].to(device))
             curves = (psnr(gen, truth).numpy(),
                       psnr(to_unit(real_frames[t_start - 1:t_start]).expand_as(truth), truth).numpy(),
                       psnr(last.expand_as(truth), truth).numpy())
@@ -249,11 +234,8 @@ def run(ctx, device=None) -> None:
         with progress() as bar:
             task = bar.add_task("action-sensitivity probe", total=rcfg.probe_states, info="")
             metrics.update(action_sensitivity(
-                trained, scheduler, vae, spec, seed=cfg.seed, states=rcfg.probe_states,
-                horizon=rcfg.probe_horizon, steps=rcfg.ddim_steps, size=size, crop=crop, device=device,
-                context_noise=rcfg.context_noise, guidance_scale=rcfg.guidance_scale,
-                action_guidance=rcfg.action_guidance,
-                progress=lambda: bar.advance(task)))
+                sampler, codec, spec, seed=cfg.seed, states=rcfg.probe_states,
+                horizon=rcfg.probe_horizon, progress=lambda: bar.advance(task)))
         metrics["probe_seconds"] = time.time() - t2
     metrics["lpips_skipped"] = 0.0 if lp is not None else 1.0
     metrics["eval_frames"] = len(windows)
