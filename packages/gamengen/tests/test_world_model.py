@@ -1,4 +1,6 @@
-"""The world model: context CFG, action positions, save/load, SD 1.x layouts, full shapes."""
+"""The world model (:mod:`almost_gamengen.model.world_model`, sampled through
+:mod:`almost_gamengen.model.sampling`): context CFG, action guidance, action positions, the delta
+target, save/load, SD 1.x layouts, full shapes."""
 
 from __future__ import annotations
 
@@ -18,6 +20,27 @@ from almost_gamengen.model.world_model import (
     check_sd_layout,
     noise_scheduler_config,
 )
+
+
+def test_delta_target_round_trips_and_copy_is_zero():
+    from almost_gamengen.config_model import ModelConfig
+    from almost_gamengen.model.world_model import build_world_model
+
+    mcfg = attrs.evolve(ModelConfig.tiny(), context=2, block_out_channels=[16, 16], action_dim=16,
+                        predict_delta=True, delta_scale=2.0, action_time_cond=True)
+    model = build_world_model(mcfg, 3, (4, 4), seed=0)
+    ctx = torch.randn(2, 2, 4, 4, 4)
+    x = torch.randn(2, 4, 4, 4)
+    t = model.to_target(x, ctx)
+    assert torch.allclose(model.from_target(t, ctx), x, atol=1e-6)
+    assert torch.equal(model.to_target(ctx[:, -1], ctx), torch.zeros_like(x))
+    # the last action reaches the timestep embedding: changing it changes the output
+    noisy, ts = torch.randn(2, 4, 4, 4), torch.full((2,), 500)
+    a1, a2 = torch.tensor([[0, 1], [0, 1]]), torch.tensor([[0, 2], [0, 2]])
+    with torch.no_grad():
+        assert not torch.allclose(model(noisy, ts, ctx, a1), model(noisy, ts, ctx, a2))
+    assert model.unet.config.time_cond_proj_dim == 16
+
 
 HW = (4, 4)
 

@@ -1,5 +1,6 @@
-"""``collect.backend = "ray"``: the same episodes as the local backend, a killed actor's
-episodes played again exactly once, and one sentence when Ray is missing or unreachable."""
+"""``collect.backend = "ray"`` (:mod:`almost_gamengen.data.collect_ray`): the same episodes as the
+local backend, a killed actor's episodes played again exactly once, and one sentence when Ray
+is missing or unreachable."""
 
 from __future__ import annotations
 

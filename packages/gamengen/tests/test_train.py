@@ -1,5 +1,6 @@
-"""The train stage: parameters move, a resumed run continues from the same step exactly;
-and the model stages end to end on a synthetic game (the trained model beats the untrained)."""
+"""Stage ``train`` (:mod:`almost_gamengen.stages.train`): parameters move, a resumed run continues
+from the same step exactly; and the model stages end to end on a synthetic game (the trained
+model beats the untrained)."""
 
 from __future__ import annotations
 
