@@ -27,3 +27,17 @@ def test_play_samples_as_the_runs_rollout_unless_told_otherwise(tiny_world_model
     assert play_sessions(run, game=False)["model"].env.get_options()["steps"] == 4
     assert play_sessions(run, steps=2, game=False)["model"].env.get_options()["steps"] == 2
     assert tiny().rollout.ddim_steps != 3 and tiny().rollout.play_steps != 4  # the run's values, not the profile's
+
+
+def test_play_on_a_folder_that_is_not_a_gamengen_run_is_one_sentence(tmp_path: Path):
+    """`almost gamengen play` reads the run through almost.open_run: a folder without a run's
+    config.toml, or the run of another pipeline, is one sentence and no traceback."""
+    from almost.testing import run_cli
+
+    code, out, err = run_cli(["gamengen", "play", str(tmp_path)])
+    assert code != 0 and "Traceback" not in out + err
+    assert "is not a gamengen run directory (no config.toml)" in out + err
+    (tmp_path / "config.toml").write_text('[almost]\npipeline = "ddpo"\nprofile = "tiny"\n')
+    code, out, err = run_cli(["gamengen", "play", str(tmp_path)])
+    assert code != 0 and "Traceback" not in out + err
+    assert "is a run of 'ddpo', not of 'gamengen'" in out + err
