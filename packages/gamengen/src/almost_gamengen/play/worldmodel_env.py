@@ -12,8 +12,10 @@ it into the context. The action space is the one the model learned (the game's),
 The model has no reward head: ``reward`` is 0 and ``terminated`` is False; an episode is
 truncated after ``max_steps``. ``set_options(steps=, noise_level=)`` changes the number of
 DDIM steps and the context-noise level between frames (the play page's sliders).
-It reads ``<run>/train/model``, ``<run>/encode/latents`` and, when present, the fine-tuned
-decoder ``<run>/decoder/vae``.
+It opens the run with :func:`almost.open_run` and reads ``<run>/train/model``,
+``<run>/encode/latents`` and, when present, the fine-tuned decoder ``<run>/decoder/vae``; it
+samples through a :class:`~almost_gamengen.model.sampling.Sampler` (``play`` gives it the run's
+own :class:`~almost_gamengen.model.sampling.SampleSettings`).
 """
 
 from __future__ import annotations
