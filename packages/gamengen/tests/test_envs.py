@@ -94,6 +94,7 @@ def test_full_profile_game_and_agent_shapes_on_cpu(app):
         obs = vec.reset()
         assert obs.shape == (1, 240, 320, 3)
         action, _ = model.predict(obs)
+        assert vec.action_space.n == len(BASE_ACTIONS) + len(cfg.env.combos)  # the base set and full's combos
         assert 0 <= int(action[0]) < len(BASE_ACTIONS) + len(cfg.env.combos)
         _, reward, _, info = vec.step(action)
         assert np.isfinite(reward).all() and "game_variables" in info[0]

@@ -103,7 +103,7 @@ def test_the_store_loads_the_recorded_pixels_behind_its_latents(tmp_path):
         want = synthetic_episode(store.episodes[pos]["episode_id"], 5, 8, 12).frames
         assert np.array_equal(store.pixels(pos), want)
     assert not np.array_equal(store.pixels(0), store.pixels(2))
-    assert store.episode(1) is store.episode(1)  # kept in memory, not read again
+    assert store.recording(1) is store.recording(1)  # kept in memory, not read again
     with pytest.raises(ValueError, match="without run_dir"):
         LatentStore(root).pixels(0)
 

@@ -10,7 +10,7 @@ Latents of one episode are consecutive rows of one shard. :class:`LatentStore` m
 each shard's tensors straight from the safetensors file (an 8-byte header length, a JSON
 header, then raw little-endian data), so reading one window touches only its bytes. Opened with
 its run folder, it also loads the recorded episode behind each latent episode
-(:meth:`LatentStore.episode`, :meth:`LatentStore.pixels`): an index entry names the stage that
+(:meth:`LatentStore.recording`, :meth:`LatentStore.pixels`): an index entry names the stage that
 recorded it (``source``, e.g. ``collect``) and its id there, read from ``<run>/<source>/episodes``.
 
 :class:`WindowDataset` yields ``context`` past latents + their actions + the target latent.
@@ -153,7 +153,7 @@ class LatentStore:
         self.root = Path(root)
         self.run_dir = None if run_dir is None else Path(run_dir)
         self._sources: dict[str, Any] = {}
-        self.episode = functools.lru_cache(maxsize=8)(self._load_episode)
+        self._recordings = functools.lru_cache(maxsize=8)(self._load_recording)
         self.index = read_index(self.root / INDEX)
         self.latent_shape = tuple(self.index["latent_shape"])
         self.scaling_factor = float(self.index["scaling_factor"])
@@ -202,13 +202,16 @@ class LatentStore:
         _, act = self._shards[e["shard"]]
         return act[e["start"] + start: e["start"] + stop]
 
+    def recording(self, pos: int):
+        """The recorded :class:`~almost_gamengen.data.episodes.Episode` (frames, actions, object
+        boxes) behind the latents of position ``pos``; the last 8 stay in memory."""
+        return self._recordings(pos)
+
     def pixels(self, pos: int) -> np.ndarray:
         """The recorded frames (T, H, W, 3) uint8 of the episode at position ``pos``."""
-        return self.episode(pos).frames
+        return self.recording(pos).frames
 
-    def _load_episode(self, pos: int):
-        """The recorded :class:`~almost_gamengen.data.episodes.Episode` at position ``pos``
-        (``self.episode`` caches it)."""
+    def _load_recording(self, pos: int):
         from ..data.episodes import EpisodeStore
 
         if self.run_dir is None:

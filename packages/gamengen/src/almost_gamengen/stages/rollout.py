@@ -160,7 +160,7 @@ def _real_frames(store, windows):
 
     real_l, prev_l, boxes = [], [], []
     for w in windows:  # one pass: with more held-out episodes than the cache holds, two passes load each twice
-        ep, t = store.episode(int(w["episode"])), int(w["t"])
+        ep, t = store.recording(int(w["episode"])), int(w["t"])
         real_l.append(ep.frames[t])
         prev_l.append(ep.frames[t - 1])
         boxes.append(None if ep.objects is None else ep.objects[t])
