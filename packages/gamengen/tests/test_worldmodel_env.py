@@ -105,7 +105,7 @@ def test_page_plays_the_world_model(tiny_world_model_run: Path, tmp_path: Path):
     from almost_gamengen.play.server import ServerThread, make_app
     from almost_gamengen.plugin import play_sessions
 
-    from .test_gamengen_play import play_in_browser
+    from .test_server import play_in_browser
 
     sessions = play_sessions(tiny_world_model_run, steps=2, game=False)
     with ServerThread(make_app(sessions, tmp_path, max_fps=30)) as url:
