@@ -4,7 +4,7 @@ Runs, side by side in one go, for 1 and 2 processes, random play on ViZDoom's ``
 scenario at the tiny profile's 48×64 and the full profile's 320×240:
 
 * **bare** — the game alone (``env.step`` with a random action, resets on episode end);
-* **recorded** — the same loop through :class:`~almost_gamengen.recorder.EpisodeRecorder`
+* **recorded** — the same loop through :class:`~almost_gamengen.data.recorder.EpisodeRecorder`
   (PNG encoding on a helper thread, one parquet shard per finished episode).
 
 and prints frames/s and the ratio recorded / bare (the target is recording costing under
@@ -55,7 +55,7 @@ def play(args) -> tuple[int, float, float]:
     import pyarrow.parquet  # noqa: F401  (imported before the clock starts)
 
     from almost.testing import load_app
-    from almost_gamengen.recorder import EpisodeRecorder
+    from almost_gamengen.data.recorder import EpisodeRecorder
 
     env = load_app().registry.create("env/vizdoom-basic", max_steps=200, **options)
     if record_dir is not None:
@@ -111,7 +111,7 @@ def _collect_setup(episodes: int, **collect):
 
     from almost.testing import load_app
     from almost_gamengen.config import tiny
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
 
     cfg = tiny()
     env = attrs.evolve(cfg.env, name="vizdoom-basic", height=48, width=64)
@@ -133,7 +133,7 @@ def collect_local(episodes: int) -> tuple[float, int]:
 
 def collect_ray(episodes: int, address: str = "", per_call: int = 2) -> tuple[float, int, dict]:
     """Recorded frames/s of the Ray backend on a running Ray (actors started inside the clock)."""
-    from almost_gamengen.collect_ray import play_on_ray
+    from almost_gamengen.data.collect_ray import play_on_ray
 
     spec, ccfg, seed = _collect_setup(episodes, backend="ray", ray_address=address,
                                       ray_episodes_per_call=per_call)

@@ -27,10 +27,10 @@ def main() -> None:
     from diffusers import DDPMScheduler
 
     from almost_gamengen.config import tiny
-    from almost_gamengen.model import build_world_model, noise_scheduler_config
-    from almost_gamengen.sampling import make_scheduler, next_latent
+    from almost_gamengen.model.sampling import Sampler, SampleSettings, make_scheduler
+    from almost_gamengen.model.vae import encode_frames, load_vae, shipped_vae_dir
+    from almost_gamengen.model.world_model import build_world_model, noise_scheduler_config
     from almost_gamengen.stages.train import _loss
-    from almost_gamengen.vae import encode_frames, load_vae, shipped_vae_dir
 
     cfg = tiny()
     vae = load_vae(shipped_vae_dir((48, 64))).eval()
@@ -55,7 +55,8 @@ def main() -> None:
         encode_frames(vae, frames)
 
     def frame():
-        z = next_latent(model, ddim, batch["context"][:1], batch["actions"][:1], batch["mask"][:1], 1)
+        z = Sampler(model, ddim, SampleSettings(steps=1)).next_latent(batch["context"][:1], batch["actions"][:1],
+                                                                    batch["mask"][:1])
         vae.decode(z / vae.config.scaling_factor)
 
     def rate(fn, n: int) -> float:

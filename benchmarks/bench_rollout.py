@@ -14,9 +14,9 @@ import time
 import torch
 
 from almost_gamengen.config import tiny
-from almost_gamengen.model import build_world_model, noise_scheduler_config
-from almost_gamengen.sampling import make_scheduler, rollout
-from almost_gamengen.vae import build_tiny_vae
+from almost_gamengen.model.sampling import Sampler, SampleSettings, make_scheduler
+from almost_gamengen.model.vae import FrameCodec, build_tiny_vae
+from almost_gamengen.model.world_model import build_world_model, noise_scheduler_config
 
 
 def main() -> None:
@@ -41,8 +41,8 @@ def main() -> None:
     actions = torch.randint(0, 3, (c + args.frames - 1,), device=dev)
 
     def run_rollout():
-        rollout(model, sched, vae, context, mask, actions, args.steps, 0.0, 1.0,
-                torch.Generator(dev).manual_seed(0))
+        Sampler(model, sched, SampleSettings(steps=args.steps)).rollout(
+            FrameCodec(vae, hw, hw), context, mask, actions, torch.Generator(dev).manual_seed(0))
 
     x = torch.randn(1, 4, *lat_hw, device=dev)
     ctx1, a1, m1 = context[None], actions[None, :c], mask[None]

@@ -17,7 +17,13 @@ import numpy as np
 import torch
 
 from almost.train.checkpoint import load_safetensors, save_safetensors
-from almost_gamengen.latents import LatentStore, WindowDataset, shard_name, write_index, write_shard
+from almost_gamengen.model.latents import (
+    LatentStore,
+    WindowDataset,
+    shard_name,
+    write_index,
+    write_shard,
+)
 
 
 def build(root: Path, episodes: int, length: int, shape, shard_episodes: int = 10):

@@ -36,9 +36,9 @@ OUT = Path(__file__).resolve().parents[1] / "packages/gamengen/src/almost_gameng
 def record(scenario: str, frames: int, seed: int, stream: str, h: int = 48, w: int = 64):
     """``frames`` frames (uint8 (N, H, W, 3)) and their object boxes from scripted and random
     play of ``scenario``; episodes alternate between the two policies."""
-    from almost_gamengen.envs import VizdoomEnv
-    from almost_gamengen.policies import RandomPolicy, ScriptedPolicy
-    from almost_gamengen.seeds import game_seed
+    from almost_gamengen.data.envs import VizdoomEnv
+    from almost_gamengen.data.policies import RandomPolicy, ScriptedPolicy
+    from almost_gamengen.data.seeds import game_seed
 
     env = VizdoomEnv(scenario, height=h, width=w, frame_skip=4, max_steps=150, labels=True)
     out, boxes, ep = [], [], 0
@@ -86,8 +86,15 @@ def load_or_record(work: Path, seed: int, per_scenario: int, eval_frames: int):
 
 @torch.no_grad()
 def evaluate(vae, frames, boxes, batch: int = 64) -> dict[str, float]:
-    from almost_gamengen.metrics import box_masks, psnr, psnr_masked, sharpness_ratio, ssim, to_unit
-    from almost_gamengen.vae import decode_latents, encode_frames
+    from almost_gamengen.model.metrics import (
+        box_masks,
+        psnr,
+        psnr_masked,
+        sharpness_ratio,
+        ssim,
+        to_unit,
+    )
+    from almost_gamengen.model.vae import decode_latents, encode_frames
 
     rec = torch.cat([decode_latents(vae, encode_frames(vae, frames[a:a + batch]))
                      for a in range(0, len(frames), batch)])
@@ -125,8 +132,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from almost.io import atomic_dir
-    from almost_gamengen.metrics import box_masks
-    from almost_gamengen.vae import build_tiny_vae, frames_to_input, load_vae
+    from almost_gamengen.model.metrics import box_masks
+    from almost_gamengen.model.vae import build_tiny_vae, frames_to_input, load_vae
 
     torch.set_num_threads(args.threads)
     train, tboxes, ev, eboxes, counts = load_or_record(args.work, args.seed, args.frames_per_scenario,

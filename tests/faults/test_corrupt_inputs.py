@@ -49,7 +49,7 @@ def bases(tmp_path_factory):
     _ddpo_run(root / "ddpo")
     _world_model(root / "wm")
     _latent_store(root / "latents")
-    from almost_gamengen.synthetic import write_synthetic
+    from almost_gamengen.data.synthetic import write_synthetic
 
     write_synthetic(root / "episodes", episodes=2, length=4, height=8, width=8)
     return root, app
@@ -91,7 +91,7 @@ def _world_model(folder: Path) -> None:
     import attrs
 
     from almost_gamengen.config_model import ModelConfig
-    from almost_gamengen.model import build_world_model
+    from almost_gamengen.model.world_model import build_world_model
 
     mcfg = attrs.evolve(ModelConfig.tiny(), context=2, block_out_channels=[16, 16],
                         cross_attention_levels=[False, True], attention_head_dim=8, action_dim=16)
@@ -101,7 +101,7 @@ def _world_model(folder: Path) -> None:
 def _latent_store(folder: Path) -> None:
     import torch
 
-    from almost_gamengen.latents import shard_name, write_index, write_shard
+    from almost_gamengen.model.latents import shard_name, write_index, write_shard
 
     folder.mkdir()
     write_shard(folder / shard_name(0), torch.zeros(6, 4, 4, 4), [0, 1, 2, 0, 1, 2])
@@ -186,19 +186,19 @@ IMPORT = ("ddpo", "import", "{seed}/scores.json", "--images", "{seed}", "--run",
 
 
 def LATENTS(w: Path) -> None:
-    from almost_gamengen.latents import LatentStore
+    from almost_gamengen.model.latents import LatentStore
 
     LatentStore(w / "latents")
 
 
 def EPISODES(w: Path) -> None:
-    from almost_gamengen.episodes import EpisodeStore
+    from almost_gamengen.data.episodes import EpisodeStore
 
     EpisodeStore(w / "episodes")
 
 
 def WORLD_MODEL(w: Path) -> None:
-    from almost_gamengen.model import WorldModel
+    from almost_gamengen.model.world_model import WorldModel
 
     WorldModel.load(w / "wm")
 

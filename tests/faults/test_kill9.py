@@ -199,7 +199,7 @@ GAMENGEN = ["env.height=40", "env.width=40", "encode.vae_fit_steps=2", "encode.v
 
 @pytest.fixture(scope="module")
 def gamengen_prepared(tmp_path_factory):
-    from almost_gamengen.synthetic import write_synthetic
+    from almost_gamengen.data.synthetic import write_synthetic
 
     run = tmp_path_factory.mktemp("gamengen") / "run"
     write_synthetic(run / "collect" / "episodes", episodes=4, length=12, height=40, width=40)

@@ -93,8 +93,8 @@ def tiny_world_model_run(tmp_path_factory):
     from almost.io import atomic_write
     from almost.runs import RunContext
     from almost_gamengen.config import tiny
+    from almost_gamengen.data.synthetic import write_synthetic
     from almost_gamengen.stages import encode, train
-    from almost_gamengen.synthetic import write_synthetic
 
     run = tmp_path_factory.mktemp("wm-run")
     write_synthetic(run / "collect" / "episodes", episodes=4, length=12, height=40, width=40)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from almost import Pipeline, Stage, hookimpl
 
 
@@ -59,53 +61,44 @@ def almost_commands(cli):
 
         The address printed carries a fresh secret token; only a browser with that link can play.
         """
+        from almost import open_run
+
         from .play.server import serve
         from .play.session import play_device, size_threads
 
+        run = open_run(run_dir, "gamengen")
         device = play_device(device)
         size_threads(device)
         try:
-            sessions = play_sessions(run_dir, steps=steps, noise_level=noise_level, game=not no_game, device=device)
+            sessions = play_sessions(run, steps=steps, noise_level=noise_level, game=not no_game, device=device)
         except ValueError as e:  # an option outside what the model was trained for
             from almost.errors import UserError
 
             raise UserError(f"--noise-level {noise_level}: {e}") from None
-        serve(sessions, run_dir_path(run_dir) / "play", host=host, port=port, max_fps=max_fps)
-
-
-def run_dir_path(run_dir):
-    from pathlib import Path
-
-    from almost.errors import UserError
-
-    p = Path(run_dir)
-    if not (p / "config.toml").is_file():
-        raise UserError(f"{p} is not a gamengen run directory (no config.toml); give the folder "
-                        "that `almost run --plugin gamengen` wrote, e.g. runs/gamengen/tiny")
-    return p
+        serve(sessions, run.path / "play", host=host, port=port, max_fps=max_fps)
 
 
 def play_sessions(run_dir, steps: int | None = None, noise_level: float = 0.0, game: bool = True,
                   device="cpu") -> dict:
-    """Sessions for the play page: the world model of ``run_dir`` (on ``device``) and, if asked,
-    its real game. The model samples with ``rollout.play_steps`` DDIM steps (the setting chosen
-    for a person to look at, scored by rollout as ``psnr_db_play``/``sharpness_play``; when 0,
-    ``rollout.ddim_steps``) unless ``steps`` is given, and with the rollout's guidance scale."""
-    from almost.config import load_toml
-    from almost.plugins import get_app
+    """Sessions for the play page: the world model of ``run_dir`` (a path or an opened run,
+    :func:`almost.open_run`; on ``device``) and, if asked, its real game. The model samples with
+    the run's own settings for play (:meth:`SampleSettings.of`: ``rollout.play_steps`` DDIM steps,
+    the setting chosen for a person to look at, scored by rollout as
+    ``psnr_db_play``/``sharpness_play``; when 0, ``rollout.ddim_steps``; the rollout's guidance)
+    unless ``steps`` is given."""
+    from almost import OpenedRun, open_run
 
-    from .make_env import env_spec
+    from .data.make_env import env_spec
+    from .model.sampling import SampleSettings
     from .play.session import EnvSession
-    from .worldmodel_env import WorldModelEnv
+    from .play.worldmodel_env import WorldModelEnv
 
-    run = run_dir_path(run_dir)
-    app = get_app()
-    profile = load_toml(run / "config.toml").get("almost", {}).get("profile", "tiny")
-    cfg = app.pipeline("gamengen").resolve_config(profile, run / "config.toml")
-    model = WorldModelEnv(run, steps=steps or cfg.rollout.play_steps or cfg.rollout.ddim_steps, noise_level=noise_level,
-                          guidance_scale=cfg.rollout.guidance_scale, device=device,
-                          action_guidance=cfg.rollout.action_guidance)
+    run = run_dir if isinstance(run_dir, OpenedRun) else open_run(run_dir, "gamengen")
+    sample = SampleSettings.of(run.config.rollout, play=True, steps=steps)
+    model = WorldModelEnv(run.path, device=device, sample=attrs.evolve(sample, context_noise=float(noise_level)))
     sessions = {"model": EnvSession("model", model)}
     if game:
-        sessions["game"] = EnvSession("game", env_spec(app.registry, cfg.env).make())
+        from almost.plugins import get_app
+
+        sessions["game"] = EnvSession("game", env_spec(get_app().registry, run.config.env).make())
     return sessions

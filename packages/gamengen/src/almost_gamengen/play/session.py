@@ -3,7 +3,7 @@
 Two kinds share one small interface, so the page can switch between them:
 
 * :class:`EnvSession` wraps any registered Environment (the real game, or the world-model
-  environment :class:`almost_gamengen.worldmodel_env.WorldModelEnv`);
+  environment :class:`almost_gamengen.play.worldmodel_env.WorldModelEnv`);
 * options (``steps``, ``noise_level``) are forwarded to environments that accept them via
   ``set_options`` — the world model does, a real game has none; :meth:`EnvSession.option_bounds`
   gives their ranges (steps 1..50, noise from 0 to the highest level the model was trained on).

@@ -4,15 +4,15 @@ As in GameNGen, the data for the world model is the agent's own play during trai
 ``agent.num_envs`` games run in a stable-baselines3 ``SubprocVecEnv``; each game process
 is wrapped (innermost first) by
 
-1. :class:`~almost_gamengen.recorder.EpisodeRecorder` — writes each finished episode as a
+1. :class:`~almost_gamengen.data.recorder.EpisodeRecorder` — writes each finished episode as a
    shard of ``<run>/agent/episodes/`` (episode ids ``start + i, start + i + n, ...`` for game
    ``i`` of ``n``, so processes never clash);
-2. :class:`~almost_gamengen.shaping.ShapedReward` — GameNGen's reward shaping where the game
+2. :class:`~almost_gamengen.data.shaping.ShapedReward` — GameNGen's reward shaping where the game
    reports game variables, the game's own reward elsewhere (``agent.shaping``);
-3. :class:`~almost_gamengen.policies.PolicyFrames` — upscales frames below the CNN's
+3. :class:`~almost_gamengen.data.policies.PolicyFrames` — upscales frames below the CNN's
    36-pixel minimum (policy input only);
 4. SB3's ``Monitor`` — episode returns for the logs (in the game's units);
-5. :class:`~almost_gamengen.shaping.ScaledReward` — the reward PPO learns from, times
+5. :class:`~almost_gamengen.data.shaping.ScaledReward` — the reward PPO learns from, times
    ``agent.reward_scale``: unscaled ``basic`` returns (hundreds) made the value loss swamp the
    shared CNN's gradient and the policy collapsed to one action (benchmarks/README.md).
    ``agent.normalize_reward`` adds SB3's ``VecNormalize`` over the games (rewards divided by a
@@ -48,8 +48,8 @@ from almost.errors import UserError
 from almost.io import atomic_path
 from almost.observe.console import console, progress
 
-from ..episodes import rebuild_manifest
-from ..make_env import EnvSpec, describe, env_spec
+from ..data.episodes import rebuild_manifest
+from ..data.make_env import EnvSpec, describe, env_spec
 
 
 def run(ctx) -> None:
@@ -198,8 +198,8 @@ def evaluate_against_random(spec: EnvSpec, policy_path: Path, facts: dict, seed:
     to a uniform random policy's, on the same ``episodes`` evaluation seeds (their own stream:
     never a training or collect seed). ``return_gain_sigma`` is the difference in units of its
     standard error. ``return_argmax`` is the policy's return taking its most likely action."""
-    from ..policies import make_policy
-    from ..seeds import game_seed
+    from ..data.policies import make_policy
+    from ..data.seeds import game_seed
 
     if episodes < 1:
         return {}
@@ -245,14 +245,14 @@ def make_agent_env(
 ):
     """One game for the vector env (runs in its own process): seeds → record → shape → policy
     frames. Every episode of game ``index`` is reset with its own seed from the ``agent`` stream
-    (:mod:`almost_gamengen.seeds`), so no training episode shares a seed with ``collect``'s.
+    (:mod:`almost_gamengen.data.seeds`), so no training episode shares a seed with ``collect``'s.
     ``record_frames`` > 0: this game records its first episodes, up to about that many frames
     (finishing the episode under way), and then plays on unrecorded."""
     from stable_baselines3.common.monitor import Monitor
 
-    from ..policies import PolicyFrames, upscale_factor
-    from ..recorder import EpisodeRecorder
-    from ..shaping import ScaledReward, ShapedReward
+    from ..data.policies import PolicyFrames, upscale_factor
+    from ..data.recorder import EpisodeRecorder
+    from ..data.shaping import ScaledReward, ShapedReward
 
     env = AgentSeeds(spec.make(), seed, index)
     if root is not None:
@@ -278,7 +278,7 @@ class AgentSeeds(gym.Wrapper):
         self.action_names, self.noop_action = env.action_names, env.noop_action
 
     def reset(self, *, seed=None, options=None):
-        from ..seeds import game_seed
+        from ..data.seeds import game_seed
 
         s = game_seed(self.run_seed, "agent", self.index * 1_000_000 + self.k)
         self.k += 1

@@ -1,12 +1,12 @@
 """Stage ``collect``: record episodes with a policy, several processes (or a Ray cluster) at once.
 
 Writes ``<run>/collect/episodes/`` (parquet shards + ``manifest.json``, the format of
-:mod:`almost_gamengen.episodes`) and ``<run>/collect/episode-<id>.gif`` for a quick look.
+:mod:`almost_gamengen.data.episodes`) and ``<run>/collect/episode-<id>.gif`` for a quick look.
 
 Episode ids ``0 .. collect.episodes-1`` are dealt round-robin to ``collect.workers``
 processes; each plays its episodes one after another with the reset seed
 ``game_seed(seed, "collect", id)`` (a stream of its own: never a seed the agent trained on, see
-:mod:`almost_gamengen.seeds`), records through :class:`~almost_gamengen.recorder.EpisodeRecorder`
+:mod:`almost_gamengen.data.seeds`), records through :class:`~almost_gamengen.data.recorder.EpisodeRecorder`
 (shards written atomically: one per finished episode, or groups of short episodes
 of about ``collect.shard_frames`` frames) and reports progress to this process.
 So an episode's content depends on its id and the seed, not on how many workers there
@@ -14,7 +14,7 @@ were, and an interrupted run keeps every finished episode: the next run records 
 ids that are missing. ``--set collect.episodes=N`` asks for N episodes.
 
 ``collect.backend = "ray"`` plays the same episodes, with the same seeds, on Ray actors
-(:mod:`almost_gamengen.collect_ray`): on the cluster of ``collect.ray_address`` /
+(:mod:`almost_gamengen.data.collect_ray`): on the cluster of ``collect.ray_address`` /
 ``RAY_ADDRESS``, or on a Ray started here. Same ids, same seeds, so the same episodes.
 
 Run: ``uv run almost run --plugin gamengen collect --set collect.policy=random``.
@@ -33,10 +33,10 @@ import numpy as np
 from almost.errors import UserError
 from almost.observe.console import console, progress
 
-from ..episodes import EpisodeStore, rebuild_manifest
-from ..make_env import EnvSpec, describe, env_spec
-from ..recorder import EpisodeRecorder
-from ..seeds import game_seed
+from ..data.episodes import EpisodeStore, rebuild_manifest
+from ..data.make_env import EnvSpec, describe, env_spec
+from ..data.recorder import EpisodeRecorder
+from ..data.seeds import game_seed
 
 
 def run(ctx) -> None:
@@ -55,7 +55,7 @@ def run(ctx) -> None:
     policy_path = _policy_path(ctx) if ccfg.policy == "agent" else None
     ray_stats: dict = {}
     if ccfg.backend == "ray":
-        from ..collect_ray import play_on_ray, ray_or_say_so
+        from ..data.collect_ray import play_on_ray, ray_or_say_so
 
         ray_or_say_so()  # without the extra: one sentence, before anything else happens
         console.print(
@@ -237,7 +237,7 @@ def worker(
     parent = os.getppid()
     env = rec = None
     try:
-        from ..policies import make_policy
+        from ..data.policies import make_policy
 
         env = spec.make()
         info = describe(env)

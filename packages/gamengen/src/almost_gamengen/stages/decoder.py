@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import time
-from functools import lru_cache
 
 import numpy as np
 
@@ -25,103 +24,37 @@ from almost.errors import UserError
 
 
 def run(ctx) -> None:
-    import torch
-
     from almost.io import read_json
-    from almost.observe.console import console, progress
+    from almost.observe.console import console
+    from almost.train.threads import cpu_budget, set_threads
 
-    from ..episodes import EpisodeStore
-    from ..latents import LatentStore
-    from ..metrics import lpips_model, lpips_score, psnr, to_unit
-    from ..vae import decode_latents, load_vae, output_to_unit, pad_frames
+    from ..model.latents import LatentStore
+    from ..model.metrics import psnr, to_unit
+    from ..model.vae import decode_latents, load_vae
 
     cfg, dcfg = ctx.config, ctx.config.decoder
-    out = ctx.stage_dir()
-    vae_out = out / "vae"
+    vae_out = ctx.stage_dir() / "vae"
     if (vae_out / "config.json").is_file():
         console.print(f"decoder: {vae_out} already holds the fine-tuned VAE")
         return
     latent_dir = ctx.find_stage_dir("encode") / "latents"
-    store = LatentStore(latent_dir)
+    store = LatentStore(latent_dir, ctx.run_dir)
     split = read_json(ctx.find_stage_dir("train") / "split.json", "episode split")
     vae = load_vae(latent_dir / store.index["vae"])
     pos_of = {e["id"]: i for i, e in enumerate(store.episodes)}
     train_pos = [pos_of[i] for i in split["train"] if i in pos_of]
     held_pos = [pos_of[i] for i in split["heldout"] if i in pos_of] or train_pos
-    stores: dict[str, EpisodeStore] = {}
-    size = tuple(store.index.get("padded_size", store.frame_shape[:2]))
-
-    @lru_cache(maxsize=8)
-    def pixels(pos: int) -> np.ndarray:
-        e = store.episodes[pos]
-        if e["source"] not in stores:
-            stores[e["source"]] = EpisodeStore(ctx.run_dir / e["source"] / "episodes")
-        return stores[e["source"]].load(e["episode_id"]).frames
-
-    def sample(rng, positions, n):
-        eps = rng.choice(positions, size=min(4, len(positions)), replace=False)
-        picks = [(int(p), int(rng.integers(0, store.episodes[p]["length"]))) for p in rng.choice(eps, n)]
-        lat = torch.from_numpy(np.stack([np.asarray(store.latents(p, t, t + 1)[0], np.float32) for p, t in picks]))
-        frames = pad_frames(np.stack([pixels(p)[t] for p, t in picks]), size)
-        return lat, frames
-
-    perceptual = None
-    if dcfg.perceptual_weight > 0:
-        perceptual = lpips_model()
-        if perceptual is None:
-            raise UserError("decoder.perceptual_weight > 0 needs the lpips package and its AlexNet "
-                            "weights on disk (torch hub cache); install them or set it to 0")
-
-    from almost.train.threads import cpu_budget, set_threads
-
+    perceptual = _perceptual(dcfg)
     acc = ctx.accelerator(mixed_precision=dcfg.mixed_precision)
     if acc.device.type == "cpu":  # a GPU stage leaves the CPU threads alone
         set_threads(cpu_budget())
     vae = vae.to(acc.device)
-    eval_rng = np.random.default_rng(cfg.seed + 7)
-    eval_lat, eval_frames = sample(eval_rng, held_pos, 64)
+    eval_lat, eval_frames = _sample(store, np.random.default_rng(cfg.seed + 7), held_pos, 64)
     target = to_unit(eval_frames)
     before = float(psnr(decode_latents(vae.eval(), eval_lat), target).mean())
-
     original = copy.deepcopy(vae.state_dict())
-    vae.requires_grad_(False)
-    vae.decoder.requires_grad_(True)
-    if vae.post_quant_conv is not None:
-        vae.post_quant_conv.requires_grad_(True)
-    params = [p for p in vae.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=dcfg.lr)
-    decode, opt = acc.prepare(_Decode(vae), opt)  # DDP syncs the decoder's gradients
-    rng = np.random.default_rng([cfg.seed, 3, acc.process_index])  # each process its own batches
     t0 = time.time()
-    vae.train()
-    if perceptual is not None:
-        perceptual = perceptual.to(acc.device)
-    loss_sum = None
-    from ..cpu_share import ThreadRetune
-
-    retune = ThreadRetune(enabled=acc.device.type == "cpu")  # threads follow the idle cores as it runs
-    with progress() as bar:
-        task = bar.add_task("fine-tune decoder", total=dcfg.steps, info="")
-        for step in range(1, dcfg.steps + 1):
-            lat, frames = sample(rng, train_pos, dcfg.batch_size)
-            x = to_unit(frames).to(acc.device) * 2 - 1
-            with acc.autocast():
-                rec = decode(lat.to(acc.device) / vae.config.scaling_factor)
-                loss = torch.nn.functional.mse_loss(rec.float(), x)
-                if perceptual is not None:
-                    loss = loss + dcfg.perceptual_weight * lpips_score(perceptual, output_to_unit(rec), (x + 1) / 2).mean()
-            opt.zero_grad(set_to_none=True)
-            acc.backward(loss)
-            opt.step()
-            d = loss.detach()
-            loss_sum = d if loss_sum is None else loss_sum + d
-            if step % 25 == 0 or step == dcfg.steps:  # the one host sync
-                lv = ctx.check_finite(loss_sum / (25 if step % 25 == 0 else step % 25), step=step)
-                loss_sum = None
-                bar.update(task, info=f"loss {lv:.4f}")
-                ctx.log_step(step, loss=lv)
-            bar.update(task, advance=1)
-            retune()
+    _fine_tune(ctx, acc, vae, lambda rng, n: _sample(store, rng, train_pos, n), perceptual)
     vae.eval()
     after = float(psnr(decode_latents(vae, eval_lat), target).mean())
     kept = after >= before
@@ -141,6 +74,81 @@ def run(ctx) -> None:
                     seconds=round(time.time() - t0, 2))
     console.print(f"decoder: held-out reconstruction PSNR {before:.2f} → {after:.2f} dB "
                   f"({'fine-tuned decoder kept' if kept else 'original decoder kept'})")
+
+
+def _sample(store, rng, positions, n: int):
+    """``n`` (latent, padded frame) pairs: frames drawn from up to 4 of the episodes at ``positions``."""
+    import torch
+
+    from ..model.vae import pad_frames
+
+    size = tuple(store.index.get("padded_size", store.frame_shape[:2]))
+    eps = rng.choice(positions, size=min(4, len(positions)), replace=False)
+    picks = [(int(p), int(rng.integers(0, store.episodes[p]["length"]))) for p in rng.choice(eps, n)]
+    lat = torch.from_numpy(np.stack([np.asarray(store.latents(p, t, t + 1)[0], np.float32) for p, t in picks]))
+    frames = pad_frames(np.stack([store.pixels(p)[t] for p, t in picks]), size)
+    return lat, frames
+
+
+def _perceptual(dcfg):
+    """The LPIPS model when ``decoder.perceptual_weight`` > 0 (one sentence if it is not on disk)."""
+    from ..model.metrics import lpips_model
+
+    if dcfg.perceptual_weight <= 0:
+        return None
+    perceptual = lpips_model()
+    if perceptual is None:
+        raise UserError("decoder.perceptual_weight > 0 needs the lpips package and its AlexNet "
+                        "weights on disk (torch hub cache); install them or set it to 0")
+    return perceptual
+
+
+def _fine_tune(ctx, acc, vae, draw, perceptual) -> None:
+    """``decoder.steps`` steps on the decoder alone (the encoder frozen), batches from
+    ``draw(rng, n)``; the loss is read back and checked every 25 steps."""
+    import torch
+
+    from almost.observe.console import progress
+
+    from ..cpu_share import ThreadRetune
+    from ..model.metrics import lpips_score, to_unit
+    from ..model.vae import output_to_unit
+
+    dcfg = ctx.config.decoder
+    vae.requires_grad_(False)
+    vae.decoder.requires_grad_(True)
+    if vae.post_quant_conv is not None:
+        vae.post_quant_conv.requires_grad_(True)
+    opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=dcfg.lr)
+    decode, opt = acc.prepare(_Decode(vae), opt)  # DDP syncs the decoder's gradients
+    rng = np.random.default_rng([ctx.config.seed, 3, acc.process_index])  # each process its own batches
+    vae.train()
+    if perceptual is not None:
+        perceptual = perceptual.to(acc.device)
+    loss_sum = None
+    retune = ThreadRetune(enabled=acc.device.type == "cpu")  # threads follow the idle cores as it runs
+    with progress() as bar:
+        task = bar.add_task("fine-tune decoder", total=dcfg.steps, info="")
+        for step in range(1, dcfg.steps + 1):
+            lat, frames = draw(rng, dcfg.batch_size)
+            x = to_unit(frames).to(acc.device) * 2 - 1
+            with acc.autocast():
+                rec = decode(lat.to(acc.device) / vae.config.scaling_factor)
+                loss = torch.nn.functional.mse_loss(rec.float(), x)
+                if perceptual is not None:
+                    loss = loss + dcfg.perceptual_weight * lpips_score(perceptual, output_to_unit(rec), (x + 1) / 2).mean()
+            opt.zero_grad(set_to_none=True)
+            acc.backward(loss)
+            opt.step()
+            d = loss.detach()
+            loss_sum = d if loss_sum is None else loss_sum + d
+            if step % 25 == 0 or step == dcfg.steps:  # the one host sync
+                lv = ctx.check_finite(loss_sum / (25 if step % 25 == 0 else step % 25), step=step)
+                loss_sum = None
+                bar.update(task, info=f"loss {lv:.4f}")
+                ctx.log_step(step, loss=lv)
+            bar.update(task, advance=1)
+            retune()
 
 
 def _decode_module(vae):

@@ -1,10 +1,10 @@
 """Stage ``encode``: recorded frames → VAE latents, written once as safetensors shards.
 
 Reads every episode folder of the run (``agent/episodes``, ``collect/episodes``) and writes
-``encode/latents/`` (see :mod:`almost_gamengen.latents` for the layout), so training never
+``encode/latents/`` (see :mod:`almost_gamengen.model.latents` for the layout), so training never
 touches pixels. The VAE is SD 1.x's (``model.pretrained``) or, when that is empty,
 ``encode.vae``: ``shipped`` copies the pretrained tiny VAE of the package
-(:func:`almost_gamengen.vae.shipped_vae_dir`, 48×64 frames) into ``encode/vae/`` and only
+(:func:`almost_gamengen.model.vae.shipped_vae_dir`, 48×64 frames) into ``encode/vae/`` and only
 encodes with it, as GameNGen does with SD's (the ``decoder`` stage fine-tunes its decoder);
 for a frame size with no shipped VAE, and with ``fit``, a small ``AutoencoderKL`` built from
 ``encode.vae_*`` is fitted here on the frames first (saved in diffusers layout as
@@ -23,7 +23,7 @@ import numpy as np
 from almost.errors import UserError
 from almost.io import atomic_dir
 
-from ..latents import INDEX, plan_shards, shard_name, write_index, write_shard
+from ..model.latents import INDEX, plan_shards, shard_name, write_index, write_shard
 
 
 def run(ctx) -> None:
@@ -31,8 +31,8 @@ def run(ctx) -> None:
 
     from almost.observe.console import console
 
-    from ..episodes import EpisodeStore, find_episode_dirs
-    from ..vae import (
+    from ..data.episodes import EpisodeStore, find_episode_dirs
+    from ..model.vae import (
         build_tiny_vae,
         encode_frames,
         latent_factor,
@@ -159,7 +159,7 @@ def run(ctx) -> None:
 
 def _vae_source(choice: str, size) -> Path | None:
     """The folder of a pretrained VAE to copy for ``encode.vae``, or None to fit one."""
-    from ..vae import shipped_vae_dir
+    from ..model.vae import shipped_vae_dir
 
     if choice == "fit":
         return None
@@ -174,7 +174,7 @@ def _vae_source(choice: str, size) -> Path | None:
 
 def _episode_lengths(store) -> list[tuple[int, int]]:
     """(episode id, frames) for every episode, from the shards' id column only."""
-    from ..episodes import _read_table  # a corrupt shard: one sentence naming the file
+    from ..data.episodes import _read_table  # a corrupt shard: one sentence naming the file
 
     counts: dict[int, int] = {}
     for s in store.manifest["shards"]:
@@ -191,8 +191,8 @@ def _fit_vae(vae, stores, episodes, ecfg, device, seed: int, size) -> dict[str, 
 
     from almost.observe.console import progress
 
-    from ..metrics import psnr
-    from ..vae import frames_to_input, output_to_unit, pad_frames
+    from ..model.metrics import psnr
+    from ..model.vae import frames_to_input, output_to_unit, pad_frames
 
     frames, budget = [], 20_000
     for si, eid, n in episodes:

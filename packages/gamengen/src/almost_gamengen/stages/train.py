@@ -13,7 +13,7 @@ sentence, the last good checkpoint kept).
 
 Writes ``train/checkpoints/step-*`` every ``train.checkpoint_every`` steps (resumable) and the
 final model, EMA weights when ``train.ema_decay`` > 0, to ``train/model/`` (diffusers layout,
-see :mod:`almost_gamengen.model`).
+see :mod:`almost_gamengen.model.world_model`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def run(ctx) -> None:
     from almost.observe.console import console, progress
     from almost.train.checkpoint import Checkpoints
 
-    from ..latents import LatentStore, StepBatches, WindowDataset, split_episodes
-    from ..model import WorldModel, build_world_model, noise_scheduler_config
+    from ..model.latents import LatentStore, StepBatches, WindowDataset, split_episodes
+    from ..model.world_model import WorldModel, build_world_model, noise_scheduler_config
 
     cfg, mcfg, tcfg = ctx.config, ctx.config.model, ctx.config.train
     out = ctx.stage_dir()
@@ -215,7 +215,7 @@ def _heldout_loss(core, store, positions, noise_sched, mcfg, seed, device, batch
     """Mean v-loss on fixed held-out windows (fixed noise): comparable between runs."""
     import torch
 
-    from ..latents import StepBatches, WindowDataset
+    from ..model.latents import StepBatches, WindowDataset
 
     data = WindowDataset(store, mcfg.context, positions)
     core.eval()

@@ -1,4 +1,5 @@
-"""The episode format: round trip, alignment convention, readers, atomic and corrupt shards."""
+""":mod:`almost_gamengen.data.episodes`, the episode format: round trip, alignment convention,
+readers, atomic and corrupt shards, the optional objects column."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from almost.errors import UserError
-from almost_gamengen.episodes import (
+from almost_gamengen.data.episodes import (
     Episode,
     EpisodeStore,
     EpisodeWriter,
@@ -16,7 +17,7 @@ from almost_gamengen.episodes import (
     rebuild_manifest,
     write_episodes,
 )
-from almost_gamengen.recorder import EpisodeRecorder
+from almost_gamengen.data.recorder import EpisodeRecorder
 
 NAMES = ["NOOP", "LEFT", "RIGHT", "FIRE"]
 
@@ -79,21 +80,6 @@ def test_alignment_action_t_follows_frame_t_and_leads_to_frame_t_plus_1(
         )
     np.testing.assert_allclose(ep.rewards, np.arange(1, len(actions) + 1))  # r_t earned by a_t
     assert ep.dones[-1] and not ep.dones[:-1].any()
-
-
-def test_recorder_drops_an_episode_cut_short_by_reset(tmp_path, counter_env):
-    rec = EpisodeRecorder(counter_env, tmp_path, prefix="w00", ids=iter([0, 1]))
-    rec.reset()
-    rec.step(1)
-    rec.step(1)
-    rec.reset()  # abandon after 2 steps
-    for _ in range(7):
-        rec.step(2)
-    rec.close()
-    rebuild_manifest(tmp_path)
-    store = EpisodeStore(tmp_path)
-    assert store.episode_ids() == [0]
-    assert (store.load(0).actions == 2).all()
 
 
 def test_pyarrow_and_datasets_read_the_shards(tmp_path):
@@ -195,3 +181,21 @@ def test_a_broken_manifest_is_rebuilt_from_the_shards(tmp_path):
     (tmp_path / "manifest.json").write_text("{half")
     assert rebuild_manifest(tmp_path)["episodes"] == 2
     assert len(EpisodeStore(tmp_path)) == 2
+
+
+# -- the objects column -----------------------------------------------------------------------
+def test_objects_column_round_trips_and_stays_optional(tmp_path):
+    from almost_gamengen.data.episodes import Episode, EpisodeStore, write_episodes
+
+    frames = np.zeros((3, 8, 12, 3), np.uint8)
+    boxes = [[[1, 2, 4, 5]], [], [[0, 0, 2, 2], [5, 3, 9, 7]]]
+    write_episodes(tmp_path / "a", [Episode.build(0, frames, [0, 1, 0], objects=boxes)], ["n", "x"], 0)
+    ep = EpisodeStore(tmp_path / "a").load(0)
+    assert [b.tolist() for b in ep.objects] == boxes
+    assert ep.objects[1].shape == (0, 4) and ep.objects[0].dtype == np.int16
+    write_episodes(tmp_path / "b", [Episode.build(0, frames, [0, 1, 0])], ["n", "x"], 0)
+    assert EpisodeStore(tmp_path / "b").load(0).objects is None  # no column, no boxes
+    import datasets
+
+    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "a/*.parquet"), split="train")
+    assert ds[2]["objects"] == [0, 0, 2, 2, 5, 3, 9, 7]

@@ -1,4 +1,6 @@
-"""The world model: context CFG, action positions, save/load, SD 1.x layouts, full shapes."""
+"""The world model (:mod:`almost_gamengen.model.world_model`, sampled through
+:mod:`almost_gamengen.model.sampling`): context CFG, action guidance, action positions, the delta
+target, save/load, SD 1.x layouts, full shapes."""
 
 from __future__ import annotations
 
@@ -10,14 +12,35 @@ import torch
 
 from almost.errors import UserError
 from almost_gamengen.config_model import ModelConfig
-from almost_gamengen.model import (
+from almost_gamengen.model.sampling import Sampler, SampleSettings, make_scheduler
+from almost_gamengen.model.world_model import (
     WorldModel,
     adapt_pretrained_unet,
     build_world_model,
     check_sd_layout,
     noise_scheduler_config,
 )
-from almost_gamengen.sampling import make_scheduler, next_latent
+
+
+def test_delta_target_round_trips_and_copy_is_zero():
+    from almost_gamengen.config_model import ModelConfig
+    from almost_gamengen.model.world_model import build_world_model
+
+    mcfg = attrs.evolve(ModelConfig.tiny(), context=2, block_out_channels=[16, 16], action_dim=16,
+                        predict_delta=True, delta_scale=2.0, action_time_cond=True)
+    model = build_world_model(mcfg, 3, (4, 4), seed=0)
+    ctx = torch.randn(2, 2, 4, 4, 4)
+    x = torch.randn(2, 4, 4, 4)
+    t = model.to_target(x, ctx)
+    assert torch.allclose(model.from_target(t, ctx), x, atol=1e-6)
+    assert torch.equal(model.to_target(ctx[:, -1], ctx), torch.zeros_like(x))
+    # the last action reaches the timestep embedding: changing it changes the output
+    noisy, ts = torch.randn(2, 4, 4, 4), torch.full((2,), 500)
+    a1, a2 = torch.tensor([[0, 1], [0, 1]]), torch.tensor([[0, 2], [0, 2]])
+    with torch.no_grad():
+        assert not torch.allclose(model(noisy, ts, ctx, a1), model(noisy, ts, ctx, a2))
+    assert model.unet.config.time_cond_proj_dim == 16
+
 
 HW = (4, 4)
 
@@ -44,12 +67,12 @@ def test_cfg_drops_the_whole_context_identically_in_training_and_inference():
     assert torch.equal(dropped[1], ctx[1])  # the other sample untouched
     sched = make_scheduler(noise_scheduler_config(1000))
     # guidance 0 keeps only the unconditional branch: it must equal an all-pad context
-    unc = next_latent(model, sched, ctx, acts, mask, 2, guidance_scale=0.0,
-                      generator=torch.Generator().manual_seed(1))
-    pad = next_latent(model, sched, torch.zeros_like(ctx), acts, mask, 2, guidance_scale=1.0,
-                      generator=torch.Generator().manual_seed(1))
-    cond = next_latent(model, sched, ctx, acts, mask, 2, guidance_scale=1.0,
-                       generator=torch.Generator().manual_seed(1))
+    unc = Sampler(model, sched, SampleSettings(steps=2, guidance_scale=0.0)).next_latent(
+        ctx, acts, mask, generator=torch.Generator().manual_seed(1))
+    pad = Sampler(model, sched, SampleSettings(steps=2, guidance_scale=1.0)).next_latent(
+        torch.zeros_like(ctx), acts, mask, generator=torch.Generator().manual_seed(1))
+    cond = Sampler(model, sched, SampleSettings(steps=2, guidance_scale=1.0)).next_latent(
+        ctx, acts, mask, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(unc, pad)
     assert not torch.allclose(unc, cond)
 
@@ -69,10 +92,11 @@ def test_action_guidance_hides_the_last_action_identically_in_training_and_infer
     model.check_action_guidance(2.0)  # trained for it: no error
     sched = make_scheduler(noise_scheduler_config(1000))
 
-    def sample(**kw):
-        args = dict(context=ctx, actions=acts, mask=mask, steps=1, generator=torch.Generator().manual_seed(1))
+    def sample(guidance_scale=1.0, action_guidance=1.0, **kw):
+        args = dict(context=ctx, actions=acts, mask=mask, generator=torch.Generator().manual_seed(1))
         args.update(kw)
-        return next_latent(model, sched, **args)
+        settings = SampleSettings(steps=1, guidance_scale=guidance_scale, action_guidance=action_guidance)
+        return Sampler(model, sched, settings).next_latent(**args)
 
     plain, none = sample(), sample(mask=WorldModel.hide_action(mask))
     # no mask given (every token real): guidance still hides exactly the last action token
@@ -213,7 +237,7 @@ def test_small_profile_builds_and_steps_and_full_samples_like_the_paper():
     """``small`` is constructed and shape-checked on CPU (a forward, a sampled frame, a decode);
     ``full`` reaches GameNGen's batch 128 by accumulation and samples with CFG 1.5."""
     from almost_gamengen.config import full, small
-    from almost_gamengen.vae import build_tiny_vae, decode_latents
+    from almost_gamengen.model.vae import build_tiny_vae, decode_latents
 
     cfg = small()
     hw = (cfg.env.height, cfg.env.width)
@@ -227,8 +251,8 @@ def test_small_profile_builds_and_steps_and_full_samples_like_the_paper():
     out = model(torch.randn(2, 4, *lat), torch.tensor([5, 900]), ctx, acts, torch.ones(2, c))
     assert out.shape == (2, 4, *lat)
     sched = make_scheduler(noise_scheduler_config(cfg.model.train_timesteps))
-    z = next_latent(model, sched, ctx, acts, torch.ones(2, c), steps=2,
-                    guidance_scale=cfg.rollout.guidance_scale, generator=torch.Generator().manual_seed(0))
+    z = Sampler(model, sched, SampleSettings.of(cfg.rollout, steps=2)).next_latent(
+        ctx, acts, torch.ones(2, c), generator=torch.Generator().manual_seed(0))
     assert decode_latents(vae, z).shape == (2, 3, *hw)
     f = full()
     assert f.train.batch_size * f.train.gradient_accumulation_steps == 128

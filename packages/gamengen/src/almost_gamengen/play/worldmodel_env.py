@@ -12,8 +12,10 @@ it into the context. The action space is the one the model learned (the game's),
 The model has no reward head: ``reward`` is 0 and ``terminated`` is False; an episode is
 truncated after ``max_steps``. ``set_options(steps=, noise_level=)`` changes the number of
 DDIM steps and the context-noise level between frames (the play page's sliders).
-It reads ``<run>/train/model``, ``<run>/encode/latents`` and, when present, the fine-tuned
-decoder ``<run>/decoder/vae``.
+It opens the run with :func:`almost.open_run` and reads ``<run>/train/model``,
+``<run>/encode/latents`` and, when present, the fine-tuned decoder ``<run>/decoder/vae``; it
+samples through a :class:`~almost_gamengen.model.sampling.Sampler` (``play`` gives it the run's
+own :class:`~almost_gamengen.model.sampling.SampleSettings`).
 """
 
 from __future__ import annotations
@@ -26,81 +28,107 @@ import numpy as np
 
 from almost.errors import UserError
 
+from ..model.sampling import Sampler, SampleSettings
+
 
 class WorldModelEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, run_dir: str | Path, steps: int = 4, noise_level: float = 0.0,
                  guidance_scale: float = 1.0, max_steps: int = 1000, episodes: str = "heldout",
-                 device: str = "cpu", action_guidance: float = 1.0) -> None:
+                 device: str = "cpu", action_guidance: float = 1.0, sample: SampleSettings | None = None) -> None:
+        """``steps``, ``noise_level``, ``guidance_scale`` and ``action_guidance`` are the
+        sampler's settings (``[env.options]``); ``sample`` (:class:`SampleSettings`, e.g. the
+        run's own, :meth:`SampleSettings.of`) replaces all four."""
         import torch
 
-        from almost.io import read_json
+        from almost import open_run
 
-        from .latents import LatentStore
-        from .model import WorldModel
-        from .sampling import make_scheduler
-        from .vae import load_vae
-
-        run = Path(run_dir)
-        model_dir = run / "train" / "model"
-        if not (model_dir / "world_model.json").is_file():
-            raise UserError(f"{run} has no trained world model (train/model); run "
-                            f"`almost run --plugin gamengen --out {run}` first")
+        if not (Path(run_dir) / "train" / "model" / "world_model.json").is_file():  # the fix a user needs first
+            raise UserError(f"{run_dir} has no trained world model (train/model); run "
+                            f"`almost run --plugin gamengen --out {run_dir}` first")
+        run = open_run(run_dir, "gamengen")
         self.device = torch.device(device)
-        self.model = WorldModel.load(model_dir).to(self.device).eval()
-        self.scheduler = make_scheduler(read_json(model_dir / "scheduler" / "scheduler_config.json",
-                                                  "scheduler config"))
-        self.store = LatentStore(run / "encode" / "latents")
-        dec = run / "decoder" / "vae"
-        vae_dir = dec if (dec / "config.json").is_file() else self.store.root / self.store.index["vae"]
-        self.vae = load_vae(vae_dir).to(self.device).eval()
-        self.crop = tuple(self.store.frame_shape[:2])
+        self._load(run)
         self.action_names = list(self.store.action_names)
         self.noop_action = int(self.store.noop_action)
         self.action_space = gym.spaces.Discrete(len(self.action_names))
-        self.observation_space = gym.spaces.Box(0, 255, (*self.crop, 3), np.uint8)
+        self.observation_space = gym.spaces.Box(0, 255, (*self.codec.crop, 3), np.uint8)
         self.context = self.model.context
         self.max_steps = int(max_steps)
-        self._opts = {"steps": 4, "noise_level": 0.0}
-        self.set_options(steps=steps, noise_level=noise_level)
-        self.guidance_scale = float(guidance_scale)
-        self.model.check_action_guidance(float(action_guidance))
-        self.action_guidance = float(action_guidance)
-        split_file = run / "train" / "split.json"
-        pos_of = {e["id"]: i for i, e in enumerate(self.store.episodes)}
-        pool = list(range(len(self.store)))
-        if episodes == "heldout" and split_file.is_file():
-            held = [pos_of[i] for i in read_json(split_file, "episode split").get("heldout", []) if i in pos_of]
-            pool = held or pool
-        self._pool = [p for p in pool if self.store.episodes[p]["length"] >= 2]
-        if not self._pool:
-            raise UserError(f"{run}/encode/latents has no episode of 2 frames or more to seed the world model")
+        sample = sample or SampleSettings(int(steps), float(noise_level), float(guidance_scale), float(action_guidance))
+        self.sampler = Sampler(self.model, self.scheduler, sample)
+        self.set_options(steps=sample.steps, noise_level=sample.context_noise)  # checked against the model
+        self.model.check_action_guidance(sample.action_guidance)
+        self._pool = self._seed_pool(run, episodes)
         self._rng = np.random.default_rng(0)
         self._gen = torch.Generator(device=self.device).manual_seed(0)
         self._t = 0
 
+    def _load(self, run) -> None:
+        """The run's trained model and scheduler, its latent store and its VAE (the fine-tuned
+        decoder when the decoder stage kept one)."""
+        from almost.io import read_json
+
+        from ..model.latents import LatentStore
+        from ..model.sampling import make_scheduler
+        from ..model.vae import FrameCodec, load_vae
+        from ..model.world_model import WorldModel
+
+        model_dir = run.stage_dir("train") / "model"
+        self.model = WorldModel.load(model_dir).to(self.device).eval()
+        self.scheduler = make_scheduler(read_json(model_dir / "scheduler" / "scheduler_config.json",
+                                                  "scheduler config"))
+        self.store = LatentStore(run.stage_dir("encode") / "latents")
+        vae_dir = run.find("decoder/vae/config.json")
+        vae_dir = vae_dir.parent if vae_dir else self.store.root / self.store.index["vae"]
+        self.codec = FrameCodec.for_store(load_vae(vae_dir).to(self.device).eval(), self.store)
+
+    def _seed_pool(self, run, episodes: str) -> list[int]:
+        """Store positions of the episodes to seed from: the held-out ones (any if none)."""
+        from almost.io import read_json
+
+        pos_of = {e["id"]: i for i, e in enumerate(self.store.episodes)}
+        pool = list(range(len(self.store)))
+        split_file = run.find("train/split.json")
+        if episodes == "heldout" and split_file is not None:
+            held = [pos_of[i] for i in read_json(split_file, "episode split").get("heldout", []) if i in pos_of]
+            pool = held or pool
+        pool = [p for p in pool if self.store.episodes[p]["length"] >= 2]
+        if not pool:
+            raise UserError(f"{run.path}/encode/latents has no episode of 2 frames or more to seed the world model")
+        return pool
+
+    @property
+    def guidance_scale(self) -> float:
+        return self.sampler.settings.guidance_scale
+
+    @property
+    def action_guidance(self) -> float:
+        return self.sampler.settings.action_guidance
+
     # -- options ------------------------------------------------------------------------
     def get_options(self) -> dict[str, Any]:
-        return dict(self._opts)
+        s = self.sampler.settings
+        return {"steps": s.steps, "noise_level": s.context_noise}
 
     def set_options(self, steps: int | None = None, noise_level: float | None = None) -> None:
         if steps is not None:
             steps = int(steps)
             if not 1 <= steps <= 1000:
                 raise ValueError("steps must be between 1 and 1000")
-            self._opts["steps"] = steps
+            self.sampler = self.sampler.with_settings(steps=steps)
         if noise_level is not None:
             noise_level = float(noise_level)
             if not 0.0 <= noise_level <= float(self.model.noise_max):
                 raise ValueError(f"noise_level must be between 0 and {self.model.noise_max}")
-            self._opts["noise_level"] = noise_level
+            self.sampler = self.sampler.with_settings(context_noise=noise_level)
 
     # -- gymnasium ----------------------------------------------------------------------
     def _frame(self, z) -> np.ndarray:
-        from .vae import decode_latents, to_uint8_hwc
+        from ..model.vae import to_uint8_hwc
 
-        return to_uint8_hwc(decode_latents(self.vae, z[None], self.crop))[0]
+        return to_uint8_hwc(self.codec.decode(z[None]))[0]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         import torch
@@ -129,15 +157,12 @@ class WorldModelEnv(gym.Env):
     def step(self, action):
         import torch
 
-        from .sampling import next_latent
-
         if not self.action_space.contains(int(action)):
             raise ValueError(f"action {action!r} is not one of 0..{self.action_space.n - 1}")
         self.acts[-1] = int(action)
         dev = self.device
-        z = next_latent(self.model, self.scheduler, self.ctx[None], self.acts[None], self.mask[None],
-                        self._opts["steps"], self._opts["noise_level"], self.guidance_scale,
-                        self._gen, action_guidance=self.action_guidance)[0].to(self.ctx.dtype)
+        z = self.sampler.next_latent(self.ctx[None], self.acts[None], self.mask[None],
+                                     self._gen)[0].to(self.ctx.dtype)
         self.ctx = torch.cat([self.ctx[1:], z[None]])
         self.mask = torch.cat([self.mask[1:], torch.ones(1, device=dev)])
         self.acts = torch.cat([self.acts[1:], torch.tensor([self.noop_action], device=dev)])

@@ -1,5 +1,6 @@
-"""``collect.backend = "ray"``: the same episodes as the local backend, a killed actor's
-episodes played again exactly once, and one sentence when Ray is missing or unreachable."""
+"""``collect.backend = "ray"`` (:mod:`almost_gamengen.data.collect_ray`): the same episodes as the
+local backend, a killed actor's episodes played again exactly once, and one sentence when Ray
+is missing or unreachable."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from almost_gamengen.episodes import EpisodeStore
+from almost_gamengen.data.episodes import EpisodeStore
 
 GRID = ["env.name=gridchase", "collect.policy=random", "collect.gif_frames=0"]
 
@@ -22,7 +23,7 @@ GRID = ["env.name=gridchase", "collect.policy=random", "collect.gif_frames=0"]
 @pytest.fixture(scope="module")
 def local_ray():
     """A 2-CPU Ray on this machine, shared by this module's tests (collect joins it)."""
-    from almost_gamengen.collect_ray import ray_or_say_so
+    from almost_gamengen.data.collect_ray import ray_or_say_so
 
     ray = ray_or_say_so()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
@@ -73,7 +74,7 @@ def test_ray_backend_records_the_same_episodes_bitwise_and_resumes(tmp_path, run
         from stable_baselines3 import PPO
 
         from almost_example.game import GridChase
-        from almost_gamengen.policies import PolicyFrames
+        from almost_gamengen.data.policies import PolicyFrames
 
         env = PolicyFrames(GridChase())
         try:

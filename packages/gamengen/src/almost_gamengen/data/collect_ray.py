@@ -8,7 +8,7 @@ policy for the whole run (a ViZDoom game takes ~0.4 s to start: once per actor, 
 The PPO policy's zip goes into the object store once; every actor reads it from there.
 
 Episode ids are handed out ``collect.ray_episodes_per_call`` at a time, two calls queued per
-actor. An actor plays an id exactly as a local worker does (:func:`~.stages.collect.play_episode`:
+actor. An actor plays an id exactly as a local worker does (:func:`~almost_gamengen.stages.collect.play_episode`:
 the reset seed comes from the id and the seed), so both backends record the same episodes.
 Finished episodes (PNG frames, actions, rewards) come back to the driver, which writes them as
 shards ``ray-NNNNN.parquet`` atomically into the run: no shared filesystem is needed. With
@@ -155,7 +155,7 @@ class Player:
             raise self.error
         import ray
 
-        from .stages.collect import play_episode
+        from ..stages.collect import play_episode
 
         self.rec.ids = iter(ids)
         steps = [play_episode(self.rec, self.policy, eid, self.seed) for eid in ids]
@@ -196,8 +196,8 @@ def _on_disk(root: Path) -> set[int]:
 def _drive(ray, spec, todo, root, ccfg, seed, policy_path) -> dict:
     from ray.exceptions import RayActorError, RayTaskError
 
+    from ..stages.collect import bar_info
     from .episodes import EpisodeWriter
-    from .stages.collect import bar_info
 
     remote = ray.remote(num_cpus=1, max_restarts=0)(Player)
     per = ccfg.ray_episodes_per_call

@@ -1,5 +1,6 @@
-"""The play server: only its user can drive it, bad input never closes the socket, options are
-per connection and bounded, held keys combine, and it plays in real Chromium."""
+"""The play server (:mod:`almost_gamengen.play.server`): only its user can drive it, bad input never
+closes the socket, options are per connection and bounded, held keys combine, and it plays in
+real Chromium."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from almost_gamengen.play.server import (
     combine,
     make_app,
 )
-from almost_gamengen.play.session import EnvSession, size_threads
+from almost_gamengen.play.session import EnvSession
 
 CHROMIUM = chromium_executable()
+
+
 TOKEN = "play-test-token-42"
 
 
@@ -290,25 +293,6 @@ def test_player_held_message_plays_the_combination_and_fps_below_one(tmp_path: P
     assert player.frame_message(np.zeros((8, 8, 3), np.uint8))["fps"] == pytest.approx(0.5, rel=0.01)
 
 
-def test_play_threads_follow_omp_num_threads(monkeypatch):
-    import torch
-
-    before = torch.get_num_threads()
-    try:
-        monkeypatch.setenv("OMP_NUM_THREADS", "3")
-        assert size_threads("cpu") == 3 and torch.get_num_threads() == 3
-        monkeypatch.delenv("OMP_NUM_THREADS")
-        monkeypatch.setattr("almost.train.threads.idle_cores", lambda: 64)
-        monkeypatch.setattr("almost_gamengen.play.session.cpu_cores", lambda: 1)
-        assert size_threads("cpu") == 1  # the cores it gets, not the machine's
-        monkeypatch.setattr("almost_gamengen.play.session.cpu_cores", lambda: 64)
-        assert size_threads("cpu") == 8
-        monkeypatch.setattr("almost.train.threads.idle_cores", lambda: 1)  # the others keep all but one busy
-        assert size_threads("cpu") == 1
-    finally:
-        torch.set_num_threads(before)
-
-
 # -- in Chromium -------------------------------------------------------------------------------
 def play_in_browser(url: str, tmp_path: Path, keys=("d", "d", "s", "s"), chords=()) -> dict:
     """Open the page in headless Chromium, press keys, return what the page showed.
@@ -414,58 +398,3 @@ def test_a_page_on_another_origin_cannot_open_the_play_socket(tmp_path: Path):
             assert own.evaluate(OPEN_SOCKET, srv.ws_url()) == "message: hello"
         finally:
             browser.close()
-
-
-# -- the world model on an explicit device ------------------------------------------------------
-
-
-def _off_device(obj, dev) -> list[str]:
-    """Names of the modules' parameters/buffers and the tensors of ``obj`` that are not on ``dev``."""
-    import torch
-
-    bad = []
-    for name, value in vars(obj).items():
-        if isinstance(value, torch.nn.Module):
-            for pname, t in [*value.named_parameters(), *value.named_buffers()]:
-                if t.device != dev:
-                    bad.append(f"{name}.{pname} on {t.device}")
-        elif isinstance(value, torch.Tensor) and value.device != dev:
-            bad.append(f"{name} on {value.device}")
-        elif isinstance(value, torch.Generator) and value.device != dev:
-            bad.append(f"{name} (generator) on {value.device}")
-    return bad
-
-
-@pytest.mark.slow
-def test_a_play_step_runs_on_an_explicit_device_object(tiny_world_model_run: Path, tmp_path: Path):
-    import torch
-
-    from almost_gamengen.play.session import play_device
-    from almost_gamengen.plugin import play_sessions
-
-    dev = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
-    assert play_device(str(dev)) == dev and play_device(None).type in ("cuda", "cpu")
-    sessions = play_sessions(tiny_world_model_run, steps=2, game=False, device=dev)
-    env = sessions["model"].env
-    player = Player(sessions, tmp_path)
-    first = player.next_frame()
-    player.handle(json.dumps({"type": "options", "steps": 3}))
-    frame = player.next_frame()
-    assert frame.shape == first.shape and frame.dtype == np.uint8 and player.step == 1
-    assert env.device == dev
-    assert _off_device(env, dev) == [], "play left work off its device"
-    assert _off_device(SimpleNamespace(t=torch.zeros(1)), torch.device("meta")) == ["t on cpu"]  # it can fail
-    assert env.scheduler.timesteps.device.type == dev.type and len(env.scheduler.timesteps) == 3
-
-
-def test_play_device_names_the_problem():
-    from almost.errors import UserError
-    from almost_gamengen.play.session import play_device
-
-    with pytest.raises(UserError, match="not a torch device"):
-        play_device("gpu0")
-    import torch
-
-    if not torch.cuda.is_available():
-        with pytest.raises(UserError, match="no CUDA"):
-            play_device("cuda")

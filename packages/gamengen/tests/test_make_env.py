@@ -1,20 +1,37 @@
-"""Any game through the data stages: a game's own options from the config (``env.options``),
-and an agent trained inside a trained world model (``env/worldmodel``)."""
+""":mod:`almost_gamengen.data.make_env`: any game through the data stages, with its own options
+from the config (``env.options``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from almost.errors import ConfigError
 from almost.testing import load_app, run_cli
 
 
+def test_env_options_reach_only_factories_that_take_them(app):
+    from almost_gamengen.config_data import EnvConfig
+    from almost_gamengen.data.make_env import env_spec
+
+    spec = env_spec(app.registry, EnvConfig(name="gridchase", max_steps=5))
+    assert spec.kwargs == {"max_steps": 5}  # GridChase takes max_steps, not height/width
+    spec = env_spec(app.registry, EnvConfig(name="gridchase", max_steps=0))
+    assert spec.kwargs == {} and spec.time_limit == 0  # 0 keeps the game's own limit
+    env = spec.make()
+    try:
+        env.reset(seed=0)
+        assert not any(env.step(0)[2:4])  # not cut after one step
+    finally:
+        env.close()
+    spec = env_spec(app.registry, EnvConfig(height=24, width=32))
+    assert spec.kwargs["height"] == 24 and spec.kwargs["frame_skip"] == 4
+
+
 def _spec(*sets):
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
 
     app = load_app()
     cfg = app.pipeline("gamengen").resolve_config("tiny", None, list(sets))
@@ -34,7 +51,7 @@ def test_options_reach_a_third_party_env():
 
 
 def test_options_from_a_config_file(tmp_path: Path):
-    from almost_gamengen.make_env import env_spec
+    from almost_gamengen.data.make_env import env_spec
 
     f = tmp_path / "mine.toml"
     f.write_text('[env]\nname = "gridchase"\n[env.options]\nsize = 6\nmax_steps = 9\n')
@@ -66,34 +83,3 @@ def test_options_reach_a_third_party_env_through_collect(tmp_path: Path):
     # the third-party distribution whose game made the data is on record
     assert run["stages"]["collect"]["plugins"]["almost-example"] == "0.1.0"
     assert "almost-gamengen" in run["stages"]["collect"]["plugins"]
-
-
-@pytest.mark.slow
-def test_agent_trains_inside_a_world_model(tiny_world_model_run: Path, tmp_path: Path):
-    """`--set env.name=worldmodel` on a finished run: PPO plays the model and episodes are recorded."""
-    sets = {
-        "env.name": "worldmodel",
-        "env.options.run_dir": str(tiny_world_model_run),
-        "env.options.steps": "1",
-        "env.max_steps": "6",
-        "agent.num_envs": "1",
-        "agent.total_steps": "16",
-        "agent.n_steps": "8",
-        "agent.batch_size": "8",
-        "agent.n_epochs": "1",
-        "agent.eval_episodes": "0",
-        "agent.shaping": "false",
-    }
-    args = ["run", "--plugin", "gamengen", "agent", "--out", str(tmp_path / "run")]
-    for k, v in sets.items():
-        args += ["--set", f"{k}={v}"]
-    code, out, err = run_cli(args)
-    assert code == 0, (out + err)[-3000:]
-    agent = tmp_path / "run" / "agent"
-    assert (agent / "policy.zip").is_file()
-    manifest = json.loads((agent / "episodes" / "manifest.json").read_text())
-    assert manifest["env"] == "env/worldmodel" and manifest["episodes"] >= 2  # 16 steps, 6 per episode
-    assert manifest["frame_shape"][:2] == [40, 40]
-    assert manifest["env_options"]["run_dir"] == str(tiny_world_model_run)
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["agent"]["steps"] >= 16 and np.isfinite(metrics["agent"]["steps_per_s"])

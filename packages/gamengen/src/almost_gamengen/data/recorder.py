@@ -3,7 +3,7 @@
 It sits directly on the game (inside any reward shaping), so the ``reward`` column is the
 game's own reward. Frames are PNG-encoded as they arrive and an episode is written as its
 own shard the moment it ends (``terminated`` or ``truncated``), following the alignment
-convention of :mod:`almost_gamengen.episodes`: row ``t`` holds the frame seen, the action
+convention of :mod:`almost_gamengen.data.episodes`: row ``t`` holds the frame seen, the action
 then taken and the reward it earned. An episode cut short by a ``reset()`` before it ended
 is dropped, so every stored episode is complete.
 

@@ -13,7 +13,7 @@ the same VAE (real frames are encoded and decoded), so the VAE's blur cancels ou
   ``R_a`` than to any other real branch (ties with an identical real branch count as right).
   A copier scores about the share of actions that do nothing visible; a perfect model 1.
 
-Probe states are fresh games: seeds from the ``probe`` stream (:mod:`almost_gamengen.seeds`,
+Probe states are fresh games: seeds from the ``probe`` stream (:mod:`almost_gamengen.data.seeds`,
 never a training or collect seed), reached by ``context + U[0, 16)`` random steps that do not
 shoot.
 """
@@ -96,7 +96,7 @@ def play_branches(spec, seed_value: int, prefix: list[int], actions: list[int], 
 def probe_prefix(seed: int, k: int, context: int, allowed: list[int], spec) -> tuple[int, list[int]]:
     """Probe state ``k``: its game seed and the random actions (drawn from ``allowed``) that lead
     to it; the game must still run at the end of them (shortened until it does)."""
-    from .seeds import game_seed
+    from ..data.seeds import game_seed
 
     s = game_seed(seed, "probe", k)
     rng = np.random.default_rng([seed, 7, k])
@@ -114,90 +114,94 @@ def probe_prefix(seed: int, k: int, context: int, allowed: list[int], spec) -> t
         env.close()
 
 
-@torch.no_grad()
-def model_branches(model, scheduler, vae, context: torch.Tensor, mask: torch.Tensor,
-                   prefix_actions: torch.Tensor, actions: list[int], horizon: int, steps: int,
-                   generator: torch.Generator, crop, context_noise: float = 0.0,
-                   guidance_scale: float = 1.0, action_guidance: float = 1.0) -> torch.Tensor:
-    """All action branches of one state at once (batch = actions). ``context`` (C, 4, h, w) and
-    ``mask`` (C,) on the model's device; ``prefix_actions`` (C - 1,) the actions after all but the
-    last context frame. Every step uses one starting noise for all branches. Returns
-    (A, horizon, 3, H, W) frames in [0, 1] on the CPU."""
-    from .sampling import next_latent
-    from .vae import decode_latents
-
-    a = len(actions)
-    dev = context.device
+def branch_start(context: torch.Tensor, mask: torch.Tensor, prefix_actions: torch.Tensor,
+                 actions: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One state's context (C, 4, h, w), mask (C,) and ``prefix_actions`` (C - 1,) (the actions
+    after all but the last context frame) → the (A, C, ...) contexts, masks and actions of its
+    A branches, the last action of branch ``a`` being ``actions[a]``."""
+    a, dev = len(actions), context.device
     ctx = context[None].expand(a, *context.shape).clone()
     m = mask[None].expand(a, -1).clone()
     acts = torch.cat([prefix_actions[None].expand(a, -1).to(dev),
                       torch.tensor(actions, device=dev)[:, None]], dim=1)
-    shape = (1, *context.shape[1:])
+    return ctx, m, acts
+
+
+@torch.no_grad()
+def model_branches(sampler, codec, start, horizon: int, generator: torch.Generator) -> torch.Tensor:
+    """All action branches of one state at once (batch = actions), from ``start`` (see
+    :func:`branch_start`, on the model's device), each action played ``horizon`` times. Every
+    step uses one starting noise for all branches. Returns (A, horizon, 3, H, W) frames in
+    [0, 1] on the CPU."""
+    ctx, m, acts = start
+    a = ctx.shape[0]
+    shape = (1, *ctx.shape[2:])
     latents = []
     for _ in range(horizon):
         noise = torch.randn(shape, generator=generator, device=generator.device)
-        z = next_latent(model, scheduler, ctx, acts, m, steps, context_noise, guidance_scale,
-                        generator, noise=noise, action_guidance=action_guidance)
+        z = sampler.next_latent(ctx, acts, m, generator, noise)
         latents.append(z)
         ctx = torch.cat([ctx[:, 1:], z[:, None].to(ctx.dtype)], dim=1)
         m = torch.cat([m[:, 1:], torch.ones_like(m[:, :1])], dim=1)
         acts = torch.cat([acts[:, 1:], acts[:, -1:]], dim=1)
     # decoded once at the end (batch horizon × A), not once per step: no device→host copy in the loop
     z = torch.stack(latents, dim=1).flatten(0, 1)  # (A * horizon, 4, h, w), branch-major
-    frames = torch.cat([decode_latents(vae, z[i:i + 64], crop) for i in range(0, len(z), 64)])
+    frames = torch.cat([codec.decode(z[i:i + 64]) for i in range(0, len(z), 64)])
     return frames.reshape(a, horizon, *frames.shape[1:])
 
 
-def through_vae(vae, frames: np.ndarray, size, crop) -> torch.Tensor:
+def through_vae(codec, frames: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) → encoded and decoded frames (N, 3, H, W) in [0, 1] on the CPU."""
-    from .vae import decode_latents, encode_frames, pad_frames
-
-    dev = next(vae.parameters()).device
-    out = []
-    for i in range(0, len(frames), 64):
-        z = encode_frames(vae, pad_frames(frames[i:i + 64], size), dev)
-        out.append(decode_latents(vae, z, crop))
-    return torch.cat(out)
+    return torch.cat([codec.decode(codec.encode(frames[i:i + 64])) for i in range(0, len(frames), 64)])
 
 
-def action_sensitivity(model, scheduler, vae, spec, *, seed: int, states: int, horizon: int,
-                       steps: int, size, crop, device, context_noise: float = 0.0,
-                       guidance_scale: float = 1.0, progress=None,
-                       action_guidance: float = 1.0) -> dict[str, float]:
-    """The probe, end to end (see the module doc). ``model``/``vae`` are already on ``device``."""
-    from .vae import encode_frames, pad_frames
+def probe_start(sampler, codec, seen: np.ndarray, prefix: list[int], actions: list[int]):
+    """The branches' start (:func:`branch_start`) from a probe state's frames ``seen`` (the
+    last C become the context, encoded) and the ``prefix`` actions that led there."""
+    model, device = sampler.model, codec.device
+    c = model.context
+    ctx_frames = seen[max(0, len(seen) - c):]
+    context = torch.zeros(c, *model_latent_shape(model, codec.vae, codec.size), device=device)
+    mask = torch.zeros(c, device=device)
+    z = codec.encode(ctx_frames, device).to(device)
+    context[c - len(z):] = z
+    mask[c - len(z):] = 1
+    pre = torch.full((c - 1,), int(model.meta.get("noop_action", 0)), dtype=torch.long)
+    tail = prefix[max(0, len(prefix) - (c - 1)):] if c > 1 else []
+    # the actions after context frames 0..C-2: the last len(tail) prefix actions line up
+    if len(tail):
+        pre[c - 1 - len(tail):] = torch.tensor(tail[-(c - 1):], dtype=torch.long)
+    return branch_start(context, mask, pre.to(device), actions)
 
-    c, n_act = model.context, model.num_actions
+
+def probe_actions(model) -> tuple[list[int], list[int]]:
+    """Every action, and those allowed on the way to a probe state: no shooting (a shot that
+    kills ends the game a step later in every branch (ViZDoom's basic), and the branches would
+    all show the same frozen frame)."""
+    n_act = model.num_actions
     actions = list(range(n_act))
     names = list(model.meta.get("action_names") or [])
-    # no shooting on the way to a probe state: a shot that kills ends the game a step later in
-    # every branch (ViZDoom's basic), and the branches would all show the same frozen frame
     allowed = [a for a in actions if not (len(names) == n_act and "ATTACK" in names[a])] or actions
+    return actions, allowed
+
+
+def action_sensitivity(sampler, codec, spec, *, seed: int, states: int, horizon: int,
+                       progress=None) -> dict[str, float]:
+    """The probe, end to end (see the module doc): ``sampler`` (:class:`Sampler`) samples the
+    model's branches with its settings, ``codec`` (:class:`FrameCodec`, on the model's device)
+    encodes and decodes frames."""
     from almost import ranks
 
+    actions, allowed = probe_actions(sampler.model)
     ms, rs, consistent = [], [], True
     for k in ranks.share(list(range(states))):  # under `accelerate launch`: this process's states
-        s, prefix = probe_prefix(seed, k, c, allowed, spec)
+        s, prefix = probe_prefix(seed, k, sampler.model.context, allowed, spec)
         seen, real, same = play_branches(spec, s, prefix, actions, horizon)
         consistent = consistent and same
-        lo = max(0, len(seen) - c)
-        ctx_frames = seen[lo:]
-        context = torch.zeros(c, *model_latent_shape(model, vae, size), device=device)
-        mask = torch.zeros(c, device=device)
-        z = encode_frames(vae, pad_frames(ctx_frames, size), device).to(device)
-        context[c - len(z):] = z
-        mask[c - len(z):] = 1
-        pre = torch.full((c - 1,), int(model.meta.get("noop_action", 0)), dtype=torch.long)
-        tail = prefix[max(0, len(prefix) - (c - 1)):] if c > 1 else []
-        # the actions after context frames 0..C-2: the last len(tail) prefix actions line up
-        if len(tail):
-            pre[c - 1 - len(tail):] = torch.tensor(tail[-(c - 1):], dtype=torch.long)
-        g = torch.Generator(device).manual_seed(seed * 1000 + k)
-        ms.append(model_branches(model, scheduler, vae, context, mask, pre.to(device), actions,
-                                 horizon, steps, g, crop, context_noise, guidance_scale,
-                                 action_guidance))
+        g = torch.Generator(codec.device).manual_seed(seed * 1000 + k)
+        ms.append(model_branches(sampler, codec, probe_start(sampler, codec, seen, prefix, actions), horizon, g))
         flat = real.reshape(-1, *real.shape[2:])
-        rs.append(through_vae(vae, flat, size, crop).reshape(n_act, horizon, 3, *crop))
+        rs.append(through_vae(codec, flat).reshape(len(actions), horizon, 3, *codec.crop))
         if progress is not None:
             progress()
     merged = ranks.gather_shares(list(zip(ms, rs)), states)

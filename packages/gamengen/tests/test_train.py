@@ -1,5 +1,6 @@
-"""The train stage: parameters move, a resumed run continues from the same step exactly;
-and the model stages end to end on a synthetic game (the trained model beats the untrained)."""
+"""Stage ``train`` (:mod:`almost_gamengen.stages.train`): parameters move, a resumed run continues
+from the same step exactly; and the model stages end to end on a synthetic game (the trained
+model beats the untrained)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from almost import Pipeline
 from almost.errors import UserError
 from almost.runs import RunContext
 from almost_gamengen.config import tiny
-from almost_gamengen.latents import shard_name, write_index, write_shard
+from almost_gamengen.model.latents import shard_name, write_index, write_shard
 
 PIPE = Pipeline(name="gamengen", stages=[], profiles={})
 
@@ -75,8 +76,8 @@ def test_resume_continues_from_the_same_step(tmp_path):
 @pytest.mark.slow
 def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
     """encode → train → decoder → rollout on a synthetic game; GIF + metrics; learns."""
+    from almost_gamengen.data.synthetic import write_synthetic
     from almost_gamengen.stages import decoder, encode, rollout, train
-    from almost_gamengen.synthetic import write_synthetic
 
     write_synthetic(tmp_path / "collect/episodes", episodes=6, length=24, height=32, width=32)
     cfg = tiny()
@@ -137,12 +138,12 @@ def test_model_stages_end_to_end_on_a_synthetic_game(tmp_path):
 
     # like for like: a model that copies its last context latent gains exactly nothing over the
     # copy-through-VAE baseline (against the raw copy it would seem to win or lose)
-    from almost_gamengen import sampling
+    from almost_gamengen.model import sampling
 
-    copier = lambda model, sched, context, *a, **k: context[:, -1].clone()  # noqa: E731
+    copier = lambda self, context, *a, **k: context[:, -1].clone()  # noqa: E731
     import unittest.mock
 
-    with unittest.mock.patch.object(sampling, "next_latent", copier):
+    with unittest.mock.patch.object(sampling.Sampler, "next_latent", copier):
         rollout.run(ctx_for(tmp_path, cfg, "rollout"))
     c = json.loads((tmp_path / "metrics.json").read_text())["rollout"]
     assert abs(c["psnr_db_gain_over_copy_vae"]) < 1e-4
@@ -174,7 +175,7 @@ def test_a_nan_loss_stops_training_with_one_sentence(tmp_path):
 
 def test_a_truncated_latent_shard_is_one_sentence_naming_it(tmp_path):
     from almost.errors import UserError
-    from almost_gamengen.latents import LatentStore
+    from almost_gamengen.model.latents import LatentStore
 
     fake_latents(tmp_path)
     path = tmp_path / "encode/latents" / shard_name(0)

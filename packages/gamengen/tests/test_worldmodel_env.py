@@ -1,19 +1,53 @@
-"""env/worldmodel: a trained world model plays like a game — for people (the page) and agents (SB3)."""
+"""``env/worldmodel`` (:mod:`almost_gamengen.play.worldmodel_env`): a trained world model plays like
+a game — for people (the page) and agents (SB3, and the agent stage inside it)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from almost.testing import chromium_executable
+from almost.testing import chromium_executable, load_app, run_cli
+
+
+@pytest.mark.slow
+def test_agent_trains_inside_a_world_model(tiny_world_model_run: Path, tmp_path: Path):
+    """`--set env.name=worldmodel` on a finished run: PPO plays the model and episodes are recorded."""
+    sets = {
+        "env.name": "worldmodel",
+        "env.options.run_dir": str(tiny_world_model_run),
+        "env.options.steps": "1",
+        "env.max_steps": "6",
+        "agent.num_envs": "1",
+        "agent.total_steps": "16",
+        "agent.n_steps": "8",
+        "agent.batch_size": "8",
+        "agent.n_epochs": "1",
+        "agent.eval_episodes": "0",
+        "agent.shaping": "false",
+    }
+    args = ["run", "--plugin", "gamengen", "agent", "--out", str(tmp_path / "run")]
+    for k, v in sets.items():
+        args += ["--set", f"{k}={v}"]
+    code, out, err = run_cli(args)
+    assert code == 0, (out + err)[-3000:]
+    agent = tmp_path / "run" / "agent"
+    assert (agent / "policy.zip").is_file()
+    manifest = json.loads((agent / "episodes" / "manifest.json").read_text())
+    assert manifest["env"] == "env/worldmodel" and manifest["episodes"] >= 2  # 16 steps, 6 per episode
+    assert manifest["frame_shape"][:2] == [40, 40]
+    assert manifest["env_options"]["run_dir"] == str(tiny_world_model_run)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["agent"]["steps"] >= 16 and np.isfinite(metrics["agent"]["steps_per_s"])
+
 
 CHROMIUM = chromium_executable()
 
 
 def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_world_model_run: Path):
-    from almost.testing import check_environment, load_app
+    from almost.testing import check_environment
 
     env = load_app().registry.create("env/worldmodel", run_dir=tiny_world_model_run, max_steps=5)
     try:
@@ -37,7 +71,7 @@ def test_worldmodel_env_follows_the_protocol_and_its_options(tiny_world_model_ru
 
 def test_missing_model_is_a_clear_error(tmp_path: Path):
     from almost.errors import UserError
-    from almost_gamengen.worldmodel_env import WorldModelEnv
+    from almost_gamengen.play.worldmodel_env import WorldModelEnv
 
     with pytest.raises(UserError, match="has no trained world model"):
         WorldModelEnv(tmp_path)
@@ -49,7 +83,7 @@ def test_sb3_ppo_trains_inside_the_world_model(tiny_world_model_run: Path):
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import Logger
 
-    from almost_gamengen.worldmodel_env import WorldModelEnv
+    from almost_gamengen.play.worldmodel_env import WorldModelEnv
 
     env = WorldModelEnv(tiny_world_model_run, steps=1, max_steps=64)
     try:
@@ -71,7 +105,7 @@ def test_page_plays_the_world_model(tiny_world_model_run: Path, tmp_path: Path):
     from almost_gamengen.play.server import ServerThread, make_app
     from almost_gamengen.plugin import play_sessions
 
-    from .test_gamengen_play import play_in_browser
+    from .test_server import play_in_browser
 
     sessions = play_sessions(tiny_world_model_run, steps=2, game=False)
     with ServerThread(make_app(sessions, tmp_path, max_fps=30)) as url:
@@ -80,27 +114,3 @@ def test_page_plays_the_world_model(tiny_world_model_run: Path, tmp_path: Path):
     assert seen["fps"] > 0
     assert seen["screenshot_std"] > 5
     assert "left" in seen["keys_help"] and "right" in seen["keys_help"]  # the model's own actions
-
-
-def test_play_samples_as_the_runs_rollout_unless_told_otherwise(tiny_world_model_run: Path, tmp_path: Path):
-    """play's model takes the run's rollout.play_steps (rollout.ddim_steps when it is 0) and
-    guidance_scale (what the metrics measured); --steps still overrides the steps."""
-    import re
-    import shutil
-
-    from almost_gamengen.config import tiny
-    from almost_gamengen.plugin import play_sessions
-
-    run = tmp_path / "run"
-    shutil.copytree(tiny_world_model_run, run)
-    text = (run / "config.toml").read_text()
-    text = re.sub(r"(?m)^ddim_steps = \d+$", "ddim_steps = 3", text)
-    text = re.sub(r"(?m)^guidance_scale = [0-9.]+$", "guidance_scale = 1.5", text)
-    text = re.sub(r"(?m)^play_steps = \d+$", "play_steps = 0", text)
-    (run / "config.toml").write_text(text)
-    env = play_sessions(run, game=False)["model"].env
-    assert env.get_options()["steps"] == 3 and env.guidance_scale == 1.5  # play_steps 0: ddim_steps
-    (run / "config.toml").write_text(re.sub(r"(?m)^play_steps = \d+$", "play_steps = 4", text))
-    assert play_sessions(run, game=False)["model"].env.get_options()["steps"] == 4
-    assert play_sessions(run, steps=2, game=False)["model"].env.get_options()["steps"] == 2
-    assert tiny().rollout.ddim_steps != 3 and tiny().rollout.play_steps != 4  # the run's values, not the profile's

@@ -8,12 +8,14 @@ a from-scratch VAE gets 1 / std of its latents once fitted), so they have about 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import attrs
 import torch
 
 from almost.errors import UserError
 
-from .model import check_sd_layout, offline
+from .world_model import check_sd_layout, offline
 
 
 def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int], latent_channels: int = 4):
@@ -50,7 +52,7 @@ def load_vae(path: str | Path, subfolder: str | None = None):
     return AutoencoderKL.from_pretrained(p, torch_dtype=torch.float32)
 
 
-PRETRAINED = Path(__file__).parent / "pretrained"
+PRETRAINED = Path(__file__).parent.parent / "pretrained"  # package data at the package root (the wheel ships it)
 
 
 def shipped_vae_dir(frame_hw: tuple[int, int]) -> Path | None:
@@ -122,3 +124,31 @@ def pad_frames(frames, size: tuple[int, int]):
     if dh == 0 and dw == 0:
         return frames
     return np.pad(frames, ((0, 0), (0, dh), (0, dw), (0, 0)))
+
+
+@attrs.frozen(eq=False)
+class FrameCodec:
+    """The VAE at a run's frame geometry: uint8 frames go in padded to ``size``, latents come
+    out decoded and cropped back to ``crop`` (the recorded frame size)."""
+
+    vae: Any
+    size: tuple[int, int]
+    crop: tuple[int, int]
+
+    @classmethod
+    def for_store(cls, vae, store) -> FrameCodec:
+        """The geometry of a :class:`~almost_gamengen.model.latents.LatentStore`."""
+        crop = tuple(store.frame_shape[:2])
+        return cls(vae, tuple(store.index.get("padded_size", crop)), crop)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.vae.parameters()).device
+
+    def encode(self, frames, device=None) -> torch.Tensor:
+        """uint8 (N, H, W, 3) → scaled latent means (N, 4, h, w), float32 on the CPU."""
+        return encode_frames(self.vae, pad_frames(frames, self.size), self.device if device is None else device)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Scaled latents → frames (N, 3, H, W) in [0, 1] on the CPU, the padding cropped off."""
+        return decode_latents(self.vae, latents, self.crop)

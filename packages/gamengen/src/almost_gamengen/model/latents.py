@@ -8,7 +8,10 @@ Layout of a store folder (written by the ``encode`` stage)::
 
 Latents of one episode are consecutive rows of one shard. :class:`LatentStore` memory-maps
 each shard's tensors straight from the safetensors file (an 8-byte header length, a JSON
-header, then raw little-endian data), so reading one window touches only its bytes.
+header, then raw little-endian data), so reading one window touches only its bytes. Opened with
+its run folder, it also loads the recorded episode behind each latent episode
+(:meth:`LatentStore.recording`, :meth:`LatentStore.pixels`): an index entry names the stage that
+recorded it (``source``, e.g. ``collect``) and its id there, read from ``<run>/<source>/episodes``.
 
 :class:`WindowDataset` yields ``context`` past latents + their actions + the target latent.
 Targets are all frames t ≥ 1 of the chosen episodes (frame 0 has no action leading to it),
@@ -19,6 +22,7 @@ and 1 on real frames.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from collections.abc import Iterator, Sequence
@@ -142,10 +146,14 @@ def _memmap_tensors(path: Path) -> dict[str, np.memmap]:
 
 
 class LatentStore:
-    """Read-only, memory-mapped view of an encoded store folder."""
+    """Read-only, memory-mapped view of an encoded store folder; with ``run_dir`` (the run that
+    recorded the episodes) it loads their pixels too, the last 8 episodes kept in memory."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, run_dir: str | Path | None = None) -> None:
         self.root = Path(root)
+        self.run_dir = None if run_dir is None else Path(run_dir)
+        self._sources: dict[str, Any] = {}
+        self._recordings = functools.lru_cache(maxsize=8)(self._load_recording)
         self.index = read_index(self.root / INDEX)
         self.latent_shape = tuple(self.index["latent_shape"])
         self.scaling_factor = float(self.index["scaling_factor"])
@@ -193,6 +201,25 @@ class LatentStore:
         stop = e["length"] if stop is None else stop
         _, act = self._shards[e["shard"]]
         return act[e["start"] + start: e["start"] + stop]
+
+    def recording(self, pos: int):
+        """The recorded :class:`~almost_gamengen.data.episodes.Episode` (frames, actions, object
+        boxes) behind the latents of position ``pos``; the last 8 stay in memory."""
+        return self._recordings(pos)
+
+    def pixels(self, pos: int) -> np.ndarray:
+        """The recorded frames (T, H, W, 3) uint8 of the episode at position ``pos``."""
+        return self.recording(pos).frames
+
+    def _load_recording(self, pos: int):
+        from ..data.episodes import EpisodeStore
+
+        if self.run_dir is None:
+            raise ValueError("LatentStore(root) was opened without run_dir: it cannot find the recorded episodes")
+        e = self.episodes[pos]
+        if e["source"] not in self._sources:
+            self._sources[e["source"]] = EpisodeStore(self.run_dir / e["source"] / "episodes")
+        return self._sources[e["source"]].load(e["episode_id"])
 
 
 class WindowDataset:

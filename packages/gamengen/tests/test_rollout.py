@@ -1,6 +1,6 @@
-"""gamengen ``rollout`` under a two-process launch (gloo on the CPU): each process takes its share of
-the teacher-forced batches, held-out episodes and probe states; the main one writes the same
-figures, GIFs and curve as one process."""
+"""Stage ``rollout`` (:mod:`almost_gamengen.stages.rollout`) under a two-process launch (gloo on the
+CPU): each process takes its share of the teacher-forced batches, held-out episodes and probe
+states; the main one writes the same figures, GIFs and curve as one process."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import pytest
 from almost.testing import two_process_command
 
 TIMINGS = {"teacher_forced_frames_per_s", "rollout_frames_per_s", "probe_seconds"}
+
+
 SETS = ["env.name=gridchase", "collect.policy=random", "collect.gif_frames=0", "collect.episodes=8",
         "encode.vae_fit_steps=2", "encode.vae_fit_batch_size=4", "model.context=2",
         "model.block_out_channels=[16,16]", "model.action_dim=16", "train.steps=2", "train.batch_size=2",

@@ -1,4 +1,5 @@
-"""Stages ``collect`` and ``agent`` through the CLI: processes, completeness, resume, errors."""
+"""Stage ``collect`` (:mod:`almost_gamengen.stages.collect`) through the CLI: processes,
+completeness, resume, errors, and the agent's policy recording readable episodes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from almost_gamengen.episodes import EpisodeStore
+from almost_gamengen.data.episodes import EpisodeStore
 
 GRID = ["env.name=gridchase", "collect.policy=random", "collect.gif_frames=0"]
 
@@ -140,36 +141,3 @@ def test_agent_then_collect_on_vizdoom_leaves_readable_episodes_and_a_gif(tmp_pa
         # Pillow merges identical consecutive frames (random play has some) into one
         assert 1 < im.n_frames <= len(EpisodeStore(tmp_path / "collect" / "episodes").load(0))
         assert im.size == (64 * 3, 48 * 3)
-
-
-def test_agent_checkpoints_and_resumes_after_an_interruption(tmp_path, run_gamengen):
-    """An interrupted agent run goes on from its last checkpoint and keeps its episodes."""
-    sets = [
-        "env.name=gridchase",
-        "env.max_steps=20",
-        "agent.num_envs=1",
-        "agent.total_steps=96",
-        "agent.n_steps=32",
-        "agent.batch_size=32",
-        "agent.checkpoint_every=32",
-    ]
-    code, out, err = run_gamengen(tmp_path, "agent", sets=sets)
-    assert code == 0, out + err
-    agent = tmp_path / "agent"
-    ckpts = sorted(p.name for p in (agent / "checkpoints").glob("*.zip"))
-    assert ckpts == ["ppo-000000032.zip", "ppo-000000064.zip", "ppo-000000096.zip"]
-    first = EpisodeStore(agent / "episodes").episode_ids()
-    assert len(first) >= 3  # 96 steps of ≤20-step episodes
-
-    # as if it had died after the checkpoint at 64 steps
-    (agent / "checkpoints" / "ppo-000000096.zip").unlink()
-    (agent / "policy.zip").unlink()
-    (tmp_path / "manifest.json").unlink()
-    code, out, err = run_gamengen(tmp_path, "agent", sets=sets)
-    assert code == 0, out + err
-    assert "resuming from ppo-000000064.zip (64 steps done)" in out
-    assert (agent / "policy.zip").is_file()
-    assert json.loads((tmp_path / "metrics.json").read_text())["agent"]["steps"] == 96
-    again = EpisodeStore(agent / "episodes").episode_ids()
-    assert again[: len(first)] == first and len(again) > len(first)  # kept, then added to
-    assert len(again) == len(set(again))

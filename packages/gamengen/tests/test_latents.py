@@ -1,4 +1,5 @@
-"""Latent store and training windows: boundaries, padding, uniform coverage, clear errors."""
+""":mod:`almost_gamengen.model.latents`, the latent store and training windows: boundaries, padding,
+uniform coverage, clear errors, and the pixels behind the latents."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from almost.errors import UserError
-from almost_gamengen.latents import (
+from almost_gamengen.model.latents import (
     LatentStore,
     StepBatches,
     WindowDataset,
@@ -86,6 +87,25 @@ def test_store_reads_by_memory_map(tmp_path):
     assert isinstance(view.base, np.memmap) or isinstance(view, np.memmap)
     assert view[:, 0, 0, 0].tolist() == [2002.0, 2003.0]
 
+
+
+def test_the_store_loads_the_recorded_pixels_behind_its_latents(tmp_path):
+    """Opened with its run folder, the store finds each episode's frames where its index says
+    they were recorded (``<run>/<source>/episodes``); without it, it says so."""
+    from almost_gamengen.data.synthetic import synthetic_episode, write_synthetic
+
+    write_synthetic(tmp_path / "collect" / "episodes", episodes=3, length=5, height=8, width=12)
+    root = tmp_path / "encode" / "latents"
+    root.mkdir(parents=True)
+    make_store(root, [5, 5, 5])
+    store = LatentStore(root, tmp_path)
+    for pos in (2, 0):
+        want = synthetic_episode(store.episodes[pos]["episode_id"], 5, 8, 12).frames
+        assert np.array_equal(store.pixels(pos), want)
+    assert not np.array_equal(store.pixels(0), store.pixels(2))
+    assert store.recording(1) is store.recording(1)  # kept in memory, not read again
+    with pytest.raises(ValueError, match="without run_dir"):
+        LatentStore(root).pixels(0)
 
 def test_step_batches_depend_only_on_the_step():
     full = list(StepBatches(1000, 8, seed=3, start_step=0, steps=6))

@@ -10,7 +10,7 @@ The game is driven through ViZDoom's own API (``vizdoom.DoomGame``) rather than 
 gymnasium wrapper, because the wrapper's action set follows each scenario's config and we
 want one action set everywhere. Frames are rendered at ``resolution`` and resized (PIL,
 box filter) to ``height`` × ``width`` when those differ. ``info["game_variables"]`` carries
-the counters that :mod:`almost_gamengen.shaping` turns into a reward.
+the counters that :mod:`almost_gamengen.data.shaping` turns into a reward.
 
 Example::
 
