@@ -32,13 +32,8 @@ def main() -> int:
     from almost.registry import Registry
     from almost_ddpo.config import tiny
     from almost_ddpo.ddim import sample
-    from almost_ddpo.model import (
-        build_tiny,
-        encode_prompts,
-        latent_size,
-        load_pipeline,
-        save_pipeline,
-    )
+    from almost_ddpo.encoding import encode_prompts, latent_size
+    from almost_ddpo.loaders import build_tiny, load_pipeline, save_pipeline
     from almost_ddpo.rewards import ShapeArea
     from almost_ddpo.shapes import all_prompts, vocabulary
 

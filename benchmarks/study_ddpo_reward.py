@@ -38,7 +38,7 @@ def build_model(folder: Path, vae_steps: int) -> Path:
     import torch
     import torch.nn.functional as F
 
-    from almost_ddpo.model import build_tiny, save_pipeline
+    from almost_ddpo.loaders import build_tiny, save_pipeline
     from almost_ddpo.shapes import make_dataset, vocabulary
 
     unet, vae, te, tok, sched = build_tiny(vocabulary(), 32, seed=0)

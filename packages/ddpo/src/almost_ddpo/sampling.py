@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from .ddim import sample
-from .model import decode_latents, encode_prompts, latent_size
+from .encoding import decode_latents, encode_prompts, latent_size
 
 
 @torch.no_grad()

@@ -37,8 +37,8 @@ def previous_lora(ctx) -> Path | None:
 def run(ctx) -> None:
     import torch
 
+    from ..loaders import load_pipeline
     from ..lora import load_lora_into
-    from ..model import load_pipeline
     from ..pictures import save_grid, save_png
     from ..sampling import sample_images
 

@@ -45,7 +45,8 @@ from almost.io import atomic_write_json
 
 from ..advantages import PerPromptStatTracker, batch_advantages
 from ..ddim import ddim_step_with_logprob, guided_eps, sample
-from ..model import decode_latents, encode_prompts, latent_size, load_pipeline
+from ..encoding import decode_latents, encode_prompts, latent_size
+from ..loaders import load_pipeline
 from .generate import previous_lora
 from .pretrain import model_dir
 

@@ -91,7 +91,8 @@ def bt(pred_a, pred_b, target) -> torch.Tensor:
 
 
 def run(ctx) -> None:
-    from ..model import best_device, encode_files, load_text_encoder, load_vae, prompt_vectors
+    from ..encoding import encode_files, encode_prompts
+    from ..loaders import best_device, load_text_encoder, load_vae
     from ..reward_cnn import LatentCNN, effective_pool, save_reward_cnn
 
     cfg = ctx.config.reward_model
@@ -133,7 +134,7 @@ def run(ctx) -> None:
     text = None
     if pipe is not None:
         prompts = [_prompt_of(files[k]) for k in keys]
-        text = prompt_vectors(pipe, prompts).cpu()
+        text = encode_prompts(pipe, prompts, pooled=True).cpu()
     del vae, pipe
     if device == "cuda":
         torch.cuda.empty_cache()
