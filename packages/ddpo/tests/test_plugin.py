@@ -21,18 +21,6 @@ def test_plugin_registers_rewards_and_pipeline():
                                                               "policy", "export"]
 
 
-def test_compressibility_prefers_flat_images():
-    import torch
-
-    from almost_ddpo.rewards import Compressibility, Incompressibility
-
-    flat = torch.full((1, 3, 32, 32), 0.5)
-    noisy = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    images = torch.cat([flat, noisy])
-    c, i = Compressibility()(images, ["", ""]), Incompressibility()(images, ["", ""])
-    assert c[0] > c[1] and i[1] > i[0] and torch.allclose(c, -i)
-
-
 def test_unknown_reward_is_a_clear_error(tmp_path, tiny_model_dir):
     code, out, err = run_cli(["run", "--plugin", "ddpo", "pretrain", "policy", "--out", str(tmp_path),
                               "--set", f"model.path={tiny_model_dir}", "--set", "reward=nosuch"])
