@@ -98,7 +98,7 @@ def main() -> int:
     from almost.pipeline import Pipeline, RunContext
     from almost.registry import Registry
     from almost_ddpo.config import tiny
-    from almost_ddpo.rewards import register
+    from almost_ddpo.plugin import register_components as register
     from almost_ddpo.stages import reward
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

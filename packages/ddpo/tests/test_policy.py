@@ -10,6 +10,7 @@ import torch
 from almost.pipeline import Pipeline, RunContext
 from almost.registry import Registry
 from almost_ddpo.config import tiny
+from almost_ddpo.plugin import register_components
 
 
 class FlakyBrightness:
@@ -38,6 +39,7 @@ def _ctx(tmp_path, model_dir, fail_at=None, calls=None):
                             lora_rank=2, lora_alpha=4.0, lr=3e-3),
     )
     reg = Registry()
+    register_components(reg)  # the trainers the policy stage builds, as the plugin registers them
     reg.add("reward", "flaky", lambda: FlakyBrightness(calls if calls is not None else [], fail_at))
     pipe = Pipeline(name="ddpo", stages=[], profiles={"tiny": tiny}, rounds=True)
     return RunContext(pipeline=pipe, config=cfg, run_dir=tmp_path, profile="tiny", registry=reg,

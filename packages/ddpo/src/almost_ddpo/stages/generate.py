@@ -1,7 +1,9 @@
 """Stage ``generate``: sample images for feedback, each with a sidecar record.
 
 Loads the model folder (``model.path`` or the tiny model), plus the LoRA exported by the
-previous round if there is one, and draws ``images_per_prompt`` images for every prompt.
+previous round if there is one, and draws ``images_per_prompt`` images for every prompt with
+``generate.sampler`` (``sampler/ddpo-ddim`` unless a plugin's is named; built with ``ctx`` and
+``pipe``, given ``(prompt, seed)`` conditions).
 Each image ``images/NNNNN.png`` gets ``images/NNNNN.json``: prompt, negative prompt, seed,
 sampler settings, model and LoRA identity. Existing files are never deleted or overwritten:
 an interrupted run continues with the missing images, and a new round writes a new folder.
@@ -40,7 +42,6 @@ def run(ctx) -> None:
     from ..loaders import load_pipeline
     from ..lora import load_lora_into
     from ..pictures import save_grid, save_png
-    from ..sampling import sample_images
 
     cfg = ctx.config.generate
     out = ctx.stage_dir() / "images"
@@ -54,6 +55,8 @@ def run(ctx) -> None:
         load_lora_into(pipe.unet, lora)
         lora_hash = hashlib.sha256((lora / "adapter_model.safetensors").read_bytes()).hexdigest()
 
+    name = cfg.sampler if "/" in cfg.sampler else f"sampler/{cfg.sampler}"
+    sampler = ctx.component(name, "sampler", ctx=ctx, pipe=pipe)
     base = cfg.seed + 10000 * (ctx.round - 1)
     jobs = [(f"{i * cfg.images_per_prompt + j:05d}", p, base + j)
             for i, p in enumerate(cfg.prompts) for j in range(cfg.images_per_prompt)]
@@ -67,11 +70,7 @@ def run(ctx) -> None:
         for batch in ranks.in_rounds(todo, cfg.batch_size):
             images = None
             if batch:
-                images, _ = sample_images(
-                    pipe, [b[1] for b in batch], [b[2] for b in batch], steps=cfg.steps, guidance=cfg.guidance,
-                    eta=cfg.eta, negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
-                    batch_size=cfg.batch_size,
-                )
+                images = torch.stack([im.cpu() for im in sampler.sample([(b[1], b[2]) for b in batch])])
             made = [(b, im) for b, im in zip(batch, images.cpu() if images is not None else [])]
             made = [x for part in ranks.gather(made) for x in part]
             if not ranks.is_main():
@@ -81,7 +80,7 @@ def run(ctx) -> None:
                 atomic_write_json(out / f"{name}.json", {
                     "image": f"{name}.png", "prompt": prompt, "negative_prompt": cfg.negative_prompt,
                     "seed": seed, "steps": cfg.steps, "guidance": cfg.guidance, "eta": cfg.eta,
-                    "height": im.shape[1], "width": im.shape[2], "sampler": "DDIM",
+                    "height": im.shape[1], "width": im.shape[2], "sampler": getattr(sampler, "label", cfg.sampler),
                     "model": str(Path(mpath).resolve()), "lora": str(lora.resolve()) if lora else None,
                     "lora_sha256": lora_hash,
                     "round": ctx.round,
