@@ -41,7 +41,7 @@ def run(ctx) -> None:
 
     from ..loaders import load_pipeline
     from ..lora import load_lora_into
-    from ..pictures import save_grid, save_png
+    from ..pictures import save_png
 
     cfg = ctx.config.generate
     out = ctx.stage_dir() / "images"
@@ -90,14 +90,22 @@ def run(ctx) -> None:
     ranks.barrier()  # every image on disk before anyone reads them back
     if not ranks.is_main():
         return
-    # a contact sheet of the first image of each prompt
+    contact_sheet(ctx, out)
+    ctx.log_metrics(images=len(jobs), with_lora=float(lora is not None))
+
+
+def contact_sheet(ctx, out: Path) -> None:
+    """``grid.png``: the first image of each prompt (up to 24), for pictures of up to 128 px."""
     import numpy as np
+    import torch
     from PIL import Image
 
+    from ..pictures import save_grid
+
+    cfg = ctx.config.generate
     firsts = [out / f"{i * cfg.images_per_prompt:05d}.png" for i in range(min(len(cfg.prompts), 24))]
     tiles = [torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1) / 255
              for f in firsts]
     if tiles and tiles[0].shape[-1] <= 128:
         save_grid(tiles, ctx.stage_dir() / "grid.png", ncol=min(6, len(tiles)), labels=cfg.prompts[:len(tiles)])
         ctx.add_artifact(ctx.stage_dir() / "grid.png", "samples")
-    ctx.log_metrics(images=len(jobs), with_lora=float(lora is not None))

@@ -134,13 +134,14 @@ class DdpoTrainer:
                 group = cfg.gradient_accumulation_steps
                 first = bi - bi % group
                 in_group = min(group, len(starts) - first)
-                self.train_batch(run, batch, adv, idx, step_perm[idx], in_group, stats)
+                self.train_batch(run, {**batch, "adv": adv}, idx, step_perm[idx], in_group, stats)
                 if bi + 1 == first + in_group:  # the group's last batch: one optimizer step
                     run.optimizer_step(opt)
         return stats
 
-    def train_batch(self, run: PolicyRun, batch, adv, idx, steps, in_group: int, stats: dict) -> None:
-        """Accumulate the PPO gradients of one training batch over its trained timesteps."""
+    def train_batch(self, run: PolicyRun, batch, idx, steps, in_group: int, stats: dict) -> None:
+        """Accumulate the PPO gradients of one training batch over its trained timesteps
+        (``batch`` holds the epoch's samples and their advantages ``adv``)."""
         cfg, acc, device = run.cfg, run.acc, run.device
         n_train_steps = max(1, int(run.n_steps * cfg.timestep_fraction))
         traj, old_logp, timesteps = batch["traj"], batch["logp"], batch["timesteps"]
@@ -154,7 +155,7 @@ class DdpoTrainer:
                 eps = guided_eps(run.unet, x_t, t, emb, run.guidance)
             _, logp = ddim_step_with_logprob(run.pipe.scheduler, eps, t.cpu(), x_t, cfg.eta, prev_sample=x_prev)
             ratio = torch.exp(logp - old_logp[idx, sj].to(device))
-            a = adv[idx.to(device)]
+            a = batch["adv"][idx.to(device)]
             loss = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range)).mean()
             acc.backward(loss / (n_train_steps * in_group))
             with torch.no_grad():
