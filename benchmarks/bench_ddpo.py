@@ -32,14 +32,9 @@ def main() -> int:
     from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
     from almost_ddpo.ddim import sample
-    from almost_ddpo.model import (
-        build_tiny,
-        encode_prompts,
-        latent_size,
-        load_pipeline,
-        save_pipeline,
-    )
-    from almost_ddpo.rewards import ShapeArea
+    from almost_ddpo.encoding import encode_prompts, latent_size
+    from almost_ddpo.loaders import build_tiny, load_pipeline, save_pipeline
+    from almost_ddpo.plugin import register_components
     from almost_ddpo.shapes import all_prompts, vocabulary
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,7 +78,7 @@ def main() -> int:
     run_cfg = attrs.evolve(cfg, reward="shape-area", model=attrs.evolve(cfg.model, path=str(model)),
                            policy=attrs.evolve(pc, epochs=2, eval_images_per_prompt=1, checkpoint_every=100))
     reg = Registry()
-    reg.add("reward", "shape-area", ShapeArea)
+    register_components(reg)  # the rewards (shape-area among them) and the trainers the policy stage builds
     ctx = RunContext(pipeline=Pipeline(name="ddpo", stages=[], profiles={}, rounds=True), config=run_cfg,
                      run_dir=tmp / "run", profile="tiny", registry=reg, stage_name="policy")
     from almost_ddpo.stages import policy

@@ -84,7 +84,7 @@ def child_after(work: Path, n: int) -> dict:
     from almost.registry import Registry
     from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
-    from almost_ddpo.rewards import register
+    from almost_ddpo.plugin import register_components as register
     from almost_ddpo.scores import RatingView, run_log
     from almost_ddpo.stages import reward
 

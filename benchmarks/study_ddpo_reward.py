@@ -38,7 +38,7 @@ def build_model(folder: Path, vae_steps: int) -> Path:
     import torch
     import torch.nn.functional as F
 
-    from almost_ddpo.model import build_tiny, save_pipeline
+    from almost_ddpo.loaders import build_tiny, save_pipeline
     from almost_ddpo.shapes import make_dataset, vocabulary
 
     unet, vae, te, tok, sched = build_tiny(vocabulary(), 32, seed=0)
@@ -98,7 +98,7 @@ def main() -> int:
     from almost.registry import Registry
     from almost.runs import Pipeline, RunContext
     from almost_ddpo.config import tiny
-    from almost_ddpo.rewards import register
+    from almost_ddpo.plugin import register_components as register
     from almost_ddpo.stages import reward
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -223,7 +223,7 @@ DDPO = ["generate.prompts=a red circle,a blue square", "generate.steps=3", "poli
 def ddpo_prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddpo")
     model = root / "model"
-    from almost_ddpo.model import build_tiny, save_pipeline
+    from almost_ddpo.loaders import build_tiny, save_pipeline
     from almost_ddpo.shapes import vocabulary
 
     save_pipeline(model, *build_tiny(vocabulary(), image_size=32, seed=0))

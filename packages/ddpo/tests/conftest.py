@@ -12,7 +12,7 @@ os.environ.setdefault("ALMOST_NO_PROGRESS", "1")
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
-    from almost_ddpo.model import build_tiny, save_pipeline
+    from almost_ddpo.loaders import build_tiny, save_pipeline
     from almost_ddpo.shapes import vocabulary
 
     path = tmp_path_factory.mktemp("tiny-sd") / "model"
@@ -23,6 +23,6 @@ def tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_pipe(tiny_model_dir):
-    from almost_ddpo.model import load_pipeline
+    from almost_ddpo.loaders import load_pipeline
 
     return load_pipeline(tiny_model_dir)

@@ -58,6 +58,8 @@ class GenerateConfig:
     images_per_prompt: int = field(8, help="images per prompt, seeds seed, seed+1, ...", validator=ge(1))
     height: int = field(0, help="image height in pixels (0: the model's default)", validator=ge(0))
     width: int = field(0, help="image width in pixels (0: the model's default)", validator=ge(0))
+    sampler: str = field("ddpo-ddim", help="sampler/NAME that draws the images (ddpo-ddim: DDIM from each image's seed, "
+                                           "or any plugin's)", component="sampler")
     steps: int = field(10, help="DDIM steps (the policy samples and trains with the same unless policy.steps is set)", validator=ge(1))
     guidance: float = field(3.0, help="classifier-free guidance scale (shared with the policy unless policy.guidance is set)", validator=ge(0.0))
     eta: float = field(1.0, help="DDIM eta (0 deterministic, 1 DDPM-like)", validator=ge(0.0))
@@ -79,6 +81,8 @@ class ScoreConfig:
 
 @attrs.define
 class RewardModelConfig:
+    dataset: str = field("ddpo-ratings", help="dataset/NAME of labelled images the model learns from "
+                                              "(ddpo-ratings: the run's ratings.jsonl, or any plugin's)", component="dataset")
     loss: str = choice("mse", "mse", "bradley-terry",
                        help="on absolute scores: regression (mse) or Bradley–Terry on every differently scored pair; "
                             "pairwise votes always add a Bradley–Terry term")
@@ -105,6 +109,10 @@ class RewardModelConfig:
 
 @attrs.define
 class PolicyConfig:
+    trainer: str = field("ddpo", help="trainer/NAME that fine-tunes the LoRA: ddpo (PPO on the reward), ddpo-d3po "
+                                      "(DPO on the rated pairs, no reward model) or any plugin's", component="trainer")
+    trainer_options: dict[str, Any] = field(factory=dict, help="the trainer's own keyword options, passed to its factory "
+                                                               "(--set policy.trainer_options.KEY=VALUE), e.g. beta for ddpo-d3po")
     epochs: int = field(20, help="DDPO epochs (sample, then train)", validator=ge(0))
     prompts: list[str] = field(factory=list, help="training prompts (empty: generate.prompts)")
     samples_per_epoch: int = field(32, help="images sampled per epoch", validator=ge(1))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from almost import open_run
 from almost.errors import UserError
-from almost.io import read_json
 from almost.observe.console import console
 
 LABEL_CONSUMERS = ("reward", "policy", "export")
@@ -26,7 +26,7 @@ def mark_labels_changed(run_dir: str | Path, why: str = "the ratings changed") -
     run_dir = Path(run_dir)
     moved = mark_stale(run_dir, LABEL_CONSUMERS, why, rounds=True)
     if moved:
-        rnd = int(read_json(run_dir / "manifest.json", "run manifest").get("round", 1))
+        rnd = open_run(run_dir, "ddpo").round
         kept = [p.name.split(".stale-", 1)[1] for p in moved.values() if p is not None]
         where = f" (old output kept as *.stale-{kept[0]})" if kept else ""
         console.print(f"[yellow]{why}: {', '.join(moved)} of round {rnd} are stale and will re-run{where}[/]",
@@ -42,10 +42,7 @@ def import_into_run(scores_json: str, images: str, run_dir: str, annotator: str 
 
     from .scores import merge_seed_scores, run_images, run_log
 
-    run = Path(run_dir)
-    if not (run / "manifest.json").is_file() and not list(run.glob("round-*/generate/images")):
-        raise UserError(f"{run} is not a ddpo run directory (no manifest.json); give the folder that "
-                        "`almost run --plugin ddpo` wrote, e.g. runs/ddpo/tiny")
+    run = open_run(run_dir, "ddpo").path  # a folder an `almost run` wrote, or one sentence
     known = run_images(run)
     if not known:
         raise UserError(f"{run} has no generated images yet; run `almost run --plugin ddpo generate --out {run}` first")

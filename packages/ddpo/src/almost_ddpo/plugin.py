@@ -1,15 +1,21 @@
-"""The ddpo plugin: its reward components and its pipeline, through Almost's hooks."""
+"""The ddpo plugin: its components (rewards, dataset, sampler, trainers) and its pipeline, through Almost's hooks."""
 
 from __future__ import annotations
 
 from almost import Pipeline, Stage, hookimpl
 
 
+def register_components(registry) -> None:
+    """Every component the ddpo pipeline ships: rewards, the ratings dataset, the DDIM sampler, the trainers."""
+    from . import datasets, rewards, sampling, trainers
+
+    for module in (rewards, datasets, sampling, trainers):
+        module.register(registry)
+
+
 @hookimpl
 def almost_register(registry):
-    from .rewards import register
-
-    register(registry)
+    register_components(registry)
 
 
 @hookimpl
@@ -29,7 +35,7 @@ def almost_pipelines(register):
                 Stage("generate", f"{s}.generate:run", "sample images (with the last round's LoRA) + sidecar records"),
                 Stage("score", f"{s}.score:run", "human feedback on a local page, or a scripted rater"),
                 Stage("reward", f"{s}.reward:run", "train the latent CNN reward model on the scores"),
-                Stage("policy", f"{s}.policy:run", "DDPO: fine-tune a UNet LoRA to maximise the reward"),
+                Stage("policy", f"{s}.policy:run", "fine-tune a UNet LoRA with policy.trainer (DDPO on the reward by default)"),
                 Stage("export", f"{s}.export:run", "write the LoRA in diffusers/peft and kohya formats"),
             ],
         )

@@ -88,13 +88,14 @@ class HumanReward:
     def __call__(self, images, prompts):
         import torch
 
-        from .model import encode_images, load_pipeline, prompt_vectors
+        from .encoding import encode_images, encode_prompts
+        from .loaders import load_pipeline
 
         if self.pipe is None:
             self.pipe = load_pipeline(self.meta["model"], device=self.device)
         with torch.no_grad():
             lat = encode_images(self.pipe, as_tensor(images).to(self.device))
-            text = prompt_vectors(self.pipe, list(prompts)) if self.meta.get("text_dim") else None
+            text = encode_prompts(self.pipe, list(prompts), pooled=True) if self.meta.get("text_dim") else None
             return self.cnn(lat.float(), text).float().cpu()
 
 

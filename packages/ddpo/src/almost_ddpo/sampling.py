@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from .ddim import sample
-from .model import decode_latents, encode_prompts, latent_size
+from .encoding import decode_latents, encode_prompts, latent_size
 
 
 @torch.no_grad()
@@ -29,3 +29,38 @@ def sample_images(pipe, prompts, seeds, *, steps: int, guidance: float, eta: flo
         images.append(decode_latents(pipe, lat).cpu())
         latents_all.append(lat.cpu())
     return torch.cat(images), torch.cat(latents_all)
+
+
+class DdimSampler:
+    """``sampler/ddpo-ddim``: the generate stage's sampler, DDIM with the ``generate`` settings.
+
+    Built with ``ctx`` (the stage's RunContext: ``generate.steps``, ``guidance``, ``eta``,
+    ``negative_prompt``, ``height``, ``width``, ``batch_size``) and ``pipe`` (the loaded model,
+    with the round's LoRA). A condition is a prompt, or ``(prompt, seed)`` — the image then
+    depends on its own seed only; plain prompts take their seeds from ``generator``. Returns one
+    float image ``(3, H, W)`` in [0, 1] per condition.
+    """
+
+    label = "DDIM"  # what the sidecar records call it
+
+    def __init__(self, ctx, pipe):
+        self.cfg, self.pipe = ctx.config.generate, pipe
+
+    def example_conditions(self) -> list:
+        return [(p, i) for i, p in enumerate(self.cfg.prompts[:2] * (2 if len(self.cfg.prompts) < 2 else 1))]
+
+    def sample(self, conditions, *, generator=None) -> list:
+        conds = [c if isinstance(c, tuple | list) else (c, None) for c in conditions]
+        drawn = iter(torch.randint(2**31 - 1, (len(conds),), generator=generator).tolist())
+        prompts = [p for p, _ in conds]
+        seeds = [s if s is not None else next(drawn) for _, s in conds]
+        cfg = self.cfg
+        images, _ = sample_images(self.pipe, prompts, seeds, steps=cfg.steps, guidance=cfg.guidance, eta=cfg.eta,
+                                  negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
+                                  batch_size=cfg.batch_size)
+        return list(images)
+
+
+def register(registry) -> None:
+    registry.add("sampler", "ddpo-ddim", "almost_ddpo.sampling:DdimSampler",
+                 help="DDIM from each image's own seed (the generate stage's default)")

@@ -30,7 +30,7 @@ from pathlib import Path
 import attrs
 
 from almost.errors import UserError
-from almost.io import atomic_write_json, loads_strict, read_json
+from almost.io import atomic_write_json, loads_strict, read_json, split_jsonl
 
 SCORE_MIN, SCORE_MAX = -5, 5
 RATINGS_FILE = "ratings.jsonl"
@@ -83,13 +83,8 @@ class RatingLog:
             if f.read(1) == b"\n":
                 return
         data = self.path.read_bytes()
-        start = data.rfind(b"\n") + 1
-        tail = data[start:]
-        try:
-            json.loads(tail)
-            valid = True
-        except ValueError:
-            valid = False
+        line, tail = split_jsonl(data)[1] or (0, b"")  # no tail: only blanks after the last newline
+        valid = not tail or _whole_record(tail)
         with open(self.path, "r+b") as f:
             if valid:  # a whole record whose newline never made it: keep it
                 f.seek(0, os.SEEK_END)
@@ -98,10 +93,9 @@ class RatingLog:
                 with open(self.torn_path, "ab") as t:
                     t.write(tail + b"\n")
                     os.fsync(t.fileno())
-                f.truncate(start)
+                f.truncate(len(data) - len(tail))
             os.fsync(f.fileno())
         if not valid:
-            line = data.count(b"\n") + 1
             _warn(f"ratings file {self.path}: line {line} was cut off mid-write ({len(tail)} bytes); "
                   f"it is kept in {self.torn_path} and left out of the ratings")
 
@@ -131,21 +125,20 @@ class RatingLog:
         except OSError as e:  # a folder where the file should be, no permission...
             raise UserError(f"ratings file {self.path} cannot be read ({e.strerror or e}); "
                             "it must be the run's ratings.jsonl file") from None
-        lines = data.split(b"\n")
-        for i, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
+        lines, tail = split_jsonl(data)
+        if tail is not None and _whole_record(tail[1]):  # a valid last line without its newline: kept
+            lines, tail = [*lines, tail], None
+        for i, raw in lines:
             try:
                 rec = loads_strict(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
-                if i == len(lines):  # the last line, without its newline: a write was cut off
-                    _warn(f"ratings file {self.path}: the last line ({i}) was cut off mid-write and is left out; "
-                          "reopening the log sets it aside")
-                    torn = True  # not cached: reported on every read
-                    continue
                 what = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else "not JSON"
                 raise UserError(f"ratings file {self.path} line {i} is {what}; fix or remove that line") from None
             out.append(check_rating(rec, self.path, i))
+        if tail is not None:  # the last line, without its newline: a write was cut off
+            _warn(f"ratings file {self.path}: the last line ({tail[0]}) was cut off mid-write and is left out; "
+                  "reopening the log sets it aside")
+            torn = True  # not cached: reported on every read
         out = drop_undone(out)
         self._cache = None if torn else (stamp, out)
         return list(out)
@@ -168,6 +161,15 @@ _RATING_FIELDS = {
     "skip": {"image": "str"},
     "undo": {"undoes": "str"},
 }
+
+
+def _whole_record(raw: bytes) -> bool:
+    """Whether a last line without its newline is a whole record (kept) or a torn write (set aside)."""
+    try:
+        loads_strict(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def check_rating(rec, path: Path, line: int) -> dict:

@@ -1,7 +1,9 @@
 """Stage ``generate``: sample images for feedback, each with a sidecar record.
 
 Loads the model folder (``model.path`` or the tiny model), plus the LoRA exported by the
-previous round if there is one, and draws ``images_per_prompt`` images for every prompt.
+previous round if there is one, and draws ``images_per_prompt`` images for every prompt with
+``generate.sampler`` (``sampler/ddpo-ddim`` unless a plugin's is named; built with ``ctx`` and
+``pipe``, given ``(prompt, seed)`` conditions).
 Each image ``images/NNNNN.png`` gets ``images/NNNNN.json``: prompt, negative prompt, seed,
 sampler settings, model and LoRA identity. Existing files are never deleted or overwritten:
 an interrupted run continues with the missing images, and a new round writes a new folder.
@@ -37,10 +39,9 @@ def previous_lora(ctx) -> Path | None:
 def run(ctx) -> None:
     import torch
 
+    from ..loaders import load_pipeline
     from ..lora import load_lora_into
-    from ..model import load_pipeline
-    from ..pictures import save_grid, save_png
-    from ..sampling import sample_images
+    from ..pictures import save_png
 
     cfg = ctx.config.generate
     out = ctx.stage_dir() / "images"
@@ -54,6 +55,8 @@ def run(ctx) -> None:
         load_lora_into(pipe.unet, lora)
         lora_hash = hashlib.sha256((lora / "adapter_model.safetensors").read_bytes()).hexdigest()
 
+    name = cfg.sampler if "/" in cfg.sampler else f"sampler/{cfg.sampler}"
+    sampler = ctx.component(name, "sampler", ctx=ctx, pipe=pipe)
     base = cfg.seed + 10000 * (ctx.round - 1)
     jobs = [(f"{i * cfg.images_per_prompt + j:05d}", p, base + j)
             for i, p in enumerate(cfg.prompts) for j in range(cfg.images_per_prompt)]
@@ -67,11 +70,7 @@ def run(ctx) -> None:
         for batch in ranks.in_rounds(todo, cfg.batch_size):
             images = None
             if batch:
-                images, _ = sample_images(
-                    pipe, [b[1] for b in batch], [b[2] for b in batch], steps=cfg.steps, guidance=cfg.guidance,
-                    eta=cfg.eta, negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
-                    batch_size=cfg.batch_size,
-                )
+                images = torch.stack([im.cpu() for im in sampler.sample([(b[1], b[2]) for b in batch])])
             made = [(b, im) for b, im in zip(batch, images.cpu() if images is not None else [])]
             made = [x for part in ranks.gather(made) for x in part]
             if not ranks.is_main():
@@ -81,7 +80,7 @@ def run(ctx) -> None:
                 atomic_write_json(out / f"{name}.json", {
                     "image": f"{name}.png", "prompt": prompt, "negative_prompt": cfg.negative_prompt,
                     "seed": seed, "steps": cfg.steps, "guidance": cfg.guidance, "eta": cfg.eta,
-                    "height": im.shape[1], "width": im.shape[2], "sampler": "DDIM",
+                    "height": im.shape[1], "width": im.shape[2], "sampler": getattr(sampler, "label", cfg.sampler),
                     "model": str(Path(mpath).resolve()), "lora": str(lora.resolve()) if lora else None,
                     "lora_sha256": lora_hash,
                     "round": ctx.round,
@@ -91,14 +90,22 @@ def run(ctx) -> None:
     ranks.barrier()  # every image on disk before anyone reads them back
     if not ranks.is_main():
         return
-    # a contact sheet of the first image of each prompt
+    contact_sheet(ctx, out)
+    ctx.log_metrics(images=len(jobs), with_lora=float(lora is not None))
+
+
+def contact_sheet(ctx, out: Path) -> None:
+    """``grid.png``: the first image of each prompt (up to 24), for pictures of up to 128 px."""
     import numpy as np
+    import torch
     from PIL import Image
 
+    from ..pictures import save_grid
+
+    cfg = ctx.config.generate
     firsts = [out / f"{i * cfg.images_per_prompt:05d}.png" for i in range(min(len(cfg.prompts), 24))]
     tiles = [torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1) / 255
              for f in firsts]
     if tiles and tiles[0].shape[-1] <= 128:
         save_grid(tiles, ctx.stage_dir() / "grid.png", ncol=min(6, len(tiles)), labels=cfg.prompts[:len(tiles)])
         ctx.add_artifact(ctx.stage_dir() / "grid.png", "samples")
-    ctx.log_metrics(images=len(jobs), with_lora=float(lora is not None))

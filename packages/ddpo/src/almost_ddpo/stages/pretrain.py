@@ -21,7 +21,7 @@ from almost.observe.console import console, progress
 def model_dir(ctx) -> Path:
     """The model folder every later stage loads: ``model.path`` (a diffusers folder), the folder
     a single-file ``model.path`` was converted into, or the pretrained tiny model."""
-    from ..model import is_single_file
+    from ..loaders import is_single_file
 
     if ctx.config.model.path and not is_single_file(ctx.config.model.path):
         return Path(ctx.config.model.path)
@@ -36,7 +36,7 @@ def run(ctx) -> None:
     cfg = ctx.config
     out = ctx.stage_dir()
     if cfg.model.path:
-        from ..model import is_single_file, load_pipeline, load_single_file, save_pipeline
+        from ..loaders import is_single_file, load_pipeline, load_single_file, save_pipeline
 
         if is_single_file(cfg.model.path):
             # converted once into a diffusers folder that every later stage (and round) loads
@@ -83,7 +83,8 @@ def train_tiny(ctx, out: Path) -> None:
         save_safetensors,
     )
 
-    from ..model import build_tiny, save_pipeline
+    from ..encoding import prompt_ids
+    from ..loaders import build_tiny, save_pipeline
     from ..shapes import make_dataset, vocabulary
 
     cfg = ctx.config.pretrain
@@ -148,10 +149,7 @@ def train_tiny(ctx, out: Path) -> None:
     else:
         g.manual_seed(cfg.seed + start)
     noise_sched = DDPMScheduler.from_config(scheduler.config)
-    ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length,
-                    return_tensors="pt").input_ids
-    empty = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length,
-                      return_tensors="pt").input_ids
+    ids, empty = prompt_ids(tokenizer, prompts), prompt_ids(tokenizer, [""])
     loss_ema = state.get("loss")  # a running average: part of the checkpoint, so a resume logs the same
     with progress() as p:
         task = p.add_task("pretrain: text-to-image UNet", total=cfg.unet_steps, completed=start, info="")
@@ -189,7 +187,7 @@ def train_tiny(ctx, out: Path) -> None:
     ctx.add_artifact(path, "tiny model")
 
     # -- 3. a look at what it draws ------------------------------------------------------------
-    from ..model import load_pipeline
+    from ..loaders import load_pipeline
     from ..pictures import save_grid
     from ..sampling import sample_images
 

@@ -29,34 +29,9 @@ from almost.errors import UserError
 from almost.io import atomic_write_json, read_json
 from almost.observe.console import console, progress
 
+from ..datasets import sidecar
 from ..scores import migrate_round_logs, run_log
 from .pretrain import model_dir
-
-WINNER = {"left": 1.0, "right": 0.0, "tie": 0.5}
-
-
-def gather_labels(run_dir: Path):
-    """``(scores, votes, files, missing)`` from the run's store: latest score per image key,
-    votes ``(key_a, key_b, P(a beats b))``, key → existing file, and keys whose file is gone."""
-    files: dict[str, Path] = {}
-    scores: dict[str, int] = {}
-    votes: list[tuple[str, str, float]] = []
-    for r in run_log(run_dir).records():
-        kind = r.get("kind")
-        for field, ffield in (("image", "file"), ("left", "left_file"), ("right", "right_file")):
-            if r.get(ffield):
-                p = Path(r[ffield])
-                files[r[field]] = p if p.is_absolute() else run_dir / p
-        if kind == "score":
-            scores[r["image"]] = int(r["score"])
-        elif kind == "pair" and r.get("winner") in WINNER:
-            votes.append((r["left"], r["right"], WINNER[r["winner"]]))
-    labelled = set(scores) | {k for a, b, _ in votes for k in (a, b)}
-    missing = sorted(k for k in labelled if k not in files or not files[k].is_file())
-    gone = set(missing)
-    return ({k: v for k, v in scores.items() if k not in gone},
-            [v for v in votes if v[0] not in gone and v[1] not in gone],
-            {k: files[k] for k in labelled if k not in gone}, missing)
 
 
 def split(keys: list[str], val_fraction: float, holdout_fraction: float, seed: int):
@@ -91,13 +66,15 @@ def bt(pred_a, pred_b, target) -> torch.Tensor:
 
 
 def run(ctx) -> None:
-    from ..model import best_device, encode_files, load_text_encoder, load_vae, prompt_vectors
+    from ..encoding import encode_files, encode_prompts
+    from ..loaders import best_device, load_text_encoder, load_vae
     from ..reward_cnn import LatentCNN, effective_pool, save_reward_cnn
 
     cfg = ctx.config.reward_model
     out = ctx.stage_dir()
     migrate_round_logs(ctx.run_dir)  # runs made before the run-wide store
-    scores, votes, files, missing = gather_labels(ctx.run_dir)
+    ds = ctx.registry.build(_key(cfg.dataset, "dataset"), {}, "dataset", run_dir=ctx.run_dir)
+    scores, votes, files, missing = ds.scores, ds.votes, ds.files, ds.missing
     if missing:
         console.print(f"[yellow]{len(missing)} labelled image(s) are missing and are left out "
                       f"(their files: see {run_log(ctx.run_dir).path})[/]")
@@ -133,7 +110,7 @@ def run(ctx) -> None:
     text = None
     if pipe is not None:
         prompts = [_prompt_of(files[k]) for k in keys]
-        text = prompt_vectors(pipe, prompts).cpu()
+        text = encode_prompts(pipe, prompts, pooled=True).cpu()
     del vae, pipe
     if device == "cuda":
         torch.cuda.empty_cache()
@@ -265,5 +242,8 @@ def run(ctx) -> None:
 
 
 def _prompt_of(image: Path) -> str:
-    side = image.with_suffix(".json")
-    return read_json(side, "sidecar record", expect=dict).get("prompt", "") if side.is_file() else ""
+    return sidecar(image).get("prompt", "")
+
+
+def _key(name: str, kind: str) -> str:
+    return name if "/" in name else f"{kind}/{name}"

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from almost.testing import chromium_executable, launch_chromium
-from almost_ddpo.scores import RatingLog, RatingView, drop_undone
+from almost_ddpo.scores import RatingLog, RatingView
 from almost_ddpo.webapp import UNDO_DEPTH, Server, make_app
 
 CHROMIUM = chromium_executable()
@@ -304,15 +304,3 @@ def test_undo_api_takes_back_the_last_ratings_only_and_says_when_there_is_nothin
     while _post(url, "api/undo", {})[0] == 200:
         undone += 1
     assert undone == UNDO_DEPTH                            # only the last N actions
-
-
-def test_drop_undone_removes_exactly_the_named_record():
-    recs = [{"kind": "score", "image": "a", "score": 1, "time": 1.0},
-            {"kind": "score", "image": "a", "score": 2, "time": 2.0},
-            {"kind": "score", "image": "b", "score": 3, "time": 2.0},
-            {"kind": "pair", "left": "a", "right": "b", "winner": "tie", "time": 3.0},
-            {"kind": "undo", "undoes": "score", "image": "a", "undoes_time": 2.0, "time": 4.0},
-            {"kind": "undo", "undoes": "pair", "left": "a", "right": "b", "undoes_time": 3.0, "time": 5.0},
-            {"kind": "undo", "undoes": "score", "image": "a", "undoes_time": 9.0, "time": 6.0}]  # names nothing
-    assert drop_undone(recs) == [recs[0], recs[2]]
-    assert drop_undone(recs[:4]) == recs[:4]

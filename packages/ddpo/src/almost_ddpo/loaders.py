@@ -1,4 +1,4 @@
-"""Loading and building Stable-Diffusion-layout model folders.
+"""Loading, building and saving Stable-Diffusion-layout model folders (the checkpoint loaders).
 
 One loading path for the tiny model and a user's SD 1.x folder: :func:`load_pipeline` reads a
 local diffusers ``StableDiffusionPipeline`` folder (``model_index.json``, ``unet/``, ``vae/``,
@@ -153,31 +153,6 @@ def load_single_file(path: str | Path, config_dir: str | Path | None = None, dty
     return pipe
 
 
-def encode_prompts(pipe, prompts: list[str]):
-    """Text embeddings ``(B, L, D)`` of ``prompts`` with the pipeline's tokenizer and encoder."""
-    import torch
-
-    tok = pipe.tokenizer
-    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
-              return_tensors="pt").input_ids.to(pipe.text_encoder.device)
-    with torch.no_grad():
-        return pipe.text_encoder(ids)[0]
-
-
-def decode_latents(pipe, latents):
-    """Latents → float images ``(B, 3, H, W)`` in [0, 1]."""
-    vae = pipe.vae
-    x = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor).sample
-    return (x.float() / 2 + 0.5).clamp(0, 1)
-
-
-def encode_images(pipe, images):
-    """Float images ``(B, 3, H, W)`` in [0, 1] → scaled latents (the distribution's mean)."""
-    vae = pipe.vae
-    dist = vae.encode((images * 2 - 1).to(vae.device, vae.dtype)).latent_dist
-    return dist.mean * vae.config.scaling_factor
-
-
 def best_device() -> str:
     """``cuda`` when a GPU is visible, else ``cpu``."""
     import torch
@@ -223,60 +198,3 @@ def load_text_encoder(path: str | Path, device: str = "cpu", dtype: str | None =
     except (OSError, ValueError) as e:
         raise UserError(f"could not load the text encoder in {path} ({e}); check the folder is complete") from None
     return types.SimpleNamespace(tokenizer=tok, text_encoder=te.to(device).eval().requires_grad_(False))
-
-
-def encode_files(vae, files, batch_size: int = 8):
-    """Scaled latents (float32, on the CPU) of image files, ``batch_size`` at a time on the VAE's
-    device and dtype; only one batch of pixels is ever in memory. On a CPU the VAE encodes one
-    image at a time inside a batch (its activations at 512 px are ~0.7 GB per image)."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    files = list(files)
-    if vae.device.type == "cpu":
-        vae.enable_slicing()
-    out = []
-    with torch.inference_mode():
-        for k in range(0, len(files), batch_size):
-            arrs = [np.asarray(Image.open(f).convert("RGB")) for f in files[k:k + batch_size]]
-            groups: dict[tuple, list[int]] = {}
-            for i, a in enumerate(arrs):
-                groups.setdefault(a.shape, []).append(i)
-            lat: list = [None] * len(arrs)
-            for idx in groups.values():
-                x = torch.from_numpy(np.stack([arrs[i] for i in idx])).permute(0, 3, 1, 2)
-                x = x.to(vae.device).to(vae.dtype) / 127.5 - 1
-                z = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
-                for i, zi in zip(idx, z.float().cpu()):
-                    lat[i] = zi
-            out.extend(lat)
-    if not out:
-        return torch.empty(0)
-    shapes = {tuple(z.shape) for z in out}
-    if len(shapes) > 1:
-        raise UserError(f"the labelled images have different sizes ({len(shapes)} latent shapes); "
-                        "the reward model needs one image size — score images of one size per run")
-    return torch.stack(out)
-
-
-def prompt_vectors(pipe, prompts: list[str]):
-    """One vector per prompt: the text encoder's pooled output ``(B, D)`` (float32)."""
-    import torch
-
-    tok = pipe.tokenizer
-    ids = tok(list(prompts), padding="max_length", max_length=tok.model_max_length, truncation=True,
-              return_tensors="pt").input_ids.to(pipe.text_encoder.device)
-    with torch.no_grad():
-        return pipe.text_encoder(ids)[1].float()
-
-
-def latent_size(pipe, height: int = 0, width: int = 0) -> tuple[int, int]:
-    """Latent ``(h, w)`` for an image size (0: the model's default)."""
-    factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
-    default = pipe.unet.config.sample_size * factor
-    h, w = height or default, width or default
-    mult = factor * 2 ** (len(pipe.unet.config.block_out_channels) - 1)
-    if h % mult or w % mult:
-        raise UserError(f"image size {h}×{w} must be a multiple of {mult} for this model; change generate.height/width")
-    return h // factor, w // factor

@@ -1,8 +1,10 @@
-"""The ``full`` profile's code paths on CPU without weights: an SD 1.5-shaped UNet built on the
-meta device takes the configured LoRA and runs one guided step with the full latent shape."""
+"""The config: the ``full`` profile's code paths on CPU without weights (an SD 1.5-shaped UNet built on the
+meta device takes the configured LoRA and runs one guided step with the full latent shape), and
+the ranges every field is checked against."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from almost_ddpo.config import full
@@ -72,3 +74,19 @@ def test_full_profile_without_a_model_folder_is_a_clear_error(tmp_path):
     code, out, err = run_cli(["run", "--plugin", "ddpo", "pretrain", "--profile", "full", "--out", str(tmp_path / "b"),
                               "--set", f"model.path={tmp_path / 'nothing'}"])
     assert code == 2 and "no model_index.json" in out + err
+
+
+def test_policy_config_ranges():
+    from almost.config import apply_sets
+    from almost.errors import ConfigError
+    from almost_ddpo.config import tiny as tiny_profile
+
+    for bad in ("policy.eta=0", "policy.train_batch_size=0", "policy.epochs=-1", "policy.gradient_accumulation_steps=0",
+                "reward_model.holdout_fraction=1.5", "generate.steps=0", "policy.timestep_fraction=0",
+                "reward_model.batch_size=0", "policy.sample_batch_size=0", "policy.checkpoint_every=0",
+                "export.export_every=-1", "policy.lr=0", "score.port=70000"):
+        with pytest.raises(ConfigError) as e:
+            apply_sets(tiny_profile(), [bad])
+        assert bad.split("=")[0] in str(e.value), str(e.value)
+    cfg = apply_sets(tiny_profile(), ["policy.epochs=0", "policy.steps=none", "policy.guidance=7.5"])
+    assert cfg.policy.epochs == 0 and cfg.policy.steps is None and cfg.policy.guidance == 7.5

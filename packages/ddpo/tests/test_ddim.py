@@ -65,7 +65,7 @@ def test_logprob_is_highest_at_the_mean_and_per_sample_timesteps_work():
 
 
 def test_sampler_with_logprob_gives_the_same_images_as_plain_ddim(tiny_pipe):
-    from almost_ddpo.model import encode_prompts
+    from almost_ddpo.encoding import encode_prompts
 
     pipe = tiny_pipe
     cond = encode_prompts(pipe, ["a red circle", "a blue square"])

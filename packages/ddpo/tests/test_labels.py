@@ -1,6 +1,6 @@
-"""Ratings as a store that accumulates: the seed's scores.json imported by image content, merge
-semantics, stale downstream stages, the log's last line, and `score` re-runs that keep and show
-every earlier rating (Ctrl-C does not finish the stage)."""
+"""`almost ddpo import` and `almost ddpo score`: the seed's scores.json imported into a run's
+ratings by image content, merge semantics, stale downstream stages, scoring any folder, and the
+per-round logs of older runs folded into the store."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from almost.testing import run_cli
-from almost_ddpo.scores import RatingLog, RatingView, image_key, run_log
+from almost_ddpo.scores import RatingView, image_key, run_log
 
 
 def _png(path: Path, seed: int) -> Path:
@@ -32,6 +32,7 @@ def run(tmp_path) -> Path:
         _png(images / f"{i:05d}.png", i)
     stages = {s: {"status": "done"} for s in ("pretrain", "generate", "score", "reward", "policy", "export")}
     (run / "manifest.json").write_text(json.dumps({"pipeline": "ddpo", "round": 1, "stages": stages}))
+    (run / "config.toml").write_text('[almost]\npipeline = "ddpo"\nprofile = "tiny"\n')  # what `almost run` writes first
     for s in ("reward", "policy", "export"):
         (run / "round-001" / s).mkdir()
         (run / "round-001" / s / "old.txt").write_text("trained on old labels")
@@ -86,6 +87,17 @@ def test_import_seed_scores_json_by_content_lists_every_bad_entry(run, seed_fold
     assert set(json.loads((run / "metrics.json").read_text())) == {"generate"}
 
 
+def test_import_into_what_is_not_a_ddpo_run_is_one_sentence(run, seed_folder, tmp_path):
+    f = seed_folder / "scores.json"
+    f.write_text(json.dumps({"100123.png": 3}))
+    code, out, err = run_cli(["ddpo", "import", str(f), "--images", str(seed_folder), "--run", str(seed_folder)])
+    assert code == 2 and "is not a ddpo run directory (no config.toml)" in err and "Traceback" not in out + err
+    (run / "manifest.json").unlink()  # generated images, no stage finished yet: the import goes in
+    shutil.rmtree(run / "round-001" / "reward")
+    code, out, err = run_cli(["ddpo", "import", str(f), "--images", str(seed_folder), "--run", str(run)])
+    assert code == 0 and out.strip().splitlines()[-1] == "added 1, updated 0, skipped 0", out + err
+
+
 def test_merge_adds_updates_skips_and_never_rewrites(run, seed_folder):
     f = seed_folder / "scores.json"
     f.write_text(json.dumps({"100123.png": 3, "100124.png": -5}))
@@ -125,75 +137,6 @@ def test_import_refuses_a_run_directory_in_use(run, seed_folder):
     assert run_cli(args)[0] == 0 and (run / "ratings.jsonl").exists()  # the lock released: it goes in
 
 
-def test_log_keeps_a_valid_last_line_without_newline_and_reports_a_torn_one(tmp_path, capsys):
-    p = tmp_path / "ratings.jsonl"
-    p.write_text('{"kind": "score", "image": "a", "score": 3}\n{"kind": "score", "image": "b", "score": -2}')
-    log = RatingLog(p)
-    assert log.scores() == {"a": 3, "b": -2}  # the valid last line is kept
-    log.append({"kind": "score", "image": "c", "score": 1})
-    assert RatingLog(p).scores() == {"a": 3, "b": -2, "c": 1}  # and appending did not glue lines together
-
-    with open(p, "a") as f:
-        f.write('{"kind": "score", "image": "d", "sc')  # a crash mid-append
-    capsys.readouterr()
-    raw = RatingLog.__new__(RatingLog)  # read without opening for appends
-    raw.path = p
-    assert raw.records()[-1]["image"] == "c"
-    assert "cut off" in capsys.readouterr().out  # reading reports it
-    again = RatingLog(p)  # opening sets it aside, with a note
-    note = capsys.readouterr().out
-    assert "line 4 was cut off" in note and "ratings.jsonl.torn" in note
-    assert again.torn_path.read_text() == '{"kind": "score", "image": "d", "sc\n'
-    again.append({"kind": "skip", "image": "e"})
-    assert again.scores() == {"a": 3, "b": -2, "c": 1} and "e" in again.rated()
-
-
-# -- the score stage through the CLI, with the page replaced by a scripted user -------------------
-SETS = ["generate.prompts=a red circle,a blue square", "generate.images_per_prompt=2", "generate.steps=2",
-        "score.mode=web"]
-
-
-def _args(run, model_dir, *stages):
-    args = ["run", "--plugin", "ddpo", *stages, "--out", str(run), "--set", f"model.path={model_dir}"]
-    for s in SETS:
-        args += ["--set", s]
-    return args
-
-
-def test_ctrl_c_does_not_finish_score_and_a_rerun_shows_every_rating(tmp_path, tiny_model_dir, monkeypatch):
-    from almost_ddpo.stages import score
-
-    run = tmp_path / "run"
-    assert run_cli(_args(run, tiny_model_dir, "pretrain", "generate"))[0] == 0
-    seen = []
-
-    def user(rate: dict, then):
-        def fake_serve(images_dir, log, host="127.0.0.1", port=0, annotator="me"):
-            seen.append(dict(log.scores()))  # what /api/images would show
-            for name, s in rate.items():
-                log.append({"kind": "score", "image": name, "score": s, "annotator": annotator})
-            if then == "ctrl-c":
-                raise KeyboardInterrupt
-        return fake_serve
-
-    monkeypatch.setattr(score, "serve", user({"00000.png": 4, "00001.png": -1}, "ctrl-c"))
-    code, out, err = run_cli(_args(run, tiny_model_dir, "score"))
-    assert code == 130, out + err
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["stages"]["score"]["status"] != "done"
-
-    monkeypatch.setattr(score, "serve", user({"00002.png": 2}, "done"))
-    code, out, err = run_cli(_args(run, tiny_model_dir, "score"))  # no --force
-    assert code == 0, out + err
-    assert seen[-1] == {"00000.png": 4, "00001.png": -1}  # the page opens with the earlier ratings
-    assert json.loads((run / "round-001" / "score" / "scores.json").read_text()) == {
-        "00000.png": 4, "00001.png": -1, "00002.png": 2}
-
-    monkeypatch.setattr(score, "serve", user({}, "done"))
-    code, out, err = run_cli([*_args(run, tiny_model_dir, "score"), "--force"])
-    assert code == 0, out + err
-    assert seen[-1] == {"00000.png": 4, "00001.png": -1, "00002.png": 2}  # nothing lost or hidden
-    assert len(run_log(run).records()) == 3
 
 
 def test_score_any_folder(tmp_path, monkeypatch):

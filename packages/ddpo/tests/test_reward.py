@@ -13,7 +13,7 @@ from almost.registry import Registry
 from almost.runs import Pipeline, RunContext
 from almost.testing import check_reward_model
 from almost_ddpo.config import tiny
-from almost_ddpo.rewards import register
+from almost_ddpo.plugin import register_components as register
 from almost_ddpo.shapes import render
 
 

@@ -81,7 +81,7 @@ def _clip_to_ldm(sd: dict) -> dict:
 def test_single_file_checkpoint_converts_and_matches_the_original(tmp_path, tiny_model_dir):
     from safetensors.torch import save_file
 
-    from almost_ddpo.model import load_pipeline
+    from almost_ddpo.loaders import load_pipeline
     from almost_ddpo.rewards import register
     from almost_ddpo.stages import pretrain
 
@@ -126,7 +126,7 @@ def test_shipped_sd15_configs_build_the_real_shapes_and_tokenize_like_clip():
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from almost_ddpo.model import SD15_CONFIG
+    from almost_ddpo.loaders import SD15_CONFIG
 
     tok = CLIPTokenizer.from_pretrained(SD15_CONFIG, subfolder="tokenizer")
     assert tok("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
@@ -143,7 +143,7 @@ def test_a_file_that_is_not_a_checkpoint_is_one_sentence(tmp_path):
     import pytest
 
     from almost.errors import UserError
-    from almost_ddpo.model import load_single_file
+    from almost_ddpo.loaders import load_single_file
 
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"not a safetensors file")

@@ -64,7 +64,7 @@ def test_diffusers_and_peft_exports_load_completely_and_match(tmp_path, tiny_mod
 
     from safetensors.torch import load_file
 
-    from almost_ddpo.model import load_pipeline
+    from almost_ddpo.loaders import load_pipeline
     from almost_ddpo.sampling import sample_images
 
     targets = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]

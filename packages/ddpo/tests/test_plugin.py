@@ -21,16 +21,49 @@ def test_plugin_registers_rewards_and_pipeline():
                                                               "policy", "export"]
 
 
-def test_compressibility_prefers_flat_images():
+def test_plugin_registers_a_dataset_a_sampler_and_two_trainers(tmp_path, tiny_pipe):
+    import types
+
+    import attrs
     import torch
 
-    from almost_ddpo.rewards import Compressibility, Incompressibility
+    from almost_ddpo.config import tiny
+    from almost_ddpo.scores import RatingLog
 
-    flat = torch.full((1, 3, 32, 32), 0.5)
-    noisy = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    images = torch.cat([flat, noisy])
-    c, i = Compressibility()(images, ["", ""]), Incompressibility()(images, ["", ""])
-    assert c[0] > c[1] and i[1] > i[0] and torch.allclose(c, -i)
+    app = load_app()
+    assert {"trainer/ddpo", "trainer/ddpo-d3po", "sampler/ddpo-ddim", "dataset/ddpo-ratings"} <= set(
+        f"{c.kind}/{c.name}" for c in app.registry)
+    cfg = tiny()
+    assert (cfg.policy.trainer, cfg.generate.sampler, cfg.reward_model.dataset) == ("ddpo", "ddpo-ddim", "ddpo-ratings")
+    ctx = types.SimpleNamespace(config=attrs.evolve(cfg, generate=attrs.evolve(cfg.generate, steps=2)))
+    sampler = check_component(app.registry, "sampler/ddpo-ddim", ctx=ctx, pipe=tiny_pipe,
+                              conditions=[("a red circle", 1), ("a blue square", 2)])
+    images = sampler.sample([("a red circle", 1), ("a red circle", 2)])
+    assert images[0].shape == (3, 32, 32) and not torch.equal(images[0], images[1])
+    seeded = sampler.sample(["a red circle"] * 2, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(seeded[0], seeded[1])  # plain prompts take their seeds from the generator
+    img = tmp_path / "round-001" / "generate" / "images" / "00000.png"
+    img.parent.mkdir(parents=True)
+    from almost_ddpo.pictures import save_png
+
+    save_png(images[0], img)
+    (img.with_suffix(".json")).write_text(json.dumps({"prompt": "a red circle", "seed": 1}))
+    RatingLog(tmp_path / "ratings.jsonl").append({"kind": "score", "image": "k1", "score": 4,
+                                                  "file": "round-001/generate/images/00000.png"})
+    ds = check_component(app.registry, "dataset/ddpo-ratings", run_dir=tmp_path)
+    assert len(ds) == 1 and ds[0] == {"key": "k1", "file": str(img), "prompt": "a red circle", "score": 4}
+
+
+@pytest.mark.parametrize("key, kind, known", [("policy.trainer", "trainer", "ddpo, ddpo-d3po"),
+                                              ("generate.sampler", "sampler", "ddpo-ddim"),
+                                              ("reward_model.dataset", "dataset", "ddpo-ratings")])
+def test_an_unknown_component_is_refused_before_any_stage_runs(tmp_path, key, kind, known):
+    code, out, err = run_cli(["run", "--plugin", "ddpo", "--out", str(tmp_path / "run"), "--set", f"{key}=nosuch"])
+    assert code == 2 and not (tmp_path / "run").exists(), out + err
+    assert f"{key} names no known {kind} component ('nosuch'); known {kind} components: " in err
+    assert known in err and "Traceback" not in out + err
+    code, out, err = run_cli(["config", "--plugin", "ddpo", "--set", f"{key}=nosuch"])
+    assert code == 2 and f"known {kind} components: " in err and known in err
 
 
 def test_unknown_reward_is_a_clear_error(tmp_path, tiny_model_dir):
