@@ -45,6 +45,20 @@ def test_changed_config_is_refused_without_force(toy_app, tmp_path: Path):
     assert len(kept) == 1 and (kept[0] / "a.txt").read_text() == "seed=0"  # nothing lost
 
 
+def test_a_key_added_after_the_run_was_made_counts_only_off_its_default(toy_app, tmp_path: Path):
+    """A run made before a config key existed (its config.toml lacks it) goes on under the key's
+    default, and is refused when this run sets the key to something else."""
+    _run(toy_app, tmp_path)
+    cfg_file = tmp_path / "config.toml"
+    old = cfg_file.read_text()
+    assert 'name = "toy"' in old
+    cfg_file.write_text(old.replace('name = "toy"\n', ""))  # as written before `name` existed
+    _run(toy_app, tmp_path)
+    assert conftest.CALLS == ["a", "b"]  # nothing re-ran, nothing refused
+    with pytest.raises(ConfigError, match=r"was run with a different config \(name changed\)"):
+        _run(toy_app, tmp_path, sets=["name=other"])
+
+
 def test_interrupted_stage_resumes_from_its_checkpoint(toy_app, tmp_path: Path):
     with pytest.raises(InterruptedRun, match="interrupted during b; re-run the same command to resume"):
         _run(toy_app, tmp_path, sets=["name=interrupt", "train.steps=5"])

@@ -135,9 +135,7 @@ def _check_run(job: _Job) -> dict:
         raise UserError(f"{run_dir} holds a run of pipeline {manifest['pipeline']!r}, not "
                         f"{job.pipeline.name!r}; choose another --out")
     if (run_dir / "config.toml").exists() and manifest.get("stages"):
-        old_cfg = cfgmod.drop_retired(job.cfg, read_config_toml(run_dir / "config.toml"))
-        a, b = cfgmod.flat_items(old_cfg), cfgmod.flat_items(new_cfg)
-        changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+        changed = _changed_keys(job, read_config_toml(run_dir / "config.toml"), new_cfg)
         if changed and not job.force:
             raise ConfigError(
                 f"{run_dir} was run with a different config ({known_list(changed, 6)} changed); "
@@ -147,6 +145,17 @@ def _check_run(job: _Job) -> dict:
     if not job.force:
         _check_resumable(job, manifest)
     return manifest
+
+
+def _changed_keys(job: _Job, stored: dict, new_cfg: dict) -> list[str]:
+    """Keys whose value differs between the run's ``config.toml`` and this run's config. A key
+    the file does not hold (added to the pipeline after the run was made) counts only when this
+    run sets it off its profile's default; a retired key the file still holds does not count."""
+    a = cfgmod.flat_items(cfgmod.drop_retired(job.cfg, stored))
+    b = cfgmod.flat_items(new_cfg)
+    default = cfgmod.flat_items(cfgmod.to_dict(job.pipeline.profiles[job.profile]()))
+    return sorted(k for k in a.keys() | b.keys()
+                  if a.get(k) != b.get(k) and not (k not in a and k in default and b.get(k) == default[k]))
 
 
 def _check_resumable(job: _Job, manifest: dict) -> None:
