@@ -130,3 +130,28 @@ def test_two_rounds_through_the_cli_with_a_third_party_reward(tmp_path, tiny_mod
     assert code == 2, out + err
     assert "someone_elses.png: no such file" in out and "00001.png: score 9 is out of range" in out
     assert "Traceback" not in out + err
+
+
+@pytest.mark.slow
+def test_a_third_party_sampler_and_trainer_run_through_ddpo_stages(tmp_path, tiny_model_dir):
+    """almost-example (a plugin outside the Almost packages) brings sampler/example-euler and
+    trainer/example-rwr; `almost run` builds them from the config for generate and policy."""
+    import torch
+    from safetensors.torch import load_file
+
+    args = ["run", "--plugin", "ddpo", "--out", str(tmp_path), "--set", f"model.path={tiny_model_dir}",
+            "--set", "generate.sampler=example-euler", "--set", "policy.trainer=example-rwr"]
+    for s in SETS:
+        args += ["--set", s]
+    code, out, err = run_cli(args)
+    assert code == 0, out + err
+    r1 = tmp_path / "round-001"
+    side = json.loads((r1 / "generate" / "images" / "00000.json").read_text())
+    assert side["sampler"] == "Euler"  # the plugin's sampler made the images
+    history = json.loads((r1 / "policy" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2] and all("weight_max" in h for h in history)  # its trainer ran
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["policy"]
+    assert {"reward_before", "reward_after", "last_epoch_loss"} <= set(metrics)
+    kohya = load_file(str(r1 / "export" / "kohya_lora.safetensors"))  # export took the plugin's LoRA
+    ups = [v for k, v in kohya.items() if k.endswith("lora_up.weight")]
+    assert ups and any(bool(torch.any(v != 0)) for v in ups)  # a fresh LoRA's up weights are all zero
