@@ -13,7 +13,7 @@ def test_found_through_its_entry_point():
     app = load_app()
     info = next(i for i in app.plugins.values() if i.distribution == "almost-plugname")
     assert not info.broken, info.error
-    assert set(info.components) == {"reward/plugname-sharpness", "env/plugname-catch"}
+    assert set(info.components) == {"reward/plugname-sharpness", "env/plugname-catch", "sampler/plugname-follow"}
 
 
 def test_registration_is_lazy():
@@ -33,6 +33,11 @@ def test_reward_follows_the_protocol():
 
 def test_game_follows_the_protocol():
     check_component(load_app().registry, "env/plugname-catch", size=8)
+
+
+def test_sampler_follows_the_protocol():
+    returns = check_component(load_app().registry, "sampler/plugname-follow", follow=1.0).sample([0, 1, 2, 3])
+    assert len(returns) == 4 and min(returns) >= 0  # always following: it never misses a ball
 
 
 def test_pipeline_runs_both_stages_and_its_metric_can_tell_policies_apart(tmp_path):

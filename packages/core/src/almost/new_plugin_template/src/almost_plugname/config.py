@@ -14,6 +14,7 @@ class PlaySection:
     episodes: int = field(6, ge=1, help="episodes of the catch game to play")
     size: int = field(8, ge=3, help="board size (cells)")
     follow: float = field(0.8, ge=0, le=1, help="chance the policy steps toward the ball (else it moves at random)")
+    sampler: str = field("plugname-follow", component="sampler", help="sampler/NAME that plays the episodes")
 
 
 @attrs.define

@@ -13,6 +13,8 @@ almost_hook_api = 1  # the Almost hook API this plugin was written for
 def almost_register(registry):
     registry.add("reward", "plugname-sharpness", "almost_plugname.reward:Sharpness", help="prefers sharp images")
     registry.add("env", "plugname-catch", "almost_plugname.game:Catch", help="catch the falling ball; options: size, max_steps")
+    registry.add("sampler", "plugname-follow", "almost_plugname.stages:FollowPolicy",
+                 help="plays the catch game, one episode per seed; options: follow, size")
 
 
 @almost.hookimpl
