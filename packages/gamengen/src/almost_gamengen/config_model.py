@@ -138,6 +138,13 @@ class TrainConfig:
         "every step would make a GPU wait"
     )
     num_workers: int = field(0, ge=0, help="DataLoader worker processes")
+    dataset: str = field("gamengen-windows", component="dataset",
+                         help="the training windows: a registered dataset built with root=LATENT STORE, "
+                         "context=model.context, episodes=[training episode positions] (gamengen-windows: "
+                         "windows over the encode stage's latents, or any plugin's)")
+    trainer: str = field("gamengen-worldmodel", component="trainer",
+                         help="what fits the world model: a registered trainer built with ctx, dataset, store, "
+                         "split (gamengen-worldmodel: v-prediction diffusion, or any plugin's)")
 
     @classmethod
     def tiny(cls) -> TrainConfig:
@@ -215,6 +222,10 @@ class RolloutConfig:
     )
     gif_scale: int = field(3, ge=1, help="GIF pixel upscaling factor")
     fps: int = field(8, ge=1, help="GIF frames per second")
+    sampler: str = field("gamengen-ddim", component="sampler",
+                         help="how the world model samples a frame, in rollout, play and the worldmodel env: a "
+                         "registered sampler built with model, scheduler_config, settings (gamengen-ddim, "
+                         "gamengen-dpmsolver: DPM-Solver++ at the same steps, or any plugin's)")
 
     @classmethod
     def tiny(cls) -> RolloutConfig:

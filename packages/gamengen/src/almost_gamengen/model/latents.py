@@ -275,6 +275,23 @@ class WindowDataset:
         w = self.window(*self.locate(int(i)))
         return {k: torch.from_numpy(np.asarray(v)) for k, v in w.items()}
 
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    def schema(self) -> dict[str, Any]:
+        """The fields of a window (a registered Dataset's schema)."""
+        c, shape = self.context, list(self.store.latent_shape)
+        return {"context": {"dtype": "float32", "shape": [c, *shape]}, "actions": {"dtype": "int64", "shape": [c]},
+                "mask": {"dtype": "float32", "shape": [c]}, "target": {"dtype": "float32", "shape": shape},
+                "episode": {"dtype": "int64", "shape": []}, "t": {"dtype": "int64", "shape": []}}
+
+
+def windows(root: str | Path, context: int, episodes: Sequence[int] | None = None) -> WindowDataset:
+    """``dataset/gamengen-windows``: the windows over the chosen ``episodes`` (store positions;
+    all when None) of the latent store at ``root``."""
+    return WindowDataset(LatentStore(root), context, episodes)
+
 
 class StepBatches:
     """Batch sampler whose batch for step s depends only on (seed, rank, s): uniform over all

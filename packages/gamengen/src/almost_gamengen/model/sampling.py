@@ -5,6 +5,14 @@ scales), one value built from the config in one place (:meth:`SampleSettings.of`
 :class:`Sampler` is a world model with its scheduler and those settings, and every caller
 (the rollout stage, the probe, the world-model env behind ``play``) samples through it.
 
+The run's sampler is a registered component named by ``rollout.sampler`` and built in one
+place, :func:`make_sampler`, with the keywords ``model`` (the :class:`WorldModel`),
+``scheduler_config`` (the run's saved ``train/model/scheduler/scheduler_config.json``) and
+``settings``. Two are built in and differ only in their diffusers scheduler: ``gamengen-ddim``
+(:func:`ddim`, ``DDIMScheduler``, the default) and ``gamengen-dpmsolver`` (:func:`dpmsolver`,
+``DPMSolverMultistepScheduler``, DPM-Solver++ 2M); context noise and both guidances are the
+same code.
+
 :meth:`Sampler.next_latent` is the one inference step of the world model: noise the context
 with the bucket nearest to ``context_noise``, run ``steps`` DDIM steps from pure noise, and, when
 ``guidance_scale`` ≠ 1, mix the conditional prediction with one whose *whole* context was
@@ -23,11 +31,40 @@ from typing import Any
 import attrs
 import torch
 
+SCHEDULERS = {"ddim": "DDIMScheduler", "dpmsolver": "DPMSolverMultistepScheduler"}
+"""Scheduler kind → the diffusers class that steps the world model's samples."""
 
-def make_scheduler(scheduler_config: dict):
-    from diffusers import DDIMScheduler
 
-    return DDIMScheduler.from_config(scheduler_config)
+def make_scheduler(scheduler_config: dict, kind: str = "ddim"):
+    """The diffusers scheduler ``kind`` (:data:`SCHEDULERS`) of the training noise schedule
+    ``scheduler_config``; its prediction type is the one the UNet was trained for (v or ε)."""
+    import diffusers
+
+    from almost.errors import UserError
+
+    sched = getattr(diffusers, SCHEDULERS[kind]).from_config(scheduler_config)
+    trained = scheduler_config.get("prediction_type", "epsilon")
+    if sched.config.prediction_type != trained:
+        raise UserError(f"the {kind} scheduler predicts {sched.config.prediction_type!r} but the world "
+                        f"model was trained for {trained!r}; sample it with another rollout.sampler")
+    return sched
+
+
+def make_sampler(registry, name: str, model, scheduler_config: dict, settings: SampleSettings) -> Sampler:
+    """The run's sampler (``rollout.sampler``, a registered ``sampler/NAME``) of ``model``, the
+    one place rollout, the probe, the world-model env and ``play`` make it."""
+    return registry.create(name, "sampler", model=model, scheduler_config=dict(scheduler_config), settings=settings)
+
+
+def ddim(model, scheduler_config: dict, settings: SampleSettings | None = None) -> Sampler:
+    """``sampler/gamengen-ddim``: the world model sampled with DDIM (η = 0)."""
+    return Sampler(model, make_scheduler(scheduler_config, "ddim"), settings or SampleSettings())
+
+
+def dpmsolver(model, scheduler_config: dict, settings: SampleSettings | None = None) -> Sampler:
+    """``sampler/gamengen-dpmsolver``: the world model sampled with DPM-Solver++ (2M, diffusers'
+    ``DPMSolverMultistepScheduler``) at the same steps, context noise and guidance."""
+    return Sampler(model, make_scheduler(scheduler_config, "dpmsolver"), settings or SampleSettings())
 
 
 @attrs.frozen
@@ -51,7 +88,12 @@ class SampleSettings:
 
 @attrs.frozen(eq=False)
 class Sampler:
-    """A world model, its DDIM scheduler and the :class:`SampleSettings` it samples with."""
+    """A world model, its scheduler (DDIM, DPM-Solver) and the :class:`SampleSettings` it
+    samples with.
+
+    As a registered ``Sampler`` (:mod:`almost.protocols`): a condition is a dict with
+    ``context`` (C, 4, h, w) latents, ``actions`` (C,) and optionally ``mask`` (C,); a sample
+    is the next latent (4, h, w)."""
 
     model: Any
     scheduler: Any
@@ -90,9 +132,30 @@ class Sampler:
             x = self.scheduler.step(v, t, x).prev_sample
         return model.from_target(x, clean)
 
+    def sample(self, conditions, *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """One next latent per condition (see the class doc), in one batch."""
+        device = next(self.model.parameters()).device
+        context = torch.stack([torch.as_tensor(c["context"], dtype=torch.float32) for c in conditions]).to(device)
+        actions = torch.stack([torch.as_tensor(c["actions"], dtype=torch.long) for c in conditions]).to(device)
+        masks = [c.get("mask") for c in conditions]
+        mask = None if any(m is None for m in masks) else torch.stack(
+            [torch.as_tensor(m, dtype=torch.float32) for m in masks]).to(device)
+        return list(self.next_latent(context, actions, mask, generator).cpu().unbind(0))
+
+    def example_conditions(self) -> list[dict]:
+        """Three random contexts of the model's shape, each with an action of its own."""
+        g = torch.Generator().manual_seed(0)
+        c, n = self.model.context, self.model.num_actions
+        ucfg = self.model.unet.config
+        size = ucfg.sample_size if isinstance(ucfg.sample_size, list | tuple) else (ucfg.sample_size,) * 2
+        shape = (c, ucfg.out_channels, *size)
+        return [{"context": torch.randn(shape, generator=g), "actions": torch.full((c,), k % n, dtype=torch.long),
+                 "mask": torch.ones(c)} for k in range(3)]
+
     def _set_steps(self, device) -> None:
         sched, steps = self.scheduler, self.settings.steps
-        if sched.num_inference_steps != steps or sched.timesteps.device != torch.device(device):
+        stateful = getattr(sched, "model_outputs", None) is not None  # multistep: starts afresh each frame
+        if stateful or sched.num_inference_steps != steps or sched.timesteps.device != torch.device(device):
             sched.set_timesteps(steps, device=device)
 
     def _guided_inputs(self, context, actions, mask, bucket):

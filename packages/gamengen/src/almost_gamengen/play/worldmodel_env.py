@@ -14,8 +14,9 @@ truncated after ``max_steps``. ``set_options(steps=, noise_level=)`` changes the
 DDIM steps and the context-noise level between frames (the play page's sliders).
 It opens the run with :func:`almost.open_run` and reads ``<run>/train/model``,
 ``<run>/encode/latents`` and, when present, the fine-tuned decoder ``<run>/decoder/vae``; it
-samples through a :class:`~almost_gamengen.model.sampling.Sampler` (``play`` gives it the run's
-own :class:`~almost_gamengen.model.sampling.SampleSettings`).
+samples through the run's own sampler (``rollout.sampler``, built by
+:func:`~almost_gamengen.model.sampling.make_sampler`; ``play`` gives it the run's own
+:class:`~almost_gamengen.model.sampling.SampleSettings`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 
 from almost.errors import UserError
 
-from ..model.sampling import Sampler, SampleSettings
+from ..model.sampling import SampleSettings, make_sampler
 
 
 class WorldModelEnv(gym.Env):
@@ -43,6 +44,7 @@ class WorldModelEnv(gym.Env):
         import torch
 
         from almost import open_run
+        from almost.plugins import get_app
 
         if not (Path(run_dir) / "train" / "model" / "world_model.json").is_file():  # the fix a user needs first
             raise UserError(f"{run_dir} has no trained world model (train/model); run "
@@ -57,7 +59,8 @@ class WorldModelEnv(gym.Env):
         self.context = self.model.context
         self.max_steps = int(max_steps)
         sample = sample or SampleSettings(int(steps), float(noise_level), float(guidance_scale), float(action_guidance))
-        self.sampler = Sampler(self.model, self.scheduler, sample)
+        self.sampler = make_sampler(get_app().registry, run.config.rollout.sampler, self.model,
+                                    self.scheduler_config, sample)  # the run's own (rollout.sampler)
         self.set_options(steps=sample.steps, noise_level=sample.context_noise)  # checked against the model
         self.model.check_action_guidance(sample.action_guidance)
         self._pool = self._seed_pool(run, episodes)
@@ -71,14 +74,12 @@ class WorldModelEnv(gym.Env):
         from almost.io import read_json
 
         from ..model.latents import LatentStore
-        from ..model.sampling import make_scheduler
         from ..model.vae import FrameCodec, load_vae
         from ..model.world_model import WorldModel
 
         model_dir = run.stage_dir("train") / "model"
         self.model = WorldModel.load(model_dir).to(self.device).eval()
-        self.scheduler = make_scheduler(read_json(model_dir / "scheduler" / "scheduler_config.json",
-                                                  "scheduler config"))
+        self.scheduler_config = read_json(model_dir / "scheduler" / "scheduler_config.json", "scheduler config")
         self.store = LatentStore(run.stage_dir("encode") / "latents")
         vae_dir = run.find("decoder/vae/config.json")
         vae_dir = vae_dir.parent if vae_dir else self.store.root / self.store.index["vae"]
@@ -123,6 +124,11 @@ class WorldModelEnv(gym.Env):
             if not 0.0 <= noise_level <= float(self.model.noise_max):
                 raise ValueError(f"noise_level must be between 0 and {self.model.noise_max}")
             self.sampler = self.sampler.with_settings(context_noise=noise_level)
+
+    @property
+    def scheduler(self):
+        """The sampler's diffusers scheduler."""
+        return self.sampler.scheduler
 
     # -- gymnasium ----------------------------------------------------------------------
     def _frame(self, z) -> np.ndarray:

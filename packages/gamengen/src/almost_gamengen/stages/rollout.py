@@ -2,7 +2,8 @@
 
 Teacher-forced next frame: for ``rollout.eval_frames`` windows drawn uniformly from the
 held-out episodes (``train/split.json``), each model generates frame t from the real context
-(DDIM with the run's :class:`~almost_gamengen.model.sampling.SampleSettings`:
+(the run's sampler, ``rollout.sampler``: DDIM by default, with its
+:class:`~almost_gamengen.model.sampling.SampleSettings`:
 ``rollout.ddim_steps`` steps, ``rollout.context_noise``, ``rollout.guidance_scale``,
 ``rollout.action_guidance``); the decoded frame is scored against the recorded pixels with PSNR
 and SSIM (LPIPS where its weights are on disk, else reported as skipped). Models: the trained one, the *untrained* one
@@ -82,8 +83,9 @@ def _load(ctx, device) -> _Scoring:
     from almost.io import read_json
     from almost.observe.console import console
 
+    from ..components import registry_of
     from ..model.latents import LatentStore
-    from ..model.sampling import Sampler, SampleSettings, make_scheduler
+    from ..model.sampling import SampleSettings, make_sampler
     from ..model.vae import FrameCodec, load_vae
     from ..model.world_model import WorldModel, build_world_model
 
@@ -100,8 +102,7 @@ def _load(ctx, device) -> _Scoring:
     untrained = build_world_model(cfg.model, trained.num_actions, store.latent_shape[1:],
                                   int(trained.meta.get("seed", cfg.seed)), meta,
                                   latent_channels=store.latent_shape[0]).eval().to(device)
-    scheduler = make_scheduler(read_json(train_dir / "model/scheduler/scheduler_config.json",
-                                         "scheduler config"))
+    sched_cfg = read_json(train_dir / "model/scheduler/scheduler_config.json", "scheduler config")
     dec_dir = ctx.run_dir / "decoder" / "vae"
     vae_path = dec_dir if (dec_dir / "config.json").is_file() else latent_dir / store.index["vae"]
     vae = load_vae(vae_path).eval().to(device)
@@ -111,8 +112,9 @@ def _load(ctx, device) -> _Scoring:
         console.print("[yellow]rollout: no held-out episodes (train.heldout_fraction is 0); "
                       "scoring training episodes instead[/]")
         held = [pos_of[i] for i in split["train"]]
-    return _Scoring(cfg, store, FrameCodec.for_store(vae, store), Sampler(trained, scheduler, settings),
-                    Sampler(untrained, scheduler, settings), held, device)
+    return _Scoring(cfg, store, FrameCodec.for_store(vae, store),
+                    make_sampler(registry_of(ctx), cfg.rollout.sampler, trained, sched_cfg, settings),
+                    make_sampler(registry_of(ctx), cfg.rollout.sampler, untrained, sched_cfg, settings), held, device)
 
 
 # -- teacher-forced next frame ------------------------------------------------------------
@@ -123,7 +125,7 @@ def _teacher_forced(s: _Scoring) -> tuple[dict, dict]:
 
     from ..model.latents import WindowDataset
     from ..model.metrics import lpips_model
-    from ..model.sampling import Sampler, SampleSettings
+    from ..model.sampling import SampleSettings
 
     rcfg = s.cfg.rollout
     data = WindowDataset(s.store, s.sampler.model.context, s.held)
@@ -136,7 +138,7 @@ def _teacher_forced(s: _Scoring) -> tuple[dict, dict]:
     score = _scorer(scores, real, objects, lp)
     runs = [("trained", s.sampler), ("untrained", s.untrained)]
     if rcfg.play_steps and rcfg.play_steps != rcfg.ddim_steps:  # what `play` shows, measured too
-        runs.append(("play", Sampler(s.sampler.model, s.sampler.scheduler, SampleSettings.of(rcfg, play=True))))
+        runs.append(("play", attrs.evolve(s.sampler, settings=SampleSettings.of(rcfg, play=True))))
     t0 = time.time()
     _sample_windows(s, runs, windows, score, scores)
     tf_secs = time.time() - t0
