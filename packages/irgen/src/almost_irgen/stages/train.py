@@ -30,7 +30,6 @@ from almost.observe.console import console, progress
 
 from ..model import base_folder, encode, load_model, load_tokenizer, mixed_precision
 from ..packing import collate_packed, collate_padded, pack
-from ..sharegpt import read_jsonl
 
 
 def tokenize_all(tok, records: list[dict], max_length: int) -> list[tuple[list[int], list[int]]]:
@@ -255,16 +254,16 @@ class Trainer:
         return ev, stopped
 
 
-def _examples(ctx: RunContext, tok) -> tuple[list, list, int]:
+def _examples(ctx: RunContext, tok, dataset) -> tuple[list, list, int]:
     """``(training examples, eval examples, dropped)``: tokenized, those over ``train.max_length`` dropped."""
-    cfg, prep = ctx.config.train, ctx.find_stage_dir("prepare")
-    train_rec = read_jsonl(prep / "train.jsonl", "training set")
+    cfg = ctx.config.train
+    train_rec = dataset.split("train")
     train_ex = tokenize_all(tok, train_rec, cfg.max_length)
     dropped_long = len(train_rec) - len(train_ex)  # longer than train.max_length: counted in the metrics
     if dropped_long:
         console.print(f"[yellow]{dropped_long} of {len(train_rec)} training examples are longer than "
                       f"train.max_length={cfg.max_length} tokens and were dropped[/]")
-    eval_ex = tokenize_all(tok, read_jsonl(prep / "eval.jsonl", "eval set"), cfg.max_length)[: cfg.eval_examples]
+    eval_ex = tokenize_all(tok, dataset.split("eval"), cfg.max_length)[: cfg.eval_examples]
     if not train_ex:
         raise UserError(f"no training example fits train.max_length={cfg.max_length}; raise it")
     return train_ex, eval_ex, dropped_long
@@ -303,6 +302,42 @@ def _micro_batches(train_ex, cfg, pad_id: int, rank: int, world: int, skip: int)
 
 
 def run(ctx: RunContext) -> None:
+    cfg = ctx.config.train
+    dataset = ctx.component(f"dataset/{cfg.dataset}", root=ctx.find_stage_dir("prepare"))
+    ctx.log_metrics(**ctx.component(f"trainer/{cfg.trainer}", ctx=ctx, dataset=dataset).fit())
+
+
+FIT_METRICS = "fit_metrics.json"  # a finished fit()'s metrics: a second fit() returns them
+
+
+class SFTTrainer:
+    """``trainer/irgen-sft``: the ``train`` stage's LoRA fine-tuning (see the module docstring).
+
+    Built by the stage as ``trainer/{train.trainer}`` with ``ctx`` and ``dataset`` (``train.dataset``:
+    its ``split("train")`` and ``split("eval")`` ShareGPT records). ``fit()`` writes ``train/adapter``,
+    checkpoints under ``train/checkpoints``, resumes from them, and returns the stage's metrics; after
+    a finished ``fit()`` a second one returns the same metrics without training."""
+
+    def __init__(self, ctx: RunContext, dataset) -> None:
+        self.ctx, self.dataset = ctx, dataset
+        self.output_dir = ctx.stage_dir()
+
+    def fit(self) -> dict:
+        import json
+
+        from almost.io import atomic_write_json
+        from almost.runs import is_main_process
+
+        done = self.output_dir / FIT_METRICS
+        if done.is_file():
+            return json.loads(done.read_text())
+        metrics = _fit(self.ctx, self.dataset)
+        if is_main_process():
+            atomic_write_json(done, metrics)
+        return metrics
+
+
+def _fit(ctx: RunContext, dataset) -> dict:
     import torch
 
     cfg, mcfg = ctx.config.train, ctx.config.model
@@ -311,7 +346,7 @@ def run(ctx: RunContext) -> None:
     acc = ctx.accelerator(mixed_precision=mixed_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum)
     folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
-    train_ex, eval_ex, dropped_long = _examples(ctx, tok)
+    train_ex, eval_ex, dropped_long = _examples(ctx, tok, dataset)
     if acc.device.type == "cuda":
         _check_memory(folder, cfg, mcfg.dtype, acc.device)
     model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit, device=acc.device), cfg)
@@ -348,6 +383,6 @@ def run(ctx: RunContext) -> None:
         tok.save_pretrained(adapter)
     acc.wait_for_everyone()
     ctx.add_artifact(adapter, "LoRA adapter")
-    ctx.log_metrics(steps=c.step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
+    return dict(steps=c.step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
                     trainable_params=n_params, first_loss=c.first_loss or 0.0, final_train_loss=c.loss_ema or 0.0,
                     best_eval_loss=c.best_eval_loss, tokens_per_s=tokens / max(seconds, 1e-9), train_s=seconds)
