@@ -171,7 +171,7 @@ def test_grpo_advantages_are_normalised_within_each_group():
     # the same ranking at ten times the scale gets the same advantages (per-group std), a group
     # whose programs all scored the same gets exactly zero
     assert torch.allclose(adv[:4], torch.stack([one, -one, -one, one]))
-    assert torch.allclose(adv[4:8], adv[:4], atol=1e-4)
+    assert torch.allclose(adv[4:8], adv[:4], atol=1e-3)
     assert bool((adv[8:] == 0).all())
     assert not torch.allclose(rloo(r, 4)[4:8], rloo(r, 4)[:4])  # RLOO keeps the scale
     assert torch.allclose(grpo_advantages(torch.full((6,), 0.1), 3), torch.zeros(6))

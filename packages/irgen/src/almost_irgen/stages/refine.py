@@ -1,4 +1,9 @@
-"""Stage ``refine``: RL from compiler and behaviour feedback on the trained LoRA (RLOO).
+"""Stage ``refine``: RL from compiler and behaviour feedback on the trained LoRA (RLOO or GRPO).
+
+The stage builds ``trainer/{refine.trainer}`` (:func:`build_trainer`: with ``ctx``, the run's
+``dataset/{train.dataset}``, the built ``reward/{refine.reward}`` and ``refine.trainer_options``)
+and logs what its ``fit()`` returns. ``irgen-rloo`` (:class:`RLOOTrainer`, the default) is
+described below; ``irgen-grpo`` (:class:`GRPOTrainer`) shares everything but steps 3 and 4.
 
 Each step:
 

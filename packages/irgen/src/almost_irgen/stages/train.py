@@ -1,5 +1,9 @@
 """Stage ``train``: LoRA fine-tuning of the base model on the prepared ShareGPT data.
 
+The stage builds ``dataset/{train.dataset}`` over the prepare folder and ``trainer/{train.trainer}``
+(``irgen-sft``, :class:`SFTTrainer`, the loop below) with ``ctx`` and that dataset, and logs what
+its ``fit()`` returns.
+
 Reads ``prepare/train.jsonl`` and ``prepare/eval.jsonl``; the loss is on the answer only
 (labels -100 on the system and user turns); examples are packed into rows without
 cross-example attention (``train.pack``); eval loss every ``train.eval_every`` steps with
