@@ -212,9 +212,6 @@ def _apply(ctx: RunContext, pol: Policy, loss, step: int) -> float:
     return ctx.check_finite(loss, step=step + 1)  # one sync per step: this step is seconds long
 
 
-FIT_METRICS = "fit_metrics.json"  # a finished fit()'s metrics: a second fit() returns them
-
-
 class RLOOTrainer:
     """``trainer/irgen-rloo``: the ``refine`` stage's policy-gradient loop (see the module docstring).
 
@@ -252,13 +249,13 @@ class RLOOTrainer:
                 "loss": loss_v, "learning_rows": rows, "rewards": rewards.tolist()}
 
     def fit(self) -> dict:
-        import json
+        from .. import finished
 
-        done = self.output_dir / FIT_METRICS
-        if done.is_file():  # finished before: train no further
-            return json.loads(done.read_text())
+        done = finished.read(self.output_dir)
+        if done is not None:  # finished before: train no further
+            return done
         metrics = _fit(self.ctx, self)
-        atomic_write_json(done, metrics)
+        finished.write(self.output_dir, metrics)
         return metrics
 
 

@@ -311,9 +311,6 @@ def run(ctx: RunContext) -> None:
     ctx.log_metrics(**ctx.component(f"trainer/{cfg.trainer}", ctx=ctx, dataset=dataset).fit())
 
 
-FIT_METRICS = "fit_metrics.json"  # a finished fit()'s metrics: a second fit() returns them
-
-
 class SFTTrainer:
     """``trainer/irgen-sft``: the ``train`` stage's LoRA fine-tuning (see the module docstring).
 
@@ -327,17 +324,13 @@ class SFTTrainer:
         self.output_dir = ctx.stage_dir()
 
     def fit(self) -> dict:
-        import json
+        from .. import finished
 
-        from almost.io import atomic_write_json
-        from almost.runs import is_main_process
-
-        done = self.output_dir / FIT_METRICS
-        if done.is_file():
-            return json.loads(done.read_text())
+        done = finished.read(self.output_dir)
+        if done is not None:  # finished before: train no further
+            return done
         metrics = _fit(self.ctx, self.dataset)
-        if is_main_process():
-            atomic_write_json(done, metrics)
+        finished.write(self.output_dir, metrics)
         return metrics
 
 
