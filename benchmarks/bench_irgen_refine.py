@@ -10,7 +10,9 @@ the same specs per step, ``--steps`` steps, ``--eval`` held-out specs), and the 
 by side: the mean reward of the first and last steps, compile@1 and behaviour@1 of the greedy
 programs on the refine eval set before (the SFT adapter) and after, and the seconds of the policy
 steps and of the whole stage. ``--keep DIR`` keeps the runs. Each ``almost run`` is a subprocess
-(its own progress on the terminal).
+(its own progress on the terminal). ``--trainers irgen-grpo --keep DIR`` on a kept folder reuses
+its SFT adapter. Cost on the shared 2-core CPU at load ~7 with ``--count 120 --sft-steps 30
+--steps 4 --eval 8``: SFT ~15 min, each refine ~14 min (generation dominates).
 """
 
 from __future__ import annotations
