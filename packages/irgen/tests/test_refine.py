@@ -155,3 +155,102 @@ def test_zero_refine_steps_keep_the_sft_adapter_and_score_it_once(trained, tmp_p
     scored = json.loads((tmp_path / "run" / "refine" / "sft_scores.json").read_text())["codes"]
     assert json.loads((tmp_path / "run" / "refine" / "eval_programs.json").read_text())["codes"] == scored
     assert len(scored) == 2
+
+
+# -- the trainer seam: GRPO beside RLOO, each through trainer/NAME ------------------------------
+
+
+def test_grpo_advantages_are_normalised_within_each_group():
+    import torch
+
+    from almost_irgen.stages.refine import grpo_advantages, rloo
+
+    r = torch.tensor([1.0, 0.0, 0.0, 1.0, 10.0, 0.0, 0.0, 10.0, 3.0, 3.0, 3.0, 3.0])
+    adv = grpo_advantages(r, 4)
+    one = 0.5 / (torch.tensor([1.0, 0.0, 0.0, 1.0]).std() + 1e-4)
+    # the same ranking at ten times the scale gets the same advantages (per-group std), a group
+    # whose programs all scored the same gets exactly zero
+    assert torch.allclose(adv[:4], torch.stack([one, -one, -one, one]))
+    assert torch.allclose(adv[4:8], adv[:4], atol=1e-3)
+    assert bool((adv[8:] == 0).all())
+    assert not torch.allclose(rloo(r, 4)[4:8], rloo(r, 4)[:4])  # RLOO keeps the scale
+    assert torch.allclose(grpo_advantages(torch.full((6,), 0.1), 3), torch.zeros(6))
+
+
+def test_grpo_refines_and_resumes_from_its_checkpoint_like_a_straight_run(trained, tmp_path, monkeypatch):
+    import almost_irgen.stages.refine as stage
+
+    sets = ("refine.trainer=irgen-grpo", "refine.reward=semicolons", "refine.steps=3", "refine.lr=0.05")
+    code, out = refine(trained, tmp_path / "straight", *sets)
+    assert code == 0, out
+    hist = json.loads((tmp_path / "straight" / "refine" / "history.json").read_text())
+    assert len(hist) == 3 and any(h["learning_rows"] for h in hist) and "GRPO" in out
+    real, calls = stage.grpo_advantages, {"n": 0}
+
+    def crash_on_third(rewards, group):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(rewards, group)
+
+    monkeypatch.setattr(stage, "grpo_advantages", crash_on_third)
+    code, out = refine(trained, tmp_path / "resumed", *sets)
+    assert code != 0 and calls["n"] == 3
+    assert (tmp_path / "resumed" / "refine" / "checkpoints" / "step-00000002").is_dir()
+    monkeypatch.setattr(stage, "grpo_advantages", real)
+    args = refine_args(tmp_path / "resumed", sets)
+    args.remove("--force")
+    code, out2, err2 = run_cli(args)
+    assert code == 0, out2 + err2
+    b = json.loads((tmp_path / "resumed" / "refine" / "history.json").read_text())
+    assert [h["rewards"] for h in hist] == [h["rewards"] for h in b]
+    assert [h["loss"] for h in hist] == [h["loss"] for h in b]
+    x, y = lora(tmp_path / "straight"), lora(tmp_path / "resumed")
+    assert all(bool(((x[k] - y[k]).abs() < 1e-5).all()) for k in x)
+
+
+@pytest.mark.parametrize("name", ["irgen-rloo", "irgen-grpo"])
+def test_refine_trainers_pass_check_trainer(trained, tmp_path, monkeypatch, name):
+    import almost_irgen.stages.refine as stage
+    from almost.testing import check_trainer
+
+    got = {}
+
+    def run(ctx):
+        trainer = stage.build_trainer(ctx)
+        assert type(trainer).__name__ == {"irgen-rloo": "RLOOTrainer", "irgen-grpo": "GRPOTrainer"}[name]
+        got["metrics"] = check_trainer(trainer)
+        ctx.log_metrics(**got["metrics"])
+
+    monkeypatch.setattr(stage, "run", run)
+    code, out = refine(trained, tmp_path / "run", f"refine.trainer={name}", "refine.reward=semicolons",
+                       "refine.steps=2", "refine.lr=0.05")
+    assert code == 0, out
+    assert got["metrics"]["steps"] == 2 and (tmp_path / "run" / "refine" / "adapter").is_dir()
+
+
+def test_grpo_options_are_checked(trained, tmp_path):
+    code, out = refine(trained, tmp_path / "bad", "refine.trainer=irgen-grpo", "refine.trainer_options.nope=1")
+    assert code == 2 and "refine.trainer_options.nope" in out and "clip" in out and "Traceback" not in out
+    code, out = refine(trained, tmp_path / "bad2", "refine.trainer=irgen-grpo", "refine.trainer_options.clip=0")
+    assert code == 2 and "clip > 0" in out and "Traceback" not in out
+
+
+def test_sft_trainer_passes_check_trainer(trained, tmp_path, monkeypatch):
+    import almost_irgen.stages.train as stage
+    from almost.testing import check_trainer
+
+    got = {}
+
+    def run(ctx):
+        ds = ctx.component(f"dataset/{ctx.config.train.dataset}", root=ctx.find_stage_dir("prepare"))
+        got["metrics"] = check_trainer(ctx.component(f"trainer/{ctx.config.train.trainer}", ctx=ctx, dataset=ds))
+        ctx.log_metrics(**got["metrics"])
+
+    monkeypatch.setattr(stage, "run", run)
+    shutil.copytree(trained, tmp_path / "run")
+    base = (tmp_path / "run" / "config.toml").read_text().split('base = "')[1].split('"')[0]
+    code, o, e = run_cli(["run", "--plugin", "irgen", "train", "--force", "--out", str(tmp_path / "run"),
+                          *base_sets(base), "--set", "train.max_steps=2"])
+    assert code == 0, o + e
+    assert got["metrics"]["steps"] == 2

@@ -65,6 +65,11 @@ class TrainConfig:
     # read and ignored in the config.toml of runs made before it went (almost.config.RETIRED)
     __almost_retired__ = {"backend": "training always uses transformers + peft"}
 
+    dataset: str = field("irgen-triplets", component="dataset",
+                         help="dataset/NAME train (and refine) read: irgen-triplets (prepare's ShareGPT train/eval "
+                              "split) or any plugin's with split('train') and split('eval') records")
+    trainer: str = field("irgen-sft", component="trainer",
+                         help="trainer/NAME that fits the LoRA: irgen-sft (answer-only loss) or any plugin's")
     lora_r: int = field(16, ge=1, help="LoRA rank")
     lora_alpha: int = field(32, gt=0, help="LoRA alpha (scale = alpha / r)")
     lora_dropout: float = field(0.0, ge=0, lt=1, help="LoRA dropout")
@@ -96,6 +101,11 @@ class TrainConfig:
 
 @attrs.define
 class RefineConfig:
+    trainer: str = field("irgen-rloo", component="trainer",
+                         help="trainer/NAME of the policy-gradient step: irgen-rloo, irgen-grpo (group-normalised "
+                              "advantages, clipped ratio, KL to the base) or any plugin's")
+    trainer_options: dict = field(factory=dict, help="the trainer's own keyword options, e.g. clip, kl, updates "
+                                                    "for irgen-grpo")
     steps: int = field(6, ge=0, help="policy-gradient steps after train (0: skip; the SFT adapter is kept)")
     reward: str = field("csharp-behaviour", component="reward",
                         help="reward/NAME refine maximises: csharp-behaviour, csharp-compile or any plugin's")
@@ -113,6 +123,9 @@ class RefineConfig:
 
 @attrs.define
 class EvaluateConfig:
+    sampler: str = field("irgen-llm", component="sampler",
+                         help="sampler/NAME that writes the base and fine-tuned models' programs (IR spec → C#): "
+                              "irgen-llm or any plugin's taking model, tokenizer, batch_size, max_new_tokens, temperature")
     max_examples: int = field(16, ge=1, help="held-out specs to generate for")
     max_new_tokens: int = field(160, ge=1, help="generation budget per program")
     batch_size: int = field(16, ge=1, help="programs generated at once")

@@ -169,6 +169,37 @@ class LocalModel:
         return [extract_code(a) for a in answers]
 
 
+class LLMSampler:
+    """``sampler/irgen-llm``: IR specs in (dicts or IR JSON), C# programs out, from a local model.
+
+    :class:`LocalModel` behind the Sampler protocol: ``model`` (a transformers causal LM or a
+    PeftModel) and its ``tokenizer``; greedy at ``temperature`` 0, else sampled, each call seeded
+    by the generator's seed (``torch.Generator().manual_seed(s)``; none: 0). ``evaluate`` builds it
+    as ``sampler/{evaluate.sampler}`` with ``model``, ``tokenizer``, ``batch_size``,
+    ``max_new_tokens``, ``temperature`` and ``desc`` (a progress label)."""
+
+    name = "irgen-llm"
+
+    def __init__(self, model, tokenizer, batch_size: int = 8, max_new_tokens: int = 160,
+                 temperature: float = 0.0, desc: str = "") -> None:
+        self.lm = LocalModel(model, tokenizer, batch_size)
+        self.max_new_tokens, self.temperature, self.desc = max_new_tokens, temperature, desc
+
+    def example_conditions(self) -> list[dict]:
+        import random
+
+        from .synthgen import random_ir
+
+        return [random_ir(random.Random(i)) for i in range(2)]
+
+    def sample(self, conditions: Sequence[Any], *, generator: Any = None) -> list[str]:
+        from .ir import loads, validate
+
+        irs = [loads(c) if isinstance(c, str) else validate(c) for c in conditions]
+        seed = int(generator.initial_seed()) if generator is not None else 0
+        return self.lm.codes(irs, self.max_new_tokens, self.temperature, seed=seed, desc=self.desc)
+
+
 class Endpoint:
     """An OpenAI-compatible ``/v1/chat/completions`` server (structured output via ``response_format``)."""
 

@@ -1,6 +1,7 @@
 """The ``irgen`` plugin: Unity IR → C# with a fine-tuned local LLM.
 
-Registers ``sampler/rules`` (the offline rule generator) and the ``irgen`` pipeline
+Registers ``sampler/rules`` (the offline rule generator), ``sampler/irgen-llm``,
+``dataset/irgen-triplets``, ``trainer/irgen-sft``, ``trainer/irgen-rloo``, ``trainer/irgen-grpo``, the rewards and the ``irgen`` pipeline
 (synth → prepare → train → evaluate → export) with its ``tiny`` and ``full`` profiles.
 Heavy libraries (torch, transformers, peft) are imported inside the stages only.
 """
@@ -20,6 +21,17 @@ def _rules_sampler(**kw):
 @almost.hookimpl
 def almost_register(registry):
     registry.add("sampler", "rules", _rules_sampler, help="IR spec → C# MonoBehaviour by rules (irgen baseline)")
+    registry.add("sampler", "irgen-llm", "almost_irgen.generator:LLMSampler",
+                 help="IR spec → C# with a local transformers model (and LoRA): the one generation loop")
+    registry.add("dataset", "irgen-triplets", "almost_irgen.sharegpt:Triplets",
+                 help="prepare's ShareGPT train/eval split (IR → C# and sentence → IR records)")
+    registry.add("trainer", "irgen-sft", "almost_irgen.stages.train:SFTTrainer",
+                 help="LoRA fine-tuning, answer-only loss, packing, early stopping (stage train)")
+    registry.add("trainer", "irgen-rloo", "almost_irgen.stages.refine:RLOOTrainer",
+                 help="REINFORCE leave-one-out on the LoRA from a reward (stage refine)")
+    registry.add("trainer", "irgen-grpo", "almost_irgen.stages.refine:GRPOTrainer",
+                 help="GRPO: group-normalised advantages, clipped ratio, KL to the base (stage refine); "
+                      "options clip, kl, updates")
     registry.add("reward", "csharp-compile", "almost_irgen.rewards:CompileReward",
                  help="1 if the C# compiles against Unity's API (mcs), else 0; options compiler, workers")
     registry.add("reward", "csharp-behaviour", "almost_irgen.rewards:BehaviourReward",

@@ -93,3 +93,33 @@ def read_jsonl(path: Path, what: str) -> list[dict]:
 
 def jsonl(records: Iterable[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+SPLITS = {"train": "training set", "eval": "eval set"}
+
+
+class Triplets:
+    """``dataset/irgen-triplets``: prepare's ShareGPT records (``root`` is the prepare folder).
+
+    ``split("train")`` and ``split("eval")`` are the records the ``train`` and ``refine`` stages
+    read (IR → C# and sentence → IR, each a ``conversations`` list); indexing reads the
+    training split. A plugin's dataset for ``train.dataset`` offers the same ``split``."""
+
+    def __init__(self, root) -> None:
+        self.root = Path(root)
+        self._cache: dict[str, list[dict]] = {}
+
+    def split(self, name: str) -> list[dict]:
+        if name not in self._cache:
+            self._cache[name] = read_jsonl(self.root / f"{name}.jsonl", SPLITS[name])
+        return self._cache[name]
+
+    def schema(self) -> dict:
+        return {"id": "str", "task": "'ir2code' or 'text2ir'", "prompt": "str",
+                "conversations": "list of {from: system|human|gpt, value: str}", "splits": sorted(SPLITS)}
+
+    def __len__(self) -> int:
+        return len(self.split("train"))
+
+    def __getitem__(self, index: int) -> dict:
+        return self.split("train")[index]

@@ -63,21 +63,29 @@ def score(checker, irs, codes, behaviour=None) -> dict:
             "errors": error_codes(results), "results": results, "conf": conf}
 
 
-def shared_codes(lm, irs, cfg, temperature: float = 0.0, seed: int = 0, desc: str = "generate") -> list[str]:
-    """``lm``'s programs for ``irs`` (:meth:`LocalModel.codes`); under ``accelerate launch`` each
-    process writes whole batches of its share (the same batches as one process: the same greedy
-    programs). A sampled batch draws from its own seed (``seed`` and its first spec), whichever
-    process writes it."""
+def make_sampler(ctx: RunContext, model, tok, temperature: float = 0.0, desc: str = "generate"):
+    """``sampler/{evaluate.sampler}`` over ``model`` (IR specs → C#), greedy at ``temperature`` 0."""
+    cfg = ctx.config.evaluate
+    return ctx.component(f"sampler/{cfg.sampler}", model=model, tokenizer=tok, batch_size=cfg.batch_size,
+                         max_new_tokens=cfg.max_new_tokens, temperature=temperature, desc=desc)
+
+
+def shared_codes(sampler, irs, cfg, sampled: bool = False, seed: int = 0) -> list[str]:
+    """``sampler``'s programs for ``irs``; under ``accelerate launch`` each process writes whole
+    batches of its share (the same batches as one process: the same greedy programs). A sampled
+    batch draws from its own seed (``seed`` and its first spec), whichever process writes it."""
+    import torch
+
     bs = cfg.batch_size
     mine = ranks.share(range(len(irs)), bs)
-    if temperature == 0:
-        out = lm.codes([irs[i] for i in mine], cfg.max_new_tokens, desc=desc) if mine else []
+    if not sampled:
+        out = sampler.sample([irs[i] for i in mine]) if mine else []
     else:
         out = []
         for a in range(0, len(mine), bs):
             idx = mine[a:a + bs]
-            out += lm.codes([irs[i] for i in idx], cfg.max_new_tokens, temperature,
-                            seed=seed * 1_000_003 + idx[0], desc=desc)
+            g = torch.Generator().manual_seed(seed * 1_000_003 + idx[0])
+            out += sampler.sample([irs[i] for i in idx], generator=g)
     return ranks.gather_shares(out, len(irs), bs)
 
 
@@ -114,8 +122,7 @@ def run(ctx: RunContext) -> None:
         behaviour = BehaviourChecker(checker)
     ev.rows = {name: score(checker, ev.irs, c, behaviour) for name, c in ev.codes.items()}
     ev.seconds["check_s"] = time.time() - t0
-    lm = LocalModel(model, tok, cfg.batch_size)  # the fine-tuned model
-    ev.at_k = _compile_at_k(lm, ev, cfg, checker)
+    ev.at_k = _compile_at_k(ctx, (model, tok), ev, checker)  # the fine-tuned model
     if not ranks.is_main():  # the main process repairs, reports and writes
         return
     if cfg.text_to_ir or cfg.repair_rounds:  # the generate path: sentence → IR, and repair rounds
@@ -153,7 +160,7 @@ def _write_programs(ctx: RunContext, ev: Evaluation, adapter):
     # on the accelerator, loaded as trained: a QLoRA run is evaluated on its 4-bit base
     model = load_model(folder, ctx.config.model.dtype, quantize_4bit=ctx.config.train.load_in_4bit)
     ranks.say_share("evaluate", len(ranks.share(irs, cfg.batch_size)), len(irs), "specs")
-    ev.codes["base"] = shared_codes(LocalModel(model, tok, cfg.batch_size), irs, cfg, desc="base model")
+    ev.codes["base"] = shared_codes(make_sampler(ctx, model, tok, desc="base model"), irs, cfg)
     ev.seconds["base_s"] = time.time() - t0
     t0 = time.time()
     model = PeftModel.from_pretrained(model, adapter)
@@ -161,8 +168,7 @@ def _write_programs(ctx: RunContext, ev: Evaluation, adapter):
     reused = ranks.broadcast(reusable_programs(adapter.parent, irs, cfg.max_new_tokens)
                              if adapter.parent.name == "refine" and ranks.is_main() else None)
     ev.reused = reused is not None
-    ev.codes["finetuned"] = reused or shared_codes(LocalModel(model, tok, cfg.batch_size), irs, cfg,
-                                                   desc="fine-tuned")
+    ev.codes["finetuned"] = reused or shared_codes(make_sampler(ctx, model, tok, desc="fine-tuned"), irs, cfg)
     if cfg.endpoint:  # any served model (LM Studio, Ollama, a teacher, `almost irgen serve`), scored the same way
         from ..generator import endpoint_codes
 
@@ -171,14 +177,16 @@ def _write_programs(ctx: RunContext, ev: Evaluation, adapter):
     return model, tok
 
 
-def _compile_at_k(lm, ev: Evaluation, cfg, checker) -> float:
+def _compile_at_k(ctx: RunContext, model_tok: tuple, ev: Evaluation, checker) -> float:
     """compile@k of the fine-tuned model: its greedy program or any of k-1 sampled ones compiles."""
+    cfg = ctx.config.evaluate
     if cfg.k <= 1:
         return ev.rows["finetuned"]["compile"]
     irs = ev.irs
     ok = [r.ok for r in ev.rows["finetuned"]["results"]]
     for j in range(cfg.k - 1):
-        sampled = shared_codes(lm, irs, cfg, cfg.temperature, seed=j + 1, desc=f"sample {j + 2}/{cfg.k}")
+        sampler = make_sampler(ctx, *model_tok, cfg.temperature, desc=f"sample {j + 2}/{cfg.k}")
+        sampled = shared_codes(sampler, irs, cfg, sampled=True, seed=j + 1)
         mine = ranks.share(range(len(irs)))
         checked = checker.check([sampled[i] for i in mine]) if mine else []
         ok = [a or b for a, b in zip(ok, ranks.gather_shares([r.ok for r in checked], len(irs)))]

@@ -1,4 +1,9 @@
-"""Stage ``refine``: RL from compiler and behaviour feedback on the trained LoRA (RLOO).
+"""Stage ``refine``: RL from compiler and behaviour feedback on the trained LoRA (RLOO or GRPO).
+
+The stage builds ``trainer/{refine.trainer}`` (:func:`build_trainer`: with ``ctx``, the run's
+``dataset/{train.dataset}``, the built ``reward/{refine.reward}`` and ``refine.trainer_options``)
+and logs what its ``fit()`` returns. ``irgen-rloo`` (:class:`RLOOTrainer`, the default) is
+described below; ``irgen-grpo`` (:class:`GRPOTrainer`) shares everything but steps 3 and 4.
 
 Each step:
 
@@ -46,7 +51,7 @@ from almost.observe.console import console, progress
 from ..generator import conversation, extract_code
 from ..ir import dumps, loads
 from ..model import base_folder, load_model, load_tokenizer, mixed_precision
-from ..sharegpt import read_jsonl, turn
+from ..sharegpt import turn
 
 
 def code_specs(records: list[dict]) -> list[dict]:
@@ -68,6 +73,12 @@ def rloo(rewards, group: int):
 
 def sequence_logprobs(model, ids, attn, width: int):
     """Mean log-probability of each row's completion (tokens after ``width`` where ``attn`` is 1)."""
+    lp, m = token_logprobs(model, ids, attn, width)
+    return (lp * m).sum(-1) / m.sum(-1).clamp(min=1)
+
+
+def token_logprobs(model, ids, attn, width: int):
+    """Each completion token's log-probability ``(B, new)`` and the mask of the real ones."""
     import torch
 
     pos = (attn.cumsum(-1) - 1).clamp(min=0)  # left padding: positions start at each row's first token
@@ -76,8 +87,7 @@ def sequence_logprobs(model, ids, attn, width: int):
                    logits_to_keep=new + 1).logits[:, :-1].float()
     target = ids[:, width:]
     lp = torch.log_softmax(logits, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
-    m = attn[:, width:].to(lp.dtype)
-    return (lp * m).sum(-1) / m.sum(-1).clamp(min=1)
+    return lp, attn[:, width:].to(lp.dtype)
 
 
 def completion_mask(gen, width: int, stop: list[int], prompt_mask):
@@ -159,8 +169,20 @@ def _policy(ctx: RunContext, tok, adapter_in) -> Policy:
     return Policy(acc, model, bare, opt, params, lm, eos_ids(bare.get_base_model(), tok))
 
 
-def _policy_step(ctx: RunContext, pol: Policy, reward_fn, key: str, irs: list[dict], step: int) -> dict:
-    """Sample the programs for ``irs``, score them, one RLOO step: the step's history row."""
+@attrs.define
+class Sampled:
+    """One step's programs: the token ids (prompt + completion), their mask, the prompt width,
+    the rewards and the advantages."""
+
+    gen: Any
+    attn: Any
+    width: int
+    rewards: Any
+    adv: Any
+
+
+def _sample_and_score(ctx: RunContext, pol: Policy, reward_fn, key: str, irs: list[dict], step: int):
+    """Sample the programs for ``irs`` and score them: ``(gen, attn, width, rewards)``."""
     import torch
 
     cfg, tok = ctx.config.refine, pol.lm.tok
@@ -178,55 +200,164 @@ def _policy_step(ctx: RunContext, pol: Policy, reward_fn, key: str, irs: list[di
         raise UserError(f"{key} returned {rewards.numel()} rewards for {len(codes)} programs; "
                         "a reward must return one number per program")
     ctx.check_finite(rewards, step=step + 1, what=f"the reward ({key})")
-    adv = rloo(rewards, cfg.group_size)
-    keep = adv.abs() > 1e-8
-    loss_v = 0.0
-    if bool(keep.any()):
+    return gen, attn, width, rewards
+
+
+def _apply(ctx: RunContext, pol: Policy, loss, step: int) -> float:
+    """Backward, clip, one optimizer step: the loss as a float (checked finite)."""
+    pol.acc.backward(loss)
+    pol.acc.clip_grad_norm_(pol.params, ctx.config.refine.max_grad_norm)
+    pol.opt.step()
+    pol.opt.zero_grad()
+    return ctx.check_finite(loss, step=step + 1)  # one sync per step: this step is seconds long
+
+
+class RLOOTrainer:
+    """``trainer/irgen-rloo``: the ``refine`` stage's policy-gradient loop (see the module docstring).
+
+    Built by the stage as ``trainer/{refine.trainer}`` with ``ctx``, ``dataset`` (``train.dataset``:
+    its ``split("train")`` and ``split("eval")``), ``reward`` (the built ``refine.reward``) and
+    ``reward_key``, plus ``refine.trainer_options``. ``fit()`` writes ``refine/adapter``,
+    checkpoints under ``refine/checkpoints``, logs one history step per policy step, resumes, and
+    returns the stage's metrics. A subclass changes ``advantages`` and ``update`` only."""
+
+    label = "RLOO"
+
+    def __init__(self, ctx: RunContext, dataset, reward, reward_key: str = "reward") -> None:
+        self.ctx, self.dataset, self.reward, self.key = ctx, dataset, reward, reward_key
+        self.output_dir = ctx.stage_dir()
+
+    def advantages(self, rewards):
+        return rloo(rewards, self.ctx.config.refine.group_size)
+
+    def update(self, pol: Policy, s: Sampled, step: int) -> tuple[float, int]:
+        """One RLOO step: loss = −advantage × mean token log-probability; ``(loss, learning rows)``."""
+        keep = s.adv.abs() > 1e-8
+        if not bool(keep.any()):  # every group scored the same: nothing to learn
+            return 0.0, 0
         pol.bare.train()
-        lp = sequence_logprobs(pol.model, gen[keep].to(pol.acc.device), attn[keep].to(pol.acc.device), width)
-        loss = -(adv[keep].to(lp.device) * lp).sum() / len(codes)
-        pol.acc.backward(loss)
-        pol.acc.clip_grad_norm_(pol.params, cfg.max_grad_norm)
-        pol.opt.step()
-        pol.opt.zero_grad()
-        loss_v = ctx.check_finite(loss, step=step + 1)  # one sync per step: this step is seconds long
-    return {"step": step + 1, "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
-            "loss": loss_v, "learning_rows": int(keep.sum()), "rewards": rewards.tolist()}
+        lp = sequence_logprobs(pol.model, s.gen[keep].to(pol.acc.device), s.attn[keep].to(pol.acc.device), s.width)
+        loss = -(s.adv[keep].to(lp.device) * lp).sum() / len(s.adv)
+        return _apply(self.ctx, pol, loss, step), int(keep.sum())
+
+    def step(self, pol: Policy, irs: list[dict], step: int) -> dict:
+        """Sample, score, advantages, update: the step's history row."""
+        gen, attn, width, rewards = _sample_and_score(self.ctx, pol, self.reward, self.key, irs, step)
+        s = Sampled(gen, attn, width, rewards, self.advantages(rewards))
+        loss_v, rows = self.update(pol, s, step)
+        return {"step": step + 1, "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()),
+                "loss": loss_v, "learning_rows": rows, "rewards": rewards.tolist()}
+
+    def fit(self) -> dict:
+        from .. import finished
+
+        done = finished.read(self.output_dir)
+        if done is not None:  # finished before: train no further
+            return done
+        metrics = _fit(self.ctx, self)
+        finished.write(self.output_dir, metrics)
+        return metrics
+
+
+def grpo_advantages(rewards, group: int, eps: float = 1e-4):
+    """GRPO's advantages: ``(r − group mean) / (group std + eps)`` within each group of ``group``
+    (a group whose rewards are all equal gets exactly 0)."""
+    r = rewards.reshape(-1, group)
+    adv = (r - r.mean(dim=1, keepdim=True)) / (r.std(dim=1, keepdim=True) + eps)
+    same = (r == r[:, :1]).all(dim=1, keepdim=True)
+    return adv.masked_fill(same, 0.0).reshape(-1)
+
+
+class GRPOTrainer(RLOOTrainer):
+    """``trainer/irgen-grpo``: Group Relative Policy Optimization (Shao et al., 2024, DeepSeekMath).
+
+    The same sampling, rewards, checkpoints and metrics as RLOO; per step: group-normalised
+    advantages (:func:`grpo_advantages`), then ``updates`` optimizer steps on the PPO-style clipped
+    objective ``min(ρ·A, clip(ρ, 1 − clip, 1 + clip)·A)`` per token (ρ the ratio to the sampling
+    policy), minus ``kl`` × the k3 estimate of the KL to the reference (the base model without the
+    LoRA), averaged over each program's tokens and over the programs. Options (``refine.trainer_options``):
+    ``clip`` (0.2), ``kl`` (0.04; 0 skips the reference pass), ``updates`` (2)."""
+
+    label = "GRPO"
+
+    def __init__(self, ctx: RunContext, dataset, reward, reward_key: str = "reward", clip: float = 0.2,
+                 kl: float = 0.04, updates: int = 2) -> None:
+        super().__init__(ctx, dataset, reward, reward_key)
+        if not (clip > 0 and kl >= 0 and int(updates) >= 1):
+            raise UserError(f"refine.trainer_options for irgen-grpo need clip > 0, kl >= 0 and updates >= 1, "
+                            f"not clip={clip}, kl={kl}, updates={updates}")
+        self.clip, self.kl, self.updates = float(clip), float(kl), int(updates)
+
+    def advantages(self, rewards):
+        return grpo_advantages(rewards, self.ctx.config.refine.group_size)
+
+    def update(self, pol: Policy, s: Sampled, step: int) -> tuple[float, int]:
+        """``updates`` steps on the clipped objective (+ KL) of this step's programs."""
+        import torch
+
+        keep = s.adv.abs() > 1e-8 if not self.kl else torch.ones_like(s.adv, dtype=torch.bool)
+        if not bool(keep.any()):
+            return 0.0, 0
+        dev = pol.acc.device
+        ids, attn, adv = s.gen[keep].to(dev), s.attn[keep].to(dev), s.adv[keep].to(dev)[:, None]
+        pol.bare.eval()
+        with torch.no_grad():
+            old, mask = token_logprobs(pol.model, ids, attn, s.width)
+            ref = None
+            if self.kl:
+                with pol.bare.disable_adapter():
+                    ref, _ = token_logprobs(pol.model, ids, attn, s.width)
+        loss_v = 0.0
+        for _ in range(self.updates):
+            pol.bare.train()
+            lp, _ = token_logprobs(pol.model, ids, attn, s.width)
+            ratio = torch.exp(lp - old)
+            per_token = -torch.min(ratio * adv, ratio.clamp(1 - self.clip, 1 + self.clip) * adv)
+            if ref is not None:
+                d = ref - lp
+                per_token = per_token + self.kl * (torch.exp(d) - d - 1)
+            loss = ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1)).sum() / len(s.adv)
+            loss_v = _apply(self.ctx, pol, loss, step)
+        return loss_v, int(keep.sum())
+
+
+def build_trainer(ctx: RunContext):
+    """``trainer/{refine.trainer}`` with the run's dataset and reward (``refine.trainer_options`` checked)."""
+    cfg = ctx.config.refine
+    dataset = ctx.component(f"dataset/{ctx.config.train.dataset}", root=ctx.find_stage_dir("prepare"))
+    key = cfg.reward if "/" in cfg.reward else f"reward/{cfg.reward}"
+    reward_fn = ctx.registry.build(key, cfg.reward_options, "reward", where="refine.reward_options")
+    name = cfg.trainer if "/" in cfg.trainer else f"trainer/{cfg.trainer}"
+    return ctx.registry.build(name, cfg.trainer_options, "trainer", where="refine.trainer_options", ctx=ctx,
+                              dataset=dataset, reward=reward_fn, reward_key=key)
 
 
 def run(ctx: RunContext) -> None:
+    ctx.log_metrics(**build_trainer(ctx).fit())
+
+
+def _fit(ctx: RunContext, trainer: RLOOTrainer) -> dict:
     from almost.train.checkpoint import Checkpoints, adapter_only_checkpoints
 
     from ..csharp import find_compiler
 
     cfg = ctx.config.refine
-    out = ctx.stage_dir()
     adapter_in = ctx.find_stage_dir("train") / "adapter"
     if not adapter_in.is_dir():
         raise UserError(f"stage 'train' left no adapter in {adapter_in}; run `{ctx.command('train', force=True)}`")
-    prep = ctx.find_stage_dir("prepare")
-    specs = code_specs(read_jsonl(prep / "train.jsonl", "training set"))
-    evals = code_specs(read_jsonl(prep / "eval.jsonl", "eval set"))[: cfg.eval_examples]
+    specs = code_specs(trainer.dataset.split("train"))
+    evals = code_specs(trainer.dataset.split("eval"))[: cfg.eval_examples]
     if not specs:
         raise UserError("the training set has no IR → C# examples for refine; re-run prepare")
-    key = cfg.reward if "/" in cfg.reward else f"reward/{cfg.reward}"
-    reward_fn = ctx.registry.build(key, cfg.reward_options, "reward", where="refine.reward_options")
     tok = load_tokenizer(base_folder(ctx.config.model.base, ctx.run_dir / "base-model"))
     tok.padding_side = "left"
     pol = _policy(ctx, tok, adapter_in)
     checker = find_compiler(ctx.config.evaluate.compiler)
     behaviour = _behaviour(checker)
-
-    # -- evaluation of the SFT adapter (before any step; kept across a resume) -------------------
-    sft_file = out / "sft_scores.json"
-    if cfg.eval_examples and not sft_file.is_file():
-        sft_codes: list[str] = []
-        comp, beh = greedy_scores(pol.lm, evals, cfg.max_new_tokens, checker, behaviour, sft_codes)
-        atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh, "codes": sft_codes})
-    sft = __import__("json").loads(sft_file.read_text()) if sft_file.is_file() else {}
+    sft = _sft_scores(ctx, pol, evals, (checker, behaviour))
 
     adapter_only_checkpoints(pol.acc, pol.model)  # checkpoints hold the LoRA only
-    ckpts = Checkpoints(out / "checkpoints", pol.acc)
+    ckpts = Checkpoints(ctx.stage_dir() / "checkpoints", pol.acc)
     state = ckpts.load()
     start, history = 0, []
     if state is not None:
@@ -235,17 +366,30 @@ def run(ctx: RunContext) -> None:
 
     t0 = time.time()
     with progress() as bar:
-        task = bar.add_task(f"refine (RLOO, {key})", total=cfg.steps, completed=start, info="")
+        task = bar.add_task(f"refine ({trainer.label}, {trainer.key})", total=cfg.steps, completed=start, info="")
         for step in range(start, cfg.steps):
             rng = random.Random(cfg.seed * 1_000_003 + step)
             batch = [specs[rng.randrange(len(specs))] for _ in range(cfg.prompts_per_step)]
-            rec = _policy_step(ctx, pol, reward_fn, key, [ir for ir in batch for _ in range(cfg.group_size)], step)
+            rec = trainer.step(pol, [ir for ir in batch for _ in range(cfg.group_size)], step)
             history.append(rec)
             ctx.log_step(step + 1, reward_mean=rec["reward_mean"], loss=rec["loss"])
             bar.update(task, completed=step + 1, info=f"reward {rec['reward_mean']:.3f}")
             if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
                 ckpts.save(step + 1, {"history": history})
-    _finish(ctx, pol, (history, time.time() - t0), sft, evals, (checker, behaviour))
+    return _finish(ctx, pol, (history, time.time() - t0), sft, evals, (checker, behaviour))
+
+
+def _sft_scores(ctx: RunContext, pol: Policy, evals: list[dict], checks: tuple) -> dict:
+    """The SFT adapter's greedy scores, before any step (``sft_scores.json``, kept across a resume)."""
+    import json
+
+    cfg, out = ctx.config.refine, ctx.stage_dir()
+    sft_file = out / "sft_scores.json"
+    if cfg.eval_examples and not sft_file.is_file():
+        sft_codes: list[str] = []
+        comp, beh = greedy_scores(pol.lm, evals, cfg.max_new_tokens, *checks, sft_codes)
+        atomic_write_json(sft_file, {"compile_at_1": comp, "behaviour_at_1": beh, "codes": sft_codes})
+    return json.loads(sft_file.read_text()) if sft_file.is_file() else {}
 
 
 def _behaviour(checker):
@@ -259,8 +403,8 @@ def _behaviour(checker):
     return None
 
 
-def _finish(ctx: RunContext, pol: Policy, done: tuple, sft: dict, evals: list[dict], checks: tuple) -> None:
-    """Write ``refine/adapter``, ``history.json`` and the refined adapter's greedy programs; log the metrics."""
+def _finish(ctx: RunContext, pol: Policy, done: tuple, sft: dict, evals: list[dict], checks: tuple) -> dict:
+    """Write ``refine/adapter``, ``history.json`` and the refined adapter's greedy programs: the metrics."""
     cfg, out, tok = ctx.config.refine, ctx.stage_dir(), pol.lm.tok
     (history, seconds), (checker, behaviour) = done, checks
     adapter = out / "adapter"
@@ -288,4 +432,4 @@ def _finish(ctx: RunContext, pol: Policy, done: tuple, sft: dict, evals: list[di
         metrics.update(compile_at_1=comp, compile_at_1_sft=sft.get("compile_at_1", 0.0), eval_specs=len(evals))
         if beh is not None:
             metrics.update(behaviour_at_1=beh, behaviour_at_1_sft=sft.get("behaviour_at_1") or 0.0)
-    ctx.log_metrics(**metrics)
+    return metrics

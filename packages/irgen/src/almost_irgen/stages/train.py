@@ -1,5 +1,9 @@
 """Stage ``train``: LoRA fine-tuning of the base model on the prepared ShareGPT data.
 
+The stage builds ``dataset/{train.dataset}`` over the prepare folder and ``trainer/{train.trainer}``
+(``irgen-sft``, :class:`SFTTrainer`, the loop below) with ``ctx`` and that dataset, and logs what
+its ``fit()`` returns.
+
 Reads ``prepare/train.jsonl`` and ``prepare/eval.jsonl``; the loss is on the answer only
 (labels -100 on the system and user turns); examples are packed into rows without
 cross-example attention (``train.pack``); eval loss every ``train.eval_every`` steps with
@@ -30,7 +34,6 @@ from almost.observe.console import console, progress
 
 from ..model import base_folder, encode, load_model, load_tokenizer, mixed_precision
 from ..packing import collate_packed, collate_padded, pack
-from ..sharegpt import read_jsonl
 
 
 def tokenize_all(tok, records: list[dict], max_length: int) -> list[tuple[list[int], list[int]]]:
@@ -255,16 +258,16 @@ class Trainer:
         return ev, stopped
 
 
-def _examples(ctx: RunContext, tok) -> tuple[list, list, int]:
+def _examples(ctx: RunContext, tok, dataset) -> tuple[list, list, int]:
     """``(training examples, eval examples, dropped)``: tokenized, those over ``train.max_length`` dropped."""
-    cfg, prep = ctx.config.train, ctx.find_stage_dir("prepare")
-    train_rec = read_jsonl(prep / "train.jsonl", "training set")
+    cfg = ctx.config.train
+    train_rec = dataset.split("train")
     train_ex = tokenize_all(tok, train_rec, cfg.max_length)
     dropped_long = len(train_rec) - len(train_ex)  # longer than train.max_length: counted in the metrics
     if dropped_long:
         console.print(f"[yellow]{dropped_long} of {len(train_rec)} training examples are longer than "
                       f"train.max_length={cfg.max_length} tokens and were dropped[/]")
-    eval_ex = tokenize_all(tok, read_jsonl(prep / "eval.jsonl", "eval set"), cfg.max_length)[: cfg.eval_examples]
+    eval_ex = tokenize_all(tok, dataset.split("eval"), cfg.max_length)[: cfg.eval_examples]
     if not train_ex:
         raise UserError(f"no training example fits train.max_length={cfg.max_length}; raise it")
     return train_ex, eval_ex, dropped_long
@@ -303,6 +306,35 @@ def _micro_batches(train_ex, cfg, pad_id: int, rank: int, world: int, skip: int)
 
 
 def run(ctx: RunContext) -> None:
+    cfg = ctx.config.train
+    dataset = ctx.component(f"dataset/{cfg.dataset}", root=ctx.find_stage_dir("prepare"))
+    ctx.log_metrics(**ctx.component(f"trainer/{cfg.trainer}", ctx=ctx, dataset=dataset).fit())
+
+
+class SFTTrainer:
+    """``trainer/irgen-sft``: the ``train`` stage's LoRA fine-tuning (see the module docstring).
+
+    Built by the stage as ``trainer/{train.trainer}`` with ``ctx`` and ``dataset`` (``train.dataset``:
+    its ``split("train")`` and ``split("eval")`` ShareGPT records). ``fit()`` writes ``train/adapter``,
+    checkpoints under ``train/checkpoints``, resumes from them, and returns the stage's metrics; after
+    a finished ``fit()`` a second one returns the same metrics without training."""
+
+    def __init__(self, ctx: RunContext, dataset) -> None:
+        self.ctx, self.dataset = ctx, dataset
+        self.output_dir = ctx.stage_dir()
+
+    def fit(self) -> dict:
+        from .. import finished
+
+        done = finished.read(self.output_dir)
+        if done is not None:  # finished before: train no further
+            return done
+        metrics = _fit(self.ctx, self.dataset)
+        finished.write(self.output_dir, metrics)
+        return metrics
+
+
+def _fit(ctx: RunContext, dataset) -> dict:
     import torch
 
     cfg, mcfg = ctx.config.train, ctx.config.model
@@ -311,7 +343,7 @@ def run(ctx: RunContext) -> None:
     acc = ctx.accelerator(mixed_precision=mixed_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum)
     folder = base_folder(mcfg.base, ctx.run_dir / "base-model")
     tok = load_tokenizer(folder)
-    train_ex, eval_ex, dropped_long = _examples(ctx, tok)
+    train_ex, eval_ex, dropped_long = _examples(ctx, tok, dataset)
     if acc.device.type == "cuda":
         _check_memory(folder, cfg, mcfg.dtype, acc.device)
     model = lora_model(load_model(folder, mcfg.dtype, quantize_4bit=cfg.load_in_4bit, device=acc.device), cfg)
@@ -348,6 +380,6 @@ def run(ctx: RunContext) -> None:
         tok.save_pretrained(adapter)
     acc.wait_for_everyone()
     ctx.add_artifact(adapter, "LoRA adapter")
-    ctx.log_metrics(steps=c.step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
+    return dict(steps=c.step, train_examples=len(train_ex), dropped_long_examples=dropped_long,
                     trainable_params=n_params, first_loss=c.first_loss or 0.0, final_train_loss=c.loss_ema or 0.0,
                     best_eval_loss=c.best_eval_loss, tokens_per_s=tokens / max(seconds, 1e-9), train_s=seconds)
