@@ -158,7 +158,8 @@ def test_plugins_json_and_verbose(monkeypatch):
     rows = {p["id"]: p for p in data["plugins"]}
     ex = rows["example"]
     assert ex["distribution"] == "almost-example" and ex["version"] == "0.1.0" and ex["status"] == "ok"
-    assert ex["hooks"] == ["almost_register"] and ex["components"] == ["env/gridchase", "reward/brightness", "reward/semicolons"]
+    assert ex["hooks"] == ["almost_register"] and ex["components"] == [
+        "env/gridchase", "reward/brightness", "reward/semicolons", "sampler/example-euler", "trainer/example-rwr"]
     assert ex["requires_core"].startswith("almost-core")
     assert rows["gamengen"]["pipelines"] == ["gamengen"]
     assert rows["broken"]["status"] == "broken" and "x" * 300 in rows["broken"]["error"]  # whole, not cut

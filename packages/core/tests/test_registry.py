@@ -20,7 +20,8 @@ def test_example_plugin_found_through_entry_points_alone():
     info = app.plugins["example"]
     assert info.distribution == "almost-example" and info.version == "0.1.0"
     assert not info.broken
-    assert set(info.components) == {"env/gridchase", "reward/brightness", "reward/semicolons"}
+    assert set(info.components) == {"env/gridchase", "reward/brightness", "reward/semicolons",
+                                    "sampler/example-euler", "trainer/example-rwr"}
     comp = app.registry.get("reward/brightness")
     assert comp.plugin == "example"
 
@@ -134,3 +135,20 @@ def test_builtin_pipelines_list_every_profile_of_their_config():
         real = importlib.import_module(f"almost_{name}.config").PROFILES
         assert set(p.profiles) == set(real), name
         assert type(p.profiles["tiny"]()) is type(real["tiny"]())
+
+
+def test_a_component_built_with_keywords_it_does_not_take_is_one_sentence():
+    from almost.errors import ConfigError
+    from almost.registry import Registry
+
+    def rules_sampler(seed: int = 0):
+        return ("rules", seed)
+
+    reg = Registry()
+    reg.add("sampler", "rules", rules_sampler)
+    assert reg.create("sampler/rules", seed=3) == ("rules", 3)
+    with pytest.raises(ConfigError, match=r"sampler/rules cannot be used here: this stage builds it with "
+                                          r"model, tokenizer, and it takes seed .*almost components sampler"):
+        reg.create("sampler/rules", model=object(), tokenizer=object())
+    with pytest.raises(ConfigError, match="sampler/rules cannot be used here"):
+        reg.build("sampler/rules", {}, model=object())

@@ -214,8 +214,11 @@ class Registry:
             ) from None
 
     def create(self, key: str, kind: str | None = None, **kwargs: Any) -> Any:
-        """Build the component ``key`` with ``kwargs``."""
-        return self.get(key, kind).create(**kwargs)
+        """Build the component ``key`` with ``kwargs``; a component whose factory does not take
+        what the caller gives (e.g. a sampler made for another pipeline's stage) is one sentence."""
+        comp = self.get(key, kind)
+        _check_accepts(comp, kwargs)
+        return comp.create(**kwargs)
 
     def check_options(self, key: str, options: Mapping[str, Any], kind: str | None = None,
                       where: str | None = None, provided: tuple[str, ...] = ()) -> Component:
@@ -245,6 +248,7 @@ class Registry:
         that the pipeline supplies itself; ``options`` win over nothing, ``fixed`` over options."""
         options = dict(options or {})
         comp = self.check_options(key, options, kind, where, provided=tuple(fixed))
+        _check_accepts(comp, fixed)
         return comp.create(**{**options, **fixed})
 
     def distributions_used(self, plugins: Iterable[str | None] = ()) -> dict[str, str]:
@@ -275,3 +279,16 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _check_accepts(comp: Component, given: Mapping[str, Any]) -> None:
+    """A ConfigError when ``comp``'s factory takes none of some keywords a stage passes it."""
+    accepted = comp.options()
+    if "**" in accepted:
+        return
+    extra = sorted(set(given) - set(accepted))
+    if extra:
+        raise ConfigError(
+            f"{comp.key} cannot be used here: this stage builds it with {known_list(sorted(given))}, and it "
+            f"takes {known_list(accepted) if accepted else 'no keywords'} (it is not made for this stage); "
+            f"choose another {comp.kind} (see `almost components {comp.kind}`)")

@@ -71,8 +71,3 @@ class RatingsDataset:
         key = self.keys[index]
         return {"key": key, "file": str(self.files[key]), "prompt": sidecar(self.files[key]).get("prompt", ""),
                 "score": self.scores.get(key)}
-
-
-def register(registry) -> None:
-    registry.add("dataset", "ddpo-ratings", "almost_ddpo.datasets:RatingsDataset",
-                 help="the run's ratings.jsonl: latest score per image and pairwise votes (reward stage, d3po)")

@@ -6,11 +6,23 @@ from almost import Pipeline, Stage, hookimpl
 
 
 def register_components(registry) -> None:
-    """Every component the ddpo pipeline ships: rewards, the ratings dataset, the DDIM sampler, the trainers."""
-    from . import datasets, rewards, sampling, trainers
+    """Every component the ddpo pipeline ships: rewards, the ratings dataset, the DDIM sampler, the
+    trainers. Lazy ``"module:attr"`` factories: listing plugins imports neither torch nor diffusers."""
+    from .rewards import (
+        register as register_rewards,  # the reward module imports nothing heavy at import
+    )
 
-    for module in (rewards, datasets, sampling, trainers):
-        module.register(registry)
+    register_rewards(registry)
+    registry.add("dataset", "ddpo-ratings", "almost_ddpo.datasets:RatingsDataset",
+                 help="the run's ratings.jsonl: latest score per image and pairwise votes (reward stage, d3po)")
+    registry.add("sampler", "ddpo-ddim", "almost_ddpo.sampling:DdimSampler",
+                 help="DDIM from each image's own seed (the generate stage's default)")
+    m = "almost_ddpo.trainers"
+    registry.add("trainer", "ddpo", f"{m}.ddpo:DdpoTrainer",
+                 help="DDPO (Black et al. 2023): PPO on the reward of sampled images (the policy stage's default)")
+    registry.add("trainer", "ddpo-d3po", f"{m}.d3po:D3poTrainer",
+                 help="D3PO (Yang et al. 2023): DPO on the denoising steps of preferred vs rejected images, "
+                      "from the ratings directly (no reward model)")
 
 
 @hookimpl

@@ -59,8 +59,3 @@ class DdimSampler:
                                   negative_prompt=cfg.negative_prompt, height=cfg.height, width=cfg.width,
                                   batch_size=cfg.batch_size)
         return list(images)
-
-
-def register(registry) -> None:
-    registry.add("sampler", "ddpo-ddim", "almost_ddpo.sampling:DdimSampler",
-                 help="DDIM from each image's own seed (the generate stage's default)")
