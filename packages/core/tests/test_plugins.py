@@ -312,7 +312,7 @@ def test_new_plugin_generates_a_package_that_passes_its_own_tests(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
                        capture_output=True, text=True, cwd=root, env=env, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "7 passed" in r.stdout
+    assert "8 passed" in r.stdout
     code, _, err = run_cli(["new-plugin", "catchy", "--dir", str(tmp_path)])
     assert code == 2 and "already exists" in err
     code, _, err = run_cli(["new-plugin", "Bad Name!", "--dir", str(tmp_path)])

@@ -1,8 +1,9 @@
 """``almost new-plugin NAME``: write a plugin package that passes its own tests.
 
 The package ``almost-NAME`` (import ``almost_NAME``) registers a reward model
-(``reward/NAME-sharpness``), a small game (``env/NAME-catch``) and a two-stage pipeline
-(``almost run --plugin NAME``: play, score) lazily, and tests them with :mod:`almost.testing`.
+(``reward/NAME-sharpness``), a small game (``env/NAME-catch``), a sampler and a trainer
+(``sampler/NAME-follow``, ``trainer/NAME-reinforce``) and a pipeline that builds them from its
+config (``almost run --plugin NAME``: play, score, learn) lazily, and tests them with :mod:`almost.testing`.
 The files are real ones under ``almost/new_plugin_template/`` (linted with the project),
 with the plugin named ``plugname``. It is the README's "Writing a plugin" recipe as files::
 

@@ -13,7 +13,8 @@ def test_found_through_its_entry_point():
     app = load_app()
     info = next(i for i in app.plugins.values() if i.distribution == "almost-plugname")
     assert not info.broken, info.error
-    assert set(info.components) == {"reward/plugname-sharpness", "env/plugname-catch", "sampler/plugname-follow"}
+    assert set(info.components) == {"reward/plugname-sharpness", "env/plugname-catch", "sampler/plugname-follow",
+                                    "trainer/plugname-reinforce"}
 
 
 def test_registration_is_lazy():
@@ -63,3 +64,17 @@ def test_score_without_play_is_one_sentence(tmp_path, capsys):
     code = main(["run", "--plugin", "plugname", "score", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code != 0 and "stage 'play' has not run" in err and "Traceback" not in err
+
+
+def test_learn_stage_trains_a_policy_that_beats_random_and_resumes(tmp_path):
+    """The trainer, built from the config (learn.trainer), learns; a second fit() trains no further."""
+    import almost
+    from almost.testing import check_trainer
+
+    metrics = almost.run("plugname", ["learn"], out=tmp_path, quiet=True)
+    assert metrics["learn"]["learned_return"] > 0  # a random paddle misses most balls (below 0)
+    ctx = type("Ctx", (), {"config": almost.config_for("plugname"), "stage_dir": lambda self: tmp_path / "learn",
+                           "log_step": lambda self, step, **v: None})()
+    from almost_plugname.trainer import ReinforceTrainer
+
+    assert check_trainer(ReinforceTrainer(ctx, updates=40))["learned_return"] == metrics["learn"]["learned_return"]

@@ -18,9 +18,16 @@ class PlaySection:
 
 
 @attrs.define
+class LearnSection:
+    trainer: str = field("plugname-reinforce", component="trainer", help="trainer/NAME that learns the policy")
+    updates: int = field(40, ge=1, help="policy updates")
+
+
+@attrs.define
 class Config:
     seed: int = field(0, help="seed of the games and of the policy")
     play: PlaySection = attrs.field(factory=PlaySection)
+    learn: LearnSection = attrs.field(factory=LearnSection)
 
 
 def tiny() -> Config:
@@ -29,4 +36,4 @@ def tiny() -> Config:
 
 
 def full() -> Config:
-    return Config(play=PlaySection(episodes=200, size=12))
+    return Config(play=PlaySection(episodes=200, size=12), learn=LearnSection(updates=400))
