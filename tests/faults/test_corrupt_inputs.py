@@ -80,6 +80,7 @@ def _ddpo_run(root: Path) -> None:
         _png(images / f"{i:05d}.png", i)
     stages = {s: {"status": "done"} for s in ("pretrain", "generate")}
     (root / "run" / "manifest.json").write_text(json.dumps({"pipeline": "ddpo", "round": 1, "stages": stages}))
+    (root / "run" / "config.toml").write_text('[almost]\npipeline = "ddpo"\nprofile = "tiny"\n')  # `almost run` writes it first
     seed = root / "seed"
     seed.mkdir()
     for i in range(4):
