@@ -198,7 +198,7 @@ class RunDir:
             data = read_metrics(own, nested=False)
             data.update(values)
             atomic_write_json(own, data)
-            self.write_views(rdir)
+            self.write_views(rdir, also=(name,))
 
     def clear_metrics(self, rdir: Path, name: str) -> None:
         """Stage ``name`` starts fresh: no metrics (its file goes, so the views lose it)."""
@@ -207,15 +207,17 @@ class RunDir:
                 (rdir / name / STAGE_METRICS).unlink()
             self.write_views(rdir)
 
-    def view(self, rdir: Path, manifest: Mapping[str, Any] | None = None, shown: Mapping[str, Any] | None = None) -> dict:
+    def view(self, rdir: Path, manifest: Mapping[str, Any] | None = None, shown: Mapping[str, Any] | None = None,
+             also: Sequence[str] = ()) -> dict:
         """``{stage: metrics}`` of the round in ``rdir``, from each stage's own file. A done stage
         without one (a run from before those files) keeps its record's metrics, or else what the
-        view ``shown`` (the file being replaced) held. Stages keep their place in ``shown``."""
+        view ``shown`` (the file being replaced) held. Stages keep their place in ``shown``; ``also``:
+        stages to show though the pipeline does not list them (a stage function run on its own)."""
         manifest = self.manifest() if manifest is None else manifest
         shown = read_metrics(rdir / METRICS) if shown is None else shown
         recs = manifest.get("stages", {}) if rdir == self.round_dir(manifest.get("round", 1)) else {}
         out: dict[str, Any] = {}
-        for name in dict.fromkeys([*shown, *self.stages, *recs]):
+        for name in dict.fromkeys([*shown, *self.stages, *recs, *also]):
             rec = recs.get(name) or {}
             if (rdir / name / STAGE_METRICS).exists():
                 out[name] = self.stage_metrics(rdir, name)
@@ -225,11 +227,11 @@ class RunDir:
                 out[name] = shown[name]
         return out
 
-    def write_views(self, rdir: Path, manifest: Mapping[str, Any] | None = None) -> None:
+    def write_views(self, rdir: Path, manifest: Mapping[str, Any] | None = None, also: Sequence[str] = ()) -> None:
         """Write ``metrics.json`` (the run's; with rounds the round's too) from the stage files."""
         manifest = self.manifest() if manifest is None else manifest
         for path in dict.fromkeys([self.path / METRICS, rdir / METRICS]):
-            data = self.view(rdir, manifest, read_metrics(path))
+            data = self.view(rdir, manifest, read_metrics(path), also)
             if path.exists() or data:
                 atomic_write_json(path, data)
 

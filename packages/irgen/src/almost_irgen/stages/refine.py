@@ -364,6 +364,8 @@ def _fit(ctx: RunContext, trainer: RLOOTrainer) -> dict:
         start, history = int(state["step"]), list(state["history"])
         console.print(f"resuming refine from step {start} ({ckpts.latest()})")
 
+    if start < cfg.steps:  # said also where progress bars are off
+        console.print(f"refine: {trainer.label} on {trainer.key}, steps {start + 1}–{cfg.steps}")
     t0 = time.time()
     with progress() as bar:
         task = bar.add_task(f"refine ({trainer.label}, {trainer.key})", total=cfg.steps, completed=start, info="")
