@@ -262,6 +262,92 @@ def _text_differs(key: str, what: str) -> Callable[[dict, dict, Any], str | None
     return lambda p, r, s: None if s.text(p[key], r[key]) else f"{what} {p[key]!r}, not {r[key]!r}"
 
 
+# -- how people say each op (training phrasing families beyond the first few) ----------------------
+_DEG_UNITS = ["degrees per second", "deg/s", "degrees a second", "deg per sec", "degrees/sec", "degrees each second"]
+
+
+def _axis_words(axis: str, r: random.Random) -> str:
+    return r.choice([axis, f"the {axis} axis", axis.upper(), f"the {axis.upper()} axis", f"{axis}-axis", f"{axis} axis"])
+
+
+def _rotate_natural(a: dict, r: random.Random) -> str:
+    deg, ax, unit_ = _deg(a, r), _axis_words(a["axis"], r), r.choice(_DEG_UNITS)
+    return r.choice([f"spin {deg} {unit_} around {ax}", f"rotate on {ax} at {deg} {unit_}",
+                     f"spin on {ax} at {deg} {unit_}", f"rotate {deg} {unit_} around {ax}",
+                     f"turn around {ax} at {deg} {unit_}", f"spin around {ax}, {deg} {unit_}"])
+
+
+# direction → verbs people use for moving that way (base form)
+_MOVE_VERBS = {(0, 1, 0): ["rise", "float up", "go up", "move up", "climb"], (0, -1, 0): ["sink", "fall", "go down", "move down", "drop"],
+               (0, 0, 1): ["move forward", "go forward", "drive forward", "roll forward"], (0, 0, -1): ["move backwards", "go back", "back up", "move back"],
+               (1, 0, 0): ["move right", "drive right", "slide right", "go right"], (-1, 0, 0): ["move left", "drive left", "slide left", "go left"]}
+
+
+def _translate_natural(a: dict, r: random.Random) -> str:
+    d, m = unit(a["direction"])
+    s = say_number(a["speed"], r)
+    if d not in _MOVE_VERBS or m != 1:
+        return r.choice([f"move along {vec_text(a['direction'])} at speed {s}", f"move in direction {vec_text(a['direction'])}, speed {s}"])
+    verb = r.choice(_MOVE_VERBS[d])
+    return r.choice([f"{verb} at speed {s}", f"{verb} at {s} units per second", f"{verb} at {s} units/s",
+                     f"{verb}, speed {s}", f"{verb} with a speed of {s}", f"{verb} at {s} per second"])
+
+
+def _force_natural(a: dict, r: random.Random) -> str:
+    return _force(a, r, ["kick it {dir} with an impulse of {m}", "hit it {dir} with an impulse of {m}", "add an impulse of {m} {dir}",
+                         "launch {dir} with impulse {m}", "apply impulse {m} {dir}"],
+                  ["push {dir} with a force of {m}", "thrust {dir} with force {m}", "add force {m} {dir}",
+                   "push it {dir} with force {m} continuously", "apply {an} {adj} force {m}"],
+                  ["add {kind} of {v}", "push with {kind} {v}"])
+
+
+def _article(words: str) -> str:
+    return "an" if words[:1] in "aeiou" else "a"
+
+
+def _spawn_natural(a: dict, r: random.Random) -> str:
+    h = humanize(a["prefab_field"])
+    return r.choice([f"spawn {_article(h)} {h}", f"spawn {_article(h)} {h} prefab", f"instantiate the {h} prefab",
+                     f"spawn the {h}", f"drop {_article(h)} {h}", f"create {_article(h)} {h}"])
+
+
+def _destroy_natural(a: dict, r: random.Random) -> str:
+    return _destroy_words(a, r, ["die", "vanish", "destroy it", "get killed", "destroy the object"],
+                          ["destroy the other one", "destroy the object it hit", "kill the other object", "delete the other object"])
+
+
+def _sound_natural(a: dict, r: random.Random) -> str:
+    h = humanize(a["clip_field"])
+    noun = "" if h.split()[-1] in ("sound", "clip", "jingle", "sfx") else r.choice(["sound", "clip", "sfx", "sound effect"])
+    return r.choice([f"play {_article(h)} {h} {noun}", f"play {_article(h)} {h}", f"play the {h}", f"play the {h} {noun}"]).strip()
+
+
+def _active_natural(a: dict, r: random.Random) -> str:
+    h, on = humanize(a["target_field"]), a["active"]
+    obj = r.choice(["", " object", " gameobject"])
+    return r.choice([f"turn {'on' if on else 'off'} the {h}{obj}", f"turn the {h}{obj} {'on' if on else 'off'}",
+                     f"{'show' if on else 'hide'} the {h}{obj}", f"{'enable' if on else 'disable'} the {h}{obj}",
+                     f"make the {h}{obj} {'appear' if on else 'disappear'}", f"set the {h}{obj} {'active' if on else 'inactive'}"])
+
+
+def _set_natural(a: dict, r: random.Random) -> str:
+    f, v = say_field(a["field"], r), a["value"]
+    if a.get("mode") == "add" and isinstance(v, int | float) and not isinstance(v, bool):
+        if v < 0:
+            n = say_number(-v, r)
+            return r.choice([f"subtract {n} from {f}", f"take {n} off {f}", f"reduce {f} by {n}", f"lower {f} by {n}"])
+        n = say_number(v, r)
+        return r.choice([f"add {n} to {f}", f"raise {f} by {n}", f"increment {f} by {n}", f"bump {f} up by {n}"])
+    vt = str(v).lower() if isinstance(v, bool) else say_number(v, r)
+    return r.choice([f"set {f} to {vt}", f"reset {f} to {vt}", f"change {f} to {vt}"])
+
+
+def _log_natural(a: dict, r: random.Random) -> str:
+    m = a["message"]
+    return r.choice([f"log '{m}' with Debug.Log", f"print '{m}' to the console", f"output '{m}'",
+                     f"log the message '{m}'", f"print out {m}", f'say "{m}" in the console'])
+
+
 # -- the ops ---------------------------------------------------------------------------------------
 def _rotate_cs(a: dict, event: str) -> list[str]:
     return [
@@ -313,6 +399,7 @@ _ROTATE = Op(
             ),
         ),
         ("rotate.symbol", True, lambda a, r: f"rotate {_deg(a, r)}°/s about the {a['axis']} axis"),
+        ("rotate.natural", False, _rotate_natural),
     ),
     draw=_rotate_draw,
     interpret=_rotate_run,
@@ -366,6 +453,7 @@ _TRANSLATE = Op(
             lambda a, r: _move(a, r, ["slide {dir} at a speed of {s}", "travel {dir}, speed {s}"]),
         ),
         ("translate.go", True, lambda a, r: _move(a, r, ["go {dir} with speed {s}"])),
+        ("translate.natural", False, _translate_natural),
     ),
     draw=_translate_draw,
     interpret=_translate_run,
@@ -442,6 +530,7 @@ _APPLY_FORCE = Op(
                 ["give it {kind} of {v}"],
             ),
         ),
+        ("apply_force.natural", False, _force_natural),
     ),
     draw=_force_draw,
     interpret=lambda a, w, event, other, time: w.push(
@@ -468,6 +557,7 @@ _SPAWN = Op(
             lambda a, r: f"{r.choice(['instantiate', 'create'])} {say_field(a['prefab_field'], r)}",
         ),
         ("spawn.copy", True, lambda a, r: f"make a copy of {a['prefab_field']}"),
+        ("spawn.natural", False, _spawn_natural),
     ),
     draw=lambda d: {"op": "spawn", "prefab_field": d.field_of(("GameObject",))},
     interpret=lambda a, w, event, other, time: w.emit("spawn", a["prefab_field"]),
@@ -543,6 +633,7 @@ _DESTROY = Op(
                 a, r, ["remove itself from the scene"], ["remove the other object from the scene"]
             ),
         ),
+        ("destroy.natural", False, _destroy_natural),
     ),
     draw=_destroy_draw,
     interpret=lambda a, w, event, other, time: w.destroy_at(
@@ -570,6 +661,7 @@ _PLAY_SOUND = Op(
             ),
         ),
         ("play_sound.ring", True, lambda a, r: f"make a noise with {a['clip_field']}"),
+        ("play_sound.natural", False, _sound_natural),
     ),
     draw=lambda d: {"op": "play_sound", "clip_field": d.field_of(("AudioClip",))},
     interpret=lambda a, w, event, other, time: w.emit("sound", a["clip_field"]),
@@ -607,6 +699,7 @@ _SET_ACTIVE = Op(
             True,
             lambda a, r: f"switch {a['target_field']} {'on' if a['active'] else 'off'}",
         ),
+        ("set_active.natural", False, _active_natural),
     ),
     draw=lambda d: {
         "op": "set_active",
@@ -708,6 +801,7 @@ _SET_FIELD = Op(
         ("set_field.to", False, lambda a, r: _set_words(a, r, "to")),
         ("set_field.change", False, lambda a, r: _set_words(a, r, "change")),
         ("set_field.code", True, lambda a, r: _set_words(a, r, "code")),
+        ("set_field.natural", False, _set_natural),
     ),
     draw=_set_field_draw,
     interpret=_set_field_run,
@@ -741,6 +835,7 @@ _LOG = Op(
             ),
         ),
         ("log.console", True, lambda a, r: f"write '{a['message']}' to the console"),
+        ("log.natural", False, _log_natural),
     ),
     draw=lambda d: {"op": "log", "message": d.rng.choice(WORDS)},
     interpret=lambda a, w, event, other, time: w.emit("log", a["message"]),

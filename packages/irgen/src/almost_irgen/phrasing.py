@@ -56,7 +56,8 @@ def _every(t: dict, rng: random.Random) -> str:
 
 
 TRIGGERS: dict[str, list[Fam]] = {
-    "update": [("update.frame", False, lambda b, r: r.choice(["every frame", "each frame", "every frame"])),
+    "update": [("update.frame", False, lambda b, r: r.choice(["every frame", "each frame", "every frame", "per frame",
+                                                              "on every frame", "every single frame"])),
                ("update.method", False, lambda b, r: r.choice(["in Update", "in update", "on update"])),
                ("update.always", True, lambda b, r: r.choice(["all the time", "constantly", "continuously"]))],
     "fixed_update": [("fixed_update.physics", False, lambda b, r: r.choice(["every physics step", "each physics step"])),
@@ -64,6 +65,8 @@ TRIGGERS: dict[str, list[Fam]] = {
                      ("fixed_update.tick", True, lambda b, r: "on every physics tick")],
     "start": [("start.game", False, lambda b, r: r.choice(["when the game starts", "at the start", "when the scene starts"])),
               ("start.method", False, lambda b, r: r.choice(["at start", "on start", "in Start"])),
+              ("start.spawns", False, lambda b, r: r.choice(["when it spawns", "at the beginning", "when the level loads",
+                                                             "on game start", "once at the start", "when it is created"])),
               ("start.begin", True, lambda b, r: "as soon as the level begins")],
     "awake": [("awake.method", False, lambda b, r: r.choice(["on awake", "in Awake", "on Awake"])),
               ("awake.wakes", False, lambda b, r: r.choice(["when it wakes up", "when it awakes"]))],
@@ -74,30 +77,56 @@ TRIGGERS: dict[str, list[Fam]] = {
     "on_trigger_enter": [
         ("on_trigger_enter.enters", False, lambda b, r: f"when {_who(b, r)} enters {r.choice(['its trigger', 'the trigger zone', 'the trigger'])}"),
         ("on_trigger_enter.walks", False, lambda b, r: f"when {_who(b, r)} {r.choice(['walks into it', 'passes through it', 'goes through it'])}"),
+        ("on_trigger_enter.touch", False, lambda b, r: f"when {_who(b, r)} {r.choice(['touches it', 'picks it up', 'collects it', 'grabs it', 'gets it', 'reaches it'])}"),
         ("on_trigger_enter.overlap", True, lambda b, r: f"the moment {_who(b, r)} overlaps its trigger")],
     "on_collision_enter": [
         ("on_collision_enter.collides", False, lambda b, r: f"when it collides with {_who(b, r)}"),
         ("on_collision_enter.hits", False, lambda b, r: r.choice([f"when {_who(b, r)} hits it", f"when it hits {_who(b, r)}",
                                                                   f"on collision with {_who(b, r)}"])),
+        ("on_collision_enter.contact", False, lambda b, r: r.choice([f"on contact with {_who(b, r)}", f"when hit by {_who(b, r)}",
+                                                                     f"when {_who(b, r)} crashes into it", f"when it touches {_who(b, r)}",
+                                                                     f"if it collides with {_who(b, r)}"])),
         ("on_collision_enter.bumps", True, lambda b, r: f"when {_who(b, r)} bumps into it")],
     "key_down": [("key_down.pressed", False, lambda b, r: f"when {key_name(b['trigger']['key'], r)} is pressed"),
                  ("key_down.presses", False, lambda b, r: f"when the player presses {key_name(b['trigger']['key'], r)}"),
                  ("key_down.on", False, lambda b, r: f"on {key_name(b['trigger']['key'], r)}"),
+                 ("key_down.if", False, lambda b, r: r.choice([f"if {key_name(b['trigger']['key'], r)} is pressed",
+                                                               f"when I press {key_name(b['trigger']['key'], r)}",
+                                                               f"each time {key_name(b['trigger']['key'], r)} is pressed",
+                                                               f"when you press {key_name(b['trigger']['key'], r)}",
+                                                               f"when {key_name(b['trigger']['key'], r)} is tapped"])),
                  ("key_down.hit", True, lambda b, r: f"whenever {key_name(b['trigger']['key'], r)} gets hit")],
     "timer": [("timer.every", False, lambda b, r: _every(b["trigger"], r)),
+              ("timer.once_every", False, lambda b, r: f"{r.choice(['once every', 'each', 'every'])} {_num(b['trigger']['interval_s'], r)} "
+                                                       f"{r.choice(['seconds', 'sec', 's', 'secs'])}"),
               ("timer.interval", True, lambda b, r: f"at an interval of {_num(b['trigger']['interval_s'], r)} seconds")],
 }
 
 _CMP_SAYS = {"<": ["is less than", "is below", "<", "drops below"], ">": ["is greater than", "is above", ">", "is more than"],
              "<=": ["is at most", "<="], ">=": ["is at least", ">="], "!=": ["is not", "isn't", "!="],
              "==": ["is", "equals", "=="]}
+# more ways, with the number's place: "health is 0 or less", "lives drops below 1"
+_CMP_PLACED = {"<": ["goes below {v}", "falls under {v}", "is under {v}", "is lower than {v}", "is smaller than {v}"],
+               ">": ["goes above {v}", "goes over {v}", "exceeds {v}", "is over {v}", "is higher than {v}"],
+               "<=": ["is {v} or less", "is {v} or lower", "is less than or equal to {v}", "<= {v}"],
+               ">=": ["is {v} or more", "reaches {v}", "is {v} or higher", "is greater than or equal to {v}", ">= {v}"],
+               "!=": ["is not equal to {v}", "is anything but {v}", "!= {v}"], "==": ["is exactly {v}", "equals {v}"]}
+
+
+def _cmp_words(c: dict, r: random.Random) -> str:
+    return f"{_field(c['field'], r)} {r.choice(_CMP_PLACED[c['cmp']]).format(v=_num(c['value'], r))}"
 
 CONDITIONS: dict[str, list[Fam]] = {
     "compare": [("compare.if", False, lambda c, r: f"if {_field(c['field'], r)} {r.choice(_CMP_SAYS[c['cmp']])} {_num(c['value'], r)}"),
                 ("compare.while", False, lambda c, r: f"while {_field(c['field'], r)} {r.choice(_CMP_SAYS[c['cmp']])} {_num(c['value'], r)}"),
+                ("compare.when", False, lambda c, r: f"{r.choice(['when', 'if', 'whenever', 'once'])} {_cmp_words(c, r)}"),
                 ("compare.only", True, lambda c, r: f"but only when {c['field']} {r.choice(_CMP_SAYS[c['cmp']])} {_num(c['value'], r)}")],
     "key_held": [("key_held.held", False, lambda c, r: f"while {key_name(c['key'], r)} is held{r.choice(['', ' down'])}"),
                  ("key_held.holding", False, lambda c, r: f"while holding {key_name(c['key'], r)}"),
+                 ("key_held.with", False, lambda c, r: r.choice([f"with {key_name(c['key'], r)} held down",
+                                                                  f"while pressing {key_name(c['key'], r)}",
+                                                                  f"while {key_name(c['key'], r)} is pressed",
+                                                                  f"while the player holds {key_name(c['key'], r)}"])),
                  ("key_held.aslong", True, lambda c, r: f"as long as {key_name(c['key'], r)} is down")],
 }
 
@@ -135,20 +164,47 @@ def _say(fams: list[Fam], thing: dict, rng: random.Random, heldout: bool, used: 
     return fn(thing, rng)
 
 
-def _clauses(ir: dict, rng: random.Random, heldout: bool, used: set[str], third: bool) -> list[tuple[str, str]]:
-    """Per behaviour: (when-words, action-words)."""
+LEAD = "^"  # a when-clause that must open its sentence, with no comma: "press E to hide the door"
+
+
+def _special(b: dict, rng: random.Random, third: bool, lead: bool, used: set[str]) -> tuple[str, str] | None:
+    """Training-only constructions that join trigger and action: "press E to …" (a key, leading
+    a plain sentence) and "destroy itself 3 seconds after it spawns" (a delayed destroy at start)."""
+    ev, acts, cond = b["trigger"]["event"], b["actions"], b.get("condition")
+    if lead and ev == "key_down" and not cond and rng.random() < 0.3:
+        used.add("key_down.press_to")
+        what = rng.choice([" and ", " and "]).join(_say(list(TABLE[a["op"]].phrases), a, rng, False, used) for a in acts)
+        return LEAD + f"{rng.choice(['press', 'press', 'hit', 'tap'])} {key_name(b['trigger']['key'], rng)} to", what
+    if (ev == "start" and not cond and len(acts) == 1 and acts[0]["op"] == "destroy" and acts[0]["target"] == "self"
+            and acts[0].get("delay_s") and rng.random() < 0.5):
+        used.add("destroy.after_start")
+        verb = rng.choice(["destroy itself", "self-destruct", "disappear", "destroy this object", "die"])
+        when = rng.choice(["it spawns", "the game starts", "it is created", "start", "spawning"])
+        d = _num(acts[0]["delay_s"], rng)
+        return "", f"{conjugate(verb) if third else verb} {d} {rng.choice(['seconds', 's', 'sec'])} after {when}"
+    return None
+
+
+def _clauses(ir: dict, rng: random.Random, heldout: bool, used: set[str], third: bool,
+             lead: bool = False) -> list[tuple[str, str]]:
+    """Per behaviour: (when-words, action-words); ``lead``: the frame lets a clause open the sentence."""
     out = []
     for b in ir["behaviours"]:
+        special = None if heldout else _special(b, rng, third, lead, used)
+        if special is not None:
+            out.append(special)
+            continue
         acts = [_say(list(TABLE[a["op"]].phrases), a, rng, heldout, used) for a in b["actions"]]
         joiner = rng.choice([" and ", " and ", ", then ", " and also "])
         what = joiner.join(conjugate(x) for x in acts) if third else joiner.join(acts)
         ev, cond = b["trigger"]["event"], b.get("condition")
         continuous = all(TABLE[a["op"]].continuous for a in b["actions"])
-        if ev == "update" and continuous and rng.random() < 0.5:
-            when = ""  # "a coin that spins at 90 deg/s": per frame without saying so
+        said_cond = cond and cond["kind"] != "tag"  # a tag is said in the contact trigger's words
+        if ev == "update" and (continuous or said_cond) and rng.random() < 0.6:
+            when = ""  # "a coin that spins at 90 deg/s", "if lives < 1, destroy it": per frame without saying so
         else:
             when = _say(TRIGGERS[ev], b, rng, heldout, used)
-        if cond and cond["kind"] != "tag":  # a tag is said in the contact trigger's words
+        if said_cond:
             when = f"{when} {_say(CONDITIONS[cond['kind']], cond, rng, heldout, used)}".strip()
         out.append((when, what))
     return out
@@ -161,6 +217,8 @@ def _join(parts: list[str], rng: random.Random) -> str:
 def _lead_or_trail(when: str, what: str, rng: random.Random) -> str:
     if not when:
         return what
+    if when.startswith(LEAD):
+        return f"{when[1:]} {what}"
     return f"{when}, {what}" if rng.random() < 0.5 else f"{what} {when}"
 
 
@@ -176,7 +234,7 @@ def _a_noun(ir: dict, rng: random.Random) -> str:
 
 
 def _plain(ir, rng, heldout, used):
-    return _join([_lead_or_trail(w, a, rng) for w, a in _clauses(ir, rng, heldout, used, False)], rng)
+    return _join([_lead_or_trail(w, a, rng) for w, a in _clauses(ir, rng, heldout, used, False, lead=True)], rng)
 
 
 def _noun_frame(ir, rng, heldout, used):

@@ -4,8 +4,11 @@
 refer to those fields); ``describe(ir)`` writes the request a user would type for it. With
 the rule generator this makes (prompt, IR, code) triplets with no network and no model.
 
-Trigger kinds are drawn evenly (:data:`TRIGGER_KINDS`: one-shot, per-frame, contact, key,
-timer — a fifth each), and ``contrast(rng, ir)`` makes a spec's minimal pair: the same spec
+Trigger kinds are drawn by :data:`KIND_WEIGHTS` (per-frame 30%, contact and key 20% each,
+one-shot and timer 15% each: closer to what people ask for than a fifth each, which left
+"a coin that spins" rare), events within a kind by :data:`EVENT_WEIGHTS`, ops evenly except
+``custom`` (:data:`CUSTOM_WEIGHT`: a model that saw it as often as a typed op reached for it
+whenever a wording was new), and ``contrast(rng, ir)`` makes a spec's minimal pair: the same spec
 with a key trigger or held-key condition added or taken away. A small model trained on the
 old draw (key_down 1 in 10, a held key mostly on one-shot events) learned that an ``if
 (Input.GetKey(KeyCode.…))`` may open any method, and filled the key in with the event's own
@@ -38,6 +41,9 @@ INTERVALS = [0.5, 1, 1.5, 2, 3, 4, 5, 10]
 # trigger kind → its events; random_ir draws a kind evenly, then an event of that kind
 TRIGGER_KINDS = {"once": ("awake", "start", "on_enable"), "frame": ("update", "fixed_update"),
                  "contact": ("on_trigger_enter", "on_collision_enter"), "key": ("key_down",), "timer": ("timer",)}
+KIND_WEIGHTS = {"once": 0.15, "frame": 0.3, "contact": 0.2, "key": 0.2, "timer": 0.15}
+EVENT_WEIGHTS = {"awake": 1, "start": 2, "on_enable": 1, "update": 3, "fixed_update": 1}  # others: 1
+CUSTOM_WEIGHT = 0.25  # the free-text op's weight against 1 for each typed op
 CONTACT = TRIGGER_KINDS["contact"]
 # a held key means something where the code runs while keys can change: not in one-shot events
 KEY_HELD_EVENTS = ("update", "fixed_update", "timer", "key_down", *CONTACT)
@@ -94,8 +100,12 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
 
     comps: list[str] = []
     behaviours = []
+    op_names = list(TABLE)  # read at each call: a plugin or a test may add an op to the table
+    op_weights = [CUSTOM_WEIGHT if name == "custom" else 1.0 for name in op_names]
     for _ in range(rng.randint(1, size.max_behaviours)):
-        event = rng.choice(TRIGGER_KINDS[rng.choice(list(TRIGGER_KINDS))])
+        kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+        events = TRIGGER_KINDS[kind]
+        event = rng.choices(events, weights=[EVENT_WEIGHTS.get(e, 1) for e in events])[0]
         trig = _trigger(rng, event)
         beh: dict = {"trigger": trig}
         if rng.random() < (0.5 if event in CONTACT else 0.3):  # a contact's tag check is the common case
@@ -103,7 +113,7 @@ def random_ir(rng: random.Random, size: Size = Size()) -> dict:
         actions = []
         draw = Draw(rng, event, field_of, lambda name: next(f["type"] for f in fields if f["name"] == name))
         for _ in range(rng.randint(1, size.max_actions)):
-            op = TABLE[rng.choice(list(TABLE))]
+            op = TABLE[rng.choices(op_names, weights=op_weights)[0]]
             act = op.draw(draw)
             if op.component:
                 comps.append(op.component)
