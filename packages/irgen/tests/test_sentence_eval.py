@@ -12,7 +12,7 @@ import pytest
 
 from almost_irgen.csharp import find_compiler
 from almost_irgen.ir import dumps
-from almost_irgen.irmatch import load_handwritten
+from almost_irgen.irmatch import fresh_path, load_handwritten
 from almost_irgen.rules import generate
 from almost_irgen.sentence_eval import ir_match_from_text, sentence_metrics
 
@@ -59,6 +59,9 @@ def test_handwritten_and_heldout_metrics(with_behaviour):
     held = [{"prompt": "script for a coin: spin around y at 90 deg/s", "families": ["script_for", "rotate.spin"],
              "ir": coin["ir"]}]
     answers[held[0]["prompt"]] = coin["ir"]
+    fresh = load_handwritten(fresh_path())[:2]  # the second set is scored on its own: one right, one wrong
+    answers[fresh[0]["sentence"]] = fresh[0]["ir"]
+    answers[fresh[1]["sentence"]] = bell_custom
     checker = find_compiler("auto" if with_behaviour else "syntax")
     behaviour = None
     if with_behaviour:
@@ -69,12 +72,14 @@ def test_handwritten_and_heldout_metrics(with_behaviour):
     try:
         m = sentence_metrics(Scripted(answers, empty=(boom["ir"]["class_name"],)), checker, behaviour,
                              handwritten=[coin, fan, bell, boom], heldout=held, ir_tokens=64, max_new_tokens=64,
-                             details=details)
+                             details=details, fresh=fresh)
     finally:
         checker.close()
     assert m["ir_match_heldout_phrasing"] == 1.0
     assert m["ir_valid_handwritten"] == 1.0  # all four valid ...
     assert m["ir_match_handwritten"] == 0.5  # ... two right: a wrong axis and a custom op are not
+    assert m["ir_match_handwritten_fresh"] == 0.5 and m["ir_valid_handwritten_fresh"] == 1.0
+    assert [d["kind"] for d in details].count("handwritten_fresh") == 2
     by = {d["sentence"]: d for d in details}
     assert by[fan["sentence"]]["mismatches"] == ["rotate around x, not z"]
     assert by[bell["sentence"]]["mismatches"] == ["custom instead of play_sound"]

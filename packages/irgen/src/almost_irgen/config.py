@@ -170,6 +170,7 @@ def tiny() -> IrgenConfig:
     # one epoch of 800 specs (~270 steps): eval loss was still falling at 300; on 64 fresh specs the
     # SFT adapter's behaviour@1 went 0.61 (600 specs) -> 0.86 (800) (benchmarks/README.md, runs B-E)
     cfg.synth.count = 800
+    cfg.synth.phrasings = 2  # two requests per spec in different families: sentence → IR is the task users meet first
     cfg.train.pack, cfg.train.batch_size = False, 5  # ~875 tokens a step, like one packed 1,024-token row
     cfg.train.eval_every = 50  # each eval + checkpoint costs ~5 s
     cfg.evaluate.repair_rounds = 1  # 2 rounds took 91 s of a 153 s evaluate and never repaired a program (runs A, C, x1)

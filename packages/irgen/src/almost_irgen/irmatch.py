@@ -237,6 +237,13 @@ def handwritten_path():
     return Path(__file__).parent / "data" / "handwritten_sentences.jsonl"
 
 
+def fresh_path():
+    """The second hand-written set (``data/handwritten_fresh.jsonl``, 50 requests): written after the
+    phrasing families by someone who had not read them or the first set, so it measures the
+    families' reach rather than their authors' memory of the first set."""
+    return handwritten_path().with_name("handwritten_fresh.jsonl")
+
+
 def load_handwritten(path=None) -> list[dict]:
     """The hand-written sentences with their expected IRs (``data/handwritten_sentences.jsonl``).
 

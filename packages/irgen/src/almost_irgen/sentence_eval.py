@@ -46,46 +46,61 @@ def ir_match_from_text(evals: Sequence[dict], irs: Sequence[dict], details: Sequ
 
 
 def sentence_metrics(backend, checker, behaviour, *, handwritten: Sequence[dict], heldout: Sequence[dict],
-                     ir_tokens: int, max_new_tokens: int, details: list[dict] | None = None) -> dict[str, float]:
+                     ir_tokens: int, max_new_tokens: int, details: list[dict] | None = None,
+                     fresh: Sequence[dict] = ()) -> dict[str, float]:
     """Sentence → IR (greedy, schema-constrained, no repair) for the held-out phrasing requests and
-    the hand-written sentences, in one batch; then IR → C# for each hand-written sentence whose IR
-    matched. ``details`` gets one dict per sentence (kind, sentence, IR, mismatches, verdict)."""
-    from .generator import BEHAVES, Generator, Result
+    the hand-written sentences (``handwritten``, and ``fresh``: the set written after the phrasing
+    families, by someone who had not read them; metrics ``*_handwritten_fresh``), in one batch;
+    then IR → C# for each hand-written sentence whose IR matched. ``details`` gets one dict per
+    sentence (kind, sentence, IR, mismatches, verdict)."""
+    from .generator import Generator
 
     gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=0, max_new_tokens=max_new_tokens,
                     ir_tokens=ir_tokens)
-    sentences = [r["prompt"] for r in heldout] + [e["sentence"] for e in handwritten]
+    hands = {"handwritten": list(handwritten), "handwritten_fresh": list(fresh)}
+    sentences = [r["prompt"] for r in heldout] + [e["sentence"] for k in hands for e in hands[k]]
     if not sentences:
         return {}
     t0 = time.time()
-    got = gen.text_to_ir(sentences)
+    got = iter(gen.text_to_ir(sentences))
     rows: list[dict] = []
     for r, res in zip(heldout, got):
         rows.append({"kind": "heldout_phrasing", "sentence": r["prompt"], "families": r.get("families", []),
                      "ir": res.ir, "ir_problems": res.ir_problems,
                      "mismatches": generated_mismatches(res.ir, r["prompt"], r["ir"], r.get("families", ()))})
-    for e, res in zip(handwritten, got[len(heldout):]):
-        rows.append({"kind": "handwritten", "sentence": e["sentence"], "ir": res.ir, "ir_problems": res.ir_problems,
-                     "mismatches": entry_mismatches(res.ir, e)})
+    for kind, entries in hands.items():
+        for e, res in zip(entries, got):
+            rows.append({"kind": kind, "sentence": e["sentence"], "ir": res.ir, "ir_problems": res.ir_problems,
+                         "mismatches": entry_mismatches(res.ir, e)})
     out: dict[str, float] = {"sentences_to_ir_s": time.time() - t0}
     held = [d for d in rows if d["kind"] == "heldout_phrasing"]
-    hand = [d for d in rows if d["kind"] == "handwritten"]
     if held:
         out["ir_match_heldout_phrasing"] = sum(not d["mismatches"] for d in held) / len(held)
-    if hand:
-        out["ir_match_handwritten"] = sum(not d["mismatches"] for d in hand) / len(hand)
-        out["ir_valid_handwritten"] = sum(d["ir"] is not None for d in hand) / len(hand)
-        t0 = time.time()
-        matched = [d for d in hand if not d["mismatches"]]
-        coded = gen.ir_to_code([Result(d["sentence"], d["ir"]) for d in matched], rounds=0)
-        for d, res in zip(matched, coded):
-            d["verdict"], d["code"] = res.verdict, res.code
-            d["errors"] = res.best.errors[:4] if res.best is not None else []
-        if behaviour is not None:  # end to end: the right IR and a script that behaves
-            out["behaviour_at_1_handwritten"] = sum(d.get("verdict") == BEHAVES for d in hand) / len(hand)
-        out["compile_at_1_handwritten"] = sum(d.get("verdict") in ("behaves", "compiles", "misbehaves")
-                                              for d in hand) / len(hand)
+    t0 = time.time()
+    for kind in hands:
+        out.update(_end_to_end(gen, [d for d in rows if d["kind"] == kind], kind, behaviour is not None))
+    if any(hands.values()):
         out["handwritten_code_s"] = time.time() - t0
     if details is not None:
         details[:] = rows
+    return out
+
+
+def _end_to_end(gen, hand: list[dict], kind: str, behaviour: bool) -> dict[str, float]:
+    """``ir_match_<kind>``, ``ir_valid_<kind>``, and for each matched IR a greedy script:
+    ``compile_at_1_<kind>`` and ``behaviour_at_1_<kind>`` (the right IR *and* a script that behaves)."""
+    from .generator import BEHAVES, Result
+
+    if not hand:
+        return {}
+    out = {f"ir_match_{kind}": sum(not d["mismatches"] for d in hand) / len(hand),
+           f"ir_valid_{kind}": sum(d["ir"] is not None for d in hand) / len(hand)}
+    matched = [d for d in hand if not d["mismatches"]]
+    coded = gen.ir_to_code([Result(d["sentence"], d["ir"]) for d in matched], rounds=0)
+    for d, res in zip(matched, coded):
+        d["verdict"], d["code"] = res.verdict, res.code
+        d["errors"] = res.best.errors[:4] if res.best is not None else []
+    if behaviour:  # end to end: the right IR and a script that behaves
+        out[f"behaviour_at_1_{kind}"] = sum(d.get("verdict") == BEHAVES for d in hand) / len(hand)
+    out[f"compile_at_1_{kind}"] = sum(d.get("verdict") in ("behaves", "compiles", "misbehaves") for d in hand) / len(hand)
     return out

@@ -249,7 +249,7 @@ def _log(ctx: RunContext, ev: Evaluation, checker, behaviour_checked: bool, refi
 def _sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_spec, details) -> dict:
     """``ir_match_from_text``, ``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and
     ``behaviour_at_1_handwritten`` (:mod:`almost_irgen.sentence_eval`)."""
-    from ..irmatch import load_handwritten
+    from ..irmatch import fresh_path, load_handwritten
     from ..sentence_eval import ir_match_from_text, sentence_metrics
 
     out = ir_match_from_text(evals, irs, per_spec) if per_spec else {}
@@ -257,7 +257,8 @@ def _sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, irs, per_
     held = read_jsonl(held_file, "held-out phrasing file")[: cfg.max_examples] if (
         cfg.heldout_phrasing and held_file.is_file()) else []
     hand = load_handwritten() if cfg.handwritten else []
+    fresh = load_handwritten(fresh_path()) if cfg.handwritten else []
     out.update(sentence_metrics(LocalModel(model, tok, cfg.batch_size, progress="sentences → IR"), checker, behaviour,
                                 handwritten=hand, heldout=held, ir_tokens=cfg.ir_max_new_tokens,
-                                max_new_tokens=cfg.max_new_tokens, details=details))
+                                max_new_tokens=cfg.max_new_tokens, details=details, fresh=fresh))
     return out
