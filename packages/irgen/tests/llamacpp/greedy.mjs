@@ -1,15 +1,17 @@
 // llama.cpp (node-llama-cpp's prebuilt CPU binary) on one GGUF file, for irgen's tests.
 //
 // Reads one JSON request on stdin:
-//   {"model": PATH, "ids": [prompt token ids], "steps": N, "text": STRING, "chat": [{role, content}], "generate": STRING}
+//   {"model": PATH, "ids": [prompt token ids], "steps": N, "text": STRING, "chat": [{role, content}],
+//    "generate": STRING, "system": STRING, "wrappers": ["auto", "jinja"], "max_tokens": N}  (each part optional)
 // and writes one JSON answer on stdout:
 //   greedy     N tokens after "ids", argmax at every step (temperature 0, no penalties, end tokens included)
 //   top        per step, the "top" (default 5) most likely [token, probability] pairs
 //   tokenized  llama.cpp's own tokens for "text" (no BOS, special tokens parsed)
-//   wrapper    the chat wrapper node-llama-cpp resolves from the file (its Jinja template, name, BOS)
+//   wrapper    the name of the chat wrapper node-llama-cpp resolves from the file's Jinja template
 //   rendered   "chat" rendered by that wrapper with the assistant turn left open; rendered_ids: its tokens
 //   jinja      the same rendered by the file's Jinja template itself; jinja_ids: its tokens
-//   answer     with "generate": the greedy answer of a chat session to that prompt (the real chat path)
+//   answers    with "generate": {wrapper kind: the greedy answer of a chat session to that prompt}, for
+//              each of "wrappers" (default ["auto"]; "jinja" = the file's own template)
 import { getLlama, LlamaChatSession, LlamaLogLevel, resolveChatWrapper, SpecialTokensText } from "node-llama-cpp";
 
 const req = JSON.parse(await new Promise((ok) => {
@@ -62,12 +64,17 @@ if (req.ids) {
     }
     await context.dispose();
 }
-if (req.generate !== undefined) {
-    const context = await model.createContext({ contextSize: 2048, sequences: 1, threads: 1 });
-    const session = new LlamaChatSession({ contextSequence: context.getSequence(), chatWrapper: wrapper,
-        systemPrompt: req.system ?? undefined });
-    out.answer = await session.prompt(req.generate, { temperature: 0, maxTokens: req.max_tokens ?? 512 });
-    await context.dispose();
+if (req.generate !== undefined) {  // through LlamaChatSession, once per wrapper: "auto" (resolved) and "jinja"
+    out.answers = {};
+    for (const kind of req.wrappers ?? ["auto"]) {
+        const chatWrapper = kind === "jinja" ? resolveChatWrapper(model, { type: "jinjaTemplate", warningLogs: false })
+            : wrapper;
+        const context = await model.createContext({ contextSize: 2048, sequences: 1, threads: 1 });
+        const session = new LlamaChatSession({ contextSequence: context.getSequence(), chatWrapper,
+            systemPrompt: req.system ?? "" });
+        out.answers[kind] = await session.prompt(req.generate, { temperature: 0, maxTokens: req.max_tokens ?? 512 });
+        await context.dispose();
+    }
 }
 await model.dispose();
 await llama.dispose();
