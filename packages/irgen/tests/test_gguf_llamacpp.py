@@ -52,15 +52,23 @@ F32_TOL = 2e-3  # |log p| difference, llama.cpp vs transformers (measured <= 7e-
 Q8_TOL = 3e-2  # the same for q8_0 weights (measured <= 1.2e-2)
 
 
-def llamacpp(request: dict, timeout: int = 600) -> dict:
-    """Run ``greedy.mjs`` on one request; skip where node or node-llama-cpp is missing."""
+def need_llamacpp() -> str:
+    """node's path; skips, saying how to install, where node 20+ or node-llama-cpp is missing."""
     node = shutil.which("node")
     if node is None:
         pytest.skip(f"node is not installed (apt-get install nodejs npm), then: {INSTALL}")
+    major = subprocess.run([node, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True)
+    if not major.stdout.strip().isdigit() or int(major.stdout) < 20:
+        pytest.skip(f"node-llama-cpp needs Node.js 20 or newer, this is {major.stdout.strip() or '?'}")
     if not (NODE_DIR / "node_modules" / "node-llama-cpp").is_dir():
         pytest.skip(f"node-llama-cpp is not installed: {INSTALL}")
-    r = subprocess.run([node, str(NODE_DIR / "greedy.mjs")], input=json.dumps(request), capture_output=True,
-                       text=True, timeout=timeout, cwd=NODE_DIR)
+    return node
+
+
+def llamacpp(request: dict, timeout: int = 600) -> dict:
+    """Run ``greedy.mjs`` on one request (see its header for the fields)."""
+    r = subprocess.run([need_llamacpp(), str(NODE_DIR / "greedy.mjs")], input=json.dumps(request),
+                       capture_output=True, text=True, timeout=timeout, cwd=NODE_DIR)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -108,6 +116,7 @@ def tiny(tmp_path_factory):
     root, made = tmp_path_factory.mktemp("llamacpp"), {}
 
     def get(family: str):
+        need_llamacpp()  # skip before building anything
         if family not in made:
             folder = build(family, root / family)
             made[family] = (folder, *(convert(folder, root / f"{family}.{t}.gguf", t) for t in ("f32", "q8_0")))
@@ -181,6 +190,7 @@ def _smollm2(tmp_path):
     from almost_irgen.gguf_export import write_gguf
     from almost_irgen.model import base_folder, load_tokenizer
 
+    need_llamacpp()
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "almost" / "smollm2-base"
     try:
         folder = base_folder("smollm2", cache)
