@@ -14,6 +14,7 @@ Without node or the package every test here skips and says that command.
 * The same models as q8_0: log-probabilities within ``Q8_TOL``; the greedy tokens agree up to the
   first step whose transformers top-two margin is under that noise (random tiny models are nearly
   uniform, and q8_0 may flip such a near-tie; that is the quantisation, not the converter).
+* OLMo 3's sliding window, past the window: as transformers, and far from full attention.
 * The chat template: the wrapper node-llama-cpp resolves from the file's own Jinja template
   renders a system + user conversation to the string the exported Modelfile's TEMPLATE gives.
 * SmolLM2-135M, the tiny run's base model, as q8_0: ChatML, the Modelfile's prompt, and greedy
@@ -145,6 +146,24 @@ def test_llamacpp_picks_transformers_greedy_tokens(tiny, family):
     c = compare_greedy(model, ids, got)
     print(f"{family} q8_0: {c}")
     assert c["top5"] < Q8_TOL and (c["off"] < 0 or c["margin"] < 2 * Q8_TOL), c  # a flip only at a near-tie
+
+
+def test_olmo3_sliding_window_holds_past_the_window(tiny):
+    """OLMo 3's sliding-window layers (window 64 here) on a 172-token prompt: llama.cpp follows the
+    window written as ``sliding_window_pattern``; full attention would be ~100 times further off."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, f32, _ = tiny("olmo3")
+    tok = AutoTokenizer.from_pretrained(folder)
+    ids = _ids(tok, [{"role": "user", "content": " ".join([SAMPLE] * 4)}])
+    assert len(ids) > 2 * 64
+    got = llamacpp({"model": str(f32), "ids": ids, "steps": STEPS})
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    c = compare_greedy(model, ids, got)
+    assert c["top5"] < F32_TOL and (c["off"] < 0 or c["margin"] < 2 * F32_TOL), c
+    full = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, layer_types=["full_attention"] * 2).eval()
+    assert compare_greedy(full, ids, got)["top1"] > 10 * F32_TOL
 
 
 @pytest.mark.parametrize("family", FAMILIES)
