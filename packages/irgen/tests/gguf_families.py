@@ -60,6 +60,9 @@ def spm_bpe(cls_name: str, specials: list[str], template: str, **kw):
         vocab.setdefault(piece, len(vocab))
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
     tok = getattr(transformers, cls_name)(vocab=vocab, merges=merges, **kw)
+    turn_marks = [s for s in specials if s not in tok.all_special_tokens]
+    if turn_marks:  # Gemma's <start_of_turn>/<end_of_turn> are special tokens, as in the real tokenizer
+        tok.add_special_tokens({"additional_special_tokens": turn_marks})
     tok.chat_template = template
     return tok
 

@@ -97,7 +97,10 @@ def test_family_round_trips_through_transformers_gguf_loader(tmp_path, monkeypat
         assert not np.allclose(want, 1.0) and np.allclose(freqs, want, rtol=1e-5)
 
     taught = _teach(monkeypatch, ARCH[family])
-    back = AutoModelForCausalLM.from_pretrained(out.parent, gguf_file=out.name, dtype=torch.float32).eval()
+    # transformers' loader takes Gemma 2/3's query_pre_attn_scalar as 256; the file holds queries rescaled
+    # to llama.cpp's 1/sqrt(head_dim) (gguf_export.query_scale), so read it back with that scalar
+    extra = {"query_pre_attn_scalar": model.config.head_dim} if ARCH[family] in ("gemma2", "gemma3") else {}
+    back = AutoModelForCausalLM.from_pretrained(out.parent, gguf_file=out.name, dtype=torch.float32, **extra).eval()
     enc = tok.apply_chat_template([{"role": "user", "content": SAMPLE}], add_generation_prompt=True, tokenize=True)
     ids = torch.tensor([enc["input_ids"] if hasattr(enc, "keys") else enc])
     with torch.no_grad():

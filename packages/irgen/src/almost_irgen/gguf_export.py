@@ -17,6 +17,12 @@ gemma2     gemma2        soft-capping, sliding window, pre/post norms;
 gemma3     gemma3        Q/K norms; the sliding layers' own rope base
 =========  ============  ===========================================================================
 
+Gemma 2 and 3 scale attention by ``query_pre_attn_scalar ** -0.5``, a number the file cannot hold:
+llama.cpp takes ``1/sqrt(head_dim)`` (``1/sqrt(hidden/heads)`` for the 27B layer counts). Where
+the model's scalar differs (checkpoints of other sizes, tiny test models), the queries are
+rescaled in the file (Q weights for Gemma 2, the Q norm for Gemma 3) so llama.cpp computes the
+same attention.
+
 Tensors are written one at a time (a 7B model never sits in memory twice): 2-D weights as
 f32, f16 or q8_0 (rows not divisible by 32 fall back to f16), norms and biases as f32.
 """
@@ -109,6 +115,20 @@ def eos_ids(model, tok) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
 
 
+# the layer counts llama.cpp reads as the 27B models, whose attention scale is 1/sqrt(hidden/heads)
+_GEMMA_27B_LAYERS = {"gemma2": 46, "gemma3": 62}
+
+
+def query_scale(cfg, arch: str, head_dim: int) -> float:
+    """The factor on the queries that makes llama.cpp's fixed Gemma attention scale the model's own."""
+    scalar = getattr(cfg, "query_pre_attn_scalar", None)
+    if arch not in _GEMMA_27B_LAYERS or not scalar:
+        return 1.0
+    big = cfg.num_hidden_layers == _GEMMA_27B_LAYERS[arch]
+    llama_cpp_dim = cfg.hidden_size // cfg.num_attention_heads if big else head_dim
+    return math.sqrt(llama_cpp_dim / float(scalar))
+
+
 def _hparams(w, cfg, arch: str, scaling: dict, swa_theta, theta: float, head_dim: int) -> None:
     import gguf
 
@@ -171,7 +191,9 @@ def _plan(model, cfg, arch: str, permute: bool, names, head_dim: int, scaling: d
             raise UserError(f"GGUF export does not know the tensor {hf_name!r} of this {cfg.model_type} model; "
                             "set export.gguf=none")
         heads = n_head if ".q_proj." in hf_name else n_kv if ".k_proj." in hf_name else 0
-        plan.append((new, hf_name, (heads, hf_name.endswith("norm.weight"))))
+        # Gemma 3 normalises the queries after the projection: its Q norm carries the scale
+        scaled = (".q_norm." if arch == "gemma3" else ".q_proj.") in hf_name
+        plan.append((new, hf_name, (heads, hf_name.endswith("norm.weight"), scaled)))
     return plan
 
 
@@ -192,6 +214,7 @@ def write_gguf(model, tok, path: str | Path, outtype: str = "q8_0", name: str = 
     arch_enum = next(k for k, v in gguf.MODEL_ARCH_NAMES.items() if v == arch)
     names = gguf.get_tensor_name_map(arch_enum, cfg.num_hidden_layers)
     plan = _plan(model, cfg, arch, permute, names, head_dim, scaling, theta)
+    q_scale = query_scale(cfg, arch, head_dim)
     state = model.state_dict()
     qtype = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16,
              "q8_0": gguf.GGMLQuantizationType.Q8_0}[outtype]
@@ -209,12 +232,14 @@ def write_gguf(model, tok, path: str | Path, outtype: str = "q8_0", name: str = 
         new, hf_name, how = item
         if hf_name is None:
             return how(None)
-        heads, is_norm = how
+        heads, is_norm, scaled = how
         data = state[hf_name].detach().float().cpu().numpy()
         if permute and heads:
             data = _permute(data, heads)
         if is_norm and norm_shift:
             data = data + norm_shift
+        if scaled and q_scale != 1.0:
+            data = data * q_scale
         k = kind_of(data.shape)
         if k == gguf.GGMLQuantizationType.F32:
             return data.astype(np.float32)
