@@ -126,14 +126,14 @@ def run(ctx: RunContext) -> None:
     if not ranks.is_main():  # the main process repairs, reports and writes
         return
     if cfg.text_to_ir or cfg.repair_rounds:  # the generate path: sentence → IR, and repair rounds
-        from ..generator import text_and_repair_metrics
+        from ..generator import Checking, attempts, text_and_repair_metrics
 
         fin = ev.rows["finetuned"]
+        how = Checking(checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens, cfg.ir_max_new_tokens)
         ev.extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
                                            [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], ev.irs,
-                                           ev.codes["finetuned"], checker, behaviour, cfg.repair_rounds,
-                                           cfg.max_new_tokens, first_checked=(fin["results"], fin["behave"]),
-                                           ir_tokens=cfg.ir_max_new_tokens, details=ev.per_spec)
+                                           attempts(ev.codes["finetuned"], fin["results"], fin["behave"]), how,
+                                           details=ev.per_spec)
     if cfg.text_to_ir:  # semantic IR match on sentences (and hand-written ones end to end)
         ev.extra.update(_sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, ev.irs, ev.per_spec,
                                           ev.sentences))
