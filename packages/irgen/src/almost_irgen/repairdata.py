@@ -236,10 +236,13 @@ def repair_records(irs: Sequence[dict], count: int, seed: int, gen: Generator, m
     order = list(range(len(irs)))
     for _ in range(3):  # a spec may be broken again (another mutation) when the specs run out
         rng.shuffle(order)
-        for a in range(0, len(order), 64):
-            if len(out) >= count:
-                return out
-            batch = [(irs[i], m) for i in order[a:a + 64] if (m := mutate(generate(irs[i]), rng)) is not None]
+        a = 0
+        while a < len(order) and len(out) < count:
+            n = min(64, 4 + (count - len(out)) * 5 // 4)  # about as many as are still needed (~85% are rejected)
+            batch = [(irs[i], m) for i in order[a:a + n] if (m := mutate(generate(irs[i]), rng)) is not None]
+            a += n
+            if not batch:
+                continue
             checked = gen.check([ir for ir, _ in batch], [mutant for _, (_, mutant) in batch])
             made = [repair_record(ir, mutant, att, name) for (ir, (name, mutant)), att in zip(batch, checked)
                     if att.verdict in (FAILS, MISBEHAVES)]

@@ -8,8 +8,9 @@ duplicates are dropped, and records sharing a prompt or a synth ``group`` (a spe
 minimal pair) stay on one side of the split. A triplet whose request used a held-out phrasing
 family (:data:`almost_irgen.phrasing.HELDOUT`) is dropped (``heldout_phrasing_dropped``), and
 synth's held-out phrasing requests go to ``prepare/heldout_phrasing.jsonl`` only, never to training.
-With ``prepare.repair_examples`` the training side also gets that many repair conversations
-(``"task": "repair"``, :mod:`almost_irgen.repairdata`), built from training specs only: a broken
+With ``prepare.repair_fraction`` the training side also gets that many repair conversations per
+IR → C# training record (``"task": "repair"``, :mod:`almost_irgen.repairdata`), built from
+training specs only: a broken
 program, the checker's errors as the generator's repair turn words them, the fixed program.
 """
 
@@ -63,7 +64,7 @@ def run(ctx: RunContext) -> None:
     for r in unique:
         r.pop("paraphrases", None)  # used for the sentence → IR records above
     # a conversation over ~2.4 characters a token of train.max_length would be dropped by train: not made
-    repairs = repair_tasks(train, cfg.repair_examples, cfg.seed, int(2.4 * ctx.config.train.max_length))
+    repairs = repair_tasks(train, cfg.repair_fraction, cfg.seed, int(2.4 * ctx.config.train.max_length))
     out = ctx.stage_dir()
     trained = train + text_tasks * cfg.text_to_ir_repeats + repairs
     atomic_write(out / "train.jsonl", jsonl(trained))
@@ -78,22 +79,24 @@ def run(ctx: RunContext) -> None:
                     repair_misbehaving=sum(r["verdict"] == MISBEHAVES for r in repairs))
 
 
-def repair_tasks(train: list[dict], count: int, seed: int, max_chars: int) -> list[dict]:
-    """``count`` repair conversations from the IR → C# records of ``train`` (never the eval side),
-    each mutant judged by the checks the generator runs (mcs, and the simulated Unity with mono)."""
+def repair_tasks(train: list[dict], fraction: float, seed: int, max_chars: int) -> list[dict]:
+    """``fraction`` × as many repair conversations as ``train`` has IR → C# records, from those
+    records (never the eval side), each mutant judged by the checks the generator runs (mcs, and
+    the simulated Unity with mono)."""
+    irs = [validate(json.loads(turn(r, "human"))) for r in train if r.get("task", "ir2code") == "ir2code"]
+    count = round(fraction * len(irs))
     if not count:
         return []
     from ..generator import Generator
     from ..repairdata import repair_records
 
-    irs = [validate(json.loads(turn(r, "human"))) for r in train if r.get("task", "ir2code") == "ir2code"]
     gen = Generator(None, constrained=False)  # the checker and behaviour check of the generate path
     try:
         made = repair_records(irs, count, seed, gen, max_chars)
     finally:
         gen.close()
     if len(made) < count:
-        console.print(f"[yellow]prepare made {len(made)} of prepare.repair_examples={count} repair conversations "
+        console.print(f"[yellow]prepare made {len(made)} of the {count} repair conversations prepare.repair_fraction asks "
                       f"({'mcs' if gen.checker.compiles else 'the syntax check'} rejected no more mutants)[/]")
     return made
 
