@@ -106,12 +106,12 @@ _WRONG_TYPE = {"float": ("int", "bool", "string"), "int": ("bool", "string", "Ve
 
 
 def wrong_type(code: str, rng: random.Random) -> str | None:
-    return _one(rng, code, r"^(\s*public )(\w+)( \w+)",
+    return _one(rng, code, r"^( +public )(\w+)( \w+)",
                 lambda m: m.group(1) + rng.choice(_WRONG_TYPE.get(m.group(2), ("int",))) + m.group(3))
 
 
 def missing_field(code: str, rng: random.Random) -> str | None:
-    return _one(rng, code, r"^\s*public \w+ \w+( = [^;]*)?;\n", lambda m: "")
+    return _one(rng, code, r"^ +public \w+ \w+( = [^;]*)?;\n", lambda m: "")
 
 
 def no_delta_time(code: str, rng: random.Random) -> str | None:

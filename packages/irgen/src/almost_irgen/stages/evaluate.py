@@ -15,7 +15,9 @@ taken from ``refine/eval_programs.json`` when refine wrote them for the same spe
 ``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
 whether it ran), the semantic sentence → IR matches ``ir_match_from_text``,
 ``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and ``behaviour_at_1_handwritten`` end to
-end (:mod:`almost_irgen.sentence_eval`; each sentence in ``evaluate/sentences.jsonl``), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
+end (:mod:`almost_irgen.sentence_eval`; each sentence in ``evaluate/sentences.jsonl``),
+``repair_fix_rate`` (the failing first programs one repair round fixed,
+:func:`almost_irgen.generator.repair_fixes`), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
 features Unity accepts; they count as not compiled), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
 it then reads specs from the terminal (see also ``almost irgen try``). Under ``accelerate launch``
 each process writes and checks its share of the programs (whole generation batches,
