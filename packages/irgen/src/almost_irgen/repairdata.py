@@ -196,20 +196,51 @@ def class_name(code: str, rng: random.Random) -> str | None:
     return _one(rng, code, r"public class (\w+) :", renamed)
 
 
-MUTATIONS: dict[str, Mutation] = {f.__name__: f for f in (
-    no_using, key_not_a_key, wrong_key, key_held_or_pressed, misspelt_member, wrong_receiver, wrong_type,
-    missing_field, no_delta_time, wrong_axis, wrong_amount, float_without_f, lower_case_method, wrong_event,
-    rotate_for_translate, missing_semicolon, cut_off, class_name)}
+def dropped_action(code: str, rng: random.Random) -> str | None:
+    """One action's statement left out (a timer's own bookkeeping stays)."""
+    return _one(rng, code, r"^ {8,}(?=[^ ])(?!_timer)[^\n{}]*;\n", lambda m: "")
 
 
-def mutate(code: str, rng: random.Random, names: Sequence[str] = tuple(MUTATIONS)) -> tuple[str, str] | None:
-    """``(mutation name, mutant)``: one mutation that applies to ``code`` and changes it, picked by ``rng``."""
-    order = list(names)
-    rng.shuffle(order)
-    for name in order:
-        out = MUTATIONS[name](code, rng)
-        if out is not None and out != code:
-            return name, out
+def dropped_condition(code: str, rng: random.Random) -> str | None:
+    """A behaviour's condition left out: one part of an ``&&`` guard, or a lone guard and its braces."""
+    lines = code.splitlines(keepends=True)
+    ifs = [i for i, line in enumerate(lines)
+           if line.lstrip().startswith("if (") and ("_timer" not in line or " && " in line)]
+    if not ifs:
+        return None
+    i = rng.choice(ifs)
+    head = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
+    parts = lines[i].strip()[4:-1].split(" && ")
+    if len(parts) > 1:
+        parts.pop(rng.randrange(1, len(parts)))
+        return "".join([*lines[:i], f"{head}if ({' && '.join(parts)})\n", *lines[i + 1:]])
+    end = next(j for j in range(i + 2, len(lines)) if lines[j] == head + "}\n")
+    inner = [line[4:] for line in lines[i + 2:end]]
+    return "".join([*lines[:i], *inner, *lines[end + 1:]])
+
+
+# mutants that mcs rejects, and mutants that compile and misbehave (most of the tiny model's failing
+# programs compile and misbehave): each kind drawn half the time. A misbehaving mutant is kept less
+# often (the check passes one in four, and its longer messages leave more conversations over the
+# length limit): a tiny prepare made 56 not compiling and 46 misbehaving (at 2:1 odds, 36 and 66)
+NOT_COMPILING = (no_using, key_not_a_key, misspelt_member, wrong_receiver, wrong_type, missing_field, float_without_f,
+                 missing_semicolon, cut_off)
+MISBEHAVING = (wrong_key, key_held_or_pressed, no_delta_time, wrong_axis, wrong_amount, lower_case_method, wrong_event,
+               rotate_for_translate, class_name, dropped_action, dropped_condition)
+MUTATIONS: dict[str, Mutation] = {f.__name__: f for f in (*NOT_COMPILING, *MISBEHAVING)}
+
+
+def mutate(code: str, rng: random.Random) -> tuple[str, str] | None:
+    """``(mutation name, mutant)``: one mutation that applies to ``code`` and changes it, picked by
+    ``rng`` (a kind first, either half the time; then one of that kind that applies)."""
+    kinds = [list(MISBEHAVING), list(NOT_COMPILING)]
+    rng.shuffle(kinds)
+    for kind in kinds:
+        rng.shuffle(kind)
+        for f in kind:
+            out = f(code, rng)
+            if out is not None and out != code:
+                return f.__name__, out
     return None
 
 
