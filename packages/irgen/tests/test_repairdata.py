@@ -167,3 +167,17 @@ def test_repair_fix_rate_counts_the_failing_first_attempts_one_round_fixes():
     none = _fix_rate([ok, ok], [])
     assert none["repair_failing_first"] == 0 and "repair_fix_rate" not in none
     assert "repair_failing_first" not in _fix_rate([bad, ok], [], rounds=0)
+
+
+def test_prepare_with_the_syntax_check_keeps_only_what_it_rejects(tmp_path):
+    """With ``evaluate.compiler=syntax`` (no mcs) the repair conversations are the mutants the
+    tree-sitter check rejects, in its words; none misbehaves (no behaviour check ran)."""
+    code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path),
+                              "--set", "synth.count=40", "--set", "prepare.repair_fraction=0.3",
+                              "--set", "evaluate.compiler=syntax"])
+    assert code == 0, out + err
+    train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
+    repairs = [r for r in train if r.get("task") == "repair"]
+    assert repairs and all(r["verdict"] == g.FAILS for r in repairs)
+    assert {r["mutation"] for r in repairs} <= {"missing_semicolon", "cut_off"}
+    assert all(r["conversations"][3]["value"].startswith("The script does not compile:") for r in repairs)

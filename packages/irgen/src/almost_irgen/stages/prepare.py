@@ -10,8 +10,8 @@ family (:data:`almost_irgen.phrasing.HELDOUT`) is dropped (``heldout_phrasing_dr
 synth's held-out phrasing requests go to ``prepare/heldout_phrasing.jsonl`` only, never to training.
 With ``prepare.repair_fraction`` the training side also gets that many repair conversations per
 IR → C# training record (``"task": "repair"``, :mod:`almost_irgen.repairdata`), built from
-training specs only: a broken
-program, the checker's errors as the generator's repair turn words them, the fixed program.
+training specs only: a broken program, the errors of the checker ``evaluate.compiler`` names (and
+the behaviour check with mono) as the generator's repair turn words them, the fixed program.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def run(ctx: RunContext) -> None:
     for r in unique:
         r.pop("paraphrases", None)  # used for the sentence → IR records above
     # a conversation over ~2.4 characters a token of train.max_length would be dropped by train: not made
-    repairs = repair_tasks(train, cfg.repair_fraction, cfg.seed, int(2.4 * ctx.config.train.max_length))
+    repairs = repair_tasks(train, cfg.repair_fraction, cfg.seed, int(2.4 * ctx.config.train.max_length),
+                           ctx.config.evaluate.compiler)
     out = ctx.stage_dir()
     trained = train + text_tasks * cfg.text_to_ir_repeats + repairs
     atomic_write(out / "train.jsonl", jsonl(trained))
@@ -79,18 +80,19 @@ def run(ctx: RunContext) -> None:
                     repair_misbehaving=sum(r["verdict"] == MISBEHAVES for r in repairs))
 
 
-def repair_tasks(train: list[dict], fraction: float, seed: int, max_chars: int) -> list[dict]:
+def repair_tasks(train: list[dict], fraction: float, seed: int, max_chars: int, compiler: str) -> list[dict]:
     """``fraction`` × as many repair conversations as ``train`` has IR → C# records, from those
-    records (never the eval side), each mutant judged by the checks the generator runs (mcs, and
-    the simulated Unity with mono)."""
+    records (never the eval side), each mutant judged by the checks the generator runs with
+    ``compiler`` (mcs, and the simulated Unity with mono)."""
     irs = [validate(json.loads(turn(r, "human"))) for r in train if r.get("task", "ir2code") == "ir2code"]
     count = round(fraction * len(irs))
     if not count:
         return []
+    from ..csharp import find_compiler
     from ..generator import Generator
     from ..repairdata import repair_records
 
-    gen = Generator(None, constrained=False)  # the checker and behaviour check of the generate path
+    gen = Generator(None, checker=find_compiler(compiler), constrained=False)  # the generate path's checks
     try:
         made = repair_records(irs, count, seed, gen, max_chars)
     finally:
