@@ -35,13 +35,19 @@ def _irs(n: int, seed: int = 3) -> list[dict]:
 
 
 class FakeChecker:
-    """Compiles a program unless it says ``BROKEN``; then one CS error, as mcs words them."""
+    """Compiles a program unless it says ``BROKEN`` (or, given ``good``, unless it is one of those);
+    a failure has one CS error, as mcs words them."""
 
     compiles = True
 
+    def __init__(self, good: set[str] | None = None) -> None:
+        self.good = good
+
     def check(self, codes, keep_dir=None):
-        return [CheckResult(False, ["CS0117: `UnityEngine.KeyCode' does not contain a definition for `Update'"])
-                if "BROKEN" in c else CheckResult(True) for c in codes]
+        ok = [("BROKEN" not in c) if self.good is None else c.strip() in self.good for c in codes]
+        return [CheckResult(True) if o else
+                CheckResult(False, ["CS0117: `UnityEngine.KeyCode' does not contain a definition for `Update'"])
+                for o in ok]
 
     def close(self) -> None:
         pass
@@ -181,3 +187,47 @@ def test_prepare_with_the_syntax_check_keeps_only_what_it_rejects(tmp_path):
     assert repairs and all(r["verdict"] == g.FAILS for r in repairs)
     assert {r["mutation"] for r in repairs} <= {"missing_semicolon", "cut_off"}
     assert all(r["conversations"][3]["value"].startswith("The script does not compile:") for r in repairs)
+
+
+@pytest.mark.slow
+def test_a_model_taught_a_repair_turn_fixes_its_own_broken_program(tiny_model_dir):
+    """The tiny model taught, in train's encoding, to write a broken program for an IR *and* the
+    repair record that fixes it, writes the broken one first and the fixed one in the generator's
+    repair round: repair_fix_rate 1.0. (Were the repair record's earlier turns not in its
+    training prompt, its two answers would share one prompt and the model could not learn both.)"""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from almost_irgen.generator import LocalModel
+    from almost_irgen.model import encode
+    from almost_irgen.sharegpt import record
+
+    ir = _irs(1, seed=5)[0]
+    broken = generate(ir).replace("MonoBehaviour", "MonoBehaviour /* BROKEN */", 1)
+    checker = FakeChecker(good={generate(ir).strip()})  # only the rule program passes
+    first = Generator(None, checker=checker, behaviour=None, constrained=False).check([ir], [broken])[0]
+    rec = repairdata.repair_record(ir, broken, first, "test")
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    examples = [encode(tok, record(ir, broken)["conversations"]), encode(tok, rec["conversations"])]
+    torch.manual_seed(0)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(400):
+        total = 0.0
+        for ids, labels in examples:
+            loss = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels])).loss
+            loss.backward()
+            total += loss.item()
+        opt.step()
+        opt.zero_grad()
+        if total < 0.02:
+            break
+    lm = LocalModel(model, tok)
+    budget = max(len(labels) for _, labels in examples)
+    assert lm.codes([ir], budget) == [broken]  # its own first attempt is the broken program
+    details: list[dict] = []
+    out = text_and_repair_metrics(lm, [""], [ir], lm.codes([ir], budget),
+                                  Checking(checker, None, repair_rounds=1, max_new_tokens=budget), details)
+    assert out["repair_failing_first"] == 1 and out["repair_fix_rate"] == 1.0
+    assert details[0]["verdict_with_repair"] == g.COMPILES and details[0]["repairs"] == 1
