@@ -39,7 +39,7 @@ def fresh_test(run: Path, n: int, seed: int = 777) -> None:
     import tomllib
 
     from almost_irgen.csharp import find_compiler
-    from almost_irgen.generator import LocalModel, text_and_repair_metrics
+    from almost_irgen.generator import Checking, LocalModel, text_and_repair_metrics
     from almost_irgen.ir import dumps, loads
     from almost_irgen.model import load_model, load_tokenizer
     from almost_irgen.sharegpt import read_jsonl, turn
@@ -70,8 +70,8 @@ def fresh_test(run: Path, n: int, seed: int = 777) -> None:
                         batch_size=cfg["evaluate"]["batch_size"])
         codes: list[str] = []  # the same calls as refine's and evaluate's scores
         comp, beh = greedy_scores(lm, irs, cfg["refine"]["max_new_tokens"], checker, behave, codes)
-        text = text_and_repair_metrics(lm, [describe(ir) for ir in irs], irs, codes, checker, behave, 0,
-                                       cfg["refine"]["max_new_tokens"], ir_tokens=cfg["evaluate"]["ir_max_new_tokens"])
+        how = Checking(checker, behave, 0, cfg["refine"]["max_new_tokens"], cfg["evaluate"]["ir_max_new_tokens"])
+        text = text_and_repair_metrics(lm, [describe(ir) for ir in irs], irs, codes, how)
         print(f"| {name} | {comp:.2f} | {beh:.2f} | {text['ir_at_1_from_text']:.2f} ({text['ir_valid_from_text']:.2f}) |")
     checker.close()
 
@@ -102,6 +102,9 @@ def main() -> None:
               f"{rf.get('reward_first', 0):.2f} → {rf.get('reward_last', 0):.2f}"))
     print(row(f"SFT+RL + {int(ev.get('repair_rounds', 0))} repair rounds", ev.get("compile_at_1_with_repair"),
               ev.get("behaviour_at_1_with_repair")))
+    if "repair_failing_first" in ev:  # the target: >= 30% of failing first attempts fixed by one round
+        print(f"repair: {int(ev['repair_fixed_by_one_round'])} of {int(ev['repair_failing_first'])} failing first "
+              f"attempts fixed by one round (repair_fix_rate {ev.get('repair_fix_rate', 0):.2f})")
     if "ir_at_1_from_text" in ev:
         print(f"IR@1 from sentences: {ev['ir_at_1_from_text']:.2f} (valid IR: {ev.get('ir_valid_from_text', 0):.2f})")
     errors = run / "evaluate" / "error_codes.json"  # e.g. CS0117: an event name used as a KeyCode

@@ -155,7 +155,7 @@ def test_evaluate_counts_the_completed_answers_and_scores_them_like_any_other():
     """text_and_repair_metrics: one answer missing its Rigidbody (completed, matches), one with
     the wrong op (valid, no match), one not JSON: IR@1 1/3, valid 2/3, completed 1/3."""
     from almost_irgen.csharp import find_compiler
-    from almost_irgen.generator import text_and_repair_metrics
+    from almost_irgen.generator import Checking, text_and_repair_metrics
 
     ref = {"ir_version": "1.0", "class_name": "Pusher", "components": ["Rigidbody"],
            "behaviours": [{"trigger": {"event": "start"},
@@ -166,8 +166,8 @@ def test_evaluate_counts_the_completed_answers_and_scores_them_like_any_other():
     checker = find_compiler("auto")
     details: list[dict] = []
     try:
-        out = text_and_repair_metrics(stub, ["push it up"] * 3, [ref] * 3, [rules_code(ref)] * 3, checker, None,
-                                      repair_rounds=0, max_new_tokens=64, details=details)
+        out = text_and_repair_metrics(stub, ["push it up"] * 3, [ref] * 3, [rules_code(ref)] * 3,
+                                      Checking(checker, None, repair_rounds=0, max_new_tokens=64), details=details)
     finally:
         checker.close()
     assert out["ir_at_1_from_text"] == pytest.approx(1 / 3) and out["ir_valid_from_text"] == pytest.approx(2 / 3)

@@ -52,7 +52,7 @@ def test_prepare_writes_sharegpt(tmp_path):
     train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
     evals = [json.loads(x) for x in (tmp_path / "prepare" / "eval.jsonl").read_text().splitlines()]
     text = [r for r in train if r.get("task") == "text2ir"]  # both tasks: sentence → IR from the same triplets
-    train = [r for r in train if r.get("task") != "text2ir"]
+    train = [r for r in train if r.get("task") not in ("text2ir", "repair")]  # repair: test_repairdata.py
     assert len(train) + len(evals) == 60 and len(evals) in (9, 10)  # a spec and its minimal pair stay together
     assert {r["group"] for r in train}.isdisjoint({r["group"] for r in evals})
     assert len(text) == len(train) and json.loads(text[0]["conversations"][2]["value"])["ir_version"] == "1.0"
@@ -73,7 +73,7 @@ def test_prepare_repeats_the_sentence_to_ir_records_only(tmp_path):
     from collections import Counter
 
     text = Counter(r["id"] for r in train if r.get("task") == "text2ir")
-    code_ids = Counter(r["id"] for r in train if r.get("task") != "text2ir")
+    code_ids = Counter(r["id"] for r in train if r.get("task", "ir2code") == "ir2code")
     assert text and set(text.values()) == {3} and set(code_ids.values()) == {1}
     assert len(text) == len(code_ids) and '"text2ir"' not in evals
     metrics = json.loads((tmp_path / "metrics.json").read_text())["prepare"]

@@ -58,6 +58,12 @@ class PrepareConfig:
     text_to_ir: bool = field(True, help="also train sentence → IR from each triplet's prompt (both tasks)")
     text_to_ir_repeats: int = field(1, ge=1, help="times each sentence → IR record appears in the training set "
                                     "(the shorter task; seen once per epoch, it lags the IR → C# task)")
+    repair_fraction: float = field(0.15, ge=0, le=2, help="repair conversations added to the training set, per IR → C# "
+                                   "training record (0: none): a training spec's rule program broken by a mutation "
+                                   "(a missing using, a wrong type, a misspelt member, KeyCode.Update, a lost "
+                                   "Time.deltaTime, a wrong axis ...), the checker's real errors as the generator's "
+                                   "repair turn words them, then the fixed program; only mutants the checker rejects "
+                                   "are kept (almost_irgen.repairdata)")
 
 
 @attrs.define

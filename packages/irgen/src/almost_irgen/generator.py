@@ -319,6 +319,13 @@ def code_feedback(a: Attempt) -> str:
     return head + "\n" + "\n".join(f"- {e}" for e in a.errors[:6]) + "\nWrite the whole corrected script."
 
 
+def repair_conversation(conv: list[dict], answer: str, a: Attempt) -> list[dict]:
+    """The repair turn: ``conv`` (IR → C# so far), the model's ``answer`` as it wrote it, and the
+    check ``a`` of its program as the next user turn (:func:`code_feedback`). The one definition
+    :meth:`Generator.ir_to_code` sends and :mod:`almost_irgen.repairdata` trains on."""
+    return [*conv, {"from": "gpt", "value": answer}, {"from": "human", "value": code_feedback(a)}]
+
+
 # -- the generator -------------------------------------------------------------------------------
 class Generator:
     """Sentence or IR → checked C#, with up to ``repair_rounds`` repair rounds."""
@@ -407,7 +414,7 @@ class Generator:
             for i, text, a in zip(todo, answers, checked):
                 results[i].attempts.append(a)
                 if a.verdict in (FAILS, MISBEHAVES):
-                    convs[i] = [*convs[i], {"from": "gpt", "value": text}, {"from": "human", "value": code_feedback(a)}]
+                    convs[i] = repair_conversation(convs[i], text, a)
                     left.append(i)
             todo = left
         return list(results)
@@ -455,9 +462,20 @@ def ir_text(result: Result) -> str:
     return dumps(result.ir) if result.ir is not None else ""
 
 
-def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Sequence[dict], first_codes: Sequence[str],
-                            checker, behaviour, repair_rounds: int, max_new_tokens: int,
-                            first_checked: tuple | None = None, ir_tokens: int = 384,
+@attrs.define
+class Checking:
+    """How the generate path's metrics judge and repair programs: the compiler, the behaviour
+    checker (None: compile only), the repair rounds and the generation budgets."""
+
+    checker: Any
+    behaviour: Any = None
+    repair_rounds: int = 1
+    max_new_tokens: int = 160
+    ir_tokens: int = 384
+
+
+def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Sequence[dict],
+                            first: Sequence[str] | Sequence[Attempt], how: Checking,
                             details: list[dict] | None = None) -> dict[str, float]:
     """What ``evaluate`` adds for the generate path, on the same held-out specs:
 
@@ -467,51 +485,82 @@ def text_and_repair_metrics(backend: Backend, prompts: Sequence[str], irs: Seque
       ``ir_completed_from_text`` — the share of answers that left out a component or a field
       declaration their ops imply, which was added (:func:`almost_irgen.ir.complete_components`,
       :func:`almost_irgen.ir.complete_fields`);
-    * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``repair_rounds``
-      rounds of feeding the errors back, starting from the greedy programs ``first_codes``
-      (``first_checked``: their compiler and behaviour results, when checked already);
+    * ``compile_at_1_with_repair`` / ``behaviour_at_1_with_repair`` — after up to ``how.repair_rounds``
+      rounds of feeding the errors back, starting from the greedy programs ``first`` (their code,
+      or their :class:`Attempt` when checked already);
+    * ``repair_failing_first``, ``repair_fixed_by_one_round`` and ``repair_fix_rate`` (their
+      ratio; absent when no first attempt failed): :func:`repair_fixes`;
     * ``text_to_ir_s`` / ``repair_s`` — the seconds each part took.
 
     ``details``, if given, gets one dict per spec: the sentence → IR answer (``ir_from_text``,
     its problems, whether it matched, the components completed) and the verdict after repair.
     """
+    gen = Generator(backend, checker=how.checker, behaviour=how.behaviour, repair_rounds=how.repair_rounds,
+                    max_new_tokens=how.max_new_tokens, ir_tokens=how.ir_tokens)
+    if details is not None:
+        details[:] = [{} for _ in irs]
+    out = _text_metrics(gen, prompts, irs, details)
+    out.update(_repair_metrics(gen, irs, first, details))
+    return out
+
+
+def _text_metrics(gen: Generator, prompts: Sequence[str], irs: Sequence[dict], details: list[dict] | None) -> dict:
+    """The sentence → IR half of :func:`text_and_repair_metrics` (no repair round)."""
     import time
 
     from .text2ir import ir_matches
 
-    gen = Generator(backend, checker=checker, behaviour=behaviour, repair_rounds=repair_rounds,
-                    max_new_tokens=max_new_tokens, ir_tokens=ir_tokens)
-    out: dict[str, float] = {}
-    if details is not None:
-        details[:] = [{} for _ in irs]
     with_text = [(p, ir) for p, ir in zip(prompts, irs) if p]
+    if not with_text:
+        return {}
+    t0, rounds = time.time(), gen.repair_rounds
+    gen.repair_rounds = 0
+    got = gen.text_to_ir([p for p, _ in with_text])
+    gen.repair_rounds = rounds
+    out = {"ir_at_1_from_text": sum(ir_matches(r.ir, ref) for r, (_, ref) in zip(got, with_text)) / len(with_text),
+           "ir_valid_from_text": sum(r.ir is not None for r in got) / len(with_text),
+           "ir_completed_from_text": sum(bool(r.ir_completed) for r in got) / len(with_text),
+           "text_to_ir_s": time.time() - t0}
+    if details is not None:
+        answers = iter(got)
+        for d, p, ref in zip(details, prompts, irs):
+            if p:
+                r = next(answers)
+                d.update(ir_from_text=r.ir, ir_from_text_problems=r.ir_problems,
+                         ir_from_text_matches=ir_matches(r.ir, ref), ir_from_text_completed=r.ir_completed)
+    return out
+
+
+def _repair_metrics(gen: Generator, irs: Sequence[dict], first: Sequence, details: list[dict] | None) -> dict:
+    """The IR → C# half of :func:`text_and_repair_metrics`: the repair rounds from ``first``."""
+    import time
+
     t0 = time.time()
-    if with_text:
-        gen.repair_rounds = 0
-        got = gen.text_to_ir([p for p, _ in with_text])
-        gen.repair_rounds = repair_rounds
-        out["ir_at_1_from_text"] = sum(ir_matches(r.ir, ref) for r, (_, ref) in zip(got, with_text)) / len(with_text)
-        out["ir_valid_from_text"] = sum(r.ir is not None for r in got) / len(with_text)
-        out["ir_completed_from_text"] = sum(bool(r.ir_completed) for r in got) / len(with_text)
-        out["text_to_ir_s"] = time.time() - t0
-        if details is not None:
-            answers = iter(got)
-            for d, p, ref in zip(details, prompts, irs):
-                if p:
-                    r = next(answers)
-                    d.update(ir_from_text=r.ir, ir_from_text_problems=r.ir_problems,
-                             ir_from_text_matches=ir_matches(r.ir, ref), ir_from_text_completed=r.ir_completed)
-    t0 = time.time()
-    done = attempts(first_codes, *first_checked) if first_checked is not None else None
-    res = gen.ir_to_code([Result(None, ir) for ir in irs], first=list(first_codes), first_checked=done)
-    out["compile_at_1_with_repair"] = sum(r.compiles for r in res) / max(len(res), 1)
-    if behaviour is not None:
+    done = list(first) if first and isinstance(first[0], Attempt) else None
+    codes = [a.code for a in done] if done is not None else list(first)
+    res = gen.ir_to_code([Result(None, ir) for ir in irs], first=codes, first_checked=done)
+    out: dict[str, float] = {"compile_at_1_with_repair": sum(r.compiles for r in res) / max(len(res), 1)}
+    if gen.behaviour is not None:
         out["behaviour_at_1_with_repair"] = sum(r.verdict == BEHAVES for r in res) / max(len(res), 1)
-    out["repair_rounds"] = repair_rounds
+    out["repair_rounds"] = gen.repair_rounds
+    if gen.repair_rounds:
+        out.update(repair_fixes(res))
     out["repair_s"] = time.time() - t0
     if details is not None:
         for d, r in zip(details, res):
             d.update(verdict_with_repair=r.verdict, repairs=r.repairs)
+    return out
+
+
+def repair_fixes(results: Sequence[Result]) -> dict[str, float]:
+    """How many first attempts failed (did not compile, or misbehaved), how many of those the
+    first repair round fixed (its program behaves, or compiles where no behaviour check ran),
+    and ``repair_fix_rate``, the share fixed (absent when none failed)."""
+    failing = [r for r in results if r.attempts and r.attempts[0].verdict in (FAILS, MISBEHAVES)]
+    fixed = sum(len(r.attempts) > 1 and r.attempts[1].verdict in (BEHAVES, COMPILES) for r in failing)
+    out = {"repair_failing_first": float(len(failing)), "repair_fixed_by_one_round": float(fixed)}
+    if failing:
+        out["repair_fix_rate"] = fixed / len(failing)
     return out
 
 

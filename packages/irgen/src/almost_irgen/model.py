@@ -223,14 +223,17 @@ def messages(conv: list[dict], with_answer: bool = False) -> list[dict]:
 
 
 def prompt_ids(tok, conv: list[dict]) -> list[int]:
-    enc = tok.apply_chat_template(messages(conv), add_generation_prompt=True, tokenize=True)
+    """The prompt of ``conv`` (every turn, earlier answers too), ending where the answer starts."""
+    enc = tok.apply_chat_template(messages(conv, with_answer=True), add_generation_prompt=True, tokenize=True)
     ids = enc["input_ids"] if hasattr(enc, "keys") else enc
     return list(ids)
 
 
 def encode(tok, conv: list[dict]) -> tuple[list[int], list[int]]:
-    """``(input_ids, labels)`` with labels -100 on the prompt: the loss is on the answer only."""
-    p = prompt_ids(tok, conv)
-    answer = next(t["value"] for t in conv if t["from"] == "gpt")
+    """``(input_ids, labels)`` with labels -100 on the prompt: the loss is on the last answer only.
+    A repair conversation's earlier answer (the broken program) is prompt, as at inference."""
+    last = max(i for i, t in enumerate(conv) if t["from"] == "gpt")
+    p = prompt_ids(tok, conv[:last])
+    answer = conv[last]["value"]
     a = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
     return p + a, [-100] * len(p) + a

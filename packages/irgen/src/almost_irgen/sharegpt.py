@@ -115,7 +115,7 @@ class Triplets:
         return self._cache[name]
 
     def schema(self) -> dict:
-        return {"id": "str", "task": "'ir2code' or 'text2ir'", "prompt": "str",
+        return {"id": "str", "task": "'ir2code', 'text2ir' or 'repair'", "prompt": "str",
                 "conversations": "list of {from: system|human|gpt, value: str}", "splits": sorted(SPLITS)}
 
     def __len__(self) -> int:

@@ -15,7 +15,9 @@ taken from ``refine/eval_programs.json`` when refine wrote them for the same spe
 ``behaviour_at_1_{rules,base,finetuned}`` (with mcs and mono; ``behaviour_checked`` says
 whether it ran), the semantic sentence → IR matches ``ir_match_from_text``,
 ``ir_match_heldout_phrasing``, ``ir_match_handwritten`` and ``behaviour_at_1_handwritten`` end to
-end (:mod:`almost_irgen.sentence_eval`; each sentence in ``evaluate/sentences.jsonl``), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
+end (:mod:`almost_irgen.sentence_eval`; each sentence in ``evaluate/sentences.jsonl``),
+``repair_fix_rate`` (the failing first programs one repair round fixed,
+:func:`almost_irgen.generator.repair_fixes`), ``needs_newer_csharp_*`` (the share of programs mcs cannot judge: C# 8+
 features Unity accepts; they count as not compiled), ``conformance_{rules,base,finetuned}``, ``compiler_used``. With ``evaluate.interactive``
 it then reads specs from the terminal (see also ``almost irgen try``). Under ``accelerate launch``
 each process writes and checks its share of the programs (whole generation batches,
@@ -126,14 +128,14 @@ def run(ctx: RunContext) -> None:
     if not ranks.is_main():  # the main process repairs, reports and writes
         return
     if cfg.text_to_ir or cfg.repair_rounds:  # the generate path: sentence → IR, and repair rounds
-        from ..generator import text_and_repair_metrics
+        from ..generator import Checking, attempts, text_and_repair_metrics
 
         fin = ev.rows["finetuned"]
+        how = Checking(checker, behaviour, cfg.repair_rounds, cfg.max_new_tokens, cfg.ir_max_new_tokens)
         ev.extra = text_and_repair_metrics(LocalModel(model, tok, cfg.batch_size, progress="text → IR / repair"),
                                            [r.get("prompt", "") if cfg.text_to_ir else "" for r in evals], ev.irs,
-                                           ev.codes["finetuned"], checker, behaviour, cfg.repair_rounds,
-                                           cfg.max_new_tokens, first_checked=(fin["results"], fin["behave"]),
-                                           ir_tokens=cfg.ir_max_new_tokens, details=ev.per_spec)
+                                           attempts(ev.codes["finetuned"], fin["results"], fin["behave"]), how,
+                                           details=ev.per_spec)
     if cfg.text_to_ir:  # semantic IR match on sentences (and hand-written ones end to end)
         ev.extra.update(_sentence_metrics(ctx, cfg, model, tok, checker, behaviour, evals, ev.irs, ev.per_spec,
                                           ev.sentences))

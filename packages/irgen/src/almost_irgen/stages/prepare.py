@@ -8,6 +8,10 @@ duplicates are dropped, and records sharing a prompt or a synth ``group`` (a spe
 minimal pair) stay on one side of the split. A triplet whose request used a held-out phrasing
 family (:data:`almost_irgen.phrasing.HELDOUT`) is dropped (``heldout_phrasing_dropped``), and
 synth's held-out phrasing requests go to ``prepare/heldout_phrasing.jsonl`` only, never to training.
+With ``prepare.repair_fraction`` the training side also gets that many repair conversations per
+IR → C# training record (``"task": "repair"``, :mod:`almost_irgen.repairdata`), built from
+training specs only: a broken program, the errors of the checker ``evaluate.compiler`` names (and
+the behaviour check with mono) as the generator's repair turn words them, the fixed program.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import json
 from almost import RunContext
 from almost.errors import UserError
 from almost.io import atomic_write
+from almost.observe.console import console
 
+from ..generator import FAILS, MISBEHAVES
 from ..ir import IRError, validate
 from ..phrasing import HELDOUT
 from ..sharegpt import dedup, jsonl, read_jsonl, record, split, turn
@@ -57,8 +63,11 @@ def run(ctx: RunContext) -> None:
                            for r in train for p in [r.get("prompt"), *r.get("paraphrases", ())] if p)
     for r in unique:
         r.pop("paraphrases", None)  # used for the sentence → IR records above
+    # a conversation over ~2.4 characters a token of train.max_length would be dropped by train: not made
+    repairs = repair_tasks(train, cfg.repair_fraction, cfg.seed, int(2.4 * ctx.config.train.max_length),
+                           ctx.config.evaluate.compiler)
     out = ctx.stage_dir()
-    trained = train + text_tasks * cfg.text_to_ir_repeats
+    trained = train + text_tasks * cfg.text_to_ir_repeats + repairs
     atomic_write(out / "train.jsonl", jsonl(trained))
     atomic_write(out / "eval.jsonl", jsonl(evals))
     held = heldout_rows(ctx.find_stage_dir("synth") / "heldout_phrasing.jsonl", trained)
@@ -66,7 +75,32 @@ def run(ctx: RunContext) -> None:
     ctx.add_artifact(out / "train.jsonl", "train set")
     ctx.log_metrics(records=len(records), duplicates=len(records) - len(unique), train=len(train), eval=len(evals),
                     text_to_ir_train=len(text_tasks) * cfg.text_to_ir_repeats, heldout_phrasing=len(held),
-                    heldout_phrasing_dropped=dropped)
+                    heldout_phrasing_dropped=dropped, repair_train=len(repairs),
+                    repair_not_compiling=sum(r["verdict"] == FAILS for r in repairs),
+                    repair_misbehaving=sum(r["verdict"] == MISBEHAVES for r in repairs))
+
+
+def repair_tasks(train: list[dict], fraction: float, seed: int, max_chars: int, compiler: str) -> list[dict]:
+    """``fraction`` × as many repair conversations as ``train`` has IR → C# records, from those
+    records (never the eval side), each mutant judged by the checks the generator runs with
+    ``compiler`` (mcs, and the simulated Unity with mono)."""
+    irs = [validate(json.loads(turn(r, "human"))) for r in train if r.get("task", "ir2code") == "ir2code"]
+    count = round(fraction * len(irs))
+    if not count:
+        return []
+    from ..csharp import find_compiler
+    from ..generator import Generator
+    from ..repairdata import repair_records
+
+    gen = Generator(None, checker=find_compiler(compiler), constrained=False)  # the generate path's checks
+    try:
+        made = repair_records(irs, count, seed, gen, max_chars)
+    finally:
+        gen.close()
+    if len(made) < count:
+        console.print(f"[yellow]prepare made {len(made)} of the {count} repair conversations prepare.repair_fraction asks "
+                      f"({'mcs' if gen.checker.compiles else 'the syntax check'} rejected no more mutants)[/]")
+    return made
 
 
 def heldout_rows(path, trained: list[dict]) -> list[dict]:
