@@ -207,6 +207,17 @@ def test_a_field_an_op_names_is_declared_with_the_type_the_op_fixes():
     ir, found, added = parse_answer(json.dumps(clash))
     assert ir is None and any("prefab_field: expected a declared GameObject field" in f for f in found)
     assert complete_fields("not an IR") == ("not an IR", [])
+    # a compared field takes the type of the number: "if lives is less than 1" declares an int
+    guard = {"ir_version": "1.0", "class_name": "Guard",
+             "behaviours": [{"trigger": {"event": "update"}, "condition": {"kind": "compare", "field": "lives", "cmp": "<",
+                                                                        "value": 1},
+                             "actions": [{"op": "destroy", "target": "self"}]}]}
+    with pytest.raises(IRError, match="condition.field"):
+        validate(guard)
+    ir, found, added = parse_answer(json.dumps(guard))
+    assert found == [] and added == ["field lives: int"]
+    guard["behaviours"][0]["condition"]["value"] = 0.5
+    assert complete_fields(guard)[1] == ["lives: float"]
 
 
 def test_what_is_added_goes_where_the_training_data_puts_it():

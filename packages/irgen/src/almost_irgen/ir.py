@@ -258,13 +258,25 @@ def complete_components(ir: Any) -> tuple[Any, list[str]]:
 _FIELD_NAME = re.compile(_FIELD_NAME_PATTERN)
 
 
+def _compared_field(cond: dict) -> tuple[Any, str] | None:
+    """A compare condition's field: an int when it is compared with a whole number ("lives < 1"),
+    else a float."""
+    if cond.get("kind") != "compare" or "op" in cond:
+        return None
+    v = cond.get("value")
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return cond.get("field"), "int" if isinstance(v, int) else "float"
+
+
 def complete_fields(ir: Any) -> tuple[Any, list[str]]:
     """``(ir with every field its ops name declared, "name: type" for each field added)``.
 
     An op that names a field fixes the field's type: ``spawn``'s ``prefab_field`` and
     ``set_active``'s ``target_field`` are GameObjects, ``play_sound``'s ``clip_field`` an
-    AudioClip, a ``rotate``/``translate`` amount given as a name a float, and ``set_field`` the
-    type of the value it sets. A field added here has no default (C#'s zero value: a reference is
+    AudioClip, a ``rotate``/``translate`` amount given as a name a float, ``set_field`` the
+    type of the value it sets, and a compare condition the type of the number it compares with
+    (``lives < 1``: an int). A field added here has no default (C#'s zero value: a reference is
     assigned in the Inspector, as Unity users do), since a sentence that says "spawn prefab"
     says nothing more. Like :func:`complete_components` this is for a model's sentence → IR
     answer only; a name declared with another type is left for :func:`validate` to reject.
@@ -274,11 +286,12 @@ def complete_fields(ir: Any) -> tuple[Any, list[str]]:
     declared = {f.get("name") for f in ir.get("fields", []) if isinstance(f, dict)}
     added: list[dict] = []
     for beh in ir["behaviours"]:
-        for act in (beh.get("actions") if isinstance(beh, dict) else None) or []:
+        for act in [*((beh.get("actions") if isinstance(beh, dict) else None) or []),
+                    (beh.get("condition") if isinstance(beh, dict) else None)]:
             if not isinstance(act, dict):
                 continue
             op = TABLE.get(act.get("op"))
-            needed = op.needed_field(act) if op is not None else None
+            needed = op.needed_field(act) if op is not None else _compared_field(act)
             if needed is None:
                 continue
             name, ftype = needed
