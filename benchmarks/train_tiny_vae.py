@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--channels", type=int, nargs="+", default=[16, 32, 64])
     ap.add_argument("--latent-channels", type=int, default=16)
+    ap.add_argument("--layers-per-block", type=int, default=1)
     ap.add_argument("--kl-weight", type=float, default=1e-6)
     ap.add_argument("--edge-weight", type=float, default=0.5)
     ap.add_argument("--object-weight", type=float, default=4.0)
@@ -142,7 +143,8 @@ def main() -> None:
         print(json.dumps(evaluate(load_vae(args.out).eval(), ev, eboxes), indent=1))
         return
     torch.manual_seed(args.seed)
-    vae = build_tiny_vae(args.channels, (48, 64), latent_channels=args.latent_channels)
+    vae = build_tiny_vae(args.channels, (48, 64), latent_channels=args.latent_channels,
+                         layers_per_block=args.layers_per_block)
     n_params = sum(p.numel() for p in vae.parameters())
     print(f"VAE {args.channels}, {args.latent_channels} latent channels: {n_params / 1e6:.2f} M parameters; "
           f"{len(train)} training frames", flush=True)

@@ -18,7 +18,8 @@ from almost.errors import UserError
 from .world_model import check_sd_layout, offline
 
 
-def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int], latent_channels: int = 4):
+def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int], latent_channels: int = 4,
+                   layers_per_block: int = 1):
     """A small AutoencoderKL with ``latent_channels`` channels and no attention (cheap on a CPU)."""
     from diffusers import AutoencoderKL
 
@@ -34,7 +35,7 @@ def build_tiny_vae(block_out_channels, frame_hw: tuple[int, int], latent_channel
         in_channels=3, out_channels=3, latent_channels=int(latent_channels),
         down_block_types=["DownEncoderBlock2D"] * levels,
         up_block_types=["UpDecoderBlock2D"] * levels,
-        block_out_channels=list(block_out_channels), layers_per_block=1,
+        block_out_channels=list(block_out_channels), layers_per_block=int(layers_per_block),
         norm_num_groups=min(8, block_out_channels[0]), sample_size=max(frame_hw),
         mid_block_add_attention=False,
     )
