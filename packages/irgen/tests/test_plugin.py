@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from almost.testing import load_app, run_cli
-from almost_irgen.irmatch import load_handwritten
+from almost_irgen.irmatch import fresh_path, load_handwritten
 from almost_irgen.sharegpt import dedup, record, split, turn
 
 METRICS = ("compile_at_1_rules", "compile_at_1_base", "compile_at_1_finetuned", "conformance_base",
@@ -47,7 +47,8 @@ def test_split_is_seeded_85_15_and_keeps_same_prompt_together():
 
 def test_prepare_writes_sharegpt(tmp_path):
     code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path),
-                              "--set", "synth.count=60", "--set", "prepare.text_to_ir_repeats=1"])
+                              "--set", "synth.count=60", "--set", "prepare.text_to_ir_repeats=1",
+                              "--set", "synth.phrasings=1"])  # one request per spec (tiny asks for two)
     assert code == 0, out + err
     train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
     evals = [json.loads(x) for x in (tmp_path / "prepare" / "eval.jsonl").read_text().splitlines()]
@@ -66,7 +67,8 @@ def test_prepare_repeats_the_sentence_to_ir_records_only(tmp_path):
     """prepare.text_to_ir_repeats=3: every sentence → IR record three times in train.jsonl, the
     IR → C# records once, the eval set untouched."""
     code, out, err = run_cli(["run", "--plugin", "irgen", "synth", "prepare", "--out", str(tmp_path),
-                              "--set", "synth.count=60", "--set", "prepare.text_to_ir_repeats=3"])
+                              "--set", "synth.count=60", "--set", "prepare.text_to_ir_repeats=3",
+                              "--set", "synth.phrasings=1"])
     assert code == 0, out + err
     train = [json.loads(x) for x in (tmp_path / "prepare" / "train.jsonl").read_text().splitlines()]
     evals = (tmp_path / "prepare" / "eval.jsonl").read_text()
@@ -133,7 +135,9 @@ def test_syntax_only_evaluation_says_compilation_was_skipped(tmp_path, tiny_mode
     assert all(0 <= m[k] <= 1 for k in ("ir_match_from_text", "ir_match_heldout_phrasing", "ir_match_handwritten"))
     assert "behaviour_at_1_handwritten" not in m  # no behaviour check without mcs
     rows = [json.loads(x) for x in (tmp_path / "evaluate" / "sentences.jsonl").read_text().splitlines()]
-    assert Counter(r["kind"] for r in rows) == {"handwritten": len(load_handwritten()), "heldout_phrasing": 2}
+    assert Counter(r["kind"] for r in rows) == {"handwritten": len(load_handwritten()), "heldout_phrasing": 2,
+                                                "handwritten_fresh": len(load_handwritten(fresh_path()))}
+    assert 0 <= m["ir_match_handwritten_fresh"] <= 1 and "behaviour_at_1_handwritten_fresh" not in m
     assert all(r["mismatches"] for r in rows if r["ir"] is None)
 
 
