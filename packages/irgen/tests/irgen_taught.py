@@ -18,6 +18,26 @@ IR = {"ir_version": "1.0", "class_name": "Coin", "fields": [{"name": "speed", "t
                       "actions": [{"op": "destroy", "target": "self"}]}]}
 
 
+def fit_examples(model, examples: list, max_steps: int, stop_below: float) -> None:
+    """Train every weight of ``model`` on ``(ids, labels)`` examples (AdamW 3e-3, seed 0, one
+    step per pass over them) until their summed loss is below ``stop_below``."""
+    import torch
+
+    torch.manual_seed(0)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(max_steps):
+        total = 0.0
+        for ids, labels in examples:
+            loss = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels])).loss
+            loss.backward()
+            total += loss.item()
+        opt.step()
+        opt.zero_grad()
+        if total < stop_below:
+            break
+
+
 def teach(tiny_dir: Path, out: Path, max_steps: int = 300) -> Path:
     """Train a copy of the tiny model on the triplet; write the run folder ``out``; return it."""
     import torch
@@ -34,19 +54,7 @@ def teach(tiny_dir: Path, out: Path, max_steps: int = 300) -> Path:
     tok = AutoTokenizer.from_pretrained(tiny_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_dir)
     examples = [encode(tok, r["conversations"]) for r in (text_record(SENTENCE, IR), record(IR, generate(IR), SENTENCE))]
-    torch.manual_seed(0)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(max_steps):
-        total = 0.0
-        for ids, labels in examples:
-            loss = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels])).loss
-            loss.backward()
-            total += loss.item()
-        opt.step()
-        opt.zero_grad()
-        if total < 0.03:
-            break
+    fit_examples(model, examples, max_steps, stop_below=0.03)
     base = out / "taught-model"
     model.save_pretrained(base)
     tok.save_pretrained(base)

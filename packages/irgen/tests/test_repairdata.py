@@ -195,8 +195,13 @@ def test_a_model_taught_a_repair_turn_fixes_its_own_broken_program(tiny_model_di
     repair record that fixes it, writes the broken one first and the fixed one in the generator's
     repair round: repair_fix_rate 1.0. (Were the repair record's earlier turns not in its
     training prompt, its two answers would share one prompt and the model could not learn both.)"""
-    import torch
+    import sys
+    from pathlib import Path
+
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from irgen_taught import fit_examples
 
     from almost_irgen.generator import LocalModel
     from almost_irgen.model import encode
@@ -210,19 +215,7 @@ def test_a_model_taught_a_repair_turn_fixes_its_own_broken_program(tiny_model_di
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     examples = [encode(tok, record(ir, broken)["conversations"]), encode(tok, rec["conversations"])]
-    torch.manual_seed(0)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(400):
-        total = 0.0
-        for ids, labels in examples:
-            loss = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels])).loss
-            loss.backward()
-            total += loss.item()
-        opt.step()
-        opt.zero_grad()
-        if total < 0.02:
-            break
+    fit_examples(model, examples, 400, stop_below=0.02)
     lm = LocalModel(model, tok)
     budget = max(len(labels) for _, labels in examples)
     assert lm.codes([ir], budget) == [broken]  # its own first attempt is the broken program
